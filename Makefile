@@ -1,0 +1,36 @@
+# Two commands a new user needs: `make serve` and `make test`. Only Python 3.11, make and PyPI are assumed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## serve: install and run the service under gunicorn on HOST:PORT (CORS open for local trials with the Sandbox)
+serve: $(STAMP)
+	@echo "Local trial settings: CORS open to any origin (CDS_CORS_ORIGINS=*). Do not expose this port."
+	CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" $(BIN)/cds-service serve --host $(HOST) --port $(PORT)
+
+## test: lint, type-check and run the whole test suite (unit, golden, end-to-end against gunicorn)
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check cds_service fhir_mappers guideline tests
+	$(BIN)/ruff format --check cds_service fhir_mappers guideline tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,47 @@
+"""Errors the CDS service answers with; each maps to one HTTP status and a FHIR OperationOutcome.
+
+* CdsServiceError                     500  processing
+  x InvalidHookRequestError           400  invalid
+  x UnknownServiceError               404  not-found
+  x PrefetchUnavailableError          412  incomplete
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class CdsServiceError(Exception):
+    """Base class. Subclasses set ``status`` (HTTP), ``issue_code`` (FHIR IssueType) and a stable ``code``.
+
+    Attributes:
+        detail: a sentence for the client; never contains patient data or tokens.
+        expression: the request element at fault, e.g. ``"context.patientId"``.
+    """
+
+    status: ClassVar[int] = 500
+    issue_code: ClassVar[str] = "exception"
+    code: ClassVar[str] = "internal-error"
+
+    def __init__(self, detail: str, *, expression: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.expression = expression
+
+
+class InvalidHookRequestError(CdsServiceError):
+    """The request body is not a valid CDS Hooks request for this service (CDS Hooks 2.0.1 "HTTP Request")."""
+
+    status, issue_code, code = 400, "invalid", "invalid-hook-request"
+
+
+class UnknownServiceError(CdsServiceError):
+    """No service with this id (CDS Hooks 2.0.1 "Discovery": services live at ``/cds-services/{id}``)."""
+
+    status, issue_code, code = 404, "not-found", "unknown-service"
+
+
+class PrefetchUnavailableError(CdsServiceError):
+    """Required data was neither prefetched nor retrievable (CDS Hooks 2.0.1: respond 412)."""
+
+    status, issue_code, code = 412, "incomplete", "prefetch-unavailable"

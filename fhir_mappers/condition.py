@@ -1,0 +1,84 @@
+"""Condition -> ``InfectionRecord`` (coded infections) or ``Diagnosis`` (populations, scope, CAR-T history).
+
+Infection dates follow terminology.md §4.3: onsetDateTime, then onsetPeriod.start, then recordedDate; the card
+says which was used. Refuted and entered-in-error Conditions are not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fhir_mappers.context import MappingContext
+from fhir_mappers.dates import first_date
+from fhir_mappers.elements import coded_value, concept_text
+from fhir_mappers.errors import InvalidElementError, MissingElementError
+from guideline.concepts import DiagnosisKind, InfectionKind, TherapyKind
+from guideline.model import Diagnosis, InfectionRecord, TherapyAdministration
+
+_INFECTION_KINDS = {
+    "infection-bacterial": InfectionKind.BACTERIAL,
+    "infection-possibly-bacterial": InfectionKind.POSSIBLY_BACTERIAL,
+    "infection-bacterial-sepsis": InfectionKind.BACTERIAL_SEPSIS,
+    "infection-sepsis-unspecified": InfectionKind.SEPSIS_UNSPECIFIED,
+}
+DIAGNOSIS_KINDS = {
+    "dx-haematological-malignancy": DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY,
+    "dx-allo-hsct": DiagnosisKind.ALLO_HSCT,
+    "dx-autologous-hsct": DiagnosisKind.AUTOLOGOUS_HSCT,
+    "dx-hsct-unknown-type": DiagnosisKind.HSCT_UNKNOWN_TYPE,
+    "dx-primary-immunodeficiency": DiagnosisKind.PRIMARY_IMMUNODEFICIENCY,
+    "dx-car-t-history": DiagnosisKind.CAR_T_HISTORY,
+}
+_ONSET = ("onsetDateTime", "onsetPeriod.start", "recordedDate")
+
+ConditionPart = InfectionRecord | Diagnosis | TherapyAdministration
+
+
+def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -> list[ConditionPart]:
+    """Map a Condition to the guideline facts it carries (none when its codes are not in the code table).
+
+    A CAR-T history code (SKS DZ948D) also yields a CAR-T ``TherapyAdministration`` with an uncertain date,
+    used for T0 only when no infusion is recorded (terminology.md §3.1).
+
+    Raises:
+        MappingError: refuted, or an infection without any usable date.
+    """
+    matches = ctx.codes.matches(resource.get("code"))
+    concepts = {m.concept for m in matches}
+    infection_kinds = frozenset(_INFECTION_KINDS[c] for c in concepts if c in _INFECTION_KINDS)
+    diagnosis_kinds = [DIAGNOSIS_KINDS[c] for c in concepts if c in DIAGNOSIS_KINDS]
+    if not infection_kinds and not diagnosis_kinds:
+        return []
+    display = concept_text(resource.get("code"))
+    verification = coded_value(resource.get("verificationStatus"))
+    if verification == "refuted":
+        raise InvalidElementError(f"{display}: verificationStatus refuted", path="Condition.verificationStatus")
+    onset = first_date(resource, _ONSET, tz=ctx.tz, type_name="Condition")
+    parts: list[ConditionPart] = []
+    if infection_kinds:
+        if onset is None:
+            raise MissingElementError(f"{display}: no onset or recordedDate", path="Condition.onset[x]")
+        severity = {m.concept for m in ctx.codes.matches(resource.get("severity"))}
+        parts.append(
+            InfectionRecord(
+                ref=ref,
+                display=display,
+                kinds=infection_kinds,
+                onset=onset[0],
+                date_source=onset[1],
+                verification=verification,
+                severity_severe="severity-severe" in severity,
+                encounter_refs=ctx.refs(resource.get("encounter")),
+            )
+        )
+    for kind in diagnosis_kinds:
+        recorded = onset[0] if onset else None
+        parts.append(Diagnosis(ref=ref, kind=kind, display=display, recorded=recorded))
+        if kind == DiagnosisKind.CAR_T_HISTORY and recorded is not None:
+            parts.append(
+                TherapyAdministration(
+                    kind=TherapyKind.CAR_T, substance="(history code DZ948D)", on=recorded, ref=ref, date_certain=False
+                )
+            )
+    return parts

@@ -1,0 +1,58 @@
+"""FHIR date and dateTime values as calendar dates in the deployment's time zone.
+
+A dateTime with an offset is converted to the local date (a 23:30Z sample is the next day in Copenhagen); one
+without an offset is read as local time. Partial dates (``2026`` or ``2026-03``) are too imprecise for month
+windows and thresholds in days, so they are rejected with a reason the card can show.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fhir_mappers.errors import InvalidElementError
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARTIAL = re.compile(r"^\d{4}(-\d{2})?$")
+
+
+def to_local_date(value: Any, *, tz: ZoneInfo, path: str) -> date:
+    """Return the local calendar date of a FHIR ``date`` or ``dateTime`` string.
+
+    Raises:
+        InvalidElementError: not a string, a partial date, or an impossible date such as 2026-02-30.
+    """
+    if not isinstance(value, str):
+        raise InvalidElementError(f"expected a date string, got {type(value).__name__}", path=path)
+    text = value.strip()
+    if _PARTIAL.match(text):
+        raise InvalidElementError(f"date '{text}' is only a year or month", path=path)
+    try:
+        if _DATE.match(text):
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InvalidElementError(f"invalid date '{text[:40]}'", path=path) from error
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(tz).date()
+
+
+def first_date(resource: Any, candidates: tuple[str, ...], *, tz: ZoneInfo, type_name: str) -> tuple[date, str] | None:
+    """Return the first present date among element names such as ``"onsetDateTime"`` or ``"onsetPeriod.start"``.
+
+    Returns:
+        ``(date, element name)``, or ``None`` if none is present.
+
+    Raises:
+        InvalidElementError: the first present element is not a valid date.
+    """
+    for candidate in candidates:
+        value: Any = resource
+        for part in candidate.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return to_local_date(value, tz=tz, path=f"{type_name}.{candidate}"), candidate
+    return None

@@ -1,0 +1,113 @@
+"""MedicationAdministration, MedicationRequest and MedicationStatement -> guideline facts.
+
+* CAR-T / bsAb (ATC L01XL / L01FX list, or product name) -> ``TherapyAdministration`` (T0), from
+  administrations and statements; an order alone is not an infusion and is named on the card instead.
+* Immunoglobulin (ATC J06BA01 SCIG, J06BA02 IVIG, or product name) -> ``IgrtRecord``.
+* Systemic antibacterial (ATC J01) -> ``AntibioticRecord`` ("given or prescribed").
+Draft orders are the order being placed, not history; they are read by ``fhir_mappers.orders``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fhir_mappers.codes import Match
+from fhir_mappers.context import MappingContext
+from fhir_mappers.dates import first_date
+from fhir_mappers.elements import as_list, concept_text
+from fhir_mappers.errors import InvalidElementError, MissingElementError
+from guideline.concepts import IgrtRoute, TherapyKind
+from guideline.model import AntibioticRecord, DataIssue, IgrtRecord, TherapyAdministration
+
+MedicationPart = TherapyAdministration | IgrtRecord | AntibioticRecord | DataIssue
+
+_RELEVANT = ("car-t", "bsab", "bsab-not-b-cell", "igrt-scig", "igrt-ivig", "igrt", "antibiotic-systemic")
+_ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
+_GIVEN = {
+    "MedicationAdministration": frozenset({"completed", "in-progress", "stopped"}),
+    "MedicationStatement": frozenset({"active", "completed", "stopped", "on-hold"}),
+    "MedicationRequest": frozenset({"active", "completed", "stopped", "on-hold"}),
+}
+_DATES = {
+    "MedicationAdministration": ("effectiveDateTime", "effectivePeriod.start"),
+    "MedicationStatement": ("effectiveDateTime", "effectivePeriod.start", "dateAsserted"),
+    "MedicationRequest": ("authoredOn", "dispenseRequest.validityPeriod.start"),
+}
+_ENDS = {
+    "MedicationAdministration": ("effectivePeriod.end",),
+    "MedicationStatement": ("effectivePeriod.end",),
+    "MedicationRequest": ("dispenseRequest.validityPeriod.end",),
+}
+
+
+def medication_match(resource: Mapping[str, Any], ctx: MappingContext) -> Match | None:
+    """Return the guideline concept of a Medication* resource's medication (codes first, then names)."""
+    matches = ctx.codes.matches(ctx.medication_code(resource), by_name=True)
+    return next((m for concept in _RELEVANT for m in matches if m.concept == concept), None)
+
+
+def map_medication(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -> list[MedicationPart]:
+    """Map one Medication* resource; irrelevant medications and draft orders give ``[]``.
+
+    Raises:
+        MappingError: a relevant medication with an unusable status or no date.
+    """
+    kind = str(resource.get("resourceType"))
+    match = medication_match(resource, ctx)
+    status = resource.get("status")
+    if match is None or status == "draft":
+        return []
+    name = concept_text(ctx.medication_code(resource))
+    if match.concept == "bsab-not-b-cell":
+        return [DataIssue(ref=ref, reason=f"{name}: not directed at B-cell or plasma-cell antigens (not population 2)")]
+    if status not in _GIVEN[kind]:
+        raise InvalidElementError(f"{name}: status '{status}' (not given)", path=f"{kind}.status")
+    if match.concept in ("car-t", "bsab") and kind == "MedicationRequest":
+        return [DataIssue(ref=ref, reason=f"{name}: an order, not an administration; T0 is taken from administrations")]
+    started = _start(resource, kind, ctx)
+    if match.concept in ("car-t", "bsab"):
+        if started is None:
+            raise MissingElementError(f"{name}: no administration date", path=f"{kind}.effective[x]")
+        therapy = TherapyKind.CAR_T if match.concept == "car-t" else TherapyKind.BSAB
+        return [TherapyAdministration(kind=therapy, substance=name, on=started, ref=ref)]
+    if match.concept == "antibiotic-systemic":
+        if started is None:
+            raise MissingElementError(f"{name}: no date", path=f"{kind}.effective[x]")
+        return [AntibioticRecord(ref=ref, display=name, start=started, reason_refs=ctx.refs(resource.get("reasonReference")))]
+    return [_igrt(resource, kind, ctx, ref, name, match, started)]
+
+
+def _igrt(
+    resource: Mapping[str, Any],
+    kind: str,
+    ctx: MappingContext,
+    ref: str,
+    name: str,
+    match: Match,
+    started: Any,
+) -> IgrtRecord:
+    ended = first_date(resource, _ENDS[kind], tz=ctx.tz, type_name=kind)
+    source = {"MedicationAdministration": "administration", "MedicationRequest": "order"}.get(kind, "statement")
+    end = started if kind == "MedicationAdministration" else (ended[0] if ended else None)
+    return IgrtRecord(
+        ref=ref,
+        display=name,
+        source=source,  # type: ignore[arg-type]
+        route=_ROUTES[match.concept],
+        start=started,
+        end=end,
+        active=kind != "MedicationAdministration" and resource.get("status") == "active",
+    )
+
+
+def _start(resource: Mapping[str, Any], kind: str, ctx: MappingContext) -> Any:
+    found = first_date(resource, _DATES[kind], tz=ctx.tz, type_name=kind)
+    if found is not None:
+        return found[0]
+    if kind == "MedicationRequest":
+        for dosage in as_list(resource.get("dosageInstruction")):
+            bounds = first_date(dosage, ("timing.repeat.boundsPeriod.start",), tz=ctx.tz, type_name=kind)
+            if bounds is not None:
+                return bounds[0]
+    return None

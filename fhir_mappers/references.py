@@ -1,0 +1,35 @@
+"""FHIR references normalised to ``"Type/id"``: relative, absolute (Epic), versioned, or ``urn:uuid`` fullUrls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+
+
+def reference_key(reference: Any, *, full_urls: Mapping[str, str] | None = None) -> str | None:
+    """Return ``"Type/id"`` for a Reference (or reference string), or ``None`` when it names no resource.
+
+    ``https://ehr.example/fhir/Encounter/12/_history/3`` and ``Encounter/12`` both give ``"Encounter/12"``;
+    a ``urn:uuid:`` reference is looked up in ``full_urls`` (Bundle fullUrl to ``"Type/id"``); contained
+    references (``"#med1"``) give ``None`` (callers resolve them inside the resource).
+    """
+    text = reference.get("reference") if isinstance(reference, Mapping) else reference
+    if not isinstance(text, str) or not text or text.startswith("#"):
+        return None
+    if text.startswith("urn:"):
+        return (full_urls or {}).get(text)
+    parts = [p for p in text.split("?")[0].split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2 and _TYPE.match(parts[-2]):
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+def resource_key(resource: Mapping[str, Any]) -> str:
+    """Return ``"Type/id"`` of a resource; a resource without an id gets ``"Type/(no id)"``."""
+    rid = resource.get("id")
+    return f"{resource.get('resourceType')}/{rid if isinstance(rid, str) and rid else '(no id)'}"

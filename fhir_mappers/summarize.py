@@ -1,0 +1,128 @@
+"""Route FHIR resources to their mappers and collect a ``PatientRecord``.
+
+A resource the service cannot use never fails the request: it becomes a ``DataIssue`` named on the card. Resources
+with ``entered-in-error`` status, or that belong to another patient, are left out and named too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from fhir_mappers.condition import map_condition
+from fhir_mappers.context import MappingContext
+from fhir_mappers.elements import coded_value
+from fhir_mappers.encounter import ADMISSION_CLASSES, map_encounter
+from fhir_mappers.errors import MappingError
+from fhir_mappers.medication import map_medication
+from fhir_mappers.observation import map_observation
+from fhir_mappers.patient import map_patient
+from fhir_mappers.procedure import map_procedure
+from fhir_mappers.references import resource_key
+from guideline.model import (
+    Admission,
+    AntibioticRecord,
+    DataIssue,
+    Diagnosis,
+    IgrtRecord,
+    InfectionRecord,
+    LabResult,
+    PatientRecord,
+    TherapyAdministration,
+)
+
+Mapper = Callable[[Mapping[str, Any], MappingContext, str], Any]
+
+MAPPERS: Mapping[str, Mapper] = {
+    "Observation": map_observation,
+    "Condition": map_condition,
+    "Encounter": map_encounter,
+    "MedicationAdministration": map_medication,
+    "MedicationRequest": map_medication,
+    "MedicationStatement": map_medication,
+    "Procedure": map_procedure,
+}
+"""resourceType -> mapper. Patient is handled separately (one per request); other types are ignored."""
+
+_PARTS: Mapping[type, str] = {
+    LabResult: "labs",
+    TherapyAdministration: "therapies",
+    InfectionRecord: "infections",
+    Admission: "admissions",
+    AntibioticRecord: "antibiotics",
+    IgrtRecord: "igrt",
+    Diagnosis: "diagnoses",
+    DataIssue: "data_issues",
+}
+
+
+def summarize(
+    resources: Iterable[Mapping[str, Any]],
+    *,
+    patient_id: str | None,
+    ctx: MappingContext,
+    issues: Iterable[DataIssue] = (),
+) -> PatientRecord:
+    """Map every resource into one ``PatientRecord`` for the patient ``patient_id``.
+
+    Args:
+        resources: FHIR R4 resources (JSON objects) from prefetch or the FHIR server, any order.
+        patient_id: ``context.patientId``; resources whose subject/patient names another patient are left out.
+        ctx: time zone, code table and lookups.
+        issues: data issues found before mapping (e.g. an optional prefetch key that was unavailable).
+    """
+    collected: dict[str, list[Any]] = {name: [] for name in _PARTS.values()}
+    collected["data_issues"].extend(issues)
+    birth_date: date | None = None
+    seen: set[str] = set()
+    for resource in resources:
+        kind = resource.get("resourceType")
+        ref = resource_key(resource)
+        if ref in seen and not ref.endswith("(no id)"):
+            continue
+        seen.add(ref)
+        if kind != "Patient" and kind not in MAPPERS:
+            continue
+        problem = _excluded(resource, kind, patient_id, ctx)
+        try:
+            if problem is not None:
+                if _is_relevant(resource, kind, ctx):
+                    collected["data_issues"].append(DataIssue(ref=ref, reason=problem))
+                continue
+            if kind == "Patient":
+                birth_date = map_patient(resource, ctx)
+                continue
+            result = MAPPERS[str(kind)](resource, ctx, ref)
+        except MappingError as error:
+            collected["data_issues"].append(DataIssue(ref=ref, reason=str(error)))
+            continue
+        for part in result if isinstance(result, list) else [result]:
+            if part is not None:
+                collected[_PARTS[type(part)]].append(part)
+    return PatientRecord(birth_date=birth_date, **{name: tuple(parts) for name, parts in collected.items()})
+
+
+def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ctx: MappingContext) -> str | None:
+    status = resource.get("status")
+    if status == "entered-in-error" or coded_value(resource.get("verificationStatus")) == "entered-in-error":
+        return "entered-in-error: not used"
+    if patient_id is None:
+        return None
+    if kind == "Patient":
+        rid = resource.get("id")
+        return None if rid in (None, patient_id) else f"a different patient than context.patientId ({rid})"
+    subject = ctx.ref(resource.get("subject") or resource.get("patient"))
+    if subject is not None and subject != f"Patient/{patient_id}":
+        return "belongs to a different patient than context.patientId: not used"
+    return None
+
+
+def _is_relevant(resource: Mapping[str, Any], kind: Any, ctx: MappingContext) -> bool:
+    """Whether an excluded resource is one the guideline would have read (so it is worth naming on the card)."""
+    if kind == "Patient":
+        return True
+    if kind == "Encounter":
+        return coded_value(resource.get("class")) in ADMISSION_CLASSES
+    concept = ctx.medication_code(resource) if str(kind).startswith("Medication") else resource.get("code")
+    return bool(ctx.codes.matches(concept, by_name=True))

@@ -1,0 +1,103 @@
+"""Closed vocabularies of the guideline core.
+
+Every value here is part of the service's public contract: recommendation codes and rule ids appear in
+``extension["sid-igrt"]`` on each decision card, so they are never renamed, only added to.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Recommendation(StrEnum):
+    """The eight recommendations a decision card can carry (issue "end to end", §3)."""
+
+    START = "start"
+    CONSIDER = "consider"
+    NOT_INDICATED = "not-indicated"
+    INSUFFICIENT_DATA = "insufficient-data"
+    INDIVIDUAL_ASSESSMENT = "individual-assessment"
+    CONTINUE = "continue"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+class Population(IntEnum):
+    """The four start populations of Medicinrådet's Opsummering v1.1, "Kriterier for opstart"."""
+
+    HAEMATOLOGICAL = 1
+    CAR_T_OR_BSAB = 2
+    ALLO_HSCT = 3
+    OTHER_HYPOGAMMAGLOBULINAEMIA = 4
+
+
+class RuleId(StrEnum):
+    """Stable identifiers of the rules that produce a decision; one per decision-table row."""
+
+    CHILD_AFTER_CAR_T_OR_BSAB = "child-after-car-t-or-bsab"
+    PRIMARY_IMMUNODEFICIENCY = "out-of-scope-primary-immunodeficiency"
+    AGE_UNKNOWN = "insufficient-data-age-unknown"
+    NO_RECENT_IGG = "insufficient-data-no-recent-igg"
+    NO_IGG_SINCE_T0 = "insufficient-data-no-igg-since-t0"
+    START_POP2_WINDOW = "start-pop2-window"
+    START_POP3 = "start-pop3-allo-hsct"
+    START_POP1 = "start-pop1-haematological"
+    START_POP2_AFTER_WINDOW = "start-pop2-after-window"
+    CONSIDER_POP4 = "consider-pop4-specialist-work-up"
+    CONSIDER_IGG_BELOW_6 = "consider-igg-below-6"
+    UNCONFIRMED_LOW_IGG = "insufficient-data-igg-not-confirmed"
+    NOT_INDICATED = "not-indicated"
+    IGRT_START_UNKNOWN = "insufficient-data-igrt-start-unknown"
+    POP2_SHORT_COURSE_CONTINUE = "continue-pop2-short-course"
+    POP2_SHORT_COURSE_STOP = "stop-pop2-short-course"
+    STANDARD_CONTINUE = "continue-standard"
+    STANDARD_PAUSE_SUMMER = "pause-standard-summer"
+    STANDARD_STOP_ATTEMPT = "stop-standard-attempt"
+
+
+class Analyte(StrEnum):
+    """Laboratory analytes the guideline reads; values are normalised to g/L."""
+
+    IGG = "igg"
+    IGA = "iga"
+    IGM = "igm"
+    M_PROTEIN = "m-protein"
+
+
+class TherapyKind(StrEnum):
+    """T-cell-engaging therapies directed at B-cell or plasma-cell antigens (addendum §1, §4)."""
+
+    CAR_T = "car-t"
+    BSAB = "bsab"
+
+
+class InfectionKind(StrEnum):
+    """How a coded infection counts towards the infection criteria (decision table, "Terms")."""
+
+    BACTERIAL = "bacterial"
+    """Coded as bacterial (ICD-10 A39-A49, J13-J15; SNOMED bacterial disorders)."""
+    POSSIBLY_BACTERIAL = "possibly-bacterial"
+    """Organism unspecified (pneumonia UNS, UTI): bacterial only when a J01 antibiotic supports it."""
+    BACTERIAL_SEPSIS = "bacterial-sepsis"
+    """Life-threatening bacterial sepsis or septic shock (ICD-10 A39.2-A39.4, A40, A41, R57.2)."""
+    SEPSIS_UNSPECIFIED = "sepsis-unspecified"
+    """Sepsis without a stated organism class: bacterial only when a J01 antibiotic supports it."""
+
+
+class DiagnosisKind(StrEnum):
+    """Diagnoses that place a patient in a population or outside the guideline's scope."""
+
+    HAEMATOLOGICAL_MALIGNANCY = "haematological-malignancy"
+    ALLO_HSCT = "allo-hsct"
+    HSCT_UNKNOWN_TYPE = "hsct-unknown-type"
+    AUTOLOGOUS_HSCT = "autologous-hsct"
+    PRIMARY_IMMUNODEFICIENCY = "primary-immunodeficiency"
+    CAR_T_HISTORY = "car-t-history"
+
+
+class IgrtRoute(StrEnum):
+    """Immunoglobulin route, from ATC J06BA01 (extravascular) or J06BA02 (intravascular)."""
+
+    SCIG = "SCIG"
+    IVIG = "IVIG"
+    UNKNOWN = "unknown route"

@@ -1,0 +1,215 @@
+"""Criterion builders shared by the start and continuation rules, and the ``Finding`` factory.
+
+Each builder returns a ``Criterion`` that states its threshold, the value and date it used, and the resource it
+came from, so a card can show exactly why a rule fired or did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
+from guideline.facts import Facts
+from guideline.labs import confirming_igg, latest
+from guideline.model import Criterion, Evidence, Finding, KeyDates, LabResult
+from guideline.sources import SourceRef
+
+PREREQUISITES_NOTE = (
+    "Before a start (Opsummering, Kriterier for opstart): the patient should be vaccinated per national "
+    "recommendations for SID (annual influenza, adequate pneumococcal vaccination), and targeted antibiotic "
+    "prophylaxis should have been considered where there is a known organ focus."
+)
+NOT_INDICATED_NOTE = (
+    "Primær profylakse med immunglobulin anbefales ikke; recidiverende ikke-alvorlige infektioner er ikke "
+    "sufficient indikation. Consider targeted antibiotic prophylaxis (Opsummering, Kriterier for opstart)."
+)
+
+
+def lab_evidence(lab: LabResult) -> Evidence:
+    """Return a lab result as card evidence (value in g/L, date, reference)."""
+    reported = "" if lab.reported == lab.shown() else f" (reported {lab.reported})"
+    return Evidence(
+        text=f"{lab.analyte.value.upper() if lab.analyte != Analyte.M_PROTEIN else 'M-protein'} "
+        f"{lab.shown()}{reported}",
+        ref=lab.ref,
+        value=lab.value_g_per_l,
+        comparator=lab.comparator,
+        unit="g/L",
+        on=lab.effective,
+    )
+
+
+def igg_below(
+    lab: LabResult | None, threshold: float, *, criterion_id: str, label: str, required: bool = True
+) -> Criterion:
+    """Return the criterion "``label`` IgG < ``threshold`` g/L" (strict) for ``lab``."""
+    description = f"{label} IgG < {threshold:g} g/L"
+    if lab is None:
+        return Criterion(id=criterion_id, description=f"{description}: no result", held=False, required=required)
+    return Criterion(
+        id=criterion_id,
+        description=description,
+        held=lab.is_below(threshold),
+        required=required,
+        evidence=(lab_evidence(lab),),
+    )
+
+
+def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
+    """IgG < 6 g/L, or under the lab's age-related reference-range low for a child (population 1 bullet 2)."""
+    p = facts.p
+    criterion = igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label="Latest")
+    child = facts.age_years is not None and facts.age_years < p.age_related_igg_limit_below_age_years
+    low = lab.reference_low_g_per_l
+    if criterion.held or not child or low is None:
+        return criterion
+    return criterion.model_copy(
+        update={
+            "description": f"Latest IgG < 6 g/L or below the age-related reference-range low ({low:g} g/L)",
+            "held": lab.is_below(low),
+        }
+    )
+
+
+def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
+    """IgG < 4 g/L confirmed by an earlier IgG at least 3 weeks before (Monitorering af effekt)."""
+    p = facts.p
+    earlier = confirming_igg(facts.record.labs, lab, p=p)
+    description = (
+        f"Persistent: an earlier IgG {p.igg_confirm_min_gap_days}-{p.igg_confirm_max_span_days} days before "
+        f"the latest is also < {p.igg_start_below_g_per_l:g} g/L"
+    )
+    if earlier is None:
+        return Criterion(
+            id="igg-persistent",
+            description=f"{description}: no confirming second IgG",
+            held=False,
+            required=required,
+        )
+    return Criterion(
+        id="igg-persistent",
+        description=description,
+        held=earlier.is_below(p.igg_start_below_g_per_l),
+        required=required,
+        evidence=(lab_evidence(earlier),),
+    )
+
+
+def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
+    """The T0 and whether ``as_of`` lies inside T0 + 6 calendar months (addendum §4.1)."""
+    index, end = facts.index, facts.window_end
+    if index is None or end is None:
+        return Criterion(
+            id="inside-car-t-bsab-window", description="CAR-T or bsAb T0 recorded", held=False, required=required
+        )
+    certainty = "" if index.certain else " (date uncertain: from a CAR-T history code)"
+    return Criterion(
+        id="inside-car-t-bsab-window",
+        description=(
+            f"Inside the window T0 {index.t0.isoformat()} <= {facts.as_of.isoformat()} < {end.isoformat()} "
+            f"({index.kind.value} {index.substance}{certainty})"
+        ),
+        held=facts.in_window,
+        required=required,
+        evidence=tuple(Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs),
+    )
+
+
+def adult_criterion(facts: Facts) -> Criterion:
+    """Age >= 18 on the evaluation date (children are outside the CAR-T/bsAb criteria, addendum §4)."""
+    birth = facts.record.birth_date
+    return Criterion(
+        id="adult",
+        description=f"Age >= {facts.p.adult_age_years} years on {facts.as_of.isoformat()}",
+        held=facts.adult,
+        evidence=()
+        if birth is None
+        else (Evidence(text=f"born {birth.isoformat()}, age {facts.age_years}", value=facts.age_years, unit="years"),),
+    )
+
+
+def population_criterion(facts: Facts, population: Population) -> Criterion:
+    """The diagnoses (or T0) that place the patient in ``population``."""
+    kind = {
+        Population.HAEMATOLOGICAL: DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY,
+        Population.ALLO_HSCT: DiagnosisKind.ALLO_HSCT,
+    }.get(population)
+    descriptions = {
+        Population.HAEMATOLOGICAL: "Population 1: haematological disease recorded",
+        Population.CAR_T_OR_BSAB: "Population 2: adult after CAR-T or bsAb directed at B-cell/plasma-cell antigens",
+        Population.ALLO_HSCT: "Population 3: allogeneic HSCT recorded",
+        Population.OTHER_HYPOGAMMAGLOBULINAEMIA: "Population 4: no haematological disease, HSCT, CAR-T or bsAb "
+        "recorded",
+    }
+    evidence: tuple[Evidence, ...] = ()
+    if kind is not None:
+        evidence = tuple(Evidence(text=d.display, ref=d.ref, on=d.recorded) for d in facts.diagnoses_of(kind))
+    elif population == Population.CAR_T_OR_BSAB and facts.index is not None:
+        index = facts.index
+        evidence = (Evidence(text=f"T0 {index.kind.value} {index.substance}", ref=index.refs[0], on=index.t0),)
+    return Criterion(
+        id=f"population-{population.value}",
+        description=descriptions[population],
+        held=population in facts.populations,
+        evidence=evidence,
+    )
+
+
+def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[str, ...]:
+    """Cautions every decision card repeats where they apply: M-component, restart after a stop, prerequisites."""
+    notes: list[str] = []
+    mp = facts.m_protein
+    if mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0:
+        iga = latest(facts.record.labs, Analyte.IGA, as_of=facts.as_of)
+        igm = latest(facts.record.labs, Analyte.IGM, as_of=facts.as_of)
+        others = ", ".join(f"{lab.analyte.value.upper()} {lab.shown()} ({lab.effective})" for lab in (iga, igm) if lab)
+        notes.append(
+            f"M-component {mp.shown()} on {mp.effective} ({mp.ref}): with an IgG M-component, total IgG does not "
+            "reflect humoral immunity; judge general immunoparesis from IgA and IgM"
+            f"{' (' + others + ')' if others else ' (IgA/IgM not measured)'} (Opsummering, Kriterier for opstart)."
+        )
+    if start_like and facts.igrt.ended:
+        last = facts.igrt.ended[-1]
+        notes.append(
+            f"IgRT ended after {last.end.isoformat()} ({', '.join(last.refs[-3:])}). If infections recur after a "
+            "stop, antibiotic prophylaxis can be tried before restarting (Opsummering, Pausering; addendum §4.3)."
+        )
+    if start_like:
+        notes.append(PREREQUISITES_NOTE)
+    return tuple(notes)
+
+
+def make_finding(
+    facts: Facts,
+    *,
+    rule: RuleId,
+    recommendation: Recommendation,
+    population: Population | None,
+    criteria: Iterable[Criterion],
+    source: SourceRef,
+    dates: KeyDates | None = None,
+    notes: Iterable[str] = (),
+    interpretations: Iterable[str] = (),
+    order_lab_tests: bool = False,
+) -> Finding:
+    """Build a ``Finding`` with the facts' data issues and IgRT status attached."""
+    return Finding(
+        rule=rule,
+        recommendation=recommendation,
+        population=population,
+        as_of=facts.as_of,
+        criteria=tuple(criteria),
+        dates=dates or KeyDates(t0=facts.index.t0 if facts.index else None, window_end=facts.window_end),
+        source=source,
+        notes=tuple(notes),
+        interpretations=tuple(dict.fromkeys(interpretations)),
+        data_issues=facts.data_issues,
+        on_igrt=facts.igrt.on_igrt,
+        order_lab_tests=order_lab_tests,
+    )
+
+
+def default_dates(facts: Facts, **extra: date | None) -> KeyDates:
+    """Return T0 and the window end, plus any ``extra`` dates."""
+    return KeyDates(t0=facts.index.t0 if facts.index else None, window_end=facts.window_end, **extra)

@@ -1,0 +1,76 @@
+"""IgRT exposure: whether the patient is on immunoglobulin, since when, and earlier episodes that ended.
+
+Decision-table "Terms": on IgRT = immunoglobulin (ATC J06BA01/J06BA02) administered within
+``on_igrt_recent_days`` (**interpretation**, default 42) or an active order/statement; IgRT start = first
+administration after a longer gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from guideline.model import IgrtRecord
+from guideline.parameters import Parameters
+
+
+@dataclass(frozen=True)
+class IgrtEpisode:
+    """A continuous period of IgRT, from ``start`` to ``end`` (last known exposure), with its sources."""
+
+    start: date
+    end: date
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IgrtStatus:
+    """IgRT on the evaluation date.
+
+    Attributes:
+        on_igrt: exposure within the recent-days setting, or an active order/statement.
+        current: the current episode; ``None`` when not on IgRT or when its start is unknown.
+        start_unknown_refs: active orders/statements without any date (on IgRT, start unknown).
+        ended: earlier episodes, oldest first (used for the "after a stop" reminder).
+    """
+
+    on_igrt: bool
+    current: IgrtEpisode | None
+    start_unknown_refs: tuple[str, ...]
+    ended: tuple[IgrtEpisode, ...]
+
+
+def igrt_status(records: tuple[IgrtRecord, ...], *, as_of: date, p: Parameters) -> IgrtStatus:
+    """Merge IgRT records into episodes and say whether the patient is on IgRT on ``as_of``."""
+    intervals: list[tuple[date, date, str]] = []
+    undated: list[str] = []
+    for record in records:
+        if record.start is None:
+            if record.active:
+                undated.append(record.ref)
+            continue
+        if record.start > as_of:
+            continue
+        end = as_of if record.active else min(record.end or record.start, as_of)
+        intervals.append((record.start, max(end, record.start), record.ref))
+    episodes = _merge(sorted(intervals), gap_days=p.on_igrt_recent_days)
+    cutoff = as_of - timedelta(days=p.on_igrt_recent_days)
+    current = episodes[-1] if episodes and episodes[-1].end >= cutoff else None
+    ended = tuple(e for e in episodes if e is not current)
+    return IgrtStatus(
+        on_igrt=current is not None or bool(undated),
+        current=None if undated and current is None else current,
+        start_unknown_refs=tuple(undated) if current is None else (),
+        ended=ended,
+    )
+
+
+def _merge(intervals: list[tuple[date, date, str]], *, gap_days: int) -> list[IgrtEpisode]:
+    episodes: list[IgrtEpisode] = []
+    for start, end, ref in intervals:
+        if episodes and (start - episodes[-1].end).days <= gap_days:
+            last = episodes[-1]
+            episodes[-1] = IgrtEpisode(last.start, max(last.end, end), (*last.refs, ref))
+        else:
+            episodes.append(IgrtEpisode(start, end, (ref,)))
+    return episodes

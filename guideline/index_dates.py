@@ -1,0 +1,57 @@
+"""Index date (T0): CAR-T infusion, or the first administration of a bsAb course.
+
+Source: addendum §4.1 ("CAR-T infusion eller opstart af bispecifikke antistoffer"); decision-table "Terms":
+with several, the most recent T0 counts; **interpretation** ``bsab_new_course_gap_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from guideline.concepts import TherapyKind
+from guideline.model import TherapyAdministration
+from guideline.parameters import Parameters
+
+
+@dataclass(frozen=True)
+class IndexDate:
+    """A T0 with the administrations behind it (a CAR-T infusion, or every administration of a bsAb course)."""
+
+    t0: date
+    kind: TherapyKind
+    substance: str
+    refs: tuple[str, ...]
+    certain: bool
+
+
+def index_dates(
+    therapies: tuple[TherapyAdministration, ...], *, as_of: date, p: Parameters
+) -> tuple[IndexDate, ...]:
+    """Return every T0 on or before ``as_of``, oldest first.
+
+    CAR-T: each recorded infusion is a T0. A CAR-T history code (``date_certain=False``) gives a T0 only when no
+    infusion is recorded. bsAb: administrations of any bsAb are grouped into courses; a gap of more than
+    ``p.bsab_new_course_gap_days`` days starts a new course, whose first administration is its T0.
+    """
+    past = [t for t in therapies if t.on <= as_of]
+    found: list[IndexDate] = []
+    car_t = [t for t in past if t.kind == TherapyKind.CAR_T]
+    infusions = [t for t in car_t if t.date_certain]
+    for t in infusions or car_t:
+        found.append(IndexDate(t.on, TherapyKind.CAR_T, t.substance, (t.ref,), t.date_certain))
+    bsab = sorted((t for t in past if t.kind == TherapyKind.BSAB), key=lambda t: (t.on, t.ref))
+    course: list[TherapyAdministration] = []
+    for t in bsab:
+        if course and (t.on - course[-1].on).days > p.bsab_new_course_gap_days:
+            found.append(_course(course))
+            course = []
+        course.append(t)
+    if course:
+        found.append(_course(course))
+    return tuple(sorted(found, key=lambda i: (i.t0, i.kind)))
+
+
+def _course(course: list[TherapyAdministration]) -> IndexDate:
+    first = course[0]
+    return IndexDate(first.on, TherapyKind.BSAB, first.substance, tuple(t.ref for t in course), True)

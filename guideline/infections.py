@@ -1,0 +1,223 @@
+"""Infection history: bacterial infection episodes and the two infection criteria of the start rules.
+
+Sources: Opsummering, "Kriterier for opstart" (population 1 and 4 bullets) and "Monitorering af effekt"
+(infection history over 12 months). Definitions and **interpretations** from decision-table.md "Terms":
+``severe_or_recurrent_*``, ``infection_episode_merge_days``, ``antibiotic_link_days_*``,
+``emergency_encounter_counts_as_admission``, ``missing_verification_counts_as_confirmed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from guideline.calendar import add_calendar_months
+from guideline.concepts import InfectionKind
+from guideline.model import (
+    Admission,
+    AntibioticRecord,
+    Criterion,
+    DataIssue,
+    Evidence,
+    InfectionRecord,
+    PatientRecord,
+)
+from guideline.parameters import Parameters
+
+_BACTERIAL = {InfectionKind.BACTERIAL, InfectionKind.BACTERIAL_SEPSIS}
+_NEEDS_ANTIBIOTIC = {InfectionKind.POSSIBLY_BACTERIAL, InfectionKind.SEPSIS_UNSPECIFIED}
+
+
+@dataclass(frozen=True)
+class InfectionEpisode:
+    """One bacterial infection episode: one or more coded Conditions with nearby onsets.
+
+    ``severe`` = needed admission, severity Severe, or life-threatening; ``reasons`` say which, with references.
+    """
+
+    onset: date
+    refs: tuple[str, ...]
+    display: str
+    verified: bool
+    severe: bool
+    life_threatening: bool
+    antibiotic_treated: bool
+    reasons: tuple[str, ...]
+
+    def evidence(self) -> Evidence:
+        """Return this episode as card evidence."""
+        flags = [
+            "verified" if self.verified else "not verified",
+            *(["severe"] if self.severe else []),
+            *(["life-threatening"] if self.life_threatening else []),
+            *(["antibiotic-treated"] if self.antibiotic_treated else []),
+        ]
+        detail = "; ".join(self.reasons)
+        text = f"{self.display} ({', '.join(flags)}{'; ' + detail if detail else ''})"
+        return Evidence(text=text, ref=", ".join(self.refs), on=self.onset)
+
+
+@dataclass(frozen=True)
+class _Classified:
+    record: InfectionRecord
+    verified: bool
+    life_threatening: bool
+    antibiotics: tuple[AntibioticRecord, ...]
+    admissions: tuple[Admission, ...]
+
+
+def infection_episodes(
+    record: PatientRecord, *, as_of: date, p: Parameters
+) -> tuple[tuple[InfectionEpisode, ...], tuple[DataIssue, ...]]:
+    """Return the bacterial infection episodes with onset on or before ``as_of`` (oldest first).
+
+    Also returns, as data issues, the coded infections that were not counted as bacterial and why.
+    """
+    classified: list[_Classified] = []
+    not_counted: list[DataIssue] = []
+    for infection in sorted(record.infections, key=lambda i: (i.onset, i.ref)):
+        if infection.onset > as_of:
+            continue
+        antibiotics = _linked_antibiotics(infection, record.antibiotics, p)
+        if not infection.kinds & _BACTERIAL and not antibiotics:
+            not_counted.append(
+                DataIssue(
+                    ref=infection.ref,
+                    reason="organism not stated and no J01 antibiotic linked: not counted as bacterial",
+                )
+            )
+            continue
+        life_threatening = InfectionKind.BACTERIAL_SEPSIS in infection.kinds or (
+            InfectionKind.SEPSIS_UNSPECIFIED in infection.kinds and bool(antibiotics)
+        )
+        classified.append(
+            _Classified(
+                record=infection,
+                verified=_is_verified(infection, p),
+                life_threatening=life_threatening,
+                antibiotics=antibiotics,
+                admissions=_linked_admissions(infection, record.admissions, p),
+            )
+        )
+    return tuple(_merge(classified, p)), tuple(not_counted)
+
+
+def _is_verified(infection: InfectionRecord, p: Parameters) -> bool:
+    if infection.verification is None:
+        return p.missing_verification_counts_as_confirmed
+    return infection.verification == "confirmed"
+
+
+def _linked_antibiotics(
+    infection: InfectionRecord, antibiotics: tuple[AntibioticRecord, ...], p: Parameters
+) -> tuple[AntibioticRecord, ...]:
+    earliest = infection.onset - timedelta(days=p.antibiotic_link_days_before_onset)
+    latest = infection.onset + timedelta(days=p.antibiotic_link_days_after_onset)
+    return tuple(
+        a for a in antibiotics if infection.ref in a.reason_refs or earliest <= a.start <= latest
+    )
+
+
+def _linked_admissions(
+    infection: InfectionRecord, admissions: tuple[Admission, ...], p: Parameters
+) -> tuple[Admission, ...]:
+    linked = []
+    for admission in admissions:
+        if admission.encounter_class == "EMER" and not p.emergency_encounter_counts_as_admission:
+            continue
+        by_reference = admission.ref in infection.encounter_refs or infection.ref in admission.diagnosis_refs
+        end = admission.end or admission.start
+        if by_reference or admission.start <= infection.onset <= end:
+            linked.append(admission)
+    return tuple(linked)
+
+
+def _merge(classified: list[_Classified], p: Parameters) -> list[InfectionEpisode]:
+    groups: list[list[_Classified]] = []
+    for item in classified:
+        if groups and (item.record.onset - groups[-1][0].record.onset).days <= p.infection_episode_merge_days:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return [_episode(group) for group in groups]
+
+
+def _episode(group: list[_Classified]) -> InfectionEpisode:
+    reasons: list[str] = []
+    admissions = {a.ref: a for item in group for a in item.admissions}
+    for ref, admission in sorted(admissions.items()):
+        reasons.append(f"admitted {admission.start.isoformat()} ({ref})")
+    severe_coded = [item.record.ref for item in group if item.record.severity_severe]
+    if severe_coded:
+        reasons.append(f"severity Severe ({', '.join(severe_coded)})")
+    life_threatening = any(item.life_threatening for item in group)
+    if life_threatening:
+        reasons.append("life-threatening sepsis")
+    antibiotics = sorted({a.ref for item in group for a in item.antibiotics})
+    if antibiotics:
+        reasons.append(f"J01 antibiotic ({', '.join(antibiotics)})")
+    return InfectionEpisode(
+        onset=group[0].record.onset,
+        refs=tuple(item.record.ref for item in group),
+        display=" + ".join(dict.fromkeys(item.record.display for item in group)),
+        verified=any(item.verified for item in group),
+        severe=bool(admissions) or bool(severe_coded) or life_threatening,
+        life_threatening=life_threatening,
+        antibiotic_treated=bool(antibiotics),
+        reasons=tuple(reasons),
+    )
+
+
+def _within(episodes: tuple[InfectionEpisode, ...], *, on: date, months: int) -> list[InfectionEpisode]:
+    start = add_calendar_months(on, -months)
+    return [e for e in episodes if start <= e.onset <= on]
+
+
+def severe_or_recurrent(episodes: tuple[InfectionEpisode, ...], *, on: date, p: Parameters) -> Criterion:
+    """Evaluate "svære eller tilbagevendende verificerede bakterielle infektioner" on the date ``on``.
+
+    **interpretation**: at least ``severe_or_recurrent_min_severe`` severe, or at least
+    ``severe_or_recurrent_min_verified`` verified bacterial episodes in the ``severe_or_recurrent_lookback``
+    calendar months up to and including ``on``.
+    """
+    months = p.severe_or_recurrent_lookback_calendar_months
+    verified = [e for e in _within(episodes, on=on, months=months) if e.verified]
+    severe = [e for e in verified if e.severe]
+    held = len(severe) >= p.severe_or_recurrent_min_severe or len(verified) >= p.severe_or_recurrent_min_verified
+    return Criterion(
+        id="severe-or-recurrent-verified-bacterial-infections",
+        description=(
+            f"Severe or recurrent verified bacterial infections: >= {p.severe_or_recurrent_min_severe} severe or "
+            f">= {p.severe_or_recurrent_min_verified} verified in the {months} months up to {on.isoformat()} "
+            f"(found {len(severe)} severe, {len(verified)} verified)"
+        ),
+        held=held,
+        evidence=tuple(e.evidence() for e in verified),
+    )
+
+
+def igg_below_6_infection_criterion(
+    episodes: tuple[InfectionEpisode, ...], *, on: date, p: Parameters
+) -> Criterion:
+    """Evaluate the infection part of the IgG < 6 g/L "kan overvejes" criterion on the date ``on``.
+
+    Within the last 6 calendar months: at least two severe hospitalisation-requiring bacterial infections, or at
+    least one life-threatening bacterial sepsis, or at least two verified bacterial infections with a definite
+    need for antibiotics (Opsummering, "Kriterier for opstart", population 1).
+    """
+    months = p.consider_infection_lookback_calendar_months
+    recent = _within(episodes, on=on, months=months)
+    severe = [e for e in recent if e.severe]
+    septic = [e for e in recent if e.life_threatening]
+    treated = [e for e in recent if e.verified and e.antibiotic_treated]
+    held = len(severe) >= 2 or len(septic) >= 1 or len(treated) >= 2
+    return Criterion(
+        id="igg-below-6-infection-criterion",
+        description=(
+            f"In the {months} months up to {on.isoformat()}: >= 2 severe bacterial infections "
+            f"(found {len(severe)}), or >= 1 life-threatening bacterial sepsis (found {len(septic)}), or >= 2 "
+            f"verified bacterial infections treated with antibiotics (found {len(treated)})"
+        ),
+        held=held,
+        evidence=tuple(e.evidence() for e in recent),
+    )

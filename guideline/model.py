@@ -1,0 +1,229 @@
+"""The guideline model: what the FHIR mappers produce (``PatientRecord``) and what rules return (``Finding``).
+
+All models are frozen; collections are tuples. Every input fact keeps the reference of the FHIR resource it
+came from (``ref``, e.g. ``"Observation/igg-1"``) so that cards can cite their evidence.
+Units: lab values in g/L, dates as calendar dates in the deployment's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from guideline.concepts import (
+    Analyte,
+    DiagnosisKind,
+    InfectionKind,
+    IgrtRoute,
+    Population,
+    Recommendation,
+    RuleId,
+    TherapyKind,
+)
+from guideline.sources import SourceRef
+
+Comparator = Literal["<", "<=", ">", ">="]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabResult(_Frozen):
+    """One immunoglobulin or M-protein result.
+
+    Attributes:
+        value_g_per_l: the value normalised to g/L.
+        comparator: set when the lab reported a bound (``"<"`` for "< 0.3 g/L"); the true value is beyond it.
+        reported: the value as reported, e.g. ``"340 mg/dL"``.
+        reference_low_g_per_l: the lab's reference-range low in g/L, when given.
+    """
+
+    analyte: Analyte
+    value_g_per_l: float
+    comparator: Comparator | None = None
+    effective: date
+    ref: str
+    reported: str
+    reference_low_g_per_l: float | None = None
+
+    def is_below(self, threshold_g_per_l: float) -> bool | None:
+        """Return whether the true value is strictly below the threshold; ``None`` when the bound can't tell."""
+        value = self.value_g_per_l
+        if self.comparator is None:
+            return value < threshold_g_per_l
+        if self.comparator == "<":
+            return True if value <= threshold_g_per_l else None
+        if self.comparator == "<=":
+            return True if value < threshold_g_per_l else None
+        return False if value >= threshold_g_per_l else None
+
+    def shown(self) -> str:
+        """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``."""
+        prefix = f"{self.comparator} " if self.comparator else ""
+        return f"{prefix}{self.value_g_per_l:g} g/L"
+
+
+class TherapyAdministration(_Frozen):
+    """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code)."""
+
+    kind: TherapyKind
+    substance: str
+    on: date
+    ref: str
+    date_certain: bool = True
+
+
+class InfectionRecord(_Frozen):
+    """A coded infection (Condition).
+
+    Attributes:
+        kinds: how its codes count (bacterial, possibly bacterial, bacterial sepsis, sepsis unspecified).
+        onset: the episode date; ``date_source`` names the element it came from (``"onsetDateTime"``, ...).
+        verification: ``Condition.verificationStatus`` code, ``None`` when absent.
+        severity_severe: ``Condition.severity`` is Severe (SNOMED 24484000).
+        encounter_refs: ``Condition.encounter`` references.
+    """
+
+    ref: str
+    display: str
+    kinds: frozenset[InfectionKind]
+    onset: date
+    date_source: str
+    verification: str | None = None
+    severity_severe: bool = False
+    encounter_refs: tuple[str, ...] = ()
+
+
+class Admission(_Frozen):
+    """An inpatient (IMP) or emergency (EMER) Encounter, with the Conditions it lists as diagnoses."""
+
+    ref: str
+    encounter_class: Literal["IMP", "EMER"]
+    start: date
+    end: date | None = None
+    diagnosis_refs: tuple[str, ...] = ()
+
+
+class AntibioticRecord(_Frozen):
+    """A systemic antibacterial (ATC J01) given, prescribed or taken."""
+
+    ref: str
+    display: str
+    start: date
+    reason_refs: tuple[str, ...] = ()
+
+
+class IgrtRecord(_Frozen):
+    """An immunoglobulin (ATC J06BA) administration, order or statement.
+
+    Attributes:
+        source: the FHIR resource type it came from, in guideline words.
+        start: first day of exposure (administration date, authoredOn, effective start); ``None`` if unknown.
+        end: last day of exposure when known; an administration has ``end == start``.
+        active: an order or statement that is still active (status ``active``).
+    """
+
+    ref: str
+    display: str
+    source: Literal["administration", "order", "statement"]
+    route: IgrtRoute
+    start: date | None
+    end: date | None = None
+    active: bool = False
+
+
+class Diagnosis(_Frozen):
+    """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
+
+    ref: str
+    kind: DiagnosisKind
+    display: str
+    recorded: date | None = None
+
+
+class DataIssue(_Frozen):
+    """A resource (or prefetch key) the service could not use, and why. Shown on the card."""
+
+    ref: str
+    reason: str
+
+
+class PatientRecord(_Frozen):
+    """Everything the rules know about one patient. Lab results in g/L; all tuples in no particular order."""
+
+    birth_date: date | None = None
+    labs: tuple[LabResult, ...] = ()
+    therapies: tuple[TherapyAdministration, ...] = ()
+    infections: tuple[InfectionRecord, ...] = ()
+    admissions: tuple[Admission, ...] = ()
+    antibiotics: tuple[AntibioticRecord, ...] = ()
+    igrt: tuple[IgrtRecord, ...] = ()
+    diagnoses: tuple[Diagnosis, ...] = ()
+    data_issues: tuple[DataIssue, ...] = ()
+
+
+class Evidence(_Frozen):
+    """One piece of data a criterion used: value and unit, date, and the resource it came from."""
+
+    text: str
+    ref: str | None = None
+    value: float | None = None
+    comparator: Comparator | None = None
+    unit: str | None = None
+    on: date | None = None
+
+
+class Criterion(_Frozen):
+    """A criterion the rule evaluated: what it says, whether it held, and the data it rested on.
+
+    ``held`` is ``None`` when the data could not decide it (e.g. a lab bound such as "< 8 g/L" against 6 g/L).
+    ``required`` is ``False`` for criteria shown for information that did not decide the recommendation
+    (e.g. the confirming second IgG inside the CAR-T/bsAb window).
+    """
+
+    id: str
+    description: str
+    held: bool | None
+    required: bool = True
+    evidence: tuple[Evidence, ...] = ()
+
+
+class KeyDates(_Frozen):
+    """Dates a clinician acts on. ``stop_due`` is the latest date IgRT should be stopped or a stop attempted."""
+
+    t0: date | None = None
+    window_end: date | None = None
+    igrt_start: date | None = None
+    stop_due: date | None = None
+    next_follow_up: date | None = None
+
+
+class Finding(_Frozen):
+    """The guideline decision for one patient on one date.
+
+    Attributes:
+        rule: the rule (decision-table row) that decided.
+        population: the population the rule applied, ``None`` where none applies (e.g. missing data).
+        criteria: every criterion evaluated, in reading order.
+        notes: cautions and reminders for the clinician (M-component, prerequisites, restart after a stop).
+        interpretations: names of ``Parameters`` interpretation settings the rule relied on.
+        data_issues: resources not used, with the reason.
+        on_igrt: whether the patient is on IgRT on ``as_of``.
+        order_lab_tests: the decision needs IgG, IgA and IgM measured (drives the lab-order suggestion).
+    """
+
+    rule: RuleId
+    recommendation: Recommendation
+    population: Population | None
+    as_of: date
+    criteria: tuple[Criterion, ...]
+    dates: KeyDates
+    source: SourceRef
+    notes: tuple[str, ...] = ()
+    interpretations: tuple[str, ...] = ()
+    data_issues: tuple[DataIssue, ...] = ()
+    on_igrt: bool = False
+    order_lab_tests: bool = False

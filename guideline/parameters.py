@@ -1,0 +1,125 @@
+"""Thresholds fixed by the sources, and the interpretation choices the team made where the sources are open.
+
+A clinical reviewer reads this file together with ``fhir_mappers/codesets/codes.csv``. Source-fixed values
+cannot be changed by configuration; interpretation values can (``Parameters.with_interpretations``), and every
+card names the interpretation settings its rule used, with their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SOURCE = "source"
+INTERPRETATION = "interpretation"
+
+
+def _source(default: Any, description: str) -> Any:
+    return Field(default=default, description=description, json_schema_extra={"kind": SOURCE})
+
+
+def _interpretation(default: Any, description: str) -> Any:
+    return Field(default=default, description=description, json_schema_extra={"kind": INTERPRETATION})
+
+
+class Parameters(BaseModel):
+    """All numbers and choices the rules use. Units are in the field names (g/L, days, calendar months)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Fixed by the sources.
+    igg_start_below_g_per_l: float = _source(4.0, "IgG < 4 g/L (Opsummering, Kriterier for opstart)")
+    igg_consider_below_g_per_l: float = _source(6.0, "IgG < 6 g/L (Opsummering, Kriterier for opstart)")
+    window_calendar_months: int = _source(6, "< 6 months after CAR-T infusion or bsAb start (addendum §4.1)")
+    adult_age_years: int = _source(18, "children are outside the CAR-T/bsAb criteria (addendum §4)")
+    igg_confirm_min_gap_days: int = _source(21, "IgG measured twice at least 3 weeks apart (Monitorering)")
+    consider_infection_lookback_calendar_months: int = _source(
+        6, "infections 'inden for de sidste 6 måneder' for the IgG < 6 criterion"
+    )
+    follow_up_calendar_months: tuple[int, ...] = _source((3, 6), "follow-up 3 and 6 months after start")
+    reassess_every_calendar_months: int = _source(6, "reassess every 6 months when continued")
+    stop_attempt_from_calendar_months: int = _source(6, "stop attempt 6-12 months after start")
+    stop_attempt_until_calendar_months: int = _source(12, "stop attempt 6-12 months after start")
+
+    # Interpretations (decision-table.md "interpretation", plus choices made while implementing).
+    bsab_new_course_gap_days: int = _interpretation(
+        90, "a bsAb administration more than this many days after the previous one starts a new course (new T0)"
+    )
+    on_igrt_recent_days: int = _interpretation(
+        42, "on IgRT = immunoglobulin given within this many days, or an active order/statement; a longer gap "
+        "ends an IgRT episode"
+    )
+    igg_recent_max_age_days: int = _interpretation(90, "an IgG result older than this many days is not used")
+    igg_confirm_max_span_days: int = _interpretation(
+        180, "the confirming (earlier) IgG for 'persistent' IgG < 4 g/L must be at most this many days older"
+    )
+    severe_or_recurrent_lookback_calendar_months: int = _interpretation(
+        12, "'severe or recurrent verified bacterial infections' are counted over this many months"
+    )
+    severe_or_recurrent_min_severe: int = _interpretation(1, "this many severe verified infections suffice")
+    severe_or_recurrent_min_verified: int = _interpretation(2, "this many verified infections suffice")
+    infection_episode_merge_days: int = _interpretation(
+        14, "coded bacterial infections with onsets within this many days of an episode's first onset are one "
+        "episode (e.g. pneumonia and sepsis in one admission)"
+    )
+    antibiotic_link_days_before_onset: int = _interpretation(
+        3, "a J01 antibiotic started up to this many days before an infection's onset treats it"
+    )
+    antibiotic_link_days_after_onset: int = _interpretation(
+        14, "a J01 antibiotic started up to this many days after an infection's onset treats it"
+    )
+    emergency_encounter_counts_as_admission: bool = _interpretation(
+        False, "an emergency-ward encounter (v3-ActCode EMER) counts as a hospital admission"
+    )
+    missing_verification_counts_as_confirmed: bool = _interpretation(
+        False, "a Condition without verificationStatus counts as a verified infection"
+    )
+    pop2_igg_must_follow_t0: bool = _interpretation(
+        True, "inside the CAR-T/bsAb window only an IgG measured on or after T0 is used"
+    )
+    stop_min_winter_days_on_igrt: int = _interpretation(
+        90, "a standard stop attempt is due once IgRT has covered this many winter days (1 Oct - 30 Apr)"
+    )
+    age_related_igg_limit_below_age_years: int = _interpretation(
+        18, "below this age, IgG under the lab's reference-range low also meets the IgG < 6 g/L criterion"
+    )
+    concern_horizon_calendar_months: int = _interpretation(
+        12, "patient-view concerns patients with CAR-T or bsAb within this many months"
+    )
+
+    def with_interpretations(self, overrides: Mapping[str, Any]) -> Parameters:
+        """Return a copy with interpretation settings replaced.
+
+        Args:
+            overrides: field name (case-insensitive) to new value.
+
+        Raises:
+            ValueError: a name is unknown or names a source-fixed threshold (those follow the guideline text).
+        """
+        updates: dict[str, Any] = {}
+        for raw_name, value in overrides.items():
+            name = raw_name.lower()
+            field = type(self).model_fields.get(name)
+            if field is None:
+                raise ValueError(f"unknown guideline setting {raw_name!r}")
+            if interpretation_kind(name) != INTERPRETATION:
+                raise ValueError(f"{name} is fixed by the guideline text and cannot be configured")
+            updates[name] = value
+        return type(self).model_validate({**self.model_dump(), **updates})
+
+
+def interpretation_kind(name: str) -> str:
+    """Return ``"source"`` or ``"interpretation"`` for a ``Parameters`` field name."""
+    extra = Parameters.model_fields[name].json_schema_extra
+    assert isinstance(extra, dict)
+    return str(extra["kind"])
+
+
+def describe(name: str) -> str:
+    """Return the documented meaning of a ``Parameters`` field."""
+    return Parameters.model_fields[name].description or name
+
+
+DEFAULT_PARAMETERS = Parameters()

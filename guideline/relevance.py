@@ -1,0 +1,40 @@
+"""Which patients the guideline concerns, and which findings are worth a clinician's attention unprompted.
+
+Used by patient-view (issue "end to end" §6): a card only for patients after CAR-T/bsAb (within
+``concern_horizon_calendar_months``), on IgRT, or with haematological disease or allogeneic/unknown-type HSCT and
+IgG < 6 g/L; and then only for on-IgRT decisions, or start, consider or missing-data findings.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from guideline.calendar import add_calendar_months
+from guideline.concepts import Analyte, DiagnosisKind, Recommendation
+from guideline.labs import latest
+from guideline.model import Finding, PatientRecord
+from guideline.parameters import Parameters
+
+_CONCERNING_DIAGNOSES = {
+    DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY,
+    DiagnosisKind.ALLO_HSCT,
+    DiagnosisKind.HSCT_UNKNOWN_TYPE,
+}
+_WORTH_SHOWING_OFF_IGRT = {Recommendation.START, Recommendation.CONSIDER, Recommendation.INSUFFICIENT_DATA}
+
+
+def concerns(record: PatientRecord, *, as_of: date, p: Parameters) -> bool:
+    """Return whether the guideline concerns a patient who is not on IgRT (on IgRT is read from the finding)."""
+    horizon = add_calendar_months(as_of, -p.concern_horizon_calendar_months)
+    if any(horizon <= t.on <= as_of for t in record.therapies):
+        return True
+    if any(d.kind in _CONCERNING_DIAGNOSES for d in record.diagnoses):
+        igg = latest(record.labs, Analyte.IGG, as_of=as_of)
+        return igg is not None and igg.is_below(p.igg_consider_below_g_per_l) is True
+    return False
+
+
+def worth_showing(finding: Finding, *, concerned: bool) -> bool:
+    """Return whether patient-view shows ``finding``: always on IgRT; else start, consider or missing data for a
+    patient the guideline ``concerned``."""
+    return finding.on_igrt or (concerned and finding.recommendation in _WORTH_SHOWING_OFF_IGRT)

@@ -1,0 +1,392 @@
+"""Rules for patients not on IgRT: one function per row of the decision table's start criteria.
+
+``START_RULES`` lists them in precedence order; the first that returns a ``Finding`` decides. The order encodes
+the decision table: scope and data checks first, then population 2 inside the window, population 3, population
+1 / 2 after the window, population 4, the IgG < 6 "kan overvejes" criterion, and finally not-indicated.
+Sources: Opsummering v1.1 "Kriterier for opstart"; addendum §4 and §4.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from guideline import sources
+from guideline.concepts import DiagnosisKind, Population, Recommendation, RuleId
+from guideline.criteria import (
+    NOT_INDICATED_NOTE,
+    adult_criterion,
+    clinical_notes,
+    default_dates,
+    igg_below,
+    igg_below_consider,
+    index_date_criterion,
+    make_finding,
+    persistence,
+    population_criterion,
+)
+from guideline.facts import Facts
+from guideline.infections import igg_below_6_infection_criterion, severe_or_recurrent
+from guideline.model import Criterion, Evidence, Finding
+
+Rule = Callable[[Facts], Finding | None]
+
+_IGG_INTERPRETATIONS = ("igg_recent_max_age_days",)
+_INFECTION_INTERPRETATIONS = (
+    "severe_or_recurrent_lookback_calendar_months",
+    "severe_or_recurrent_min_severe",
+    "severe_or_recurrent_min_verified",
+    "infection_episode_merge_days",
+    "antibiotic_link_days_before_onset",
+    "antibiotic_link_days_after_onset",
+    "emergency_encounter_counts_as_admission",
+    "missing_verification_counts_as_confirmed",
+)
+
+
+def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
+    """Children after CAR-T/bsAb: individual assessment, never the adult criteria (addendum §4, §4.3)."""
+    if not facts.child_after_therapy:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.CHILD_AFTER_CAR_T_OR_BSAB,
+        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        population=None,
+        criteria=(adult_criterion(facts), index_date_criterion(facts, required=False)),
+        source=sources.CHILDREN,
+        notes=(
+            "Children are outside the CAR-T/bsAb start and stop criteria: the need for immunoglobulin is an "
+            "individual assessment, and routine treatment can be used where the clinician finds it relevant "
+            "(immunological immaturity, higher infection risk; routine IgRT is common in bsAb protocols).",
+        ),
+    )
+
+
+def primary_immunodeficiency(facts: Facts) -> Finding | None:
+    """A primary immunodeficiency is coded: the SID guideline does not apply (Opsummering, "SID og ...")."""
+    found = facts.diagnoses_of(DiagnosisKind.PRIMARY_IMMUNODEFICIENCY)
+    if not found:
+        return None
+    criterion = Criterion(
+        id="primary-immunodeficiency",
+        description="Primary immunodeficiency recorded: Medicinrådet's PID guideline applies, not the SID one",
+        held=True,
+        evidence=tuple(Evidence(text=d.display, ref=d.ref, on=d.recorded) for d in found),
+    )
+    return make_finding(
+        facts,
+        rule=RuleId.PRIMARY_IMMUNODEFICIENCY,
+        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        population=None,
+        criteria=(criterion,),
+        source=sources.SCOPE,
+    )
+
+
+def age_unknown(facts: Facts) -> Finding | None:
+    """A CAR-T/bsAb patient without a birth date: adult and child criteria differ, so age is needed."""
+    if facts.index is None or facts.adult is not None:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.AGE_UNKNOWN,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=None,
+        criteria=(adult_criterion(facts), index_date_criterion(facts, required=False)),
+        source=sources.CHILDREN,
+    )
+
+
+def no_igg_since_t0(facts: Facts) -> Finding | None:
+    """Population 2 inside the window without a recent IgG measured on or after T0: order IgG, IgA, IgM."""
+    if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or facts.igg_since_t0:
+        return None
+    label = "Recent IgG measured on or after T0 (before T0 not used)" if facts.igg_recent else "Recent IgG"
+    return make_finding(
+        facts,
+        rule=RuleId.NO_IGG_SINCE_T0,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=Population.CAR_T_OR_BSAB,
+        criteria=(
+            index_date_criterion(facts),
+            _igg_present(facts, label),
+        ),
+        source=sources.START_POP2,
+        interpretations=(*_IGG_INTERPRETATIONS, "pop2_igg_must_follow_t0"),
+        order_lab_tests=True,
+    )
+
+
+def no_recent_igg(facts: Facts) -> Finding | None:
+    """No IgG result, or none recent enough (**interpretation** 90 days): order IgG, IgA, IgM."""
+    if facts.igg_recent is not None:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.NO_RECENT_IGG,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary,
+        criteria=(_igg_present(facts, "Recent IgG"),),
+        source=sources.MONITORING,
+        interpretations=_IGG_INTERPRETATIONS,
+        order_lab_tests=True,
+    )
+
+
+def start_pop2_window(facts: Facts) -> Finding | None:
+    """Population 2 inside the window: IgG < 4 g/L whatever the infections; stop due at T0 + 6 months (§4.1)."""
+    lab = facts.igg_since_t0
+    if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or lab is None:
+        return None
+    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest (since T0)")
+    if not low.held:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.START_POP2_WINDOW,
+        recommendation=Recommendation.START,
+        population=Population.CAR_T_OR_BSAB,
+        criteria=(
+            adult_criterion(facts),
+            index_date_criterion(facts),
+            low,
+            persistence(facts, lab, required=False),
+        ),
+        source=sources.START_POP2,
+        dates=default_dates(facts, stop_due=facts.window_end),
+        notes=(
+            "Inside the window one IgG < 4 g/L suffices; a confirming second IgG at least 3 weeks apart is part of "
+            "the measurement rule (Monitorering af effekt) and is shown above.",
+            "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
+            "(addendum §4.1, §4.2).",
+            *clinical_notes(facts, start_like=True),
+        ),
+        interpretations=(
+            *_IGG_INTERPRETATIONS,
+            "pop2_igg_must_follow_t0",
+            "bsab_new_course_gap_days",
+            "igg_confirm_max_span_days",
+        ),
+    )
+
+
+def start_pop3(facts: Facts) -> Finding | None:
+    """Population 3 (allogeneic HSCT): IgG < 4 g/L whatever the infections (Opsummering, population 3)."""
+    lab = facts.igg_recent
+    if Population.ALLO_HSCT not in facts.populations or lab is None:
+        return None
+    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest")
+    if not low.held:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.START_POP3,
+        recommendation=Recommendation.START,
+        population=Population.ALLO_HSCT,
+        criteria=(population_criterion(facts, Population.ALLO_HSCT), low, persistence(facts, lab, required=False)),
+        source=sources.START_POP3,
+        notes=clinical_notes(facts, start_like=True),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days"),
+    )
+
+
+def start_pop1_or_pop2_after_window(facts: Facts) -> Finding | None:
+    """Population 1, or 2 from T0 + 6 months: persistent IgG < 4 g/L and severe or recurrent infections."""
+    population = _pop1_like(facts)
+    lab = facts.igg_recent
+    if population is None or lab is None:
+        return None
+    criteria = _pop1_start_criteria(facts, population)
+    if not all(c.held for c in criteria if c.required):
+        return None
+    after_window = population == Population.CAR_T_OR_BSAB
+    return make_finding(
+        facts,
+        rule=RuleId.START_POP2_AFTER_WINDOW if after_window else RuleId.START_POP1,
+        recommendation=Recommendation.START,
+        population=population,
+        criteria=criteria,
+        source=sources.START_POP2 if after_window else sources.START_POP1,
+        notes=clinical_notes(facts, start_like=True),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+    )
+
+
+def consider_pop4(facts: Facts) -> Finding | None:
+    """Population 4 meeting the population-1 start criteria: consider, after specialised work-up."""
+    if facts.primary != Population.OTHER_HYPOGAMMAGLOBULINAEMIA or facts.igg_recent is None:
+        return None
+    criteria = _pop1_start_criteria(facts, Population.OTHER_HYPOGAMMAGLOBULINAEMIA)
+    if not all(c.held for c in criteria if c.required):
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.CONSIDER_POP4,
+        recommendation=Recommendation.CONSIDER,
+        population=Population.OTHER_HYPOGAMMAGLOBULINAEMIA,
+        criteria=criteria,
+        source=sources.START_POP4,
+        notes=(
+            "Population 4: immunoglobulin can be considered in special situations, after specialised work-up "
+            "including vaccination responses and extended immunological examination with clinical immunology.",
+            *clinical_notes(facts, start_like=True),
+        ),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+    )
+
+
+def consider_igg_below_6(facts: Facts) -> Finding | None:
+    """Populations 1, 2 (whole period) and 4: IgG < 6 g/L and the 6-month infection criterion ("kan overvejes")."""
+    lab = facts.igg_recent
+    population = facts.primary
+    eligible = {Population.HAEMATOLOGICAL, Population.CAR_T_OR_BSAB, Population.OTHER_HYPOGAMMAGLOBULINAEMIA}
+    if lab is None or not facts.populations & eligible:
+        return None
+    if population not in eligible:
+        population = min(facts.populations & eligible)
+    low = igg_below_consider(facts, lab)
+    infections = igg_below_6_infection_criterion(facts.episodes, on=facts.as_of, p=facts.p)
+    if not (low.held and infections.held):
+        return None
+    source = {
+        Population.CAR_T_OR_BSAB: sources.START_POP2,
+        Population.OTHER_HYPOGAMMAGLOBULINAEMIA: sources.START_POP4,
+    }.get(population, sources.START_POP1)
+    return make_finding(
+        facts,
+        rule=RuleId.CONSIDER_IGG_BELOW_6,
+        recommendation=Recommendation.CONSIDER,
+        population=population,
+        criteria=(population_criterion(facts, population), low, infections),
+        source=source,
+        notes=(
+            "Immunoglobulin can be considered where the clinician judges low IgG a decisive single factor for the "
+            "infections. Weigh: has antibiotic prophylaxis been tried; total immune competence; reversibility; "
+            "vaccination responses (pneumococcal, diphtheria/tetanus).",
+            *clinical_notes(facts, start_like=True),
+        ),
+        interpretations=(
+            *_IGG_INTERPRETATIONS,
+            "age_related_igg_limit_below_age_years",
+            "infection_episode_merge_days",
+            "antibiotic_link_days_before_onset",
+            "antibiotic_link_days_after_onset",
+            "emergency_encounter_counts_as_admission",
+            "missing_verification_counts_as_confirmed",
+        ),
+    )
+
+
+def unconfirmed_low_igg(facts: Facts) -> Finding | None:
+    """IgG < 4 g/L with severe or recurrent infections but persistence not shown: repeat IgG (Monitorering)."""
+    population = _pop1_like(facts) or (
+        Population.OTHER_HYPOGAMMAGLOBULINAEMIA if facts.primary == Population.OTHER_HYPOGAMMAGLOBULINAEMIA else None
+    )
+    if population is None or facts.igg_recent is None:
+        return None
+    criteria = _pop1_start_criteria(facts, population)
+    persistent = next(c for c in criteria if c.id == "igg-persistent")
+    if persistent.held or not all(c.held for c in criteria if c.required and c.id != "igg-persistent"):
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.UNCONFIRMED_LOW_IGG,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=population,
+        criteria=criteria,
+        source=sources.MONITORING,
+        notes=(
+            "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
+            "after the latest, at least one sample taken without active infection.",
+            *clinical_notes(facts, start_like=False),
+        ),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+        order_lab_tests=True,
+    )
+
+
+def not_indicated(facts: Facts) -> Finding:
+    """No start criterion holds: not indicated; suggest antibiotic prophylaxis (Opsummering, Kriterier for opstart)."""
+    lab = facts.igg_recent
+    p = facts.p
+    criteria = [
+        *(population_criterion(facts, pop) for pop in sorted(facts.populations)),
+        igg_below(lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest"),
+        igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label="Latest"),
+    ]
+    if facts.index is not None:
+        criteria.append(index_date_criterion(facts))
+    criteria.append(severe_or_recurrent(facts.episodes, on=facts.as_of, p=p))
+    criteria.append(igg_below_6_infection_criterion(facts.episodes, on=facts.as_of, p=p))
+    return make_finding(
+        facts,
+        rule=RuleId.NOT_INDICATED,
+        recommendation=Recommendation.NOT_INDICATED,
+        population=facts.primary,
+        criteria=[c.model_copy(update={"required": False}) for c in criteria],
+        source=sources.START_POP1,
+        notes=(NOT_INDICATED_NOTE, *clinical_notes(facts, start_like=False)),
+        interpretations=(*_IGG_INTERPRETATIONS, "pop2_igg_must_follow_t0", *_INFECTION_INTERPRETATIONS),
+    )
+
+
+START_RULES: tuple[Rule, ...] = (
+    child_after_car_t_or_bsab,
+    primary_immunodeficiency,
+    age_unknown,
+    no_igg_since_t0,
+    no_recent_igg,
+    start_pop2_window,
+    start_pop3,
+    start_pop1_or_pop2_after_window,
+    consider_pop4,
+    consider_igg_below_6,
+    unconfirmed_low_igg,
+)
+"""Start rules in precedence order; ``not_indicated`` applies when none fires."""
+
+
+def decide_start(facts: Facts) -> Finding:
+    """Return the first start rule's finding, or not-indicated."""
+    for rule in START_RULES:
+        finding = rule(facts)
+        if finding is not None:
+            return finding
+    return not_indicated(facts)
+
+
+def _pop1_like(facts: Facts) -> Population | None:
+    """Population 2 after the window or population 1 (same criteria), in that order of precedence."""
+    if Population.CAR_T_OR_BSAB in facts.populations and not facts.in_window:
+        return Population.CAR_T_OR_BSAB
+    if Population.HAEMATOLOGICAL in facts.populations:
+        return Population.HAEMATOLOGICAL
+    return None
+
+
+def _pop1_start_criteria(facts: Facts, population: Population) -> tuple[Criterion, ...]:
+    lab = facts.igg_recent
+    assert lab is not None
+    criteria = [population_criterion(facts, population)]
+    if population == Population.CAR_T_OR_BSAB:
+        criteria.append(index_date_criterion(facts, required=False))
+    criteria += [
+        igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest"),
+        persistence(facts, lab, required=True),
+        severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p),
+    ]
+    return tuple(criteria)
+
+
+def _igg_present(facts: Facts, label: str) -> Criterion:
+    older = facts.igg_latest
+    days = facts.p.igg_recent_max_age_days
+    evidence = () if older is None else (
+        Evidence(text=f"latest IgG {older.shown()} is too old or before T0", ref=older.ref, on=older.effective),
+    )
+    return Criterion(
+        id="igg-recent",
+        description=f"{label}: measured within the last {days} days",
+        held=False,
+        evidence=evidence,
+    )
