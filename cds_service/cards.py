@@ -77,8 +77,7 @@ def summary(finding: Finding) -> str:
         "IgG < 4 alone)",
         RuleId.STANDARD_PAUSE_SUMMER: f"Consider pausing IgRT over the summer (1 May-1 Oct); on IgRT since "
         f"{d.igrt_start}",
-        RuleId.STANDARD_STOP_ATTEMPT: f"Attempt to stop IgRT: 6-12 months since start {d.igrt_start}, winter "
-        "included",
+        RuleId.STANDARD_STOP_ATTEMPT: f"Attempt to stop IgRT: 6-12 months since start {d.igrt_start}, winter included",
     }
     if finding.rule == RuleId.STANDARD_CONTINUE:
         text = f"Continue IgRT (since {d.igrt_start}); next follow-up {d.next_follow_up}"
@@ -119,7 +118,8 @@ def render_card(
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "any"
-    return prune(card)
+    pruned: dict[str, Any] = prune(card)
+    return pruned
 
 
 def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings) -> str:
@@ -131,7 +131,9 @@ def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings:
         "",
     ]
     if orders:
-        lines.append("Immunoglobulin order: " + "; ".join(f"{o.display} ({o.ref}, matched {o.matched})" for o in orders))
+        lines.append(
+            "Immunoglobulin order: " + "; ".join(f"{o.display} ({o.ref}, matched {o.matched})" for o in orders)
+        )
         lines.append("")
     lines.append("**Criteria evaluated**")
     lines.extend(_criterion_line(c) for c in finding.criteria)
@@ -149,7 +151,7 @@ def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings:
         lines += ["", "**Data not used**"]
         lines += [f"- {issue.ref}: {issue.reason}" for issue in finding.data_issues]
     source = finding.source
-    lines += ["", f"Source: Medicinrådet, *{source.document}*, version {source.version}, section \"{source.section}\"."]
+    lines += ["", f'Source: Medicinrådet, *{source.document}*, version {source.version}, section "{source.section}".']
     return "\n".join(lines)
 
 
@@ -330,10 +332,15 @@ def _links(finding: Finding, settings: Settings) -> list[dict[str, str]]:
     ]
     if finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY:
         links.append(
-            {"label": "Medicinrådet: immunoglobulin in primary immunodeficiency", "url": settings.pid_guideline_url,
-             "type": "absolute"}
+            {
+                "label": "Medicinrådet: immunoglobulin in primary immunodeficiency",
+                "url": settings.pid_guideline_url,
+                "type": "absolute",
+            }
         )
-    links.append({"label": f"Medicinrådet guidelines ({GUIDELINE_LABEL})", "url": settings.listing_url, "type": "absolute"})
+    links.append(
+        {"label": f"Medicinrådet guidelines ({GUIDELINE_LABEL})", "url": settings.listing_url, "type": "absolute"}
+    )
     return links
 
 

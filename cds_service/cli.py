@@ -37,13 +37,19 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(host: str, port: int, workers: int) -> int:
     print(f"CDS Hooks discovery: http://{host}:{port}/cds-services", flush=True)
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--access-logfile", "-",
-        "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
         "cds_service.app:create_app()",
-    ]  # fmt: skip
+    ]
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover
 

@@ -16,7 +16,14 @@ from cds_service.definitions import ServiceDefinition
 from cds_service.prefetch import gather
 from cds_service.protocol import HookRequest
 from cds_service.settings import Settings
-from fhir_mappers import MappingContext, code_table, immunoglobulin_orders, medications_by_key, summarize
+from fhir_mappers import (
+    ImmunoglobulinOrder,
+    MappingContext,
+    code_table,
+    immunoglobulin_orders,
+    medications_by_key,
+    summarize,
+)
 from fhir_mappers.orders import draft_resources
 from guideline import evaluate
 from guideline.relevance import concerns, worth_showing
@@ -38,7 +45,7 @@ def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings,
     """
     context = request.context
     draft_medications = medications_by_key(draft_resources(context.draftOrders))
-    orders = ()
+    orders: tuple[ImmunoglobulinOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
         ctx = MappingContext(tz=settings.tz, codes=code_table(), medications=draft_medications)
         selections = context.selections if service.hook == "order-select" else None

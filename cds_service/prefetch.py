@@ -51,7 +51,9 @@ def gather(prefetch: Mapping[str, Any] | None, *, optional_keys: frozenset[str])
         if value is None:
             continue
         if not isinstance(value, dict):
-            raise InvalidHookRequestError(f"prefetch.{key} must be a FHIR resource or null.", expression=f"prefetch.{key}")
+            raise InvalidHookRequestError(
+                f"prefetch.{key} must be a FHIR resource or null.", expression=f"prefetch.{key}"
+            )
         result = read_value(value)
         if result.errors:
             missing[key] = "the client reported an error: " + "; ".join(result.errors)[:300]

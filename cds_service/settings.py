@@ -1,17 +1,17 @@
 """Deployment settings, read once at start-up from the Flask config (environment variables ``CDS_*``).
 
-| setting (env var)                   | default                                       | meaning |
-|-------------------------------------|-----------------------------------------------|---------|
-| ``CDS_TIMEZONE``                    | ``Europe/Copenhagen``                         | local dates for dateTimes and "today" |
-| ``CDS_GUIDELINE_URL``               | Medicinrådet SID page (slug UNVERIFIED)       | link for the Opsummering |
-| ``CDS_ADDENDUM_URL``                | same page (the addendum is published there)   | link for the CAR-T/bsAb addendum |
-| ``CDS_GUIDELINE_LISTING_URL``       | Medicinrådet guideline listing (verified)     | second link on every card |
-| ``CDS_PID_GUIDELINE_URL``           | Medicinrådet PID page (verified)              | link when a primary immunodeficiency is coded |
-| ``CDS_OPTIONAL_PREFETCH``           | ``["medicationStatements", "procedures"]``    | prefetch keys the decision may go without |
-| ``CDS_GUIDELINE__<NAME>``           | see ``guideline/parameters.py``               | interpretation settings, e.g. ``CDS_GUIDELINE__ON_IGRT_RECENT_DAYS=35`` |
-| ``CDS_FIXED_DATE``                  | unset                                         | evaluate as of this date (testing and fixture review only) |
-| ``CDS_MAX_CONTENT_LENGTH``          | ``10485760`` (10 MiB)                         | larger request bodies get 413 |
-| ``CDS_CORS_ORIGINS``                | ``[]``                                        | browser origins allowed (``["*"]`` only for local trials) |
+* ``CDS_TIMEZONE`` (``Europe/Copenhagen``): local dates for dateTimes and for "today".
+* ``CDS_GUIDELINE_URL``: link for the Opsummering (default: the Medicinrådet SID page; its slug is UNVERIFIED,
+  check it at deployment).
+* ``CDS_ADDENDUM_URL``: link for the CAR-T/bsAb addendum (default: the same page, where it is published).
+* ``CDS_GUIDELINE_LISTING_URL``: Medicinrådet's guideline listing (verified), the second link on every card.
+* ``CDS_PID_GUIDELINE_URL``: Medicinrådet's PID page (verified), linked when a primary immunodeficiency is coded.
+* ``CDS_OPTIONAL_PREFETCH`` (``["medicationStatements", "procedures"]``): keys the decision may go without.
+* ``CDS_GUIDELINE__<NAME>``: interpretation settings of ``guideline/parameters.py``,
+  e.g. ``CDS_GUIDELINE__ON_IGRT_RECENT_DAYS=35``. Source-fixed thresholds cannot be set.
+* ``CDS_FIXED_DATE`` (unset): evaluate as of this date; for tests and fixture review only.
+* ``CDS_MAX_CONTENT_LENGTH`` (10 MiB): larger request bodies are answered 413.
+* ``CDS_CORS_ORIGINS`` (none): browser origins allowed; ``*`` only for local trials.
 """
 
 from __future__ import annotations

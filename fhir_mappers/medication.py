@@ -10,7 +10,7 @@ Draft orders are the order being placed, not history; they are read by ``fhir_ma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fhir_mappers.codes import Match
 from fhir_mappers.context import MappingContext
@@ -74,7 +74,11 @@ def map_medication(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -
     if match.concept == "antibiotic-systemic":
         if started is None:
             raise MissingElementError(f"{name}: no date", path=f"{kind}.effective[x]")
-        return [AntibioticRecord(ref=ref, display=name, start=started, reason_refs=ctx.refs(resource.get("reasonReference")))]
+        return [
+            AntibioticRecord(
+                ref=ref, display=name, start=started, reason_refs=ctx.refs(resource.get("reasonReference"))
+            )
+        ]
     return [_igrt(resource, kind, ctx, ref, name, match, started)]
 
 
@@ -88,12 +92,18 @@ def _igrt(
     started: Any,
 ) -> IgrtRecord:
     ended = first_date(resource, _ENDS[kind], tz=ctx.tz, type_name=kind)
-    source = {"MedicationAdministration": "administration", "MedicationRequest": "order"}.get(kind, "statement")
+    source: Literal["administration", "order", "statement"] = (
+        "administration"
+        if kind == "MedicationAdministration"
+        else "order"
+        if kind == "MedicationRequest"
+        else "statement"
+    )
     end = started if kind == "MedicationAdministration" else (ended[0] if ended else None)
     return IgrtRecord(
         ref=ref,
         display=name,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         route=_ROUTES[match.concept],
         start=started,
         end=end,

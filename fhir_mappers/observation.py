@@ -32,7 +32,9 @@ def map_observation(resource: Mapping[str, Any], ctx: MappingContext, ref: str) 
     Raises:
         MappingError: not final, no value, an unconvertible unit, or no effective date.
     """
-    analyte = next((_ANALYTES[m.concept] for m in ctx.codes.matches(resource.get("code")) if m.concept in _ANALYTES), None)
+    analyte = next(
+        (_ANALYTES[m.concept] for m in ctx.codes.matches(resource.get("code")) if m.concept in _ANALYTES), None
+    )
     if analyte is None:
         return None
     name = concept_text(resource.get("code"))

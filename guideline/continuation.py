@@ -12,7 +12,7 @@ from datetime import date
 from guideline import sources
 from guideline.calendar import add_calendar_months, date_when_winter_days_reach, is_summer, winter_days_between
 from guideline.concepts import Population, Recommendation, RuleId
-from guideline.criteria import clinical_notes, default_dates, index_date_criterion, make_finding
+from guideline.criteria import clinical_notes, default_dates, make_finding
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
 from guideline.infections import severe_or_recurrent
@@ -85,7 +85,9 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
             id="igrt-started-inside-window",
             description=f"IgRT started inside the window T0 {index.t0} <= {episode.start} < {end}",
             held=True,
-            evidence=tuple(Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs),
+            evidence=tuple(
+                Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs
+            ),
         ),
         prior.model_copy(
             update={

@@ -26,12 +26,14 @@ NOT_INDICATED_NOTE = (
 )
 
 
+ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", Analyte.M_PROTEIN: "M-protein"}
+
+
 def lab_evidence(lab: LabResult) -> Evidence:
     """Return a lab result as card evidence (value in g/L, date, reference)."""
     reported = "" if lab.reported == lab.shown() else f" (reported {lab.reported})"
     return Evidence(
-        text=f"{lab.analyte.value.upper() if lab.analyte != Analyte.M_PROTEIN else 'M-protein'} "
-        f"{lab.shown()}{reported}",
+        text=f"{ANALYTE_LABELS[lab.analyte]} {lab.shown()}{reported}",
         ref=lab.ref,
         value=lab.value_g_per_l,
         comparator=lab.comparator,
@@ -163,7 +165,9 @@ def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[str, ...]:
     if mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0:
         iga = latest(facts.record.labs, Analyte.IGA, as_of=facts.as_of)
         igm = latest(facts.record.labs, Analyte.IGM, as_of=facts.as_of)
-        others = ", ".join(f"{lab.analyte.value.upper()} {lab.shown()} ({lab.effective})" for lab in (iga, igm) if lab)
+        others = ", ".join(
+            f"{ANALYTE_LABELS[lab.analyte]} {lab.shown()} ({lab.effective})" for lab in (iga, igm) if lab
+        )
         notes.append(
             f"M-component {mp.shown()} on {mp.effective} ({mp.ref}): with an IgG M-component, total IgG does not "
             "reflect humoral immunity; judge general immunoparesis from IgA and IgM"

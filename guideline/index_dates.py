@@ -25,9 +25,7 @@ class IndexDate:
     certain: bool
 
 
-def index_dates(
-    therapies: tuple[TherapyAdministration, ...], *, as_of: date, p: Parameters
-) -> tuple[IndexDate, ...]:
+def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p: Parameters) -> tuple[IndexDate, ...]:
     """Return every T0 on or before ``as_of``, oldest first.
 
     CAR-T: each recorded infusion is a T0. A CAR-T history code (``date_certain=False``) gives a T0 only when no

@@ -113,9 +113,7 @@ def _linked_antibiotics(
 ) -> tuple[AntibioticRecord, ...]:
     earliest = infection.onset - timedelta(days=p.antibiotic_link_days_before_onset)
     latest = infection.onset + timedelta(days=p.antibiotic_link_days_after_onset)
-    return tuple(
-        a for a in antibiotics if infection.ref in a.reason_refs or earliest <= a.start <= latest
-    )
+    return tuple(a for a in antibiotics if infection.ref in a.reason_refs or earliest <= a.start <= latest)
 
 
 def _linked_admissions(
@@ -196,9 +194,7 @@ def severe_or_recurrent(episodes: tuple[InfectionEpisode, ...], *, on: date, p: 
     )
 
 
-def igg_below_6_infection_criterion(
-    episodes: tuple[InfectionEpisode, ...], *, on: date, p: Parameters
-) -> Criterion:
+def igg_below_6_infection_criterion(episodes: tuple[InfectionEpisode, ...], *, on: date, p: Parameters) -> Criterion:
     """Evaluate the infection part of the IgG < 6 g/L "kan overvejes" criterion on the date ``on``.
 
     Within the last 6 calendar months: at least two severe hospitalisation-requiring bacterial infections, or at

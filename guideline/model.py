@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from guideline.concepts import (
     Analyte,
     DiagnosisKind,
-    InfectionKind,
     IgrtRoute,
+    InfectionKind,
     Population,
     Recommendation,
     RuleId,

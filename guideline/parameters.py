@@ -48,8 +48,9 @@ class Parameters(BaseModel):
         90, "a bsAb administration more than this many days after the previous one starts a new course (new T0)"
     )
     on_igrt_recent_days: int = _interpretation(
-        42, "on IgRT = immunoglobulin given within this many days, or an active order/statement; a longer gap "
-        "ends an IgRT episode"
+        42,
+        "on IgRT = immunoglobulin given within this many days, or an active order/statement; a longer gap "
+        "ends an IgRT episode",
     )
     igg_recent_max_age_days: int = _interpretation(90, "an IgG result older than this many days is not used")
     igg_confirm_max_span_days: int = _interpretation(
@@ -61,8 +62,9 @@ class Parameters(BaseModel):
     severe_or_recurrent_min_severe: int = _interpretation(1, "this many severe verified infections suffice")
     severe_or_recurrent_min_verified: int = _interpretation(2, "this many verified infections suffice")
     infection_episode_merge_days: int = _interpretation(
-        14, "coded bacterial infections with onsets within this many days of an episode's first onset are one "
-        "episode (e.g. pneumonia and sepsis in one admission)"
+        14,
+        "coded bacterial infections with onsets within this many days of an episode's first onset are one "
+        "episode (e.g. pneumonia and sepsis in one admission)",
     )
     antibiotic_link_days_before_onset: int = _interpretation(
         3, "a J01 antibiotic started up to this many days before an infection's onset treats it"

@@ -35,6 +35,8 @@ def concerns(record: PatientRecord, *, as_of: date, p: Parameters) -> bool:
 
 
 def worth_showing(finding: Finding, *, concerned: bool) -> bool:
-    """Return whether patient-view shows ``finding``: always on IgRT; else start, consider or missing data for a
-    patient the guideline ``concerned``."""
+    """Return whether patient-view shows ``finding``.
+
+    Always on IgRT; otherwise only start, consider or missing data, and only for a patient the guideline concerns.
+    """
     return finding.on_igrt or (concerned and finding.recommendation in _WORTH_SHOWING_OFF_IGRT)

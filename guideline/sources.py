@@ -31,9 +31,7 @@ SUMMARY_TITLE = "Opsummering: Immunglobulinsubstitution ved sekundære immundefe
 SUMMARY_VERSION = "1.1"
 SUMMARY_APPROVED = "2026-02-18"
 SUMMARY_DOCUMENT_NUMBER = "233094"
-ADDENDUM_TITLE = (
-    "Tillæg til evidensgennemgangen: Kriterier ved behandling med CAR-T eller bispecifikke antistoffer"
-)
+ADDENDUM_TITLE = "Tillæg til evidensgennemgangen: Kriterier ved behandling med CAR-T eller bispecifikke antistoffer"
 ADDENDUM_VERSION = "2026"
 GUIDELINE_LABEL = f"Medicinrådet SID-opsummering v{SUMMARY_VERSION} ({SUMMARY_APPROVED}) med CAR-T/bsAb-tillæg"
 

@@ -381,8 +381,10 @@ def _pop1_start_criteria(facts: Facts, population: Population) -> tuple[Criterio
 def _igg_present(facts: Facts, label: str) -> Criterion:
     older = facts.igg_latest
     days = facts.p.igg_recent_max_age_days
-    evidence = () if older is None else (
-        Evidence(text=f"latest IgG {older.shown()} is too old or before T0", ref=older.ref, on=older.effective),
+    evidence = (
+        ()
+        if older is None
+        else (Evidence(text=f"latest IgG {older.shown()} is too old or before T0", ref=older.ref, on=older.effective),)
     )
     return Criterion(
         id="igg-recent",

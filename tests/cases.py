@@ -1,0 +1,514 @@
+"""The fixture patients: one per decision-table row (and the quiet and error cases), with the hook that shows it.
+
+``python -m tests.cases`` writes ``fixtures/golden/<service>/<case>/request.json`` and ``case.json``;
+``pytest --update-golden`` then writes each ``expected.json`` from the running service, for review.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests import factories as f
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
+AS_OF = "2026-11-20"
+IVIG = ("J06BA02", "Privigen 100 mg/ml infusionsvæske")
+SCIG = ("J06BA01", "Hizentra 200 mg/ml injektionsvæske")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A golden case: the decision-table row it shows and the request that shows it."""
+
+    name: str
+    service: str
+    row: str
+    build: Callable[[], dict[str, Any]]
+    as_of: str = AS_OF
+
+
+def _pop2_window_start() -> dict[str, Any]:
+    pid = "sid-pop2-window"
+    resources = [
+        f.patient(pid, "1958-04-02"),
+        f.condition(
+            pid, "dlbcl", "DC833", "Diffust storcellet B-celle lymfom", "2025-11-03", category="problem-list-item"
+        ),
+        f.administration(pid, "axicel", "L01XL03", "Yescarta (axicabtagene ciloleucel)", "2026-08-31"),
+        f.lab(pid, "igg-1", "igg", 3.1, "2026-10-30"),
+        f.lab(pid, "iga-1", "iga", 0.2, "2026-10-30"),
+        f.lab(pid, "igm-1", "igm", 0.1, "2026-10-30"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000001",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _pop2_after_window_start() -> dict[str, Any]:
+    pid = "sid-pop2-after"
+    tec = f.administrations(pid, "tec", "L01FX24", "Tecvayli (teclistamab)", "2025-09-01", "2026-02-23", 7)
+    resources = [
+        f.patient(pid, "1951-12-24"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2023-05-10", category="problem-list-item"),
+        *tec,
+        f.admission(pid, "adm-sepsis", "2026-06-10", "2026-06-18", diagnosis="sepsis"),
+        f.condition(pid, "sepsis", "DA419C", "Svær sepsis", "2026-06-10", encounter="adm-sepsis"),
+        f.lab(pid, "igg-1", "igg", 3.4, "2026-10-05"),
+        f.lab(pid, "igg-2", "igg", 3.0, "2026-11-02"),
+        f.lab(pid, "iga-2", "iga", 0.3, "2026-11-02"),
+        f.lab(pid, "igm-2", "igm", 0.2, "2026-11-02"),
+    ]
+    body = f.hook_request(
+        "order-sign",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000002",
+        draft=f.draft_order(pid, "draft-scig", *SCIG, shape="epic"),
+        shape="epic",
+    )
+    body["prefetch"]["procedures"]["entry"] = [
+        {
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {
+                        "severity": "warning",
+                        "code": "processing",
+                        "details": {"text": "Resource request returns no results."},
+                    }
+                ],
+            },
+            "search": {"mode": "outcome"},
+        }
+    ]
+    return body
+
+
+def _pop2_after_window_not_indicated() -> dict[str, Any]:
+    pid = "sid-pop2-noinf"
+    resources = [
+        f.patient(pid, "1962-06-15"),
+        f.condition(pid, "fl", "DC829", "Follikulært lymfom UNS", "2024-02-01"),
+        f.administration(pid, "lisocel", "L01XL08", "Breyanzi (lisocabtagene maraleucel)", "2026-01-15"),
+        f.lab(pid, "igg-1", "igg", 3.6, "2026-10-01"),
+        f.lab(pid, "igg-2", "igg", 3.5, "2026-11-01"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000003",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _pop1_start() -> dict[str, Any]:
+    pid = "sid-pop1-cll"
+    resources = [
+        f.patient(pid, "1948-03-09"),
+        f.condition(pid, "cll", "DC911", "Kronisk lymfatisk leukæmi af B-celle type", "2019-09-01"),
+        f.condition(pid, "pneumonia", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-05-01"),
+        f.condition(pid, "erysipelas", "DA46", "Erysipelas", "2026-09-01"),
+        f.lab(pid, "igg-1", "igg", 3.5, "2026-10-12"),
+        f.lab(pid, "igg-2", "igg", 320, "2026-11-10", unit="mg/dL", coding="loinc"),
+        f.lab(pid, "igg-error", "igg", 1.0, "2026-11-15", status="entered-in-error"),
+        f.lab(pid, "iga-1", "iga", 0.4, "2026-11-10", unit="umol/L"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000004")
+
+
+def _pop1_consider() -> dict[str, Any]:
+    pid = "sid-pop1-mm"
+    resources = [
+        f.patient(pid, "1955-01-20"),
+        f.condition(pid, "mm", "109989006", "Multiple myeloma", "2022-03-01", system=f.SNOMED),
+        f.condition(pid, "uti", "DN390", "Urinvejsinfektion UNS", "2026-07-05"),
+        f.order(pid, "pivmecillinam", "J01CA08", "Pivmecillinam", "2026-07-05", status="completed", reason="uti"),
+        f.condition(pid, "pneumonia", "J15.9", "Bacterial pneumonia, unspecified", "2026-10-02", system=f.ICD10),
+        f.order(pid, "amoxicillin", "J01CA04", "Amoxicillin", "2026-10-03", status="completed"),
+        f.lab(pid, "igg-1", "igg", 5.2, "2026-11-01"),
+        f.lab(pid, "mprotein-1", "m-protein", 11.0, "2026-11-01", coding="loinc"),
+        f.lab(pid, "iga-1", "iga", 0.3, "2026-11-01", comparator="<"),
+        f.lab(pid, "igm-1", "igm", 0.1, "2026-11-01"),
+    ]
+    return f.hook_request(
+        "order-sign",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000005",
+        draft=f.draft_order(pid, "draft-scig", *SCIG),
+    )
+
+
+def _pop3_start() -> dict[str, Any]:
+    pid = "sid-pop3-hsct"
+    resources = [
+        f.patient(pid, "1979-08-11"),
+        f.condition(pid, "aml", "DC920", "Akut myeloid leukæmi", "2025-01-10"),
+        f.condition(pid, "allo", "DZ948E1", "Allogent stamcelletransplanteret", "2025-06-02"),
+        f.lab(pid, "igg-1", "igg", 3.8, "2026-11-05"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000006")
+
+
+def _pop4_consider() -> dict[str, Any]:
+    pid = "sid-pop4"
+    resources = [
+        f.patient(pid, "1970-10-30"),
+        f.condition(pid, "hgg", "DD801A", "Hypogammaglobulinæmi UNS", "2025-03-01"),
+        f.admission(pid, "adm-1", "2026-08-14", "2026-08-20"),
+        f.condition(
+            pid, "pneumonia", "DJ149", "Pneumoni forårsaget af Haemophilus influenzae", "2026-08-14", encounter="adm-1"
+        ),
+        f.lab(pid, "igg-1", "igg", 3.3, "2026-09-20", coding="npu-legacy"),
+        f.lab(pid, "igg-2", "igg", 3.0, "2026-11-03", coding="npu-legacy"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000007",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _no_recent_igg() -> dict[str, Any]:
+    pid = "sid-no-igg"
+    resources = [
+        f.patient(pid, "1950-05-05"),
+        f.condition(pid, "cll", "C91.1", "Chronic lymphocytic leukaemia of B-cell type", "2020-01-01", system=f.ICD10),
+        f.lab(pid, "igg-old", "igg", 3.9, "2026-06-01"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000008",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _child() -> dict[str, Any]:
+    pid = "sid-child"
+    resources = [
+        f.patient(pid, "2015-02-14"),
+        f.condition(pid, "all", "DC910", "Akut lymfoblastær leukæmi", "2025-10-01"),
+        f.administration(pid, "tisacel", "L01XL04", "Kymriah (tisagenlecleucel)", "2026-07-01"),
+        f.lab(pid, "igg-1", "igg", 2.5, "2026-11-01"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000009",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _short_course(hook: str, instance: str) -> dict[str, Any]:
+    pid = "sid-pop2-short-stop"
+    resources = [
+        f.patient(pid, "1966-09-01"),
+        f.condition(pid, "mcl", "DC831", "Mantlecellelymfom", "2025-08-01"),
+        f.administration(pid, "brexucel", "L01XL06", "Tecartus (brexucabtagene autoleucel)", "2026-04-10"),
+        f.lab(pid, "igg-1", "igg", 3.0, "2026-04-25"),
+        *f.administrations(pid, "ivig", *IVIG, "2026-05-01", "2026-11-01", 28),
+    ]
+    draft = f.draft_order(pid, "draft-ivig", *IVIG) if hook == "order-sign" else None
+    return f.hook_request(hook, pid, resources, instance=instance, draft=draft)
+
+
+def _short_course_continue() -> dict[str, Any]:
+    pid = "sid-pop2-short-cont"
+    resources = [
+        f.patient(pid, "1960-12-01"),
+        f.condition(pid, "dlbcl", "DC833", "Diffust storcellet B-celle lymfom", "2025-12-01"),
+        *f.administrations(pid, "epco", "L01FX27", "Tepkinly (epcoritamab)", "2026-07-01", "2026-11-11", 14),
+        f.lab(pid, "igg-1", "igg", 3.2, "2026-07-25"),
+        *f.administrations(pid, "scig", *SCIG, "2026-08-01", "2026-11-14", 7),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000012")
+
+
+def _standard_stop_attempt() -> dict[str, Any]:
+    pid = "sid-standard-stop"
+    resources = [
+        f.patient(pid, "1947-07-07"),
+        f.condition(pid, "cll", "DC911", "Kronisk lymfatisk leukæmi af B-celle type", "2018-01-01"),
+        f.statement(pid, "scig-home", *SCIG, "2026-02-02"),
+        f.lab(pid, "igg-1", "igg", 7.1, "2026-11-01"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000013")
+
+
+def _standard_continue() -> dict[str, Any]:
+    pid = "sid-standard-cont"
+    resources = [
+        f.patient(pid, "1953-02-28"),
+        f.condition(pid, "wm", "DC880", "Waldenströms makroglobulinæmi", "2021-01-01"),
+        f.order(pid, "scig-order", *SCIG, "2026-09-01"),
+        f.lab(pid, "igg-1", "igg", 6.4, "2026-11-02"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000014")
+
+
+def _standard_pause() -> dict[str, Any]:
+    pid = "sid-standard-pause"
+    resources = [
+        f.patient(pid, "1957-11-11"),
+        f.condition(pid, "cll", "DC911", "Kronisk lymfatisk leukæmi af B-celle type", "2017-01-01"),
+        *f.administrations(pid, "ivig", *IVIG, "2025-10-01", "2026-06-01", 28),
+        f.lab(pid, "igg-1", "igg", 7.4, "2026-05-20"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000015")
+
+
+def _no_igg_since_t0() -> dict[str, Any]:
+    pid = "sid-pop2-no-igg-t0"
+    resources = [
+        f.patient(pid, "1964-04-04"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2021-01-01"),
+        f.administration(pid, "cilta", "L01XL05", "Carvykti (ciltacabtagene autoleucel)", "2026-10-01"),
+        f.lab(pid, "igg-1", "igg", 3.9, "2026-09-20"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000016")
+
+
+def _unconfirmed() -> dict[str, Any]:
+    pid = "sid-unconfirmed"
+    resources = [
+        f.patient(pid, "1949-01-15"),
+        f.condition(pid, "cll", "DC911", "Kronisk lymfatisk leukæmi af B-celle type", "2016-01-01"),
+        f.admission(pid, "adm-1", "2026-09-05", "2026-09-09"),
+        f.condition(
+            pid,
+            "pneumonia",
+            "DJ139",
+            "Pneumoni forårsaget af Streptococcus pneumoniae",
+            "2026-09-05",
+            encounter="adm-1",
+        ),
+        f.lab(pid, "igg-1", "igg", 3.5, "2026-11-01"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000017",
+        draft=f.draft_order(pid, "draft-ivig", *IVIG),
+        selections=["MedicationRequest/draft-ivig"],
+    )
+
+
+def _pid() -> dict[str, Any]:
+    pid = "sid-pid"
+    resources = [
+        f.patient(pid, "1988-06-06"),
+        f.condition(pid, "cvid", "DD801C", "Common variable agammaglobulinemia", "2010-01-01"),
+        f.lab(pid, "igg-1", "igg", 2.0, "2026-11-01"),
+    ]
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000018",
+        draft=f.draft_order(pid, "draft-scig", *SCIG),
+        selections=["MedicationRequest/draft-scig"],
+    )
+
+
+def _quiet_not_indicated() -> dict[str, Any]:
+    pid = "sid-pop2-quiet"
+    resources = [
+        f.patient(pid, "1961-03-03"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2022-01-01"),
+        *f.administrations(pid, "elra", "L01FX32", "Elrexfio (elranatamab)", "2026-03-01", "2026-10-25", 14),
+        f.lab(pid, "igg-1", "igg", 5.0, "2026-11-01"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000019")
+
+
+def _unrelated_patient() -> dict[str, Any]:
+    pid = "sid-unrelated"
+    resources = [f.patient(pid, "1975-05-05"), f.condition(pid, "htn", "DI109", "Essentiel hypertension", "2020-01-01")]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000020")
+
+
+def _unrelated_order() -> dict[str, Any]:
+    pid = "sid-pop1-cll"
+    resources = [f.patient(pid, "1948-03-09")]
+    body = f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000021",
+        draft=f.draft_order(pid, "draft-amox", "J01CA04", "Amoxicillin 500 mg"),
+        selections=["MedicationRequest/draft-amox"],
+    )
+    body.pop("prefetch")
+    return body
+
+
+def _missing_prefetch() -> dict[str, Any]:
+    body = _pop2_window_start()
+    body["hookInstance"] = "11111111-1111-4111-8111-000000000022"
+    del body["prefetch"]["conditions"]
+    body["prefetch"]["encounters"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout", "details": {"text": "Search timed out"}}],
+    }
+    return body
+
+
+ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW = "sid-igrt-order-select", "sid-igrt-order-sign", "sid-igrt-patient-view"
+CASES: tuple[Case, ...] = (
+    Case("pop2-window-igg-below-4-start", ORDER_SELECT, "2, inside window: IgG < 4 -> start", _pop2_window_start),
+    Case(
+        "pop2-after-window-severe-infection-start",
+        ORDER_SIGN,
+        "2, from T0 + 6 months: IgG < 4 + severe/recurrent -> start",
+        _pop2_after_window_start,
+    ),
+    Case(
+        "pop2-after-window-no-infection-not-indicated",
+        ORDER_SELECT,
+        "any: none of the above -> not-indicated",
+        _pop2_after_window_not_indicated,
+    ),
+    Case(
+        "pop1-persistent-igg-below-4-recurrent-start",
+        PATIENT_VIEW,
+        "1: persistent IgG < 4 + severe/recurrent -> start",
+        _pop1_start,
+    ),
+    Case(
+        "pop1-igg-below-6-antibiotic-infections-consider",
+        ORDER_SIGN,
+        "1, 2, 4: IgG < 6 + infection criterion -> consider",
+        _pop1_consider,
+    ),
+    Case("pop3-allo-hsct-igg-below-4-start", PATIENT_VIEW, "3: IgG < 4 -> start", _pop3_start),
+    Case(
+        "pop4-specialist-work-up-consider",
+        ORDER_SELECT,
+        "4: as population 1 after work-up -> consider / referral",
+        _pop4_consider,
+    ),
+    Case("no-recent-igg-insufficient-data", ORDER_SELECT, "any: no recent IgG -> insufficient-data", _no_recent_igg),
+    Case(
+        "child-after-car-t-individual-assessment",
+        ORDER_SELECT,
+        "children after CAR-T/bsAb -> individual-assessment",
+        _child,
+    ),
+    Case(
+        "pop2-on-igrt-short-course-stop",
+        PATIENT_VIEW,
+        "2, IgRT started in window on IgG < 4 alone, >= T0 + 6 months -> stop",
+        lambda: _short_course("patient-view", "11111111-1111-4111-8111-000000000010"),
+    ),
+    Case(
+        "pop2-on-igrt-short-course-stop-new-order",
+        ORDER_SIGN,
+        "same, new immunoglobulin order -> stop + remove order",
+        lambda: _short_course("order-sign", "11111111-1111-4111-8111-000000000011"),
+    ),
+    Case(
+        "pop2-on-igrt-short-course-continue",
+        PATIENT_VIEW,
+        "2, same, < T0 + 6 months -> continue",
+        _short_course_continue,
+    ),
+    Case(
+        "standard-on-igrt-stop-attempt",
+        PATIENT_VIEW,
+        "standard: stop attempt 6-12 months after start, winter included",
+        _standard_stop_attempt,
+    ),
+    Case(
+        "standard-on-igrt-continue",
+        PATIENT_VIEW,
+        "standard: < 6 months after start -> continue (follow-up 3 and 6 months)",
+        _standard_continue,
+    ),
+    Case(
+        "standard-on-igrt-summer-pause",
+        PATIENT_VIEW,
+        "standard, summer and IgRT >= 6 months -> pause",
+        _standard_pause,
+        as_of="2026-06-15",
+    ),
+    Case(
+        "pop2-window-no-igg-since-t0-insufficient-data",
+        PATIENT_VIEW,
+        "2, inside window without an IgG since T0 -> insufficient-data",
+        _no_igg_since_t0,
+    ),
+    Case(
+        "unconfirmed-igg-below-4-insufficient-data",
+        ORDER_SELECT,
+        "measurement rule: IgG < 4 not yet persistent -> insufficient-data",
+        _unconfirmed,
+    ),
+    Case(
+        "primary-immunodeficiency-out-of-scope",
+        ORDER_SELECT,
+        "scope: primary immunodeficiency -> individual-assessment",
+        _pid,
+    ),
+    Case(
+        "pop2-not-indicated-patient-view-quiet",
+        PATIENT_VIEW,
+        "patient-view: not-indicated off IgRT -> no card",
+        _quiet_not_indicated,
+    ),
+    Case(
+        "unrelated-patient-quiet",
+        PATIENT_VIEW,
+        "patient-view: patient outside the guideline -> no card",
+        _unrelated_patient,
+    ),
+    Case(
+        "unrelated-order-quiet", ORDER_SELECT, "order-select: no immunoglobulin selected -> no card", _unrelated_order
+    ),
+    Case(
+        "required-prefetch-missing-412",
+        ORDER_SELECT,
+        "required data missing -> 412 OperationOutcome",
+        _missing_prefetch,
+    ),
+)
+
+
+def case_dir(case: Case) -> Path:
+    return ROOT / case.service / case.name
+
+
+def write_all() -> None:
+    for case in CASES:
+        directory = case_dir(case)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "request.json").write_text(dump(case.build()), encoding="utf-8")
+        meta = {"asOf": case.as_of, "decisionTableRow": case.row}
+        (directory / "case.json").write_text(dump(meta), encoding="utf-8")
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    write_all()

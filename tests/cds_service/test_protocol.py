@@ -1,0 +1,219 @@
+"""HTTP behaviour: discovery, prefetch states, quiet cases; every bad input is a 4xx OperationOutcome."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service.cards import SUMMARY_MAX
+from cds_service.definitions import PREFETCH
+from cds_service.settings import SettingsError
+from tests.cases import CASES, case_dir
+from tests.conftest import make_app
+
+WINDOW = json.loads((case_dir(CASES[0]) / "request.json").read_text(encoding="utf-8"))
+URL = "/cds-services/sid-igrt-order-select"
+
+
+def post(client: FlaskClient, body: Any, url: str = URL) -> Any:
+    return client.post(url, json=body)
+
+
+def assert_outcome(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.mimetype == "application/fhir+json"
+    body = response.get_json(force=True)
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["details"]["text"]
+    return dict(body)
+
+
+def test_discovery_lists_one_service_per_hook(client: FlaskClient) -> None:
+    services = client.get("/cds-services").get_json()["services"]
+    assert sorted(s["hook"] for s in services) == ["order-select", "order-sign", "patient-view"]
+    for service in services:
+        assert "1.1" in service["description"] and service["prefetch"] == dict(PREFETCH)
+    observations = PREFETCH["observations"]
+    assert "_sort=-date" in observations and "sort:" not in observations
+    assert "http://npu-terminology.org|NPU19814" in observations and "urn:oid:1.2.208.176.2.1|NPU19814" in observations
+    assert "http://loinc.org|33358-3" in observations
+
+
+@pytest.mark.parametrize("key", sorted(PREFETCH))
+def test_null_prefetch_means_no_data(client: FlaskClient, key: str) -> None:
+    body = copy.deepcopy(WINDOW)
+    body["prefetch"][key] = None
+    response = post(client, body)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("key", ["patient", "observations", "conditions", "encounters", "medicationRequests"])
+def test_absent_required_key_is_412(client: FlaskClient, key: str) -> None:
+    body = copy.deepcopy(WINDOW)
+    del body["prefetch"][key]
+    assert key in assert_outcome(post(client, body), 412)["issue"][0]["details"]["text"]
+
+
+@pytest.mark.parametrize("key", ["medicationStatements", "procedures"])
+def test_absent_optional_key_is_named_on_the_card(client: FlaskClient, key: str) -> None:
+    body = copy.deepcopy(WINDOW)
+    del body["prefetch"][key]
+    card = post(client, body).get_json()["cards"][0]
+    assert f"prefetch.{key}" in card["detail"]
+
+
+def test_operation_outcome_entry_with_error_is_412_and_warning_is_ignored(client: FlaskClient) -> None:
+    body = copy.deepcopy(WINDOW)
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "processing"}]}
+    body["prefetch"]["conditions"]["entry"] = [{"resource": outcome}]
+    assert post(client, body).status_code == 200
+    outcome["issue"][0]["severity"] = "error"
+    assert_outcome(post(client, body), 412)
+
+
+def test_no_prefetch_at_all_is_412(client: FlaskClient) -> None:
+    body = copy.deepcopy(WINDOW)
+    del body["prefetch"]
+    assert_outcome(post(client, body), 412)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status"),
+    [
+        (lambda b: b.pop("hookInstance"), 400),
+        (lambda b: b.update(hook="patient-view"), 400),
+        (lambda b: b["context"].pop("patientId"), 400),
+        (lambda b: b["context"].update(patientId="../../etc"), 400),
+        (lambda b: b["context"].pop("draftOrders"), 400),
+        (lambda b: b["context"].pop("selections"), 400),
+        (lambda b: b["context"].update(selections="MedicationRequest/x"), 400),
+        (lambda b: b.update(context=[]), 400),
+        (lambda b: b["prefetch"].update(observations=[1, 2]), 400),
+        (lambda b: b.update(fhirAuthorization={"access_token": "t"}, fhirServer=None), 400),
+    ],
+    ids=[
+        "no-hookInstance",
+        "wrong-hook",
+        "no-patientId",
+        "bad-patientId",
+        "no-draftOrders",
+        "no-selections",
+        "selections-string",
+        "context-array",
+        "prefetch-array",
+        "auth-without-server",
+    ],
+)
+def test_invalid_requests_are_400(client: FlaskClient, mutate: Any, status: int) -> None:
+    body = copy.deepcopy(WINDOW)
+    mutate(body)
+    assert_outcome(post(client, body), status)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{not json", b"[]", b"null", b"\x00\x01", b"[" * 100000 + b"]" * 100000, json.dumps("x").encode()],
+    ids=["empty", "malformed", "array", "null", "binary", "deep-nesting", "string"],
+)
+def test_bad_bodies_are_400(client: FlaskClient, raw: bytes) -> None:
+    assert_outcome(client.post(URL, data=raw, content_type="application/json"), 400)
+
+
+def test_unknown_service_404_wrong_method_405_too_large_413(client: FlaskClient) -> None:
+    assert_outcome(post(client, WINDOW, "/cds-services/unknown"), 404)
+    assert_outcome(client.get(URL), 405)
+    big = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    assert_outcome(big.post(URL, data=b"{" + b" " * 2000 + b"}", content_type="application/json"), 413)
+
+
+def test_entered_in_error_draft_and_garbage_resources_never_500(client: FlaskClient) -> None:
+    body = copy.deepcopy(WINDOW)
+    body["prefetch"]["observations"]["entry"] += [{"resource": "x"}, {"resource": {"resourceType": 7}}, 42]
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "entry": {"resource": {}}}
+    assert post(client, body).status_code == 200
+
+
+def test_order_select_ignores_unselected_immunoglobulin_orders(client: FlaskClient) -> None:
+    body = copy.deepcopy(WINDOW)
+    body["context"]["selections"] = ["ServiceRequest/other"]
+    assert post(client, body).get_json() == {"cards": []}
+
+
+def test_card_uuid_is_unique_per_hook_instance(client: FlaskClient) -> None:
+    first = post(client, WINDOW).get_json()["cards"][0]["uuid"]
+    other = copy.deepcopy(WINDOW)
+    other["hookInstance"] = "22222222-2222-4222-8222-000000000000"
+    assert post(client, other).get_json()["cards"][0]["uuid"] != first
+
+
+def test_interpretation_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_GUIDELINE__ON_IGRT_RECENT_DAYS", "35")
+    monkeypatch.setenv("CDS_FIXED_DATE", "2026-11-20")
+    from cds_service.app import create_app
+
+    card = create_app().test_client().post(URL, json=WINDOW).get_json()["cards"][0]
+    assert card["extension"]["sid-igrt"]["rule"] == "start-pop2-window"
+    settings = create_app().extensions["cds_service"]
+    assert settings.parameters.on_igrt_recent_days == 35
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"TIMEZONE": "Mars/Base"}, {"GUIDELINE": {"igg_start_below_g_per_l": 5}}, {"FIXED_DATE": "yesterday"}],
+)
+def test_invalid_settings_refuse_to_start(config: dict[str, Any]) -> None:
+    with pytest.raises(SettingsError):
+        make_app(**config)
+
+
+def all_cards() -> list[dict[str, Any]]:
+    cards = []
+    for path in Path(case_dir(CASES[0])).parents[1].glob("*/*/expected.json"):
+        cards += json.loads(path.read_text(encoding="utf-8"))["body"].get("cards", [])
+    return cards
+
+
+def walk(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value, *[x for v in value.values() for x in walk(v)]]
+    if isinstance(value, list):
+        return [value, *[x for v in value for x in walk(v)]]
+    return [value]
+
+
+def test_every_golden_card_follows_cds_hooks_rules() -> None:
+    cards = all_cards()
+    assert len(cards) >= 15
+    for card in cards:
+        assert len(card["summary"]) <= SUMMARY_MAX and not card["summary"].endswith("…")
+        assert card["indicator"] in ("info", "warning", "critical")
+        assert card["source"]["label"]
+        assert all(v not in (None, "", [], {}) for v in walk(card))
+        assert ("suggestions" in card) == ("selectionBehavior" in card)
+        assert all(o["display"] and o["code"] and o["system"] for o in card["overrideReasons"])
+        assert all(link["type"] == "absolute" and "appContext" not in link for link in card["links"])
+        for suggestion in card.get("suggestions", []):
+            for action in suggestion["actions"]:
+                assert action["description"]
+                assert ("resourceId" in action) == (action["type"] == "delete")
+        decision = card["extension"]["sid-igrt"]
+        assert decision["kind"] == "decision"
+        assert decision["recommendation"] in {
+            "start",
+            "consider",
+            "not-indicated",
+            "insufficient-data",
+            "individual-assessment",
+            "continue",
+            "pause",
+            "stop",
+        }
+        assert decision["guideline"]["version"] in ("1.1", "2026")
+        assert decision["guideline"]["section"] in card["detail"]
+        for criterion in decision["criteria"]:
+            assert criterion["result"] in ("met", "not-met", "undetermined")
