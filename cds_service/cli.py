@@ -9,11 +9,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from cds_service.app import create_app
 from cds_service.definitions import SERVICES, lookup
 from cds_service.errors import CdsServiceError
 from cds_service.invocation import invoke
 from cds_service.protocol import parse_hook_request
-from cds_service.settings import DEFAULTS, Settings
+from cds_service.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,9 +56,8 @@ def _serve(host: str, port: int, workers: int) -> int:
 
 
 def _evaluate(path: Path, *, as_of: date | None, service_id: str | None) -> int:
-    config = dict(DEFAULTS)
-    config.update({k[4:]: v for k, v in os.environ.items() if k.startswith("CDS_") and "__" not in k})
-    settings = Settings.from_config(config)
+    settings = create_app().extensions["cds_service"]
+    assert isinstance(settings, Settings)
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         hook = body.get("hook") if isinstance(body, dict) else None

@@ -217,3 +217,20 @@ def test_every_golden_card_follows_cds_hooks_rules() -> None:
         assert decision["guideline"]["section"] in card["detail"]
         for criterion in decision["criteria"]:
             assert criterion["result"] in ("met", "not-met", "undetermined")
+
+
+def test_cli_evaluate_prints_the_cards(capsys: pytest.CaptureFixture[str]) -> None:
+    from cds_service.cli import main
+
+    path = case_dir(CASES[0]) / "request.json"
+    assert main(["evaluate", str(path), "--as-of", "2026-11-20"]) == 0
+    expected = json.loads((case_dir(CASES[0]) / "expected.json").read_text(encoding="utf-8"))["body"]
+    assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_cli_evaluate_reports_412(capsys: pytest.CaptureFixture[str]) -> None:
+    from cds_service.cli import main
+
+    missing = next(c for c in CASES if c.name == "required-prefetch-missing-412")
+    assert main(["evaluate", str(case_dir(missing) / "request.json"), "--as-of", "2026-11-20"]) == 1
+    assert json.loads(capsys.readouterr().out)["status"] == 412
