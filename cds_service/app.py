@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SettingsError: an invalid setting (the service does not start).
         CodeTableError: a malformed code table.
     """
+    _configure_logging()
     app = Flask("cds_service")
     app.config.from_mapping({**DEFAULTS, "GUIDELINE": {}})
     app.config.from_prefixed_env("CDS")
@@ -45,3 +46,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(hooks.bp)
     register_error_handlers(app)
     return app
+
+
+def _configure_logging() -> None:
+    """Send the service's INFO lines (service, hookInstance, outcome; never patient ids or tokens) to stderr."""
+    service_logger = logging.getLogger("cds_service")
+    if not service_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        service_logger.addHandler(handler)
+        service_logger.setLevel(logging.INFO)
