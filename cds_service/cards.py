@@ -124,7 +124,7 @@ def render_card(
 
 def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings) -> str:
     """Return the Markdown detail: recommendation, criteria with data, dates, notes, settings, data not used."""
-    population = _POPULATION_NAMES.get(finding.population, "none applies") if finding.population else "none applies"
+    population = _POPULATION_NAMES[finding.population] if finding.population else "none applies"
     lines = [
         f"**Recommendation: {finding.recommendation.value}** (rule `{finding.rule.value}`, population {population}, "
         f"evaluated {finding.as_of}).",

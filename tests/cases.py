@@ -31,6 +31,20 @@ class Case:
     as_of: str = AS_OF
 
 
+def _order_select(
+    pid: str, resources: list[dict[str, Any]], instance: str, draft_id: str, product: tuple[str, str]
+) -> dict[str, Any]:
+    """An order-select request (Sandbox shape) with one selected draft immunoglobulin order."""
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance=instance,
+        draft=f.draft_order(pid, draft_id, *product),
+        selections=[f"MedicationRequest/{draft_id}"],
+    )
+
+
 def _pop2_window_start() -> dict[str, Any]:
     pid = "sid-pop2-window"
     resources = [
@@ -43,14 +57,7 @@ def _pop2_window_start() -> dict[str, Any]:
         f.lab(pid, "iga-1", "iga", 0.2, "2026-10-30"),
         f.lab(pid, "igm-1", "igm", 0.1, "2026-10-30"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000001",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000001", "draft-ivig", IVIG)
 
 
 def _pop2_after_window_start() -> dict[str, Any]:
@@ -102,14 +109,7 @@ def _pop2_after_window_not_indicated() -> dict[str, Any]:
         f.lab(pid, "igg-1", "igg", 3.6, "2026-10-01"),
         f.lab(pid, "igg-2", "igg", 3.5, "2026-11-01"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000003",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000003", "draft-ivig", IVIG)
 
 
 def _pop1_start() -> dict[str, Any]:
@@ -173,14 +173,7 @@ def _pop4_consider() -> dict[str, Any]:
         f.lab(pid, "igg-1", "igg", 3.3, "2026-09-20", coding="npu-legacy"),
         f.lab(pid, "igg-2", "igg", 3.0, "2026-11-03", coding="npu-legacy"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000007",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000007", "draft-ivig", IVIG)
 
 
 def _no_recent_igg() -> dict[str, Any]:
@@ -190,14 +183,7 @@ def _no_recent_igg() -> dict[str, Any]:
         f.condition(pid, "cll", "C91.1", "Chronic lymphocytic leukaemia of B-cell type", "2020-01-01", system=f.ICD10),
         f.lab(pid, "igg-old", "igg", 3.9, "2026-06-01"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000008",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000008", "draft-ivig", IVIG)
 
 
 def _child() -> dict[str, Any]:
@@ -208,14 +194,7 @@ def _child() -> dict[str, Any]:
         f.administration(pid, "tisacel", "L01XL04", "Kymriah (tisagenlecleucel)", "2026-07-01"),
         f.lab(pid, "igg-1", "igg", 2.5, "2026-11-01"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000009",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000009", "draft-ivig", IVIG)
 
 
 def _short_course(hook: str, instance: str) -> dict[str, Any]:
@@ -303,14 +282,7 @@ def _unconfirmed() -> dict[str, Any]:
         ),
         f.lab(pid, "igg-1", "igg", 3.5, "2026-11-01"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000017",
-        draft=f.draft_order(pid, "draft-ivig", *IVIG),
-        selections=["MedicationRequest/draft-ivig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000017", "draft-ivig", IVIG)
 
 
 def _pid() -> dict[str, Any]:
@@ -320,14 +292,7 @@ def _pid() -> dict[str, Any]:
         f.condition(pid, "cvid", "DD801C", "Common variable agammaglobulinemia", "2010-01-01"),
         f.lab(pid, "igg-1", "igg", 2.0, "2026-11-01"),
     ]
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance="11111111-1111-4111-8111-000000000018",
-        draft=f.draft_order(pid, "draft-scig", *SCIG),
-        selections=["MedicationRequest/draft-scig"],
-    )
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000018", "draft-scig", SCIG)
 
 
 def _quiet_not_indicated() -> dict[str, Any]:

@@ -234,3 +234,18 @@ def test_cli_evaluate_reports_412(capsys: pytest.CaptureFixture[str]) -> None:
     missing = next(c for c in CASES if c.name == "required-prefetch-missing-412")
     assert main(["evaluate", str(case_dir(missing) / "request.json"), "--as-of", "2026-11-20"]) == 1
     assert json.loads(capsys.readouterr().out)["status"] == 412
+
+
+def test_epic_absolute_selections_and_medication_reference(client: FlaskClient) -> None:
+    from tests import factories as f
+
+    body = copy.deepcopy(WINDOW)
+    pid = body["context"]["patientId"]
+    body["context"]["draftOrders"] = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in f.draft_order(pid, "epic-ivig", "J06BA02", "Kiovig", shape="epic")],
+    }
+    body["context"]["selections"] = ["https://ehr.example.org/api/FHIR/R4/MedicationRequest/epic-ivig"]
+    card = post(client, body).get_json()["cards"][0]
+    assert card["extension"]["sid-igrt"]["orders"][0]["resource"] == "MedicationRequest/epic-ivig"
