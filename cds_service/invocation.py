@@ -44,12 +44,13 @@ def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings,
         PrefetchUnavailableError: required data neither prefetched nor fetchable (412).
     """
     context = request.context
-    draft_medications = medications_by_key(draft_resources(context.draftOrders))
+    drafts = draft_resources(context.draftOrders)
+    draft_medications = medications_by_key(drafts)
     orders: tuple[ImmunoglobulinOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
         ctx = MappingContext(tz=settings.tz, codes=code_table(), medications=draft_medications)
         selections = context.selections if service.hook == "order-select" else None
-        orders = immunoglobulin_orders(context.draftOrders, ctx, selections=selections)
+        orders = immunoglobulin_orders(drafts, ctx, selections=selections)
         if not orders:
             _log(service, request, outcome="no-immunoglobulin-order")
             return dict(NO_CARDS)

@@ -23,6 +23,11 @@ from guideline.model import AntibioticRecord, DataIssue, IgrtRecord, TherapyAdmi
 MedicationPart = TherapyAdministration | IgrtRecord | AntibioticRecord | DataIssue
 
 _RELEVANT = ("car-t", "bsab", "bsab-not-b-cell", "igrt-scig", "igrt-ivig", "igrt", "antibiotic-systemic")
+_SOURCES: Mapping[str, Literal["administration", "order", "statement"]] = {
+    "MedicationAdministration": "administration",
+    "MedicationRequest": "order",
+    "MedicationStatement": "statement",
+}
 _ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
 _GIVEN = {
     "MedicationAdministration": frozenset({"completed", "in-progress", "stopped"}),
@@ -92,18 +97,11 @@ def _igrt(
     started: Any,
 ) -> IgrtRecord:
     ended = first_date(resource, _ENDS[kind], tz=ctx.tz, type_name=kind)
-    source: Literal["administration", "order", "statement"] = (
-        "administration"
-        if kind == "MedicationAdministration"
-        else "order"
-        if kind == "MedicationRequest"
-        else "statement"
-    )
     end = started if kind == "MedicationAdministration" else (ended[0] if ended else None)
     return IgrtRecord(
         ref=ref,
         display=name,
-        source=source,
+        source=_SOURCES[kind],
         route=_ROUTES[match.concept],
         start=started,
         end=end,

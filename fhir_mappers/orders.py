@@ -41,18 +41,18 @@ def medications_by_key(resources: Iterable[Mapping[str, Any]]) -> dict[str, Mapp
 
 
 def immunoglobulin_orders(
-    draft_orders: Any, ctx: MappingContext, *, selections: Iterable[str] | None = None
+    drafts: Iterable[Mapping[str, Any]], ctx: MappingContext, *, selections: Iterable[str] | None = None
 ) -> tuple[ImmunoglobulinOrder, ...]:
-    """Return the immunoglobulin (ATC J06BA or product name) orders in ``draftOrders``.
+    """Return the immunoglobulin (ATC J06BA or product name) orders among the draft orders.
 
     Args:
-        draft_orders: the ``context.draftOrders`` Bundle.
+        drafts: the resources of the ``context.draftOrders`` Bundle (``draft_resources``).
         ctx: mapping context whose ``medications`` include the Bundle's Medication entries.
         selections: for order-select, only orders named here (``"Type/id"`` or absolute URLs) count.
     """
     wanted = None if selections is None else {reference_key(s) for s in selections}
     found = []
-    for resource in draft_resources(draft_orders):
+    for resource in drafts:
         if resource.get("resourceType") not in ORDER_TYPES:
             continue
         ref = resource_key(resource)

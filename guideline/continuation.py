@@ -12,20 +12,14 @@ from datetime import date
 from guideline import sources
 from guideline.calendar import add_calendar_months, date_when_winter_days_reach, is_summer, winter_days_between
 from guideline.concepts import Population, Recommendation, RuleId
-from guideline.criteria import clinical_notes, default_dates, make_finding
+from guideline.criteria import clinical_notes, default_dates, make_finding, t0_evidence
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
-from guideline.infections import severe_or_recurrent
+from guideline.infections import SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
 from guideline.model import Criterion, Evidence, Finding
 from guideline.start_rules import age_unknown, child_after_car_t_or_bsab, primary_immunodeficiency
 
 _IGRT_INTERPRETATIONS = ("on_igrt_recent_days",)
-_INFECTION_INTERPRETATIONS = (
-    "severe_or_recurrent_lookback_calendar_months",
-    "severe_or_recurrent_min_severe",
-    "severe_or_recurrent_min_verified",
-    "missing_verification_counts_as_confirmed",
-)
 EXTENSION_NOTE = (
     "With a significant community risk of antibiotic-requiring bacterial infections a short extension may be "
     "relevant (addendum §4.2)."
@@ -85,9 +79,7 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
             id="igrt-started-inside-window",
             description=f"IgRT started inside the window T0 {index.t0} <= {episode.start} < {end}",
             held=True,
-            evidence=tuple(
-                Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs
-            ),
+            evidence=t0_evidence(index),
         ),
         prior.model_copy(
             update={
@@ -118,7 +110,7 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
             next_follow_up=follow_up if facts.as_of <= follow_up < end else end,
         ),
         notes=(EXTENSION_NOTE, RECOVERY_NOTE, *clinical_notes(facts, start_like=False)),
-        interpretations=(*_IGRT_INTERPRETATIONS, "bsab_new_course_gap_days", *_INFECTION_INTERPRETATIONS),
+        interpretations=(*_IGRT_INTERPRETATIONS, "bsab_new_course_gap_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
 from guideline.facts import Facts
+from guideline.index_dates import IndexDate
 from guideline.labs import confirming_igg, latest
 from guideline.model import Criterion, Evidence, Finding, KeyDates, LabResult
 from guideline.sources import SourceRef
@@ -98,6 +99,11 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
     )
 
 
+def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
+    """Return the administrations behind a T0 as card evidence (one CAR-T infusion, or a bsAb course)."""
+    return tuple(Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs)
+
+
 def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
     """The T0 and whether ``as_of`` lies inside T0 + 6 calendar months (addendum §4.1)."""
     index, end = facts.index, facts.window_end
@@ -114,7 +120,7 @@ def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
         ),
         held=facts.in_window,
         required=required,
-        evidence=tuple(Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs),
+        evidence=t0_evidence(index),
     )
 
 
@@ -148,8 +154,7 @@ def population_criterion(facts: Facts, population: Population) -> Criterion:
     if kind is not None:
         evidence = tuple(Evidence(text=d.display, ref=d.ref, on=d.recorded) for d in facts.diagnoses_of(kind))
     elif population == Population.CAR_T_OR_BSAB and facts.index is not None:
-        index = facts.index
-        evidence = (Evidence(text=f"T0 {index.kind.value} {index.substance}", ref=index.refs[0], on=index.t0),)
+        evidence = t0_evidence(facts.index)[:1]
     return Criterion(
         id=f"population-{population.value}",
         description=descriptions[population],

@@ -24,6 +24,22 @@ from guideline.model import (
 )
 from guideline.parameters import Parameters
 
+EPISODE_INTERPRETATIONS = (
+    "infection_episode_merge_days",
+    "antibiotic_link_days_before_onset",
+    "antibiotic_link_days_after_onset",
+    "emergency_encounter_counts_as_admission",
+    "missing_verification_counts_as_confirmed",
+)
+"""Settings that shape every infection episode (what counts, severe, verified, antibiotic-treated)."""
+SEVERE_OR_RECURRENT_INTERPRETATIONS = (
+    "severe_or_recurrent_lookback_calendar_months",
+    "severe_or_recurrent_min_severe",
+    "severe_or_recurrent_min_verified",
+    *EPISODE_INTERPRETATIONS,
+)
+"""Settings behind ``severe_or_recurrent``."""
+
 _BACTERIAL = {InfectionKind.BACTERIAL, InfectionKind.BACTERIAL_SEPSIS}
 _NEEDS_ANTIBIOTIC = {InfectionKind.POSSIBLY_BACTERIAL, InfectionKind.SEPSIS_UNSPECIFIED}
 

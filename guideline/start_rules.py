@@ -25,22 +25,17 @@ from guideline.criteria import (
     population_criterion,
 )
 from guideline.facts import Facts
-from guideline.infections import igg_below_6_infection_criterion, severe_or_recurrent
+from guideline.infections import (
+    EPISODE_INTERPRETATIONS,
+    SEVERE_OR_RECURRENT_INTERPRETATIONS,
+    igg_below_6_infection_criterion,
+    severe_or_recurrent,
+)
 from guideline.model import Criterion, Evidence, Finding
 
 Rule = Callable[[Facts], Finding | None]
 
 _IGG_INTERPRETATIONS = ("igg_recent_max_age_days",)
-_INFECTION_INTERPRETATIONS = (
-    "severe_or_recurrent_lookback_calendar_months",
-    "severe_or_recurrent_min_severe",
-    "severe_or_recurrent_min_verified",
-    "infection_episode_merge_days",
-    "antibiotic_link_days_before_onset",
-    "antibiotic_link_days_after_onset",
-    "emergency_encounter_counts_as_admission",
-    "missing_verification_counts_as_confirmed",
-)
 
 
 def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
@@ -208,7 +203,7 @@ def start_pop1_or_pop2_after_window(facts: Facts) -> Finding | None:
         criteria=criteria,
         source=sources.START_POP2 if after_window else sources.START_POP1,
         notes=clinical_notes(facts, start_like=True),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 
@@ -231,7 +226,7 @@ def consider_pop4(facts: Facts) -> Finding | None:
             "including vaccination responses and extended immunological examination with clinical immunology.",
             *clinical_notes(facts, start_like=True),
         ),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 
@@ -265,15 +260,7 @@ def consider_igg_below_6(facts: Facts) -> Finding | None:
             "vaccination responses (pneumococcal, diphtheria/tetanus).",
             *clinical_notes(facts, start_like=True),
         ),
-        interpretations=(
-            *_IGG_INTERPRETATIONS,
-            "age_related_igg_limit_below_age_years",
-            "infection_episode_merge_days",
-            "antibiotic_link_days_before_onset",
-            "antibiotic_link_days_after_onset",
-            "emergency_encounter_counts_as_admission",
-            "missing_verification_counts_as_confirmed",
-        ),
+        interpretations=(*_IGG_INTERPRETATIONS, "age_related_igg_limit_below_age_years", *EPISODE_INTERPRETATIONS),
     )
 
 
@@ -300,7 +287,7 @@ def unconfirmed_low_igg(facts: Facts) -> Finding | None:
             "after the latest, at least one sample taken without active infection.",
             *clinical_notes(facts, start_like=False),
         ),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *_INFECTION_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
         order_lab_tests=True,
     )
 
@@ -326,7 +313,7 @@ def not_indicated(facts: Facts) -> Finding:
         criteria=[c.model_copy(update={"required": False}) for c in criteria],
         source=sources.START_POP1,
         notes=(NOT_INDICATED_NOTE, *clinical_notes(facts, start_like=False)),
-        interpretations=(*_IGG_INTERPRETATIONS, "pop2_igg_must_follow_t0", *_INFECTION_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, "pop2_igg_must_follow_t0", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 
