@@ -1,4 +1,11 @@
-"""The ``cds-service`` command: ``serve`` (gunicorn) and ``evaluate REQUEST.json`` (print the cards)."""
+"""The ``cds-service`` command.
+
+* ``serve``: migrate the database, then run the service under gunicorn.
+* ``evaluate REQUEST.json``: print the cards for a saved hook request (offline; no audit, no FHIR fetch).
+* ``db upgrade``: apply the Alembic migrations to ``DATABASE_URL``.
+* ``feedback-report``: accept / override rates per rule and guideline version (read-only).
+* ``load-fixtures FHIR_BASE_URL``: upload the synthetic fixture patients to an open FHIR R4 server.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,26 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cds_service.app import create_app
-from cds_service.definitions import SERVICES, lookup
+from cds_service.app import load_settings
+from cds_service.definitions import SERVICES, find
 from cds_service.errors import CdsServiceError
+from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, upload_fixtures
 from cds_service.invocation import invoke
 from cds_service.protocol import parse_hook_request
-from cds_service.settings import Settings
+from cds_service.settings import SettingsError
+from storage import AuditStore, Database, ReportRow, StorageError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the process exit code (0 success, 1 a 4xx-type answer, 2 usage)."""
-    parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
+    """Run the command line; returns the exit code (0 success, 1 a refused request or failure, 2 usage)."""
+    parser = argparse.ArgumentParser(
+        prog="cds-service", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the service under gunicorn")
+    serve = commands.add_parser("serve", help="migrate the database and run the service under gunicorn")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
@@ -29,13 +40,41 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
     evaluate.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
     evaluate.add_argument("--service", help="service id (default: the service for the request's hook)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: apply all migrations")
+    report = commands.add_parser("feedback-report", help="accept/override rates per rule and guideline version")
+    report.add_argument("--since", type=date.fromisoformat, help="only cards shown on or after this date")
+    report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    load = commands.add_parser("load-fixtures", help="upload the fixture patients to a FHIR R4 server")
+    load.add_argument("fhir_base_url", help="e.g. http://localhost:8081/fhir")
+    load.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="fixtures/golden directory")
+    load.add_argument("--token", default=os.environ.get("FHIR_TOKEN"), help="bearer token (or FHIR_TOKEN)")
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args.host, args.port, args.workers)
-    return _evaluate(args.request, as_of=args.as_of, service_id=args.service)
+    try:
+        if args.command == "serve":
+            return _serve(args.host, args.port, args.workers)
+        if args.command == "evaluate":
+            return _evaluate(args.request, as_of=args.as_of, service_id=args.service)
+        if args.command == "db":
+            _database().upgrade()
+            print("database is at the newest revision")
+            return 0
+        if args.command == "feedback-report":
+            return _report(args.since, as_json=args.json)
+        return _load_fixtures(args.fhir_base_url, args.fixtures, args.token)
+    except (SettingsError, StorageError, FixtureUploadError) as error:
+        print(f"cds-service {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+def _database() -> Database:
+    return Database(load_settings({"AUTH": "off"}).database_url)
 
 
 def _serve(host: str, port: int, workers: int) -> int:
+    # Validate the settings and migrate once, before gunicorn forks its workers.
+    load_settings()
+    _database().upgrade()
     print(f"CDS Hooks discovery: http://{host}:{port}/cds-services", flush=True)
     argv = [
         sys.executable,
@@ -56,24 +95,77 @@ def _serve(host: str, port: int, workers: int) -> int:
 
 
 def _evaluate(path: Path, *, as_of: date | None, service_id: str | None) -> int:
-    settings = create_app().extensions["cds_service"]
-    assert isinstance(settings, Settings)
+    settings = load_settings({"AUTH": "off"})
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         hook = body.get("hook") if isinstance(body, dict) else None
-        service = lookup(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
+        service = find(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
         if service is None:
             print(f"no service for hook {hook!r}", file=sys.stderr)
             return 2
         request = parse_hook_request(body, hook=service.hook)
-        response = invoke(service, request, settings, as_of=as_of or settings.today())
+        answer = invoke(service, request, settings, as_of=as_of or settings.today())
     except CdsServiceError as error:
         print(json.dumps({"status": error.status, "code": error.code, "detail": error.detail}, indent=2))
         return 1
     except (OSError, ValueError) as error:
         print(f"cannot read {path}: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(response, indent=2, ensure_ascii=False))
+    print(json.dumps(answer.response, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _report(since: date | None, *, as_json: bool) -> int:
+    database = _database()
+    database.require_current()
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+    rows = AuditStore(database).feedback_report(since=start)
+    if as_json:
+        print(json.dumps([_row_json(r) for r in rows], indent=2, ensure_ascii=False))
+        return 0
+    print(format_report(rows))
+    return 0
+
+
+def format_report(rows: list[ReportRow]) -> str:
+    """Render the report as a fixed-width table (rates as percentages of cards shown)."""
+    header = f"{'rule':<40} {'guideline':<50} {'shown':>6} {'fb':>5} {'acc':>5} {'ovr':>5} {'acc%':>6} {'ovr%':>6}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r.rule_id:<40} {r.guideline_version:<50} {r.cards_shown:>6} {r.cards_with_feedback:>5} "
+            f"{r.accepted:>5} {r.overridden:>5} {_pct(r.accept_rate):>6} {_pct(r.override_rate):>6}"
+        )
+        for reason, count in r.top_override_reasons:
+            lines.append(f"    override reason: {reason} ({count})")
+    if not rows:
+        lines.append("(no cards shown and no feedback yet)")
+    return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.0f}%"
+
+
+def _row_json(row: ReportRow) -> dict[str, object]:
+    return {
+        "rule": row.rule_id,
+        "guidelineVersion": row.guideline_version,
+        "cardsShown": row.cards_shown,
+        "cardsWithFeedback": row.cards_with_feedback,
+        "accepted": row.accepted,
+        "overridden": row.overridden,
+        "acceptRate": row.accept_rate,
+        "overrideRate": row.override_rate,
+        "topOverrideReasons": [{"reason": r, "count": c} for r, c in row.top_override_reasons],
+    }
+
+
+def _load_fixtures(base_url: str, fixtures: Path, token: str | None) -> int:
+    summary = upload_fixtures(base_url, fixtures, token=token)
+    print(f"uploaded {summary.resources} resources for {len(summary.patients)} patients to {base_url}")
+    for patient_id, cases in sorted(summary.patients.items()):
+        print(f"  Patient/{patient_id}: {', '.join(cases)}")
     return 0
 
 

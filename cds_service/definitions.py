@@ -6,9 +6,12 @@ query subset: reference, token (with comma-separated OR) and ``_sort`` parameter
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from cds_service.errors import UnknownServiceError
 from fhir_mappers.codes import LOINC, NPU, NPU_LEGACY, code_table
 from guideline.sources import GUIDELINE_LABEL
 
@@ -46,7 +49,27 @@ PREFETCH: Mapping[str, str] = {
     ENCOUNTERS: f"Encounter?patient={{{{context.patientId}}}}&class={_V3}|IMP,{_V3}|ACUTE,{_V3}|NONAC,{_V3}|EMER",
     PROCEDURES: "Procedure?patient={{context.patientId}}",
 }
-"""Prefetch key -> FHIR query template; the same queries a later fallback fetch will run."""
+"""Prefetch key -> FHIR query template; the fallback fetch from ``fhirServer`` runs the same queries."""
+
+_TOKEN = re.compile(r"\{\{context\.(\w+)\}\}")
+
+
+def render_query(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``{{context.<field>}}`` tokens (CDS Hooks 2.0.1 "Prefetch tokens") with the request's context values.
+
+    Only root-level string fields are used; ``patientId`` is already validated as a FHIR id, so it is URL-safe.
+
+    Raises:
+        KeyError: the context lacks a field the template names (a defect: every template uses patientId only).
+    """
+
+    def value(match: re.Match[str]) -> str:
+        field_value = context[match.group(1)]
+        if not isinstance(field_value, str):
+            raise KeyError(match.group(1))
+        return field_value
+
+    return _TOKEN.sub(value, template)
 
 
 @dataclass(frozen=True)
@@ -100,11 +123,31 @@ SERVICES: tuple[ServiceDefinition, ...] = (
     ),
 )
 USAGE_REQUIREMENTS = (
-    "Needs the listed prefetch (all keys except medicationStatements and procedures are required; without them "
-    "the service answers 412). Dates are evaluated in the Europe/Copenhagen time zone by default."
+    "Needs the listed prefetch (all keys except medicationStatements and procedures are required). Keys the client "
+    "does not prefetch are fetched from fhirServer when the request carries fhirAuthorization and the server is on "
+    "the service's allowlist; otherwise the service answers 412. Calls need a signed client JWT (ES384 or RS384) "
+    "from a trusted issuer. Dates are evaluated in the Europe/Copenhagen time zone by default."
 )
+AUTH_OFF_NOTICE = "AUTHENTICATION IS OFF (CDS_AUTH=off): this instance trusts any caller and is for local trials only. "
 
 
-def lookup(service_id: str) -> ServiceDefinition | None:
+def usage_requirements(*, auth_required: bool) -> str:
+    """Return the discovery ``usageRequirements`` text, saying loudly when authentication is off."""
+    return USAGE_REQUIREMENTS if auth_required else AUTH_OFF_NOTICE + USAGE_REQUIREMENTS
+
+
+def find(service_id: str) -> ServiceDefinition | None:
     """Return the service with this id, or ``None``."""
     return next((s for s in SERVICES if s.id == service_id), None)
+
+
+def lookup(service_id: str) -> ServiceDefinition:
+    """Return the service with this id.
+
+    Raises:
+        UnknownServiceError: no such service (404).
+    """
+    service = find(service_id)
+    if service is None:
+        raise UnknownServiceError(f"No CDS service '{service_id[:80]}'. See GET /cds-services.")
+    return service

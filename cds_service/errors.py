@@ -4,6 +4,8 @@
   x InvalidHookRequestError           400  invalid
   x UnknownServiceError               404  not-found
   x PrefetchUnavailableError          412  incomplete
+  x AuthenticationError               401  login (no detail)
+  x ServiceUnavailableError           503  transient (audit store down)
 """
 
 from __future__ import annotations
@@ -45,3 +47,23 @@ class PrefetchUnavailableError(CdsServiceError):
     """Required data was neither prefetched nor retrievable (CDS Hooks 2.0.1: respond 412)."""
 
     status, issue_code, code = 412, "incomplete", "prefetch-unavailable"
+
+
+class AuthenticationError(CdsServiceError):
+    """The client JWT is missing or invalid (CDS Hooks 2.0.1 "Trusting CDS Clients"): 401 with no detail.
+
+    Attributes:
+        reason: why, for the service's log only; never sent to the client and never containing the token.
+    """
+
+    status, issue_code, code = 401, "login", "unauthorized"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Authentication failed.")
+        self.reason = reason
+
+
+class ServiceUnavailableError(CdsServiceError):
+    """The audit store cannot record the decision or feedback: 503, and no card is returned."""
+
+    status, issue_code, code = 503, "transient", "storage-unavailable"

@@ -1,54 +1,144 @@
-"""The CDS Hooks HTTP surface: discovery and service calls (CDS Hooks 2.0.1 "Discovery", "Calling a CDS Service")."""
+"""The CDS Hooks HTTP surface: discovery, service calls and feedback (CDS Hooks 2.0.1).
+
+Every endpoint authenticates the client JWT first (unless ``CDS_AUTH=off``); CORS preflights (OPTIONS) are
+answered without authentication, as browsers send them without credentials. Every decision and every feedback
+item is recorded before the answer is sent: if it cannot be recorded, the answer is 503 and no card is shown.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
-from cds_service.definitions import SERVICES, USAGE_REQUIREMENTS, lookup
-from cds_service.errors import InvalidHookRequestError, UnknownServiceError
-from cds_service.invocation import invoke
-from cds_service.protocol import parse_hook_request
+from cds_service.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
+from cds_service.errors import AuthenticationError, InvalidHookRequestError, PrefetchUnavailableError
+from cds_service.feedback import parse_feedback
+from cds_service.invocation import Answer, invoke
+from cds_service.protocol import HookRequest, parse_hook_request
+from cds_service.runtime import Runtime
 from cds_service.settings import Settings
+from guideline.sources import GUIDELINE_VERSION
+from storage import DecisionEntry
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("cds_services", __name__, url_prefix="/cds-services")
 
 
+def runtime() -> Runtime:
+    """Return the runtime built at start-up."""
+    value = current_app.extensions["cds_runtime"]
+    assert isinstance(value, Runtime)
+    return value
+
+
 def settings() -> Settings:
     """Return the settings validated at start-up."""
-    value = current_app.extensions["cds_service"]
-    assert isinstance(value, Settings)
-    return value
+    return runtime().settings
+
+
+@bp.before_request
+def authenticate_client() -> None:
+    """Validate the client JWT against the public URL of this endpoint; sets ``g.client_issuer``.
+
+    Raises:
+        AuthenticationError: 401 with no detail.
+    """
+    g.client_issuer = None
+    current = runtime()
+    if request.method == "OPTIONS" or current.authenticator is None:
+        return
+    base = current.settings.public_base_url
+    audience = f"{base}{request.path}" if base else request.base_url
+    try:
+        identity = current.authenticator.authenticate(request.headers.get("Authorization"), audience=audience)
+    except AuthenticationError as error:
+        logger.info("401 for %s: %s", request.path[:100], error.reason)
+        raise
+    g.client_issuer = identity.issuer
 
 
 @bp.get("")
 def discovery() -> dict[str, Any]:
     """``GET /cds-services``: one service per hook, with prefetch templates."""
-    return {"services": [s.discovery(usage_requirements=USAGE_REQUIREMENTS) for s in SERVICES]}
+    requirements = usage_requirements(auth_required=settings().auth_required)
+    return {"services": [s.discovery(usage_requirements=requirements) for s in SERVICES]}
 
 
 @bp.post("/<service_id>")
 def call_service(service_id: str) -> dict[str, Any]:
-    """``POST /cds-services/{id}``: validate, evaluate and answer with cards.
+    """``POST /cds-services/{id}``: validate, evaluate, record and answer with cards.
 
     Raises:
         UnknownServiceError: 404. InvalidHookRequestError: 400. PrefetchUnavailableError: 412.
+        StorageError: 503 (the decision could not be recorded).
     """
     service = lookup(service_id)
-    if service is None:
-        raise UnknownServiceError(f"No CDS service '{service_id[:80]}'. See GET /cds-services.")
     hook_request = parse_hook_request(_json_body(), hook=service.hook)
-    current = settings()
-    return invoke(service, hook_request, current, as_of=current.today())
+    current = runtime()
+    as_of = current.settings.today()
+    try:
+        answer = invoke(service, hook_request, current.settings, as_of=as_of, fhir_client=current.fhir_client)
+    except PrefetchUnavailableError:
+        _record(current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of)
+        raise
+    _record(current, service, hook_request, answer, as_of=as_of)
+    return answer.response
+
+
+@bp.post("/<service_id>/feedback")
+def feedback(service_id: str) -> dict[str, Any]:
+    """``POST /cds-services/{id}/feedback``: validate and store every item (all or none).
+
+    Raises:
+        UnknownServiceError: 404. InvalidHookRequestError: 400. StorageError: 503.
+    """
+    service = lookup(service_id)
+    body = parse_feedback(_json_body())
+    received_at = datetime.now(UTC)
+    entries = [
+        item.entry(service_id=service.id, client_issuer=g.client_issuer, received_at=received_at)
+        for item in body.feedback
+    ]
+    runtime().store.record_feedback(entries)
+    logger.info("service=%s feedback items=%d", service.id, len(entries))
+    return {}
+
+
+def _record(
+    current: Runtime, service: ServiceDefinition, hook_request: HookRequest, answer: Answer, *, as_of: Any
+) -> None:
+    finding = answer.finding
+    current.store.record_decision(
+        DecisionEntry(
+            recorded_at=datetime.now(UTC),
+            service_id=service.id,
+            hook=service.hook,
+            hook_instance=hook_request.hookInstance,
+            client_issuer=g.client_issuer,
+            patient_hmac=current.pseudonymizer.patient(hook_request.context.patientId),
+            outcome=answer.outcome,
+            rule_id=finding.rule.value if finding else None,
+            recommendation=finding.recommendation.value if finding else None,
+            population=int(finding.population) if finding and finding.population else None,
+            guideline_version=GUIDELINE_VERSION,
+            card_uuid=answer.card_uuid,
+            as_of=as_of,
+            fetched_keys=answer.fetched_keys,
+            data_issue_count=answer.data_issue_count,
+        )
+    )
 
 
 def _json_body() -> Any:
     """Parse the body as JSON whatever the Content-Type (clients differ); deep nesting is a 400, not a crash."""
     raw = request.get_data(cache=False)
     if not raw:
-        raise InvalidHookRequestError("The request body is empty; a CDS Hooks request (JSON) is required.")
+        raise InvalidHookRequestError("The request body is empty; a JSON body is required.")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as error:

@@ -1,19 +1,21 @@
 """One service call, from a validated hook request to the CDS Hooks response; shared by HTTP and the CLI.
 
-Steps: find the immunoglobulin orders (order hooks; none -> no card), read the prefetch (412 if required data is
-missing), map FHIR to the guideline model, evaluate on today's date, decide whether to show the card, render it.
+Steps: find the immunoglobulin orders (order hooks; none -> no card), gather the prefetch and fetch what it lacks
+(412 if required data stays missing), map FHIR to the guideline model, evaluate on today's date, decide whether to
+show the card, render it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from cds_service.cards import render_card
 from cds_service.definitions import ServiceDefinition
-from cds_service.prefetch import gather
+from cds_service.fhir_client import FhirClient
+from cds_service.prefetch import Fetch, gather
 from cds_service.protocol import HookRequest
 from cds_service.settings import Settings
 from fhir_mappers import (
@@ -26,18 +28,53 @@ from fhir_mappers import (
 )
 from fhir_mappers.orders import draft_resources
 from guideline import evaluate
+from guideline.model import Finding
 from guideline.relevance import concerns, worth_showing
 
 logger = logging.getLogger(__name__)
 
-NO_CARDS: Mapping[str, Any] = {"cards": []}
+
+@dataclass(frozen=True)
+class Answer:
+    """The response body and what was decided, for the audit.
+
+    Attributes:
+        response: ``{"cards": [...]}``, with at most one decision card.
+        outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order``.
+        finding: the guideline finding, when a decision was made.
+        card_uuid: the card's uuid, when a card is returned.
+        fetched_keys: prefetch keys read from ``fhirServer``.
+        data_issue_count: data the service could not interpret.
+    """
+
+    response: dict[str, Any]
+    outcome: str
+    finding: Finding | None = None
+    card_uuid: str | None = None
+    fetched_keys: tuple[str, ...] = field(default=())
+    data_issue_count: int = 0
 
 
-def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings, *, as_of: date) -> dict[str, Any]:
+def fallback_fetch(request: HookRequest, client: FhirClient | None) -> tuple[Fetch | None, str]:
+    """Return the fallback fetch for this request, or ``None`` and why there is none."""
+    if client is None:
+        return None, "no FHIR server access from this command"
+    if not request.fhirServer or request.fhirAuthorization is None:
+        return None, "no fhirServer and fhirAuthorization in the request"
+    server = request.fhirServer
+    token = request.fhirAuthorization.access_token.get_secret_value()
+    return (lambda urls: client.fetch_all(server, token, urls)), ""
+
+
+def invoke(
+    service: ServiceDefinition,
+    request: HookRequest,
+    settings: Settings,
+    *,
+    as_of: date,
+    fhir_client: FhirClient | None = None,
+) -> Answer:
     """Answer one hook call.
-
-    Returns:
-        ``{"cards": [...]}`` with at most one decision card.
 
     Raises:
         InvalidHookRequestError: a malformed prefetch value.
@@ -53,8 +90,15 @@ def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings,
         orders = immunoglobulin_orders(drafts, ctx, selections=selections)
         if not orders:
             _log(service, request, outcome="no-immunoglobulin-order")
-            return dict(NO_CARDS)
-    gathered = gather(request.prefetch, optional_keys=settings.optional_prefetch)
+            return Answer({"cards": []}, "no-immunoglobulin-order")
+    fetch, no_fetch_reason = fallback_fetch(request, fhir_client)
+    gathered = gather(
+        request.prefetch,
+        context=context.model_dump(),
+        optional_keys=settings.optional_prefetch,
+        fetch=fetch,
+        no_fetch_reason=no_fetch_reason,
+    )
     ctx = MappingContext(
         tz=settings.tz,
         codes=code_table(),
@@ -63,11 +107,12 @@ def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings,
     )
     record = summarize(gathered.resources, patient_id=context.patientId, ctx=ctx, issues=gathered.issues)
     finding = evaluate(record, as_of=as_of, p=settings.parameters)
+    fetched, issue_count = gathered.fetched_keys, len(finding.data_issues)
     if service.hook == "patient-view":
         concerned = concerns(record, as_of=as_of, p=settings.parameters)
         if not worth_showing(finding, concerned=concerned):
             _log(service, request, outcome=f"quiet:{finding.rule.value}")
-            return dict(NO_CARDS)
+            return Answer({"cards": []}, "quiet", finding, None, fetched, issue_count)
     card = render_card(
         finding,
         hook=service.hook,
@@ -77,7 +122,7 @@ def invoke(service: ServiceDefinition, request: HookRequest, settings: Settings,
         settings=settings,
     )
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
-    return {"cards": [card]}
+    return Answer({"cards": [card]}, "card", finding, str(card["uuid"]), fetched, issue_count)
 
 
 def _log(service: ServiceDefinition, request: HookRequest, *, outcome: str) -> None:

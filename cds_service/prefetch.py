@@ -1,51 +1,82 @@
-"""Reading the prefetch: the four states CDS Hooks 2.0.1 defines for each key, and the 412 rule.
+"""Reading the prefetch, fetching what it lacks from ``fhirServer``, and the 412 rule (CDS Hooks 2.0.1).
 
 | in the request                      | meaning                              | here |
 |-------------------------------------|--------------------------------------|------|
-| key absent                          | not provided (client chose / failed) | unavailable |
+| key absent                          | not provided (client chose / failed) | fetched from ``fhirServer`` |
 | ``null``                            | the query ran and found nothing      | no data |
 | Bundle (possibly empty)             | the search result                    | its resources |
-| OperationOutcome, or error entries  | the client hit an error              | unavailable |
+| Bundle with a ``next`` link         | the first page of a paginated search | the rest fetched from ``fhirServer`` |
+| OperationOutcome, or error entries  | the client hit an error              | fetched from ``fhirServer`` |
 
-A required key that is unavailable answers 412 (fetching from ``fhirServer`` comes later); an optional key
-that is unavailable is named on the card.
+Fetching needs ``fhirServer`` and ``fhirAuthorization`` in the request (and the server on the allowlist). A
+required key that stays unavailable answers 412, naming the keys and why; an optional key that stays unavailable
+is named on the card.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.definitions import PREFETCH
+from cds_service.definitions import PREFETCH, render_query
 from cds_service.errors import InvalidHookRequestError, PrefetchUnavailableError
-from fhir_mappers import read_value
+from cds_service.fhir_client import Fetched, FhirAccessError, next_link
+from fhir_mappers import SearchResult, read_value
 from guideline.model import DataIssue
+
+Fetch = Callable[[Mapping[str, str]], Mapping[str, Fetched | FhirAccessError]]
+"""``{key: url} -> {key: result}``: the fallback fetch bound to one request's ``fhirServer`` and token."""
 
 
 @dataclass(frozen=True)
 class Gathered:
-    """The resources from all prefetch keys, fullUrls for ``urn:uuid`` references, and unavailable optional keys."""
+    """The resources from all prefetch keys, fullUrls for ``urn:uuid`` references, and unavailable optional keys.
+
+    ``fetched_keys`` lists the keys (fully or partly) read from ``fhirServer``.
+    """
 
     resources: tuple[Mapping[str, Any], ...]
     full_urls: Mapping[str, str]
     issues: tuple[DataIssue, ...]
+    fetched_keys: tuple[str, ...] = ()
 
 
-def gather(prefetch: Mapping[str, Any] | None, *, optional_keys: frozenset[str]) -> Gathered:
-    """Collect the prefetched resources for every key the service declares.
+@dataclass(frozen=True)
+class _Wanted:
+    url: str
+    reason: str
+    first_page: SearchResult | None = None
+
+
+def gather(
+    prefetch: Mapping[str, Any] | None,
+    *,
+    context: Mapping[str, Any],
+    optional_keys: frozenset[str],
+    fetch: Fetch | None,
+    no_fetch_reason: str = "no fhirServer and fhirAuthorization in the request",
+) -> Gathered:
+    """Collect the resources for every prefetch key the service declares, fetching what is missing.
+
+    Args:
+        prefetch: the request's ``prefetch`` (or ``None``).
+        context: the request's ``context`` (for the query tokens).
+        optional_keys: keys the decision may go without.
+        fetch: the fallback fetch, or ``None`` when the request cannot be fetched for.
+        no_fetch_reason: why there is no fetch (shown in the 412 or on the card).
 
     Raises:
         InvalidHookRequestError: a prefetch value is neither an object nor ``null``.
-        PrefetchUnavailableError: a required key is absent or carries an error (412, naming the keys).
+        PrefetchUnavailableError: a required key is unavailable after fetching (412, naming the keys).
     """
     prefetch = prefetch or {}
-    resources: list[Mapping[str, Any]] = []
-    full_urls: dict[str, str] = {}
-    missing: dict[str, str] = {}
-    for key in PREFETCH:
+    found: dict[str, SearchResult] = {}
+    wanted: dict[str, _Wanted] = {}
+    for key, template in PREFETCH.items():
+        query = render_query(template, context)
         if key not in prefetch:
-            missing[key] = "not provided"
+            wanted[key] = _Wanted(query, "not provided")
             continue
         value = prefetch[key]
         if value is None:
@@ -56,10 +87,34 @@ def gather(prefetch: Mapping[str, Any] | None, *, optional_keys: frozenset[str])
             )
         result = read_value(value)
         if result.errors:
-            missing[key] = "the client reported an error: " + "; ".join(result.errors)[:300]
+            wanted[key] = _Wanted(query, "the client reported an error: " + "; ".join(result.errors)[:300])
             continue
-        resources.extend(result.resources)
-        full_urls.update(result.full_urls)
+        more = next_link(value) if value.get("resourceType") == "Bundle" else None
+        if more is not None:
+            wanted[key] = _Wanted(more, "only the first page was prefetched", first_page=result)
+            continue
+        found[key] = result
+
+    missing: dict[str, str] = {}
+    fetched_keys: list[str] = []
+    if wanted and fetch is not None:
+        answers = fetch({key: w.url for key, w in wanted.items()})
+        for key, w in wanted.items():
+            answer = answers.get(key, FhirAccessError("not fetched"))
+            if isinstance(answer, FhirAccessError):
+                missing[key] = f"{w.reason}; fhirServer: {answer.reason}"
+                continue
+            fetched_keys.append(key)
+            if answer.value is None:
+                continue
+            result = read_value(answer.value)
+            if result.errors:
+                missing[key] = f"{w.reason}; fhirServer reported: " + "; ".join(result.errors)[:300]
+                continue
+            found[key] = _merge(w.first_page, result) if w.first_page else result
+    else:
+        missing = {key: f"{w.reason}; {no_fetch_reason}" for key, w in wanted.items()}
+
     required = {k: v for k, v in missing.items() if k not in optional_keys}
     if required:
         listed = "; ".join(f"{key} ({reason})" for key, reason in required.items())
@@ -67,8 +122,21 @@ def gather(prefetch: Mapping[str, Any] | None, *, optional_keys: frozenset[str])
             f"Required data was neither prefetched nor fetchable: {listed}. No decision was made.",
             expression="prefetch",
         )
+    resources: list[Mapping[str, Any]] = []
+    full_urls: dict[str, str] = {}
+    for result in found.values():
+        resources.extend(result.resources)
+        full_urls.update(result.full_urls)
     issues = tuple(
         DataIssue(ref=f"prefetch.{key}", reason=f"{reason}: decided without {PREFETCH[key].split('?')[0]} data")
         for key, reason in missing.items()
     )
-    return Gathered(tuple(resources), full_urls, issues)
+    return Gathered(tuple(resources), full_urls, issues, tuple(fetched_keys))
+
+
+def _merge(first: SearchResult, rest: SearchResult) -> SearchResult:
+    return SearchResult(
+        resources=first.resources + rest.resources,
+        errors=first.errors + rest.errors,
+        full_urls={**first.full_urls, **rest.full_urls},
+    )

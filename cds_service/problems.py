@@ -11,7 +11,8 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from cds_service.errors import CdsServiceError
+from cds_service.errors import AuthenticationError, CdsServiceError, ServiceUnavailableError
+from storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,23 @@ def operation_outcome(
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Map ``CdsServiceError``, werkzeug's HTTP errors and anything unexpected to OperationOutcomes."""
+    """Map ``CdsServiceError``, ``StorageError`` (503), werkzeug errors and anything else to OperationOutcomes."""
 
     @app.errorhandler(CdsServiceError)
     def _service_error(error: CdsServiceError) -> Response:
         logger.info("answered %d %s", error.status, error.code)
-        return operation_outcome(
+        response = operation_outcome(
             error.status, issue_code=error.issue_code, code=error.code, detail=error.detail, expression=error.expression
+        )
+        if isinstance(error, AuthenticationError):
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+
+    @app.errorhandler(StorageError)
+    def _storage_error(error: StorageError) -> Response:
+        logger.error("storage unavailable: %s", error)
+        return _service_error(
+            ServiceUnavailableError("The decision or feedback could not be recorded; nothing was returned.")
         )
 
     @app.errorhandler(HTTPException)

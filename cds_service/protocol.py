@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cds_service.errors import InvalidHookRequestError
 
@@ -35,6 +35,30 @@ class HookContext(BaseModel):
         return value
 
 
+class FhirAuthorization(BaseModel):
+    """``fhirAuthorization`` (CDS Hooks 2.0.1 "Passing the Access Token").
+
+    Only ``access_token`` is required here: clients in the wild omit ``expires_in`` and others (pitfall 10). The
+    token is a ``SecretStr`` so it never appears in a repr, a log line or an error message.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    access_token: SecretStr = Field(min_length=1)
+    token_type: str = "Bearer"
+    expires_in: int | None = None
+    scope: str | None = None
+    subject: str | None = None
+    patient: str | None = None
+
+    @field_validator("token_type")
+    @classmethod
+    def _bearer(cls, value: str) -> str:
+        if value.lower() != "bearer":
+            raise ValueError("must be 'Bearer'")
+        return value
+
+
 class HookRequest(BaseModel):
     """The service call body (CDS Hooks 2.0.1 "HTTP Request")."""
 
@@ -43,7 +67,7 @@ class HookRequest(BaseModel):
     hook: str
     hookInstance: str = Field(min_length=1, max_length=200)
     fhirServer: str | None = None
-    fhirAuthorization: dict[str, Any] | None = None
+    fhirAuthorization: FhirAuthorization | None = None
     context: HookContext
     prefetch: dict[str, Any] | None = None
 

@@ -11,17 +11,47 @@
   e.g. ``CDS_GUIDELINE__ON_IGRT_RECENT_DAYS=35``. Source-fixed thresholds cannot be set.
 * ``CDS_FIXED_DATE`` (unset): evaluate as of this date; for tests and fixture review only.
 * ``CDS_MAX_CONTENT_LENGTH`` (10 MiB): larger request bodies are answered 413.
-* ``CDS_CORS_ORIGINS`` (none): browser origins allowed; ``*`` only for local trials.
+* ``CDS_CORS_ORIGINS`` (none): browser origins allowed; ``*`` only for local trials (refused with
+  ``CDS_AUTH=required`` unless ``CDS_TRUST_SANDBOX`` is on).
+
+Client authentication (``cds_service.client_auth``):
+
+* ``CDS_AUTH`` (``required``): ``required`` or ``off`` (local trials only; said at start-up and in discovery).
+* ``CDS_PUBLIC_BASE_URL`` (unset: the URL the request arrived on): the externally visible base URL, e.g.
+  ``https://cds.example.dk/igrt``; JWT ``aud`` must equal it plus the endpoint path. Set it behind a proxy.
+* ``CDS_TRUSTED_ISSUERS`` (JSON) and/or ``CDS_TRUSTED_ISSUERS_FILE`` (a JSON file):
+  ``{"<iss>": {"jwks_file": "...", "jwks_url": "https://...", "jku": ["https://..."]}}``.
+* ``CDS_TRUST_SANDBOX`` (false): trust the CDS Hooks Sandbox issuer (its private key is public: testers only).
+* ``CDS_JWT_LEEWAY_SECONDS`` (30), ``CDS_JWT_MAX_LIFETIME_SECONDS`` (3600), ``CDS_JWKS_CACHE_SECONDS`` (3600).
+
+FHIR server fallback (``cds_service.fhir_client``):
+
+* ``CDS_FHIR_SERVER_ALLOWLIST`` (none: no fallback): FHIR base URLs the service may query.
+* ``CDS_FHIR_ALLOW_HTTP`` (false): allow ``http://`` FHIR servers (local testing only).
+* ``CDS_FHIR_CONNECT_TIMEOUT`` (0.25 s), ``CDS_FHIR_READ_TIMEOUT`` (0.6 s), ``CDS_FHIR_BUDGET_SECONDS`` (0.8 s
+  for all fetches of one call), ``CDS_FHIR_MAX_PAGES`` (10 per query), ``CDS_FHIR_MAX_CONCURRENCY`` (8).
+
+Storage (``storage``):
+
+* ``DATABASE_URL`` or ``CDS_DATABASE_URL`` (``sqlite:///var/sid-igrt.sqlite3``): PostgreSQL in production.
+* ``CDS_AUDIT_HMAC_KEY`` (required with ``CDS_AUTH=required``; at least 32 characters): the secret for the keyed
+  hash of patient ids in the audit. Unset with auth off: a random key per process (pseudonyms not linkable).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cds_service.client_auth import SANDBOX_ISSUER, TrustedIssuer, sandbox_issuer
+from cds_service.fhir_client import FhirClientSettings
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 
 SID_GUIDELINE_URL = (
@@ -45,7 +75,25 @@ DEFAULTS: Mapping[str, Any] = {
     "FIXED_DATE": None,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "CORS_ORIGINS": [],
+    "AUTH": "required",
+    "PUBLIC_BASE_URL": None,
+    "TRUSTED_ISSUERS": {},
+    "TRUSTED_ISSUERS_FILE": None,
+    "TRUST_SANDBOX": False,
+    "JWT_LEEWAY_SECONDS": 30,
+    "JWT_MAX_LIFETIME_SECONDS": 3600,
+    "JWKS_CACHE_SECONDS": 3600,
+    "FHIR_SERVER_ALLOWLIST": [],
+    "FHIR_ALLOW_HTTP": False,
+    "FHIR_CONNECT_TIMEOUT": 0.25,
+    "FHIR_READ_TIMEOUT": 0.6,
+    "FHIR_BUDGET_SECONDS": 0.8,
+    "FHIR_MAX_PAGES": 10,
+    "FHIR_MAX_CONCURRENCY": 8,
+    "DATABASE_URL": None,
+    "AUDIT_HMAC_KEY": None,
 }
+DEFAULT_DATABASE_URL = "sqlite:///var/sid-igrt.sqlite3"
 
 
 class SettingsError(ValueError):
@@ -65,6 +113,15 @@ class Settings:
     parameters: Parameters
     fixed_date: date | None
     cors_origins: tuple[str, ...]
+    auth_required: bool = True
+    public_base_url: str | None = None
+    trusted_issuers: Mapping[str, TrustedIssuer] = field(default_factory=dict)
+    jwt_leeway_seconds: int = 30
+    jwt_max_lifetime_seconds: int = 3600
+    jwks_cache_seconds: int = 3600
+    fhir: FhirClientSettings = field(default_factory=FhirClientSettings)
+    database_url: str = DEFAULT_DATABASE_URL
+    audit_hmac_key: bytes | None = field(default=None, repr=False)
 
     def today(self) -> date:
         """Return the evaluation date: ``CDS_FIXED_DATE`` if set, else today in the configured time zone."""
@@ -75,7 +132,8 @@ class Settings:
         """Validate the Flask config.
 
         Raises:
-            SettingsError: unknown time zone, bad date, or an unknown / source-fixed guideline setting.
+            SettingsError: unknown time zone, bad date, an unknown / source-fixed guideline setting, or an unsafe
+                combination (auth required without trusted issuers or HMAC key; CORS ``*`` with auth required).
         """
         try:
             tz = ZoneInfo(str(config["TIMEZONE"]))
@@ -90,6 +148,40 @@ class Settings:
             fixed_date = date.fromisoformat(str(fixed)) if fixed else None
         except ValueError as error:
             raise SettingsError(f"CDS_FIXED_DATE: not a date: {fixed!r}") from error
+        auth = str(config.get("AUTH") or "required").strip().lower()
+        if auth not in ("required", "off"):
+            raise SettingsError(f"CDS_AUTH: 'required' or 'off', not {auth!r}")
+        trust_sandbox = _as_bool(config.get("TRUST_SANDBOX"), "CDS_TRUST_SANDBOX")
+        issuers = _trusted_issuers(config, trust_sandbox=trust_sandbox)
+        cors_origins = tuple(_as_list(config.get("CORS_ORIGINS")))
+        key = config.get("AUDIT_HMAC_KEY")
+        if key is not None and len(str(key)) < 32:
+            raise SettingsError("CDS_AUDIT_HMAC_KEY: at least 32 characters")
+        if auth == "required":
+            if not issuers:
+                raise SettingsError(
+                    "CDS_AUTH=required but no trusted issuers: set CDS_TRUSTED_ISSUERS or CDS_TRUSTED_ISSUERS_FILE "
+                    "(or CDS_TRUST_SANDBOX=true for testers, or CDS_AUTH=off for a local trial)"
+                )
+            if key is None:
+                raise SettingsError("CDS_AUTH=required needs CDS_AUDIT_HMAC_KEY (the audit's patient-id hash key)")
+            if "*" in cors_origins and not trust_sandbox:
+                raise SettingsError("CDS_CORS_ORIGINS=* is for local trials only (CDS_AUTH=off or CDS_TRUST_SANDBOX)")
+        public_base_url = config.get("PUBLIC_BASE_URL") or None
+        if public_base_url is not None:
+            parts = urlsplit(str(public_base_url))
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise SettingsError(f"CDS_PUBLIC_BASE_URL: not an http(s) base URL: {public_base_url!r}")
+            public_base_url = str(public_base_url).rstrip("/")
+        fhir = FhirClientSettings(
+            allowlist=tuple(_as_list(config.get("FHIR_SERVER_ALLOWLIST"))),
+            allow_http=_as_bool(config.get("FHIR_ALLOW_HTTP"), "CDS_FHIR_ALLOW_HTTP"),
+            connect_timeout=_positive(config, "FHIR_CONNECT_TIMEOUT", float),
+            read_timeout=_positive(config, "FHIR_READ_TIMEOUT", float),
+            budget=_positive(config, "FHIR_BUDGET_SECONDS", float),
+            max_pages=_positive(config, "FHIR_MAX_PAGES", int),
+            max_concurrency=_positive(config, "FHIR_MAX_CONCURRENCY", int),
+        )
         return cls(
             tz=tz,
             guideline_url=str(config["GUIDELINE_URL"]),
@@ -99,8 +191,73 @@ class Settings:
             optional_prefetch=frozenset(_as_list(config.get("OPTIONAL_PREFETCH"))),
             parameters=parameters,
             fixed_date=fixed_date,
-            cors_origins=tuple(_as_list(config.get("CORS_ORIGINS"))),
+            cors_origins=cors_origins,
+            auth_required=auth == "required",
+            public_base_url=public_base_url,
+            trusted_issuers=issuers,
+            jwt_leeway_seconds=_positive(config, "JWT_LEEWAY_SECONDS", int),
+            jwt_max_lifetime_seconds=_positive(config, "JWT_MAX_LIFETIME_SECONDS", int),
+            jwks_cache_seconds=_positive(config, "JWKS_CACHE_SECONDS", int),
+            fhir=fhir,
+            database_url=str(config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            audit_hmac_key=str(key).encode("utf-8") if key is not None else None,
         )
+
+    @property
+    def trusts_sandbox(self) -> bool:
+        """Whether the CDS Hooks Sandbox issuer is trusted (testers only)."""
+        return SANDBOX_ISSUER in self.trusted_issuers
+
+
+def _trusted_issuers(config: Mapping[str, Any], *, trust_sandbox: bool) -> dict[str, TrustedIssuer]:
+    entries: dict[str, Any] = {}
+    path = config.get("TRUSTED_ISSUERS_FILE")
+    if path:
+        try:
+            entries.update(json.loads(Path(str(path)).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as error:
+            raise SettingsError(f"CDS_TRUSTED_ISSUERS_FILE: cannot read {path}: {error}") from error
+    inline = config.get("TRUSTED_ISSUERS") or {}
+    if isinstance(inline, str):
+        try:
+            inline = json.loads(inline)
+        except ValueError as error:
+            raise SettingsError("CDS_TRUSTED_ISSUERS: not JSON") from error
+    if not isinstance(inline, Mapping):
+        raise SettingsError("CDS_TRUSTED_ISSUERS: a JSON object of issuer -> key sources")
+    entries.update(inline)
+    issuers: dict[str, TrustedIssuer] = {}
+    for iss, entry in entries.items():
+        if not isinstance(entry, Mapping):
+            raise SettingsError(f"trusted issuer {iss}: an object with jwks_file, jwks_url and/or jku")
+        try:
+            issuers[str(iss)] = TrustedIssuer.from_config(str(iss), entry)
+        except ValueError as error:
+            raise SettingsError(str(error)) from error
+    if trust_sandbox:
+        issuers[SANDBOX_ISSUER] = sandbox_issuer()
+    return issuers
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}: true or false, not {value!r}")
+
+
+def _positive(config: Mapping[str, Any], name: str, kind: type[int] | type[float]) -> Any:
+    try:
+        value = kind(config.get(name, DEFAULTS[name]))
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"CDS_{name}: not a number: {config.get(name)!r}") from error
+    if value <= 0:
+        raise SettingsError(f"CDS_{name}: must be positive")
+    return value
 
 
 def _as_list(value: Any) -> list[str]:

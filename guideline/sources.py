@@ -33,6 +33,8 @@ SUMMARY_APPROVED = "2026-02-18"
 SUMMARY_DOCUMENT_NUMBER = "233094"
 ADDENDUM_TITLE = "Tillæg til evidensgennemgangen: Kriterier ved behandling med CAR-T eller bispecifikke antistoffer"
 ADDENDUM_VERSION = "2026"
+GUIDELINE_VERSION = f"SID {SUMMARY_VERSION} ({SUMMARY_APPROVED}) + CAR-T/bsAb addendum {ADDENDUM_VERSION}"
+"""The guideline documents and versions this release applies; recorded with every decision and feedback report."""
 GUIDELINE_LABEL = f"Medicinrådet SID-opsummering v{SUMMARY_VERSION} ({SUMMARY_APPROVED}) med CAR-T/bsAb-tillæg"
 
 

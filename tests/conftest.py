@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import os
+import tempfile
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from sqlalchemy import text
+
 from cds_service.app import create_app
+from storage import Database
 
 AS_OF = "2026-11-20"
 
@@ -20,8 +27,24 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+_DB_DIR = Path(tempfile.mkdtemp(prefix="sid-igrt-tests-"))
+TEST_HMAC_KEY = "test-only-hmac-key-0123456789abcdef"
+
+
+def sqlite_url() -> str:
+    return f"sqlite:///{_DB_DIR / (uuid.uuid4().hex + '.sqlite3')}"
+
+
 def make_app(**config: Any) -> Flask:
-    return create_app({"FIXED_DATE": AS_OF, "TESTING": True, **config})
+    """An app with authentication off, a fresh SQLite audit database and the fixed evaluation date."""
+    defaults = {
+        "FIXED_DATE": AS_OF,
+        "TESTING": True,
+        "AUTH": "off",
+        "DATABASE_URL": sqlite_url(),
+        "AUDIT_HMAC_KEY": TEST_HMAC_KEY,
+    }
+    return create_app({**defaults, **config})
 
 
 @pytest.fixture
@@ -32,3 +55,27 @@ def app() -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+POSTGRES_URL = os.environ.get("CDS_TEST_DATABASE_URL")
+REQUIRE_POSTGRES = os.environ.get("CDS_TEST_REQUIRE_POSTGRES") == "1"
+
+
+def fresh_postgres_url() -> str:
+    """The test PostgreSQL database, emptied (``.ci/run`` starts it; skipped locally unless configured)."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("CDS_TEST_REQUIRE_POSTGRES=1 but CDS_TEST_DATABASE_URL is not set")
+        pytest.skip("no PostgreSQL: set CDS_TEST_DATABASE_URL (.ci/run does)")
+    database = Database(POSTGRES_URL)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    database.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each storage test runs against SQLite and against a real PostgreSQL server."""
+    return sqlite_url() if request.param == "sqlite" else fresh_postgres_url()

@@ -14,7 +14,7 @@ from cds_service.cards import SUMMARY_MAX
 from cds_service.definitions import PREFETCH
 from cds_service.settings import SettingsError
 from tests.cases import CASES, case_dir
-from tests.conftest import make_app
+from tests.conftest import make_app, sqlite_url
 
 WINDOW = json.loads((case_dir(CASES[0]) / "request.json").read_text(encoding="utf-8"))
 URL = "/cds-services/sid-igrt-order-select"
@@ -154,6 +154,8 @@ def test_card_uuid_is_unique_per_hook_instance(client: FlaskClient) -> None:
 def test_interpretation_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_GUIDELINE__ON_IGRT_RECENT_DAYS", "35")
     monkeypatch.setenv("CDS_FIXED_DATE", "2026-11-20")
+    monkeypatch.setenv("CDS_AUTH", "off")
+    monkeypatch.setenv("CDS_DATABASE_URL", sqlite_url())
     from cds_service.app import create_app
 
     card = create_app().test_client().post(URL, json=WINDOW).get_json()["cards"][0]

@@ -1,0 +1,64 @@
+"""What one worker process holds for the service's lifetime: settings, audit store, authenticator, FHIR client."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+import requests
+
+from cds_service.client_auth import ClientAuthenticator, KeySetCache
+from cds_service.fhir_client import FhirClient
+from cds_service.settings import Settings
+from storage import AuditStore, Database, Pseudonymizer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The service's long-lived parts. ``authenticator`` is ``None`` when ``CDS_AUTH=off``."""
+
+    settings: Settings
+    store: AuditStore
+    pseudonymizer: Pseudonymizer
+    authenticator: ClientAuthenticator | None
+    fhir_client: FhirClient
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Connect storage and build the authenticator and FHIR client.
+
+    SQLite databases are migrated here (embedded default: ``make serve`` needs no setup); other databases must
+    already be at the newest revision (``cds-service db upgrade``; ``cds-service serve`` runs it first).
+
+    Raises:
+        StorageError: the database is unreachable or not migrated.
+    """
+    database = Database(settings.database_url)
+    if database.is_sqlite:
+        database.upgrade()
+    else:
+        database.require_current()
+    store = AuditStore(database)
+    key = settings.audit_hmac_key
+    if key is None:
+        logger.warning("CDS_AUDIT_HMAC_KEY is not set: a random key for this process (audit pseudonyms not linkable)")
+        key = secrets.token_bytes(32)
+    authenticator = None
+    if settings.auth_required:
+        authenticator = ClientAuthenticator(
+            settings.trusted_issuers,
+            key_sets=KeySetCache(requests.Session(), ttl=float(settings.jwks_cache_seconds)),
+            replay_guard=lambda iss, jti, expires_at: store.claim_jti(iss, jti, expires_at=expires_at),
+            leeway_seconds=settings.jwt_leeway_seconds,
+            max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+        )
+    return Runtime(
+        settings=settings,
+        store=store,
+        pseudonymizer=Pseudonymizer(key),
+        authenticator=authenticator,
+        fhir_client=FhirClient(settings.fhir),
+    )

@@ -1,0 +1,128 @@
+"""The database connection and its schema revision (Alembic), from one URL.
+
+URLs: ``sqlite:///var/sid-igrt.sqlite3`` (embedded default, relative to the working directory) or
+``postgresql://user:password@host:5432/db`` (``postgres://`` and ``postgresql://`` are read with the psycopg 3
+driver).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalize_database_url(url: str) -> str:
+    """Return ``url`` with PostgreSQL URLs pointed at the psycopg 3 driver.
+
+    Raises:
+        StorageError: not a database URL SQLAlchemy can read.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StorageError("DATABASE_URL is not a database URL") from error
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """An engine, a session factory, and the Alembic revision check for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        """Create the engine (no connection is opened yet).
+
+        Raises:
+            StorageError: a malformed URL or an unsupported driver.
+        """
+        self.url = normalize_database_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        try:
+            if self.is_sqlite:
+                if parsed.database and parsed.database != ":memory:":
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine: Engine = create_engine(self.url, connect_args={"timeout": 15})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        except (ArgumentError, ImportError) as error:
+            raise StorageError(f"cannot use this database URL ({parsed.get_backend_name()})") from error
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Yield a session in a transaction: committed on success, rolled back on error.
+
+        Raises:
+            StorageError: any database error (connection lost, constraint violated ...).
+        """
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StorageError(f"database error: {type(error).__name__}") from error
+
+    def upgrade(self) -> None:
+        """Apply all Alembic migrations (``cds-service db upgrade``; ``cds-service serve`` does this first).
+
+        Raises:
+            StorageError: the database cannot be reached or a migration failed.
+        """
+        try:
+            with self.engine.begin() as connection:
+                config = self._alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as error:
+            raise StorageError(f"migration failed: {type(error).__name__}: {error}") from error
+
+    def require_current(self) -> None:
+        """Check that the database is at the newest migration.
+
+        Raises:
+            StorageError: unreachable, or not migrated (names the command that fixes it).
+        """
+        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        try:
+            with self.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+        except SQLAlchemyError as error:
+            raise StorageError(f"cannot reach the database: {type(error).__name__}") from error
+        if current != head:
+            raise StorageError(
+                f"the database schema is at revision {current}, not {head}: run `cds-service db upgrade`"
+            )
+
+    def dispose(self) -> None:
+        """Close pooled connections (tests, and before a worker process forks)."""
+        self.engine.dispose()
+
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets gunicorn workers read while one writes; busy_timeout waits instead of failing on a lock.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()

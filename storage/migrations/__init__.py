@@ -1,0 +1,1 @@
+"""Alembic migrations for ``storage.schema`` (``cds-service db upgrade``)."""

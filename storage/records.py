@@ -1,0 +1,91 @@
+"""Typed records passed into and out of storage; no patient ids in clear text, no tokens, no free text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class DecisionEntry:
+    """One answered (or refused) hook call.
+
+    Attributes:
+        recorded_at: when the service answered (UTC, timezone-aware).
+        service_id: the CDS service id, e.g. ``sid-igrt-order-sign``.
+        hook: ``patient-view`` | ``order-select`` | ``order-sign``.
+        hook_instance: the client's ``hookInstance``.
+        client_issuer: the JWT ``iss`` of the caller, or ``None`` when authentication is off.
+        patient_hmac: ``Pseudonymizer.patient(context.patientId)``.
+        outcome: ``card`` | ``quiet`` (decided, no card shown) | ``no-immunoglobulin-order`` |
+            ``prefetch-unavailable`` (412).
+        rule_id / recommendation / population: the guideline finding (``None`` when no decision was made).
+        guideline_version: the guideline documents and versions applied.
+        card_uuid: the card's ``uuid`` (feedback refers to it), when a card was returned.
+        as_of: the evaluation date (local calendar date).
+        fetched_keys: prefetch keys read from ``fhirServer`` instead of the prefetch.
+        data_issue_count: data the service could not interpret (named on the card).
+    """
+
+    recorded_at: datetime
+    service_id: str
+    hook: str
+    hook_instance: str
+    client_issuer: str | None
+    patient_hmac: str
+    outcome: str
+    rule_id: str | None
+    recommendation: str | None
+    population: int | None
+    guideline_version: str
+    card_uuid: str | None
+    as_of: date
+    fetched_keys: tuple[str, ...] = ()
+    data_issue_count: int = 0
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One feedback item (CDS Hooks 2.0.1 "Feedback"), as stored.
+
+    The clinician's ``userComment`` is not stored (free text may identify the patient); only whether there was one.
+    """
+
+    received_at: datetime
+    service_id: str
+    client_issuer: str | None
+    card_uuid: str
+    outcome: str
+    accepted_suggestions: tuple[str, ...]
+    override_reason_system: str | None
+    override_reason_code: str | None
+    override_reason_display: str | None
+    has_user_comment: bool
+    outcome_timestamp: datetime
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """Feedback rates for one rule under one guideline version.
+
+    ``accepted`` and ``overridden`` count cards by their latest feedback; rates are per card shown.
+    ``top_override_reasons`` lists ``(reason, count)``, most frequent first.
+    """
+
+    rule_id: str
+    guideline_version: str
+    cards_shown: int
+    cards_with_feedback: int
+    accepted: int
+    overridden: int
+    top_override_reasons: tuple[tuple[str, int], ...]
+
+    @property
+    def accept_rate(self) -> float | None:
+        """``accepted / cards_shown``, or ``None`` when no card was shown."""
+        return self.accepted / self.cards_shown if self.cards_shown else None
+
+    @property
+    def override_rate(self) -> float | None:
+        """``overridden / cards_shown``, or ``None`` when no card was shown."""
+        return self.overridden / self.cards_shown if self.cards_shown else None

@@ -1,0 +1,235 @@
+"""Writes and reads of the audit tables: decisions, feedback, JWT replay guards, and the feedback report."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.database import Database
+from storage.errors import StorageError
+from storage.records import DecisionEntry, FeedbackEntry, ReportRow
+from storage.schema import Decision, Feedback, JwtReplayGuard
+
+_PURGE_EVERY = 200  # replay-guard inserts between purges of expired rows
+
+
+class AuditStore:
+    """Records every decision and feedback item, and remembers JWT ids until they expire."""
+
+    def __init__(self, database: Database) -> None:
+        """Args: database: a migrated database (``Database.require_current`` has passed)."""
+        self.database = database
+        self._claims = 0
+
+    def record_decision(self, entry: DecisionEntry) -> None:
+        """Store one decision.
+
+        Raises:
+            StorageError: the write failed (the caller must not return the card).
+        """
+        with self.database.session() as session:
+            session.add(
+                Decision(
+                    recorded_at=entry.recorded_at,
+                    service_id=entry.service_id,
+                    hook=entry.hook,
+                    hook_instance=entry.hook_instance,
+                    client_issuer=entry.client_issuer,
+                    patient_hmac=entry.patient_hmac,
+                    outcome=entry.outcome,
+                    rule_id=entry.rule_id,
+                    recommendation=entry.recommendation,
+                    population=entry.population,
+                    guideline_version=entry.guideline_version,
+                    card_uuid=entry.card_uuid,
+                    as_of=entry.as_of,
+                    fetched_keys=",".join(entry.fetched_keys) or None,
+                    data_issue_count=entry.data_issue_count,
+                )
+            )
+
+    def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
+        """Store a batch of feedback items in one transaction (all or none).
+
+        Raises:
+            StorageError: the write failed.
+        """
+        with self.database.session() as session:
+            session.add_all(
+                Feedback(
+                    received_at=e.received_at,
+                    service_id=e.service_id,
+                    client_issuer=e.client_issuer,
+                    card_uuid=e.card_uuid,
+                    outcome=e.outcome,
+                    accepted_suggestions=list(e.accepted_suggestions),
+                    override_reason_system=e.override_reason_system,
+                    override_reason_code=e.override_reason_code,
+                    override_reason_display=e.override_reason_display,
+                    has_user_comment=e.has_user_comment,
+                    outcome_timestamp=e.outcome_timestamp,
+                )
+                for e in entries
+            )
+
+    def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
+        """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).
+
+        Shared by all workers and instances through the database, so a token replayed to another worker is caught.
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        now = now or datetime.now(UTC)
+        digest = hashlib.sha256(f"{issuer}\0{jti}".encode()).hexdigest()
+        self._claims += 1
+        if self._claims % _PURGE_EVERY == 1:
+            with self.database.session() as session:
+                session.execute(delete(JwtReplayGuard).where(JwtReplayGuard.expires_at < now))
+        try:
+            with self.database.session() as session:
+                existing = session.get(JwtReplayGuard, digest)
+                if existing is not None and _aware(existing.expires_at) >= now:
+                    return False
+                if existing is not None:
+                    existing.expires_at = expires_at
+                else:
+                    session.add(JwtReplayGuard(jti_hash=digest, expires_at=expires_at))
+        except StorageError as error:
+            if isinstance(error.__cause__, IntegrityError):
+                return False  # another worker claimed the same jti at the same moment
+            raise
+        return True
+
+    def decisions(self, *, limit: int = 100) -> list[DecisionEntry]:
+        """Return the newest decisions first (operations and tests).
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        with self.database.session() as session:
+            rows = session.scalars(select(Decision).order_by(Decision.id.desc()).limit(limit)).all()
+            return [_decision_entry(row) for row in rows]
+
+    def feedback(self, *, limit: int = 100) -> list[FeedbackEntry]:
+        """Return the newest feedback items first.
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        with self.database.session() as session:
+            rows = session.scalars(select(Feedback).order_by(Feedback.id.desc()).limit(limit)).all()
+            return [_feedback_entry(row) for row in rows]
+
+    def feedback_report(self, *, since: datetime | None = None) -> list[ReportRow]:
+        """Accept and override rates per rule and guideline version, for cards shown since ``since``.
+
+        A card's outcome is its latest feedback (by ``outcomeTimestamp``). Feedback about card uuids this service
+        never issued is reported under rule ``(unknown card)``.
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        with self.database.session() as session:
+            issued = session.execute(
+                select(Decision.card_uuid, Decision.rule_id, Decision.guideline_version, Decision.recorded_at).where(
+                    Decision.card_uuid.is_not(None)
+                )
+            ).all()
+            feedback = session.execute(
+                select(
+                    Feedback.card_uuid,
+                    Feedback.outcome,
+                    Feedback.outcome_timestamp,
+                    Feedback.override_reason_code,
+                    Feedback.override_reason_display,
+                ).order_by(Feedback.outcome_timestamp, Feedback.id)
+            ).all()
+        unknown = ("(unknown card)", "-")
+        group_of: dict[str, tuple[str, str] | None] = {}
+        cards: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for card, rule, version, recorded_at in issued:
+            if since is not None and _aware(recorded_at) < since:
+                group_of.setdefault(str(card), None)  # issued before the period: its feedback is not counted
+                continue
+            group_of[str(card)] = (rule or "?", version)
+            cards[(rule or "?", version)].add(str(card))
+        latest: dict[str, str] = {}
+        reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for card, outcome, at, code, display in feedback:
+            if card in group_of:
+                group = group_of[card]
+                if group is None:
+                    continue
+            elif since is not None and _aware(at) < since:
+                continue
+            else:
+                group = unknown
+                cards[group].add(card)
+            latest[card] = outcome
+            if outcome == "overridden":
+                reasons[group][display or code or "(no reason given)"] += 1
+        rows = []
+        for (rule, version), members in sorted(cards.items()):
+            outcomes = [latest[c] for c in members if c in latest]
+            rows.append(
+                ReportRow(
+                    rule_id=rule,
+                    guideline_version=version,
+                    cards_shown=len(members) if (rule, version) != unknown else 0,
+                    cards_with_feedback=len(outcomes),
+                    accepted=outcomes.count("accepted"),
+                    overridden=outcomes.count("overridden"),
+                    top_override_reasons=tuple(reasons[(rule, version)].most_common(3)),
+                )
+            )
+        return rows
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _decision_entry(row: Decision) -> DecisionEntry:
+    return DecisionEntry(
+        recorded_at=_aware(row.recorded_at),
+        service_id=row.service_id,
+        hook=row.hook,
+        hook_instance=row.hook_instance,
+        client_issuer=row.client_issuer,
+        patient_hmac=row.patient_hmac,
+        outcome=row.outcome,
+        rule_id=row.rule_id,
+        recommendation=row.recommendation,
+        population=row.population,
+        guideline_version=row.guideline_version,
+        card_uuid=row.card_uuid,
+        as_of=row.as_of,
+        fetched_keys=tuple(row.fetched_keys.split(",")) if row.fetched_keys else (),
+        data_issue_count=row.data_issue_count,
+    )
+
+
+def _feedback_entry(row: Feedback) -> FeedbackEntry:
+    return FeedbackEntry(
+        received_at=_aware(row.received_at),
+        service_id=row.service_id,
+        client_issuer=row.client_issuer,
+        card_uuid=row.card_uuid,
+        outcome=row.outcome,
+        accepted_suggestions=tuple(row.accepted_suggestions),
+        override_reason_system=row.override_reason_system,
+        override_reason_code=row.override_reason_code,
+        override_reason_display=row.override_reason_display,
+        has_user_comment=row.has_user_comment,
+        outcome_timestamp=_aware(row.outcome_timestamp),
+    )
+
+
+__all__ = ["AuditStore", "StorageError"]

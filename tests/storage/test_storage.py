@@ -1,0 +1,155 @@
+"""Storage against SQLite and a real PostgreSQL server: migrations, decisions, feedback, replay guard, report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage import AuditStore, Database, DecisionEntry, FeedbackEntry, Pseudonymizer, StorageError
+from storage.schema import Base
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+KEY = b"k" * 32
+
+
+OPENED: list[Database] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().dispose()
+
+
+def opened(url: str) -> Database:
+    database = Database(url)
+    OPENED.append(database)
+    return database
+
+
+def migrated(url: str) -> Database:
+    database = opened(url)
+    database.upgrade()
+    return database
+
+
+def decision(card: str | None, rule: str | None = "start-pop2-window", **changes: object) -> DecisionEntry:
+    values: dict[str, object] = {
+        "recorded_at": NOW,
+        "service_id": "sid-igrt-order-select",
+        "hook": "order-select",
+        "hook_instance": "hi-1",
+        "client_issuer": "https://ehr.test.example",
+        "patient_hmac": Pseudonymizer(KEY).patient("sid-pop2-window"),
+        "outcome": "card" if card else "quiet",
+        "rule_id": rule,
+        "recommendation": "start",
+        "population": 2,
+        "guideline_version": "SID 1.1",
+        "card_uuid": card,
+        "as_of": date(2026, 11, 20),
+        "fetched_keys": ("observations", "conditions"),
+        "data_issue_count": 1,
+    }
+    values.update(changes)
+    return DecisionEntry(**values)  # type: ignore[arg-type]
+
+
+def feedback(card: str, outcome: str, *, minutes: int = 0, reason: str | None = None) -> FeedbackEntry:
+    return FeedbackEntry(
+        received_at=NOW,
+        service_id="sid-igrt-order-select",
+        client_issuer=None,
+        card_uuid=card,
+        outcome=outcome,
+        accepted_suggestions=("s-1",) if outcome == "accepted" else (),
+        override_reason_system="http://example.org/override" if reason else None,
+        override_reason_code=reason,
+        override_reason_display=reason.title() if reason else None,
+        has_user_comment=reason is not None,
+        outcome_timestamp=NOW + timedelta(minutes=minutes),
+    )
+
+
+def test_migrations_create_exactly_the_models(database_url: str) -> None:
+    database = migrated(database_url)
+    with database.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    database.require_current()
+    database.upgrade()  # idempotent
+
+
+def test_an_unmigrated_database_is_refused(database_url: str) -> None:
+    with pytest.raises(StorageError, match="cds-service db upgrade"):
+        opened(database_url).require_current()
+
+
+def test_decisions_round_trip_without_the_patient_id(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    entry = decision("card-1")
+    store.record_decision(entry)
+    store.record_decision(decision(None, rule=None, outcome="prefetch-unavailable", recommendation=None, population=None))
+    newest, first = store.decisions()
+    assert first == entry
+    assert newest.outcome == "prefetch-unavailable" and newest.rule_id is None
+    assert first.patient_hmac != "sid-pop2-window" and len(first.patient_hmac) == 64
+
+
+def test_feedback_round_trips(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    items = [feedback("card-1", "accepted"), feedback("card-2", "overridden", reason="patient-declined")]
+    store.record_feedback(items)
+    assert list(reversed(store.feedback())) == items
+
+
+def test_jti_is_claimed_once_until_it_expires(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    expires = NOW + timedelta(minutes=5)
+    assert store.claim_jti("iss-a", "jti-1", expires_at=expires, now=NOW)
+    assert not store.claim_jti("iss-a", "jti-1", expires_at=expires, now=NOW + timedelta(minutes=1))
+    assert store.claim_jti("iss-b", "jti-1", expires_at=expires, now=NOW)  # per issuer
+    assert store.claim_jti("iss-a", "jti-1", expires_at=expires + timedelta(hours=1), now=expires + timedelta(1))
+
+
+def test_feedback_report_rates_per_rule_and_version(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    for n in range(4):
+        store.record_decision(decision(f"start-{n}"))
+    store.record_decision(decision("stop-1", rule="stop-pop2-short-course"))
+    store.record_decision(decision("start-0"))  # the same card answered twice (a retried hookInstance)
+    store.record_feedback(
+        [
+            feedback("start-0", "overridden", reason="patient-declined"),
+            feedback("start-0", "accepted", minutes=5),  # the latest feedback counts
+            feedback("start-1", "overridden", reason="patient-declined"),
+            feedback("start-2", "overridden", reason="other"),
+            feedback("unknown-card", "accepted"),
+        ]
+    )
+    rows = {row.rule_id: row for row in store.feedback_report()}
+    start = rows["start-pop2-window"]
+    assert (start.cards_shown, start.cards_with_feedback, start.accepted, start.overridden) == (4, 3, 1, 2)
+    assert start.accept_rate == 0.25 and start.override_rate == 0.5
+    assert start.top_override_reasons == (("Patient-Declined", 2), ("Other", 1))
+    stop = rows["stop-pop2-short-course"]
+    assert (stop.cards_shown, stop.cards_with_feedback, stop.accept_rate) == (1, 0, 0.0)
+    assert rows["(unknown card)"].accepted == 1 and rows["(unknown card)"].accept_rate is None
+    assert store.feedback_report(since=NOW + timedelta(days=1)) == []  # nothing shown or fed back since
+
+
+def test_pseudonyms_are_keyed() -> None:
+    assert Pseudonymizer(KEY).patient("p1") == Pseudonymizer(KEY).patient("p1")
+    assert Pseudonymizer(KEY).patient("p1") != Pseudonymizer(b"x" * 32).patient("p1")
+    with pytest.raises(ValueError):
+        Pseudonymizer(b"short")
+
+
+def test_database_urls_are_read_with_psycopg_3() -> None:
+    assert Database("postgres://u:p@db:5432/x").url == "postgresql+psycopg://u:p@db:5432/x"
+    with pytest.raises(StorageError):
+        Database("not a url")
