@@ -35,7 +35,7 @@ class AuditStore:
         with self.database.session() as session:
             session.add(
                 Decision(
-                    recorded_at=entry.recorded_at,
+                    recorded_at=_utc(entry.recorded_at),
                     service_id=entry.service_id,
                     hook=entry.hook,
                     hook_instance=entry.hook_instance,
@@ -62,7 +62,7 @@ class AuditStore:
         with self.database.session() as session:
             session.add_all(
                 Feedback(
-                    received_at=e.received_at,
+                    received_at=_utc(e.received_at),
                     service_id=e.service_id,
                     client_issuer=e.client_issuer,
                     card_uuid=e.card_uuid,
@@ -72,7 +72,7 @@ class AuditStore:
                     override_reason_code=e.override_reason_code,
                     override_reason_display=e.override_reason_display,
                     has_user_comment=e.has_user_comment,
-                    outcome_timestamp=e.outcome_timestamp,
+                    outcome_timestamp=_utc(e.outcome_timestamp),
                 )
                 for e in entries
             )
@@ -97,9 +97,9 @@ class AuditStore:
                 if existing is not None and _aware(existing.expires_at) >= now:
                     return False
                 if existing is not None:
-                    existing.expires_at = expires_at
+                    existing.expires_at = _utc(expires_at)
                 else:
-                    session.add(JwtReplayGuard(jti_hash=digest, expires_at=expires_at))
+                    session.add(JwtReplayGuard(jti_hash=digest, expires_at=_utc(expires_at)))
         except StorageError as error:
             if isinstance(error.__cause__, IntegrityError):
                 return False  # another worker claimed the same jti at the same moment
@@ -189,6 +189,17 @@ class AuditStore:
                 )
             )
         return rows
+
+
+def _utc(value: datetime) -> datetime:
+    """Store instants in UTC: SQLite keeps no offset, so a local offset would be silently lost.
+
+    Raises:
+        StorageError: a naive datetime (its instant is unknown).
+    """
+    if value.tzinfo is None:
+        raise StorageError("naive datetime: storage needs timezone-aware instants")
+    return value.astimezone(UTC)
 
 
 def _aware(value: datetime) -> datetime:

@@ -93,7 +93,9 @@ def test_decisions_round_trip_without_the_patient_id(database_url: str) -> None:
     store = AuditStore(migrated(database_url))
     entry = decision("card-1")
     store.record_decision(entry)
-    store.record_decision(decision(None, rule=None, outcome="prefetch-unavailable", recommendation=None, population=None))
+    store.record_decision(
+        decision(None, rule=None, outcome="prefetch-unavailable", recommendation=None, population=None)
+    )
     newest, first = store.decisions()
     assert first == entry
     assert newest.outcome == "prefetch-unavailable" and newest.rule_id is None

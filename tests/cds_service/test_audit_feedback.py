@@ -1,0 +1,174 @@
+"""Every decision recorded (keyed hash, never the patient id); feedback validated and stored; the report CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from cds_service.app import runtime_of
+from cds_service.cli import main
+from storage import Pseudonymizer, StorageError
+from tests.cases import CASES, case_dir
+from tests.conftest import TEST_HMAC_KEY, make_app, sqlite_url
+
+
+def golden(name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    case = next(c for c in CASES if c.name == name)
+    request = json.loads((case_dir(case) / "request.json").read_text(encoding="utf-8"))
+    expected = json.loads((case_dir(case) / "expected.json").read_text(encoding="utf-8"))
+    return f"/cds-services/{case.service}", request, expected
+
+
+@pytest.fixture
+def db_url() -> str:
+    return sqlite_url()
+
+
+@pytest.fixture
+def app(db_url: str) -> Flask:
+    return make_app(DATABASE_URL=db_url)
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "rule"),
+    [
+        ("pop2-window-igg-below-4-start", "card", "start-pop2-window"),
+        ("pop2-not-indicated-patient-view-quiet", "quiet", "not-indicated"),
+        ("unrelated-order-quiet", "no-immunoglobulin-order", None),
+        ("required-prefetch-missing-412", "prefetch-unavailable", None),
+    ],
+)
+def test_every_call_is_recorded_with_a_keyed_hash(app: Flask, db_url: str, name: str, outcome: str, rule: Any) -> None:
+    url, request, expected = golden(name)
+    response = app.test_client().post(url, json=request)
+    assert response.status_code == expected["status"]
+    (entry,) = runtime_of(app).store.decisions()
+    assert (entry.outcome, entry.rule_id, entry.hook_instance) == (outcome, rule, request["hookInstance"])
+    assert entry.patient_hmac == Pseudonymizer(TEST_HMAC_KEY.encode()).patient(request["context"]["patientId"])
+    assert entry.client_issuer is None and entry.guideline_version.startswith("SID 1.1")
+    if outcome == "card":
+        assert entry.card_uuid == response.get_json()["cards"][0]["uuid"]
+        assert entry.recommendation == "start" and entry.population == 2
+    database_file = Path(db_url.removeprefix("sqlite:///"))
+    stored = b"".join(p.read_bytes() for p in database_file.parent.glob(database_file.name + "*"))
+    assert request["context"]["patientId"].encode() not in stored
+
+
+def test_a_decision_that_cannot_be_recorded_is_not_returned(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_: Any) -> None:
+        raise StorageError("database error: OperationalError")
+
+    monkeypatch.setattr(runtime_of(app).store, "record_decision", fail)
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    response = app.test_client().post(url, json=request)
+    assert response.status_code == 503
+    assert response.get_json()["issue"][0]["code"] == "transient"
+    assert "cards" not in response.get_json()
+
+
+FEEDBACK_URL = "/cds-services/sid-igrt-order-select/feedback"
+ACCEPTED = {
+    "card": "c-1",
+    "outcome": "accepted",
+    "acceptedSuggestions": [{"id": "s-1"}],
+    "outcomeTimestamp": "2026-11-20T10:05:31Z",
+}
+OVERRIDDEN = {
+    "card": "c-2",
+    "outcome": "overridden",
+    "outcomeTimestamp": "2026-11-20T10:06:00+01:00",
+    "overrideReason": {
+        "reason": {"code": "declined", "system": "http://x", "display": "Patient declined"},
+        "userComment": "Patient Jens Hansen declined",
+    },
+}
+SANDBOX = {
+    "card": "c-3",
+    "outcome": "overridden",
+    "outcomeTimestamp": "2026-11-20T10:07:00Z",
+    "overrideReason": {"reason": {"code": "other", "system": "http://x"}},
+}
+EPIC_CODED = {
+    "card": "123456",
+    "outcome": "overridden",
+    "outcomeTimestamp": "2022-05-19T19:44:04Z",
+    "overrideReasons": {
+        "reason": {"code": "contraindicated", "display": "bad", "system": "http://x"},
+        "userComment": "User Entered Free Text",
+    },
+}
+EPIC_EXTENSION = {
+    "card": "123457",
+    "outcome": "overridden",
+    "outcomeTimestamp": "2022-05-19T19:44:04Z",
+    "overrideReasons": {
+        "extension": {
+            "com.epic.cdshooks.feedback.overrideReason.reasonCategory": "45",
+            "com.epic.cdshooks.feedback.overrideReason.reasonDisplay": "Does not meet criteria",
+        }
+    },
+}
+DISMISSED = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:08:00Z"}
+
+
+def test_feedback_in_every_client_shape_is_stored(app: Flask) -> None:
+    items = [ACCEPTED, OVERRIDDEN, SANDBOX, EPIC_CODED, EPIC_EXTENSION, DISMISSED]
+    response = app.test_client().post(FEEDBACK_URL, json={"feedback": items})
+    assert response.status_code == 200
+    stored = {e.card_uuid: e for e in runtime_of(app).store.feedback()}
+    assert stored["c-1"].accepted_suggestions == ("s-1",) and stored["c-1"].outcome == "accepted"
+    assert (stored["c-2"].override_reason_code, stored["c-2"].has_user_comment) == ("declined", True)
+    assert stored["c-2"].outcome_timestamp.isoformat() == "2026-11-20T09:06:00+00:00"  # the same instant, in UTC
+    assert stored["c-3"].override_reason_display is None
+    assert stored["123456"].override_reason_display == "bad"
+    assert (stored["123457"].override_reason_code, stored["123457"].override_reason_display) == (
+        "45",
+        "Does not meet criteria",
+    )
+    assert stored["c-4"].override_reason_code is None and not stored["c-4"].has_user_comment
+    assert "Jens Hansen" not in repr(stored)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ([], "body"),
+        ({"feedback": []}, "feedback"),
+        ({"feedback": [{**ACCEPTED, "acceptedSuggestions": []}]}, "feedback.0"),
+        ({"feedback": [{**DISMISSED, "acceptedSuggestions": [{"id": "s"}]}]}, "feedback.0"),
+        ({"feedback": [{**ACCEPTED, "outcome": "ignored"}]}, "feedback.0.outcome"),
+        ({"feedback": [{k: v for k, v in ACCEPTED.items() if k != "outcomeTimestamp"}]}, "feedback.0.outcomeTimestamp"),
+        ({"feedback": [{**ACCEPTED, "outcomeTimestamp": "2026-11-20T10:05:31"}]}, "feedback.0.outcomeTimestamp"),
+        ({"feedback": [{**ACCEPTED, "card": ""}]}, "feedback.0.card"),
+    ],
+)
+def test_invalid_feedback_is_400_and_nothing_is_stored(app: Flask, body: Any, where: str) -> None:
+    response = app.test_client().post(FEEDBACK_URL, json=body)
+    assert response.status_code == 400 and response.mimetype == "application/fhir+json"
+    if where != "body":
+        assert response.get_json()["issue"][0]["expression"] == [where]
+    assert runtime_of(app).store.feedback() == []
+
+
+def test_feedback_for_an_unknown_service_is_404(app: Flask) -> None:
+    assert app.test_client().post("/cds-services/nope/feedback", json={"feedback": [ACCEPTED]}).status_code == 404
+
+
+def test_feedback_report_from_the_command_line(
+    app: Flask, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    card_uuid = app.test_client().post(url, json=request).get_json()["cards"][0]["uuid"]
+    feedback = {**OVERRIDDEN, "card": card_uuid}
+    assert app.test_client().post(FEEDBACK_URL, json={"feedback": [feedback]}).status_code == 200
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["feedback-report"]) == 0
+    table = capsys.readouterr().out
+    assert "start-pop2-window" in table and "Patient declined (1)" in table and "100%" in table
+    assert main(["feedback-report", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["rule"], row["cardsShown"], row["overridden"], row["overrideRate"]) == ("start-pop2-window", 1, 1, 1.0)
