@@ -16,10 +16,17 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## serve: install and run the service under gunicorn on HOST:PORT (CORS open for local trials with the Sandbox)
+## serve: install and run the service under gunicorn on HOST:PORT. Local-trial defaults (override in the
+## environment): client authentication OFF, CORS open to any origin, audit in SQLite under var/.
 serve: $(STAMP)
-	@echo "Local trial settings: CORS open to any origin (CDS_CORS_ORIGINS=*). Do not expose this port."
-	CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" $(BIN)/cds-service serve --host $(HOST) --port $(PORT)
+	@if [ "$${CDS_AUTH:-off}" = off ]; then \
+	  echo "************************************************************************************"; \
+	  echo "* LOCAL TRIAL: client authentication is OFF (CDS_AUTH=off) and CORS is open (*).    *"; \
+	  echo "* Any caller is trusted. Do not expose this port. Production: see README, 'Connect'. *"; \
+	  echo "************************************************************************************"; \
+	fi
+	CDS_AUTH="$${CDS_AUTH:-off}" CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" \
+	  $(BIN)/cds-service serve --host $(HOST) --port $(PORT)
 
 ## test: lint, type-check and run the whole test suite (unit, golden, end-to-end against gunicorn)
 test: $(STAMP) lint typecheck
