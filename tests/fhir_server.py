@@ -71,6 +71,11 @@ def _token_match(codings: list[Any], tokens: str) -> bool:
     return False
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops concurrent connects (a 1 s SYN retry)
+    daemon_threads = True
+
+
 def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -134,8 +139,7 @@ def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_fhir_server(store: FhirStore, base_path: str = "/fhir") -> Iterator[str]:
     """Serve ``store`` on a free port of 127.0.0.1; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(store, base_path))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(store, base_path))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -143,3 +147,9 @@ def running_fhir_server(store: FhirStore, base_path: str = "/fhir") -> Iterator[
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":  # a standalone server for measurements: python -m tests.fhir_server PORT TOKEN
+    import sys
+
+    _Server(("127.0.0.1", int(sys.argv[1])), _handler(FhirStore(5, sys.argv[2]), "/fhir")).serve_forever()

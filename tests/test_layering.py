@@ -1,4 +1,4 @@
-"""The guideline core imports no web or FHIR layer; the mappers import no web layer."""
+"""The guideline core imports no web, FHIR or storage layer; the mappers no web layer; storage no service code."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
-    "guideline": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "gunicorn"},
-    "fhir_mappers": {"flask", "requests", "werkzeug", "cds_service", "gunicorn"},
+    "guideline": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "gunicorn", "storage", "sqlalchemy"},
+    "fhir_mappers": {"flask", "requests", "werkzeug", "cds_service", "gunicorn", "storage", "sqlalchemy"},
+    "storage": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "guideline", "gunicorn"},
 }
 
 
