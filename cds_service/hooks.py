@@ -110,7 +110,7 @@ def feedback(service_id: str) -> dict[str, Any]:
 
 
 def _record(
-    current: Runtime, service: ServiceDefinition, hook_request: HookRequest, answer: Answer, *, as_of: Any
+    current: Runtime, service: ServiceDefinition, hook_request: HookRequest, answer: Answer, *, as_of: date
 ) -> None:
     finding = answer.finding
     current.store.record_decision(
