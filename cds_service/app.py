@@ -1,4 +1,7 @@
-"""The Flask application factory (``create_app``) and the WSGI entry point for gunicorn (``app:create_app()``)."""
+"""The Flask application factory (``create_app``) and the WSGI entry point for gunicorn (``app:create_app()``).
+
+``runtime_of(app)`` (re-exported from ``cds_service.runtime``) returns what the app was built with.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from flask import Config, Flask
 
 from cds_service import hooks
 from cds_service.problems import register_error_handlers
-from cds_service.runtime import Runtime, build_runtime
+from cds_service.runtime import build_runtime, runtime_of
 from cds_service.settings import DEFAULTS, Settings
 from fhir_mappers import code_table
+
+__all__ = ["create_app", "load_config", "load_settings", "runtime_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +58,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.from_config(app.config)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_CONTENT_LENGTH"])
     runtime = build_runtime(settings)
-    app.extensions["cds_service"] = settings
     app.extensions["cds_runtime"] = runtime
     code_table()  # load and validate once, at start-up
     _announce(settings)
@@ -70,13 +74,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(hooks.bp)
     register_error_handlers(app)
     return app
-
-
-def runtime_of(app: Flask) -> Runtime:
-    """Return the runtime ``create_app`` built for ``app``."""
-    value = app.extensions["cds_runtime"]
-    assert isinstance(value, Runtime)
-    return value
 
 
 def _announce(settings: Settings) -> None:

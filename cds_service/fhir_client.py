@@ -128,7 +128,6 @@ class FhirClient:
         is_read = "?" not in url and url.count("/") == 1 and not url.startswith("http")
         current = urljoin(base + "/", url)
         entries: list[Any] = []
-        bundle: Mapping[str, Any] | None = None
         for _page in range(self.settings.max_pages):
             if not _same_origin(current, base):
                 raise FhirAccessError("a next link leaves the FHIR server's origin")
@@ -141,7 +140,6 @@ class FhirClient:
                 return Fetched(body)  # read as "the server reported an error" by the prefetch reader
             if body.get("resourceType") != "Bundle":
                 raise FhirAccessError("the search answer is not a FHIR Bundle")
-            bundle = bundle or body
             page_entries = body.get("entry", [])
             if not isinstance(page_entries, list):
                 raise FhirAccessError("Bundle.entry is not a list")

@@ -19,7 +19,7 @@ from cds_service.errors import AuthenticationError, InvalidHookRequestError, Pre
 from cds_service.feedback import parse_feedback
 from cds_service.invocation import Answer, invoke
 from cds_service.protocol import HookRequest, parse_hook_request
-from cds_service.runtime import Runtime
+from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
 from guideline.sources import GUIDELINE_VERSION
 from storage import DecisionEntry
@@ -30,10 +30,8 @@ bp = Blueprint("cds_services", __name__, url_prefix="/cds-services")
 
 
 def runtime() -> Runtime:
-    """Return the runtime built at start-up."""
-    value = current_app.extensions["cds_runtime"]
-    assert isinstance(value, Runtime)
-    return value
+    """Return the runtime built at start-up for the current app."""
+    return runtime_of(current_app)
 
 
 def settings() -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -62,3 +63,10 @@ def build_runtime(settings: Settings) -> Runtime:
         authenticator=authenticator,
         fhir_client=FhirClient(settings.fhir),
     )
+
+
+def runtime_of(app: Any) -> Runtime:
+    """Return the runtime ``create_app`` built for a Flask ``app`` (``app.extensions["cds_runtime"]``)."""
+    value = app.extensions["cds_runtime"]
+    assert isinstance(value, Runtime)
+    return value

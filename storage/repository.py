@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,7 @@ from storage.errors import StorageError
 from storage.records import DecisionEntry, FeedbackEntry, ReportRow
 from storage.schema import Decision, Feedback, JwtReplayGuard
 
+_Entry = TypeVar("_Entry", DecisionEntry, FeedbackEntry)
 _PURGE_EVERY = 200  # replay-guard inserts between purges of expired rows
 
 
@@ -33,25 +36,7 @@ class AuditStore:
             StorageError: the write failed (the caller must not return the card).
         """
         with self.database.session() as session:
-            session.add(
-                Decision(
-                    recorded_at=_utc(entry.recorded_at),
-                    service_id=entry.service_id,
-                    hook=entry.hook,
-                    hook_instance=entry.hook_instance,
-                    client_issuer=entry.client_issuer,
-                    patient_hmac=entry.patient_hmac,
-                    outcome=entry.outcome,
-                    rule_id=entry.rule_id,
-                    recommendation=entry.recommendation,
-                    population=entry.population,
-                    guideline_version=entry.guideline_version,
-                    card_uuid=entry.card_uuid,
-                    as_of=entry.as_of,
-                    fetched_keys=",".join(entry.fetched_keys) or None,
-                    data_issue_count=entry.data_issue_count,
-                )
-            )
+            session.add(Decision(**_columns(entry)))
 
     def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
         """Store a batch of feedback items in one transaction (all or none).
@@ -60,22 +45,7 @@ class AuditStore:
             StorageError: the write failed.
         """
         with self.database.session() as session:
-            session.add_all(
-                Feedback(
-                    received_at=_utc(e.received_at),
-                    service_id=e.service_id,
-                    client_issuer=e.client_issuer,
-                    card_uuid=e.card_uuid,
-                    outcome=e.outcome,
-                    accepted_suggestions=list(e.accepted_suggestions),
-                    override_reason_system=e.override_reason_system,
-                    override_reason_code=e.override_reason_code,
-                    override_reason_display=e.override_reason_display,
-                    has_user_comment=e.has_user_comment,
-                    outcome_timestamp=_utc(e.outcome_timestamp),
-                )
-                for e in entries
-            )
+            session.add_all(Feedback(**_columns(e)) for e in entries)
 
     def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
         """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).
@@ -114,7 +84,7 @@ class AuditStore:
         """
         with self.database.session() as session:
             rows = session.scalars(select(Decision).order_by(Decision.id.desc()).limit(limit)).all()
-            return [_decision_entry(row) for row in rows]
+            return [_record(DecisionEntry, row) for row in rows]
 
     def feedback(self, *, limit: int = 100) -> list[FeedbackEntry]:
         """Return the newest feedback items first.
@@ -124,7 +94,7 @@ class AuditStore:
         """
         with self.database.session() as session:
             rows = session.scalars(select(Feedback).order_by(Feedback.id.desc()).limit(limit)).all()
-            return [_feedback_entry(row) for row in rows]
+            return [_record(FeedbackEntry, row) for row in rows]
 
     def feedback_report(self, *, since: datetime | None = None) -> list[ReportRow]:
         """Accept and override rates per rule and guideline version, for cards shown since ``since``.
@@ -207,40 +177,34 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _decision_entry(row: Decision) -> DecisionEntry:
-    return DecisionEntry(
-        recorded_at=_aware(row.recorded_at),
-        service_id=row.service_id,
-        hook=row.hook,
-        hook_instance=row.hook_instance,
-        client_issuer=row.client_issuer,
-        patient_hmac=row.patient_hmac,
-        outcome=row.outcome,
-        rule_id=row.rule_id,
-        recommendation=row.recommendation,
-        population=row.population,
-        guideline_version=row.guideline_version,
-        card_uuid=row.card_uuid,
-        as_of=row.as_of,
-        fetched_keys=tuple(row.fetched_keys.split(",")) if row.fetched_keys else (),
-        data_issue_count=row.data_issue_count,
-    )
+def _columns(entry: DecisionEntry | FeedbackEntry) -> dict[str, Any]:
+    """The record's fields as column values (same names): instants in UTC, tuples as the column types."""
+    values: dict[str, Any] = {}
+    for field in fields(entry):
+        value = getattr(entry, field.name)
+        if isinstance(value, datetime):
+            value = _utc(value)
+        elif field.name == "fetched_keys":
+            value = ",".join(value) or None
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[field.name] = value
+    return values
 
 
-def _feedback_entry(row: Feedback) -> FeedbackEntry:
-    return FeedbackEntry(
-        received_at=_aware(row.received_at),
-        service_id=row.service_id,
-        client_issuer=row.client_issuer,
-        card_uuid=row.card_uuid,
-        outcome=row.outcome,
-        accepted_suggestions=tuple(row.accepted_suggestions),
-        override_reason_system=row.override_reason_system,
-        override_reason_code=row.override_reason_code,
-        override_reason_display=row.override_reason_display,
-        has_user_comment=row.has_user_comment,
-        outcome_timestamp=_aware(row.outcome_timestamp),
-    )
+def _record(record_type: type[_Entry], row: Decision | Feedback) -> _Entry:
+    """The inverse of ``_columns``: a stored row as its record."""
+    values: dict[str, Any] = {}
+    for field in fields(record_type):
+        value = getattr(row, field.name)
+        if isinstance(value, datetime):
+            value = _aware(value)
+        elif field.name == "fetched_keys":
+            value = tuple(value.split(",")) if value else ()
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[field.name] = value
+    return record_type(**values)
 
 
 __all__ = ["AuditStore", "StorageError"]

@@ -47,11 +47,8 @@ class Servers:
 
 
 def e2e_database_url() -> str:
-    if POSTGRES_URL:
-        return fresh_postgres_url()
-    if REQUIRE_POSTGRES:
-        pytest.fail("CDS_TEST_REQUIRE_POSTGRES=1 but CDS_TEST_DATABASE_URL is not set")
-    return sqlite_url()
+    # fresh_postgres_url fails when PostgreSQL is required but not configured.
+    return fresh_postgres_url() if POSTGRES_URL or REQUIRE_POSTGRES else sqlite_url()
 
 
 @pytest.fixture(scope="module")

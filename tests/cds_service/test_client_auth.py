@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from cds_service.client_auth import KeySetCache
+from cds_service.runtime import runtime_of
 from cds_service.settings import SettingsError
 from tests.conftest import TEST_HMAC_KEY, make_app
 from tests.jwt_keys import ISSUER, SigningKey, client_jwt, es384_key, jwks, rs384_key
@@ -217,4 +218,4 @@ def test_unsafe_settings_refuse_to_start(config: dict[str, Any], message: str) -
 
 def test_sandbox_issuer_is_trusted_only_when_asked() -> None:
     app = make_app(AUTH="required", TRUST_SANDBOX=True, CORS_ORIGINS="*")
-    assert app.extensions["cds_service"].trusts_sandbox
+    assert runtime_of(app).settings.trusts_sandbox

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from cds_service.cards import SUMMARY_MAX
 from cds_service.definitions import PREFETCH
+from cds_service.runtime import runtime_of
 from cds_service.settings import SettingsError
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app, sqlite_url
@@ -160,7 +161,7 @@ def test_interpretation_settings_from_environment(monkeypatch: pytest.MonkeyPatc
 
     card = create_app().test_client().post(URL, json=WINDOW).get_json()["cards"][0]
     assert card["extension"]["sid-igrt"]["rule"] == "start-pop2-window"
-    settings = create_app().extensions["cds_service"]
+    settings = runtime_of(create_app()).settings
     assert settings.parameters.on_igrt_recent_days == 35
 
 
