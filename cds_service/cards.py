@@ -12,13 +12,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cds_service.i18n import Translator
 from cds_service.settings import Settings
 from fhir_mappers import ImmunoglobulinOrder, code_table
 from fhir_mappers.codes import LOINC, NPU
-from guideline.concepts import Population, Recommendation, RuleId
-from guideline.model import Criterion, Evidence, Finding
+from guideline.concepts import Analyte, Population, Recommendation, RuleId
+from guideline.model import Advice, Criterion, Evidence, Finding
 from guideline.parameters import describe
-from guideline.sources import GUIDELINE_LABEL
+from guideline.sources import GUIDELINE_LABEL, SourceRef
+from guideline.text import Message, msg
 
 CARD_NAMESPACE = uuid.UUID("8f1d0b9e-3c55-4c43-9a4e-6f2f6c1c2b7a")
 """uuid5 namespace: card uuid = uuid5(namespace, hookInstance + rule), unique per call and reproducible."""
@@ -36,12 +38,13 @@ _INDICATOR_ORDER = {
 }
 _INDICATOR_PATIENT_VIEW = {Recommendation.START: "warning", Recommendation.STOP: "warning"}
 _POPULATION_NAMES = {
-    Population.HAEMATOLOGICAL: "1 (haematological disease)",
-    Population.CAR_T_OR_BSAB: "2 (CAR-T or bispecific antibody)",
-    Population.ALLO_HSCT: "3 (allogeneic HSCT)",
-    Population.OTHER_HYPOGAMMAGLOBULINAEMIA: "4 (hypogammaglobulinaemia without haematological disease or HSCT)",
+    Population.HAEMATOLOGICAL: msg("1 (haematological disease)"),
+    Population.CAR_T_OR_BSAB: msg("2 (CAR-T or bispecific antibody)"),
+    Population.ALLO_HSCT: msg("3 (allogeneic HSCT)"),
+    Population.OTHER_HYPOGAMMAGLOBULINAEMIA: msg("4 (hypogammaglobulinaemia without haematological disease or HSCT)"),
 }
-_LAB_ORDERS = (("lab-igg", "IgG"), ("lab-iga", "IgA"), ("lab-igm", "IgM"))
+_LAB_ORDERS = {Analyte.IGG: ("lab-igg", "IgG"), Analyte.IGA: ("lab-iga", "IgA"), Analyte.IGM: ("lab-igm", "IgM")}
+_STATUS = {True: msg("Met"), False: msg("Not met"), None: msg("Undetermined")}
 
 
 def indicator(finding: Finding, *, hook: str) -> str:
@@ -50,43 +53,81 @@ def indicator(finding: Finding, *, hook: str) -> str:
     return table.get(finding.recommendation, "info")
 
 
-def summary(finding: Finding) -> str:
-    """Return the one-sentence summary (< 140 characters) for the finding's rule."""
+def summary_message(finding: Finding) -> Message:
+    """Return the one-sentence summary of the finding's rule, as a message."""
     d = finding.dates
     igg = _igg_value(finding.criteria)
     texts = {
-        RuleId.START_POP2_WINDOW: f"Start IgRT: IgG {igg} < 4 g/L within 6 months of CAR-T/bsAb; stop by {d.stop_due}",
-        RuleId.START_POP3: f"Start IgRT: IgG {igg} < 4 g/L after allogeneic HSCT",
-        RuleId.START_POP1: f"Start IgRT: persistent IgG {igg} < 4 g/L with severe or recurrent bacterial infections",
-        RuleId.START_POP2_AFTER_WINDOW: f"Start IgRT: persistent IgG {igg} < 4 g/L with severe or recurrent "
-        "infections after CAR-T/bsAb",
-        RuleId.CONSIDER_POP4: f"IgRT can be considered after specialist work-up: persistent IgG {igg} < 4 g/L, "
-        "infections",
-        RuleId.CONSIDER_IGG_BELOW_6: f"IgRT can be considered: IgG {igg} < 6 g/L with qualifying bacterial infections",
-        RuleId.NOT_INDICATED: f"IgRT not indicated by Medicinrådet SID criteria (latest IgG {igg})",
-        RuleId.NO_RECENT_IGG: "IgRT decision needs a recent IgG (none in the last 90 days): order IgG, IgA, IgM",
-        RuleId.NO_IGG_SINCE_T0: f"IgRT decision needs an IgG taken after CAR-T/bsAb T0 {d.t0}: order IgG, IgA, IgM",
-        RuleId.UNCONFIRMED_LOW_IGG: f"IgG {igg} < 4 g/L not confirmed: repeat IgG, IgA, IgM at least 3 weeks after",
-        RuleId.AGE_UNKNOWN: "IgRT after CAR-T/bsAb: birth date missing, so adult or child criteria cannot be chosen",
-        RuleId.CHILD_AFTER_CAR_T_OR_BSAB: "Child after CAR-T/bsAb: IgRT is an individual assessment",
-        RuleId.PRIMARY_IMMUNODEFICIENCY: "Primary immunodeficiency recorded: the SID IgRT criteria do not apply",
-        RuleId.IGRT_START_UNKNOWN: "On IgRT with an unknown start date: stop and follow-up dates cannot be computed",
-        RuleId.POP2_SHORT_COURSE_CONTINUE: f"Continue IgRT started after CAR-T/bsAb on IgG < 4 alone; stop due "
-        f"{d.stop_due}",
-        RuleId.POP2_SHORT_COURSE_STOP: f"Stop IgRT: 6 months after CAR-T/bsAb passed on {d.stop_due} (started on "
-        "IgG < 4 alone)",
-        RuleId.STANDARD_PAUSE_SUMMER: f"Consider pausing IgRT over the summer (1 May-1 Oct); on IgRT since "
-        f"{d.igrt_start}",
-        RuleId.STANDARD_STOP_ATTEMPT: f"Attempt to stop IgRT: 6-12 months since start {d.igrt_start}, winter included",
+        RuleId.START_POP2_WINDOW: msg(
+            "Start IgRT: IgG {igg} < 4 g/L within 6 months of CAR-T/bsAb; stop by {stop_due}",
+            igg=igg,
+            stop_due=d.stop_due,
+        ),
+        RuleId.START_POP3: msg("Start IgRT: IgG {igg} < 4 g/L after allogeneic HSCT", igg=igg),
+        RuleId.START_POP1: msg(
+            "Start IgRT: persistent IgG {igg} < 4 g/L with severe or recurrent bacterial infections", igg=igg
+        ),
+        RuleId.START_POP2_AFTER_WINDOW: msg(
+            "Start IgRT: persistent IgG {igg} < 4 g/L with severe or recurrent infections after CAR-T/bsAb", igg=igg
+        ),
+        RuleId.CONSIDER_POP4: msg(
+            "IgRT can be considered after specialist work-up: persistent IgG {igg} < 4 g/L, infections", igg=igg
+        ),
+        RuleId.CONSIDER_IGG_BELOW_6: msg(
+            "IgRT can be considered: IgG {igg} < 6 g/L with qualifying bacterial infections", igg=igg
+        ),
+        RuleId.NOT_INDICATED: msg("IgRT not indicated by Medicinrådet SID criteria (latest IgG {igg})", igg=igg),
+        RuleId.NO_RECENT_IGG: msg("IgRT decision needs a recent IgG (none in the last 90 days): order IgG, IgA, IgM"),
+        RuleId.NO_IGG_SINCE_T0: msg(
+            "IgRT decision needs an IgG taken after CAR-T/bsAb T0 {t0}: order IgG, IgA, IgM", t0=d.t0
+        ),
+        RuleId.UNCONFIRMED_LOW_IGG: msg(
+            "IgG {igg} < 4 g/L not confirmed: repeat IgG, IgA, IgM at least 3 weeks after", igg=igg
+        ),
+        RuleId.AGE_UNKNOWN: msg(
+            "IgRT after CAR-T/bsAb: birth date missing, so adult or child criteria cannot be chosen"
+        ),
+        RuleId.CHILD_AFTER_CAR_T_OR_BSAB: msg("Child after CAR-T/bsAb: IgRT is an individual assessment"),
+        RuleId.PRIMARY_IMMUNODEFICIENCY: msg("Primary immunodeficiency recorded: the SID IgRT criteria do not apply"),
+        RuleId.IGRT_START_UNKNOWN: msg(
+            "On IgRT with an unknown start date: stop and follow-up dates cannot be computed"
+        ),
+        RuleId.POP2_SHORT_COURSE_CONTINUE: msg(
+            "Continue IgRT started after CAR-T/bsAb on IgG < 4 alone; stop due {stop_due}", stop_due=d.stop_due
+        ),
+        RuleId.POP2_SHORT_COURSE_STOP: msg(
+            "Stop IgRT: 6 months after CAR-T/bsAb passed on {stop_due} (started on IgG < 4 alone)", stop_due=d.stop_due
+        ),
+        RuleId.STANDARD_PAUSE_SUMMER: msg(
+            "Consider pausing IgRT over the summer (1 May-1 Oct); on IgRT since {start}", start=d.igrt_start
+        ),
+        RuleId.STANDARD_STOP_ATTEMPT: msg(
+            "Attempt to stop IgRT: 6-12 months since start {start}, winter included", start=d.igrt_start
+        ),
     }
-    if finding.rule == RuleId.STANDARD_CONTINUE:
-        text = f"Continue IgRT (since {d.igrt_start}); next follow-up {d.next_follow_up}"
-        if d.stop_due and d.stop_due >= finding.as_of:
-            text += f", stop attempt due {d.stop_due}"
-        else:
-            text += ": reassess continue, pause or stop"
-    else:
-        text = texts[finding.rule]
+    if finding.rule != RuleId.STANDARD_CONTINUE:
+        return texts[finding.rule]
+    if d.stop_due and d.stop_due >= finding.as_of:
+        return msg(
+            "Continue IgRT (since {start}); next follow-up {follow_up}, stop attempt due {stop_due}",
+            start=d.igrt_start,
+            follow_up=d.next_follow_up,
+            stop_due=d.stop_due,
+        )
+    return msg(
+        "Continue IgRT (since {start}); next follow-up {follow_up}: reassess continue, pause or stop",
+        start=d.igrt_start,
+        follow_up=d.next_follow_up,
+    )
+
+
+def summary(finding: Finding, t: Translator) -> str:
+    """Return the one-sentence summary (< 140 characters) for the finding's rule, in ``t``'s language."""
+    return fit_summary(t(summary_message(finding)))
+
+
+def fit_summary(text: str) -> str:
+    """Return ``text`` cut to the spec's < 140 characters (with an ellipsis) if it is longer."""
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
 
 
@@ -98,22 +139,23 @@ def render_card(
     patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
     settings: Settings,
+    t: Translator,
 ) -> dict[str, Any]:
     """Return the decision card as CDS Hooks JSON (no null or empty fields)."""
-    suggestions = _suggestions(finding, hook=hook, patient_id=patient_id, orders=orders)
+    suggestions = _suggestions(finding, hook=hook, patient_id=patient_id, orders=orders, t=t)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{finding.rule.value}")),
-        "summary": summary(finding),
+        "summary": summary(finding, t),
         "indicator": indicator(finding, hook=hook),
-        "detail": detail(finding, orders=orders, settings=settings),
+        "detail": detail(finding, orders=orders, settings=settings, t=t),
         "source": {
             "label": SOURCE_LABEL,
-            "url": _document_url(finding, settings),
+            "url": _document_url(finding.source, settings),
             "topic": {"system": RULE_SYSTEM, "code": finding.rule.value, "display": finding.source.section[:100]},
         },
-        "links": _links(finding, settings),
-        "overrideReasons": _override_reasons(finding),
-        "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings)},
+        "links": _links(finding.source, settings, t, pid=finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY),
+        "overrideReasons": _override_reasons(finding, t),
+        "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t)},
     }
     if suggestions:
         card["suggestions"] = suggestions
@@ -122,41 +164,91 @@ def render_card(
     return pruned
 
 
-def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings) -> str:
+def render_advice_card(
+    advice: Advice, *, index: int, hook_instance: str, patient_id: str, settings: Settings, t: Translator
+) -> dict[str, Any]:
+    """Return one advice card (dose, product, M-component, monitoring, prerequisites) as CDS Hooks JSON."""
+    lines = [t(msg("**{kind}** (rule `{rule}`).", kind=advice.kind.value, rule=advice.rule.value)), ""]
+    if advice.criteria:
+        lines.append(t(msg("**Criteria evaluated**")))
+        lines.extend(_criterion_line(c, t) for c in advice.criteria)
+    if advice.notes:
+        lines += ["", t(msg("**Notes**")), *(f"- {t(note)}" for note in advice.notes)]
+    lines += _interpretation_lines(advice.interpretations, settings, t)
+    lines += ["", _source_line(advice.source, t)]
+    suggestions = [_lab_order(advice.rule.value, analyte, patient_id, t) for analyte in advice.lab_orders]
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{advice.rule.value}:{index}")),
+        "summary": fit_summary(t(advice.summary)),
+        "indicator": "warning" if advice.warning else "info",
+        "detail": "\n".join(lines),
+        "source": {
+            "label": SOURCE_LABEL,
+            "url": _document_url(advice.source, settings),
+            "topic": {"system": RULE_SYSTEM, "code": advice.rule.value, "display": advice.source.section[:100]},
+        },
+        "links": _links(advice.source, settings, t),
+        "extension": {
+            EXTENSION_KEY: {
+                "kind": advice.kind.value,
+                "rule": advice.rule.value,
+                "guideline": {
+                    "document": advice.source.document,
+                    "version": advice.source.version,
+                    "section": advice.source.section,
+                },
+                "criteria": [_criterion_json(c, t) for c in advice.criteria],
+                "values": dict(advice.values),
+                "interpretations": _interpretations_json(advice.interpretations, settings, t),
+            }
+        },
+    }
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "any"
+    pruned: dict[str, Any] = prune(card)
+    return pruned
+
+
+def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings, t: Translator) -> str:
     """Return the Markdown detail: recommendation, criteria with data, dates, notes, settings, data not used."""
-    population = _POPULATION_NAMES[finding.population] if finding.population else "none applies"
+    population = t(_POPULATION_NAMES[finding.population]) if finding.population else t(msg("none applies"))
     lines = [
-        f"**Recommendation: {finding.recommendation.value}** (rule `{finding.rule.value}`, population {population}, "
-        f"evaluated {finding.as_of}).",
+        t(
+            msg(
+                "**Recommendation: {recommendation}** (rule `{rule}`, population {population}, evaluated {as_of}).",
+                recommendation=finding.recommendation.value,
+                rule=finding.rule.value,
+                population=population,
+                as_of=finding.as_of,
+            )
+        ),
         "",
     ]
     if orders:
-        lines.append(
-            "Immunoglobulin order: " + "; ".join(f"{o.display} ({o.ref}, matched {o.matched})" for o in orders)
+        described = "; ".join(
+            t(msg("{display} ({ref}, matched {matched})", display=o.display, ref=o.ref, matched=o.matched))
+            for o in orders
         )
+        lines.append(t(msg("Immunoglobulin order: {orders}", orders=described)))
         lines.append("")
-    lines.append("**Criteria evaluated**")
-    lines.extend(_criterion_line(c) for c in finding.criteria)
-    dates = _date_lines(finding)
+    lines.append(t(msg("**Criteria evaluated**")))
+    lines.extend(_criterion_line(c, t) for c in finding.criteria)
+    dates = _date_lines(finding, t)
     if dates:
-        lines += ["", "**Dates**", *dates]
+        lines += ["", t(msg("**Dates**")), *dates]
     if finding.notes:
-        lines += ["", "**Notes**", *(f"- {note}" for note in finding.notes)]
-    if finding.interpretations:
-        lines += ["", "**Interpretation settings used**"]
-        lines += [
-            f"- `{name}` = {_setting_value(settings, name)}: {describe(name)}" for name in finding.interpretations
-        ]
+        lines += ["", t(msg("**Notes**")), *(f"- {t(note)}" for note in finding.notes)]
+    lines += _interpretation_lines(finding.interpretations, settings, t)
     if finding.data_issues:
-        lines += ["", "**Data not used**"]
-        lines += [f"- {issue.ref}: {issue.reason}" for issue in finding.data_issues]
-    source = finding.source
-    lines += ["", f'Source: Medicinrådet, *{source.document}*, version {source.version}, section "{source.section}".']
+        lines += ["", t(msg("**Data not used**"))]
+        lines += [f"- {issue.ref}: {t(issue.reason)}" for issue in finding.data_issues]
+    lines += ["", _source_line(finding.source, t)]
     return "\n".join(lines)
 
 
 def decision_extension(
-    finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings
+    finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings, t: Translator
 ) -> dict[str, Any]:
     """Return ``extension["sid-igrt"]``: the machine-readable decision (documented in the README)."""
     d = finding.dates
@@ -170,7 +262,7 @@ def decision_extension(
             "version": finding.source.version,
             "section": finding.source.section,
         },
-        "criteria": [_criterion_json(c) for c in finding.criteria],
+        "criteria": [_criterion_json(c, t) for c in finding.criteria],
         "dates": {
             "asOf": finding.as_of.isoformat(),
             "t0": _iso(d.t0),
@@ -180,12 +272,10 @@ def decision_extension(
             "nextFollowUp": _iso(d.next_follow_up),
         },
         "onIgrt": finding.on_igrt,
-        "interpretations": [
-            {"name": name, "value": _setting_value(settings, name), "description": describe(name)}
-            for name in finding.interpretations
-        ],
-        "dataIssues": [{"resource": i.ref, "reason": i.reason} for i in finding.data_issues],
+        "interpretations": _interpretations_json(finding.interpretations, settings, t),
+        "dataIssues": [{"resource": i.ref, "reason": t(i.reason)} for i in finding.data_issues],
         "orders": [{"resource": o.ref, "display": o.display, "matched": o.matched} for o in orders],
+        "language": t.language,
     }
 
 
@@ -200,32 +290,65 @@ def prune(value: Any) -> Any:
     return value
 
 
-def _criterion_line(criterion: Criterion) -> str:
-    status = {True: "Met", False: "Not met", None: "Undetermined"}[criterion.held]
-    role = "" if criterion.required else " (informative)"
-    evidence = "; ".join(_evidence_text(e) for e in criterion.evidence)
-    return f"- **{status}**{role}: {criterion.description}" + (f" — {evidence}" if evidence else "")
+def _interpretation_lines(names: Sequence[str], settings: Settings, t: Translator) -> list[str]:
+    if not names:
+        return []
+    return [
+        "",
+        t(msg("**Interpretation settings used**")),
+        *(f"- `{name}` = {_setting_value(settings, name)}: {t(_description(name))}" for name in names),
+    ]
 
 
-def _evidence_text(evidence: Evidence) -> str:
-    parts = [evidence.text]
-    if evidence.on is not None and evidence.on.isoformat() not in evidence.text:
+def _interpretations_json(names: Sequence[str], settings: Settings, t: Translator) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "value": _setting_value(settings, name), "description": t(_description(name))} for name in names
+    ]
+
+
+def _description(name: str) -> Message:
+    # The settings' descriptions are message ids too; the catalog test checks each has a Danish translation.
+    return Message(msgid=describe(name))
+
+
+def _source_line(source: SourceRef, t: Translator) -> str:
+    return t(
+        msg(
+            'Source: Medicinrådet, *{document}*, version {version}, section "{section}".',
+            document=source.document,
+            version=source.version,
+            section=source.section,
+        )
+    )
+
+
+def _criterion_line(criterion: Criterion, t: Translator) -> str:
+    status = t(_STATUS[criterion.held])
+    role = "" if criterion.required else t(msg(" (informative)"))
+    evidence = "; ".join(_evidence_text(e, t) for e in criterion.evidence)
+    return f"- **{status}**{role}: {t(criterion.description)}" + (f" — {evidence}" if evidence else "")
+
+
+def _evidence_text(evidence: Evidence, t: Translator) -> str:
+    text = t(evidence.text)
+    parts = [text]
+    if evidence.on is not None and evidence.on.isoformat() not in text:
         parts.append(evidence.on.isoformat())
     if evidence.ref:
         parts.append(f"`{evidence.ref}`")
     return ", ".join(parts)
 
 
-def _criterion_json(criterion: Criterion) -> dict[str, Any]:
+def _criterion_json(criterion: Criterion, t: Translator) -> dict[str, Any]:
     return {
         "id": criterion.id,
-        "description": criterion.description,
+        "description": t(criterion.description),
         "result": {True: "met", False: "not-met", None: "undetermined"}[criterion.held],
         "held": criterion.held,
         "required": criterion.required,
         "evidence": [
             {
-                "text": e.text,
+                "text": t(e.text),
                 "resource": e.ref,
                 "value": e.value,
                 "comparator": e.comparator,
@@ -237,115 +360,131 @@ def _criterion_json(criterion: Criterion) -> dict[str, Any]:
     }
 
 
-def _date_lines(finding: Finding) -> list[str]:
+def _date_lines(finding: Finding, t: Translator) -> list[str]:
     d = finding.dates
     labels = (
-        ("T0 (CAR-T infusion or bsAb course start)", d.t0),
-        ("End of the 6-month window (T0 + 6 calendar months)", d.window_end),
-        ("IgRT start", d.igrt_start),
-        ("Stop due / stop attempt due", d.stop_due),
-        ("Next follow-up", d.next_follow_up),
+        (msg("T0 (CAR-T infusion or bsAb course start)"), d.t0),
+        (msg("End of the 6-month window (T0 + 6 calendar months)"), d.window_end),
+        (msg("IgRT start"), d.igrt_start),
+        (msg("Stop due / stop attempt due"), d.stop_due),
+        (msg("Next follow-up"), d.next_follow_up),
     )
-    return [f"- {label}: {day.isoformat()}" for label, day in labels if day is not None]
+    return [f"- {t(label)}: {day.isoformat()}" for label, day in labels if day is not None]
 
 
-def _igg_value(criteria: Sequence[Criterion]) -> str:
+def _igg_value(criteria: Sequence[Criterion]) -> Message:
     for criterion in criteria:
         if criterion.id.startswith("igg-below"):
             for e in criterion.evidence:
                 if e.value is not None:
-                    return f"{e.comparator + ' ' if e.comparator else ''}{e.value:g} g/L"
-    return "not measured"
+                    if e.comparator:
+                        return msg("{comparator} {value} g/L", comparator=e.comparator, value=e.value)
+                    return msg("{value} g/L", value=e.value)
+    return msg("not measured")
 
 
 def _suggestions(
-    finding: Finding, *, hook: str, patient_id: str, orders: Sequence[ImmunoglobulinOrder]
+    finding: Finding, *, hook: str, patient_id: str, orders: Sequence[ImmunoglobulinOrder], t: Translator
 ) -> list[dict[str, Any]]:
     suggestions: list[dict[str, Any]] = []
     if hook in ORDER_HOOKS and finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.STOP):
         for order in orders:
             suggestions.append(
                 {
-                    "label": f"Remove the draft immunoglobulin order ({order.display})",
+                    "label": t(msg("Remove the draft immunoglobulin order ({display})", display=order.display)),
                     "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{finding.rule.value}:remove:{order.ref}")),
                     "isRecommended": True,
                     "actions": [
                         {
                             "type": "delete",
-                            "description": f"Remove draft order {order.ref}: {finding.recommendation.value} "
-                            "per Medicinrådet SID criteria",
+                            "description": t(
+                                msg(
+                                    "Remove draft order {ref}: {recommendation} per Medicinrådet SID criteria",
+                                    ref=order.ref,
+                                    recommendation=finding.recommendation.value,
+                                )
+                            ),
                             "resourceId": order.ref,
                         }
                     ],
                 }
             )
     if finding.order_lab_tests:
-        for concept, name in _LAB_ORDERS:
-            codings = [
-                {"system": system, "code": code, "display": display}
-                for system, code, display in code_table().codings_for(concept, systems=(LOINC, NPU))
-            ]
-            suggestions.append(
-                {
-                    "label": f"Order serum {name}",
-                    "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{finding.rule.value}:order:{concept}")),
-                    "isRecommended": True,
-                    "actions": [
-                        {
-                            "type": "create",
-                            "description": f"Order serum {name} (Monitorering af effekt: IgG, IgA and IgM)",
-                            "resource": {
-                                "resourceType": "ServiceRequest",
-                                "status": "draft",
-                                "intent": "order",
-                                "code": {"coding": codings, "text": f"Serum {name}"},
-                                "subject": {"reference": f"Patient/{patient_id}"},
-                            },
-                        }
-                    ],
-                }
-            )
+        suggestions += [
+            _lab_order(finding.rule.value, a, patient_id, t) for a in (Analyte.IGG, Analyte.IGA, Analyte.IGM)
+        ]
     return suggestions
 
 
-def _override_reasons(finding: Finding) -> list[dict[str, str]]:
+def _lab_order(rule: str, analyte: Analyte, patient_id: str, t: Translator) -> dict[str, Any]:
+    """A suggestion to order serum IgG, IgA or IgM (a draft ServiceRequest with LOINC and NPU codings)."""
+    concept, name = _LAB_ORDERS[analyte]
+    codings = [
+        {"system": system, "code": code, "display": display}
+        for system, code, display in code_table().codings_for(concept, systems=(LOINC, NPU))
+    ]
+    return {
+        "label": t(msg("Order serum {name}", name=name)),
+        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{rule}:order:{concept}")),
+        "isRecommended": True,
+        "actions": [
+            {
+                "type": "create",
+                "description": t(msg("Order serum {name} (Monitorering af effekt: IgG, IgA and IgM)", name=name)),
+                "resource": {
+                    "resourceType": "ServiceRequest",
+                    "status": "draft",
+                    "intent": "order",
+                    "code": {"coding": codings, "text": f"Serum {name}"},
+                    "subject": {"reference": f"Patient/{patient_id}"},
+                },
+            }
+        ],
+    }
+
+
+def _override_reasons(finding: Finding, t: Translator) -> list[dict[str, str]]:
     reasons = [
-        ("clinical-judgement", "Clinical judgement: patient-specific circumstances documented in the record"),
-        ("data-not-in-ehr", "Relevant data are not in the EHR (e.g. external results or infections)"),
+        ("clinical-judgement", msg("Clinical judgement: patient-specific circumstances documented in the record")),
+        ("data-not-in-ehr", msg("Relevant data are not in the EHR (e.g. external results or infections)")),
     ]
     if finding.recommendation == Recommendation.STOP:
         reasons.append(
-            ("community-infection-risk", "Short extension: high community risk of antibiotic-requiring infections")
+            ("community-infection-risk", msg("Short extension: high community risk of antibiotic-requiring infections"))
         )
     if finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.CONSIDER):
-        reasons.append(("low-igg-decisive", "Specialist judges low IgG a decisive factor for the infections"))
-    return [{"system": OVERRIDE_SYSTEM, "code": code, "display": display} for code, display in reasons]
+        reasons.append(("low-igg-decisive", msg("Specialist judges low IgG a decisive factor for the infections")))
+    return [{"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)} for code, display in reasons]
 
 
-def _links(finding: Finding, settings: Settings) -> list[dict[str, str]]:
+def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = False) -> list[dict[str, str]]:
     links = [
         {
-            "label": f"Medicinrådet: {finding.source.section}"[:200],
-            "url": _document_url(finding, settings),
+            "label": t(msg("Medicinrådet: {section}", section=source.section))[:200],
+            "url": _document_url(source, settings),
             "type": "absolute",
         },
     ]
-    if finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY:
+    if pid:
         links.append(
             {
-                "label": "Medicinrådet: immunoglobulin in primary immunodeficiency",
+                "label": t(msg("Medicinrådet: immunoglobulin in primary immunodeficiency")),
                 "url": settings.pid_guideline_url,
                 "type": "absolute",
             }
         )
     links.append(
-        {"label": f"Medicinrådet guidelines ({GUIDELINE_LABEL})", "url": settings.listing_url, "type": "absolute"}
+        {
+            "label": t(msg("Medicinrådet guidelines ({label})", label=GUIDELINE_LABEL)),
+            "url": settings.listing_url,
+            "type": "absolute",
+        }
     )
     return links
 
 
-def _document_url(finding: Finding, settings: Settings) -> str:
-    return settings.addendum_url if finding.source.document_key == "addendum" else settings.guideline_url
+def _document_url(source: SourceRef, settings: Settings) -> str:
+    return settings.addendum_url if source.document_key == "addendum" else settings.guideline_url
 
 
 def _setting_value(settings: Settings, name: str) -> Any:

@@ -23,8 +23,18 @@ MEDICATION_REQUESTS = "medicationRequests"
 MEDICATION_STATEMENTS = "medicationStatements"
 ENCOUNTERS = "encounters"
 PROCEDURES = "procedures"
+IMMUNIZATIONS = "immunizations"
 
-_LAB_CONCEPTS = ("lab-igg", "lab-iga", "lab-igm", "lab-m-protein")
+_LAB_CONCEPTS = (
+    "lab-igg",
+    "lab-iga",
+    "lab-igm",
+    "lab-m-protein",
+    "lab-m-protein-typing",
+    "body-weight",
+    "lab-cd19-absolute",
+    "lab-cd19-percent",
+)
 
 
 def _lab_codes() -> str:
@@ -48,6 +58,7 @@ PREFETCH: Mapping[str, str] = {
     MEDICATION_STATEMENTS: "MedicationStatement?patient={{context.patientId}}",
     ENCOUNTERS: f"Encounter?patient={{{{context.patientId}}}}&class={_V3}|IMP,{_V3}|ACUTE,{_V3}|NONAC,{_V3}|EMER",
     PROCEDURES: "Procedure?patient={{context.patientId}}",
+    IMMUNIZATIONS: "Immunization?patient={{context.patientId}}",
 }
 """Prefetch key -> FHIR query template; the fallback fetch from ``fhirServer`` runs the same queries."""
 

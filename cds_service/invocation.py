@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cds_service.cards import render_card
+from cds_service.cards import render_advice_card, render_card
 from cds_service.definitions import ServiceDefinition
+from cds_service.errors import InvalidHookRequestError
 from cds_service.fhir_client import FhirClient
+from cds_service.i18n import Translator, request_language, translator
 from cds_service.prefetch import Fetch, gather
 from cds_service.protocol import HookRequest
 from cds_service.settings import Settings
@@ -27,7 +29,7 @@ from fhir_mappers import (
     summarize,
 )
 from fhir_mappers.orders import draft_resources
-from guideline import evaluate
+from guideline import assess
 from guideline.model import Finding
 from guideline.relevance import concerns, worth_showing
 
@@ -106,7 +108,12 @@ def invoke(
         full_urls=gathered.full_urls,
     )
     record = summarize(gathered.resources, patient_id=context.patientId, ctx=ctx, issues=gathered.issues)
-    finding = evaluate(record, as_of=as_of, p=settings.parameters)
+    t = card_language(request, settings)
+    doses = tuple(o.dose for o in orders if o.dose is not None)
+    assessment = assess(
+        record, as_of=as_of, p=settings.parameters, orders=doses, follow_up=service.hook == "patient-view"
+    )
+    finding = assessment.finding
     fetched, issue_count = gathered.fetched_keys, len(finding.data_issues)
     if service.hook == "patient-view":
         concerned = concerns(record, as_of=as_of, p=settings.parameters)
@@ -120,9 +127,34 @@ def invoke(
         patient_id=context.patientId,
         orders=orders,
         settings=settings,
+        t=t,
     )
+    cards = [card] + [
+        render_advice_card(
+            advice,
+            index=i,
+            hook_instance=request.hookInstance,
+            patient_id=context.patientId,
+            settings=settings,
+            t=t,
+        )
+        for i, advice in enumerate(assessment.advice)
+    ]
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
-    return Answer({"cards": [card]}, "card", finding, str(card["uuid"]), fetched, issue_count)
+    return Answer({"cards": cards}, "card", finding, str(card["uuid"]), fetched, issue_count)
+
+
+def card_language(request: HookRequest, settings: Settings) -> Translator:
+    """Return the translator for the request's ``extension["sid-igrt"]["language"]``, else ``CDS_LANGUAGE``.
+
+    Raises:
+        InvalidHookRequestError: the extension names an unsupported language (400).
+    """
+    try:
+        language = request_language((request.model_extra or {}).get("extension"))
+    except ValueError as error:
+        raise InvalidHookRequestError(str(error), expression="extension.sid-igrt.language") from error
+    return translator(language or settings.language)
 
 
 def _log(service: ServiceDefinition, request: HookRequest, *, outcome: str) -> None:

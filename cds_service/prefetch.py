@@ -24,6 +24,7 @@ from cds_service.errors import InvalidHookRequestError, PrefetchUnavailableError
 from cds_service.fhir_client import Fetched, FhirAccessError, next_link
 from fhir_mappers import SearchResult, read_value
 from guideline.model import DataIssue
+from guideline.text import msg
 
 Fetch = Callable[[Mapping[str, str]], Mapping[str, Fetched | FhirAccessError]]
 """``{key: url} -> {key: result}``: the fallback fetch bound to one request's ``fhirServer`` and token."""
@@ -128,7 +129,10 @@ def gather(
         resources.extend(result.resources)
         full_urls.update(result.full_urls)
     issues = tuple(
-        DataIssue(ref=f"prefetch.{key}", reason=f"{reason}: decided without {PREFETCH[key].split('?')[0]} data")
+        DataIssue(
+            ref=f"prefetch.{key}",
+            reason=msg("{reason}: decided without {type} data", reason=reason, type=PREFETCH[key].split("?")[0]),
+        )
         for key, reason in missing.items()
     )
     return Gathered(tuple(resources), full_urls, issues, tuple(fetched_keys))

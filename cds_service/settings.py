@@ -1,12 +1,15 @@
 """Deployment settings, read once at start-up from the Flask config (environment variables ``CDS_*``).
 
 * ``CDS_TIMEZONE`` (``Europe/Copenhagen``): local dates for dateTimes and for "today".
+* ``CDS_LANGUAGE`` (``en``): card language, ``en`` or ``da``; a request may override it with
+  ``extension["sid-igrt"]["language"]``.
 * ``CDS_GUIDELINE_URL``: link for the Opsummering (default: the Medicinrådet SID page; its slug is UNVERIFIED,
   check it at deployment).
 * ``CDS_ADDENDUM_URL``: link for the CAR-T/bsAb addendum (default: the same page, where it is published).
 * ``CDS_GUIDELINE_LISTING_URL``: Medicinrådet's guideline listing (verified), the second link on every card.
 * ``CDS_PID_GUIDELINE_URL``: Medicinrådet's PID page (verified), linked when a primary immunodeficiency is coded.
-* ``CDS_OPTIONAL_PREFETCH`` (``["medicationStatements", "procedures"]``): keys the decision may go without.
+* ``CDS_OPTIONAL_PREFETCH`` (``["medicationStatements", "procedures",
+  "immunizations"]``): keys the decision may go without.
 * ``CDS_GUIDELINE__<NAME>``: interpretation settings of ``guideline/parameters.py``,
   e.g. ``CDS_GUIDELINE__ON_IGRT_RECENT_DAYS=35``. Source-fixed thresholds cannot be set.
 * ``CDS_FIXED_DATE`` (unset): evaluate as of this date; for tests and fixture review only.
@@ -66,11 +69,12 @@ PID_GUIDELINE_URL = (
 
 DEFAULTS: Mapping[str, Any] = {
     "TIMEZONE": "Europe/Copenhagen",
+    "LANGUAGE": "en",
     "GUIDELINE_URL": SID_GUIDELINE_URL,
     "ADDENDUM_URL": SID_GUIDELINE_URL,
     "GUIDELINE_LISTING_URL": GUIDELINE_LISTING_URL,
     "PID_GUIDELINE_URL": PID_GUIDELINE_URL,
-    "OPTIONAL_PREFETCH": ["medicationStatements", "procedures"],
+    "OPTIONAL_PREFETCH": ["medicationStatements", "procedures", "immunizations"],
     "GUIDELINE": {},
     "FIXED_DATE": None,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
@@ -122,6 +126,7 @@ class Settings:
     fhir: FhirClientSettings = field(default_factory=FhirClientSettings)
     database_url: str = DEFAULT_DATABASE_URL
     audit_hmac_key: bytes | None = field(default=None, repr=False)
+    language: str = "en"
 
     def today(self) -> date:
         """Return the evaluation date: ``CDS_FIXED_DATE`` if set, else today in the configured time zone."""
@@ -184,6 +189,7 @@ class Settings:
         )
         return cls(
             tz=tz,
+            language=_language(config.get("LANGUAGE", "en")),
             guideline_url=str(config["GUIDELINE_URL"]),
             addendum_url=str(config["ADDENDUM_URL"]),
             listing_url=str(config["GUIDELINE_LISTING_URL"]),
@@ -266,3 +272,9 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return [str(v) for v in value]
+
+
+def _language(value: Any) -> str:
+    if value not in ("en", "da"):
+        raise SettingsError(f"CDS_LANGUAGE: {value!r} is not a supported card language (en, da)")
+    return str(value)

@@ -61,6 +61,15 @@ CONCEPTS = frozenset(
         "dx-car-t-history",
         "dx-primary-immunodeficiency",
         "severity-severe",
+        "lab-m-protein-typing",
+        "body-weight",
+        "lab-cd19-absolute",
+        "lab-cd19-percent",
+        "vaccine-influenza",
+        "vaccine-pneumococcal",
+        "dx-bronchiectasis",
+        "site-lower-respiratory",
+        "site-urinary-tract",
     }
 )
 """Every concept a row may name; rules and mappers refer to these strings only."""
@@ -190,6 +199,17 @@ def read_rows(text: str) -> list[CodeRow]:
 def code_table() -> CodeTable:
     """Return the packaged code table, loaded and validated once per process."""
     text = (resources.files("fhir_mappers") / "codesets" / "codes.csv").read_text(encoding="utf-8")
+    return CodeTable(read_rows(text))
+
+
+@cache
+def site_table() -> CodeTable:
+    """Return the infection-site table (``codesets/infection_sites.csv``): which infection codes name an organ.
+
+    Used for "known organ focus" (Opsummering, Kriterier for opstart: e.g. urinary tract, recurrent lung
+    infections). Kept apart from ``codes.csv`` because a code there has exactly one concept.
+    """
+    text = (resources.files("fhir_mappers") / "codesets" / "infection_sites.csv").read_text(encoding="utf-8")
     return CodeTable(read_rows(text))
 
 

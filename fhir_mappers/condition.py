@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fhir_mappers.codes import site_table
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
 from fhir_mappers.elements import coded_value, concept_text
 from fhir_mappers.errors import InvalidElementError, MissingElementError
-from guideline.concepts import DiagnosisKind, InfectionKind, TherapyKind
+from guideline.concepts import DiagnosisKind, InfectionKind, InfectionSite, TherapyKind
 from guideline.model import Diagnosis, InfectionRecord, TherapyAdministration
+from guideline.text import msg
 
 _INFECTION_KINDS = {
     "infection-bacterial": InfectionKind.BACTERIAL,
@@ -29,7 +31,9 @@ DIAGNOSIS_KINDS = {
     "dx-hsct-unknown-type": DiagnosisKind.HSCT_UNKNOWN_TYPE,
     "dx-primary-immunodeficiency": DiagnosisKind.PRIMARY_IMMUNODEFICIENCY,
     "dx-car-t-history": DiagnosisKind.CAR_T_HISTORY,
+    "dx-bronchiectasis": DiagnosisKind.BRONCHIECTASIS,
 }
+_SITES = {"site-lower-respiratory": InfectionSite.LOWER_RESPIRATORY, "site-urinary-tract": InfectionSite.URINARY_TRACT}
 _ONSET = ("onsetDateTime", "onsetPeriod.start", "recordedDate")
 
 ConditionPart = InfectionRecord | Diagnosis | TherapyAdministration
@@ -53,12 +57,14 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
     display = concept_text(resource.get("code"))
     verification = coded_value(resource.get("verificationStatus"))
     if verification == "refuted":
-        raise InvalidElementError(f"{display}: verificationStatus refuted", path="Condition.verificationStatus")
+        raise InvalidElementError(
+            msg("{name}: verificationStatus refuted", name=display), path="Condition.verificationStatus"
+        )
     onset = first_date(resource, _ONSET, tz=ctx.tz, type_name="Condition")
     parts: list[ConditionPart] = []
     if infection_kinds:
         if onset is None:
-            raise MissingElementError(f"{display}: no onset or recordedDate", path="Condition.onset[x]")
+            raise MissingElementError(msg("{name}: no onset or recordedDate", name=display), path="Condition.onset[x]")
         severity = {m.concept for m in ctx.codes.matches(resource.get("severity"))}
         parts.append(
             InfectionRecord(
@@ -70,6 +76,7 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
                 verification=verification,
                 severity_severe="severity-severe" in severity,
                 encounter_refs=ctx.refs(resource.get("encounter")),
+                site=next((_SITES[m.concept] for m in site_table().matches(resource.get("code"))), None),
             )
         )
     for kind in diagnosis_kinds:

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fhir_mappers.errors import InvalidElementError
+from guideline.text import msg
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL = re.compile(r"^\d{4}(-\d{2})?$")
@@ -25,16 +26,16 @@ def to_local_date(value: Any, *, tz: ZoneInfo, path: str) -> date:
         InvalidElementError: not a string, a partial date, or an impossible date such as 2026-02-30.
     """
     if not isinstance(value, str):
-        raise InvalidElementError(f"expected a date string, got {type(value).__name__}", path=path)
+        raise InvalidElementError(msg("expected a date string, got {type}", type=type(value).__name__), path=path)
     text = value.strip()
     if _PARTIAL.match(text):
-        raise InvalidElementError(f"date '{text}' is only a year or month", path=path)
+        raise InvalidElementError(msg("date '{text}' is only a year or month", text=text), path=path)
     try:
         if _DATE.match(text):
             return date.fromisoformat(text)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise InvalidElementError(f"invalid date '{text[:40]}'", path=path) from error
+        raise InvalidElementError(msg("invalid date '{text}'", text=text[:40]), path=path) from error
     if moment.tzinfo is None:
         return moment.date()
     return moment.astimezone(tz).date()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fhir_mappers.errors import InvalidElementError
+from guideline.text import msg
 
 Resource = Mapping[str, Any]
 
@@ -70,7 +71,7 @@ def optional_str(resource: Resource, key: str, *, path: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidElementError(f"expected a string, got {type(value).__name__}", path=path)
+        raise InvalidElementError(msg("expected a string, got {type}", type=type(value).__name__), path=path)
     return value
 
 

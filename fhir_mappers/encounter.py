@@ -10,6 +10,7 @@ from fhir_mappers.dates import first_date
 from fhir_mappers.elements import as_list, coded_value
 from fhir_mappers.errors import MissingElementError
 from guideline.model import Admission
+from guideline.text import msg
 
 ADMISSION_CLASSES = {"IMP": "IMP", "ACUTE": "IMP", "NONAC": "IMP", "EMER": "EMER"}
 """v3-ActCode classes: IMP and its specialisations ACUTE/NONAC are admissions; EMER is the emergency ward."""
@@ -30,7 +31,7 @@ def map_encounter(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
         return None
     start = first_date(resource, ("period.start",), tz=ctx.tz, type_name="Encounter")
     if start is None:
-        raise MissingElementError("admission without period.start", path="Encounter.period.start")
+        raise MissingElementError(msg("admission without period.start"), path="Encounter.period.start")
     end = first_date(resource, ("period.end",), tz=ctx.tz, type_name="Encounter")
     diagnoses = [d.get("condition") for d in as_list(resource.get("diagnosis")) if isinstance(d, Mapping)]
     return Admission(

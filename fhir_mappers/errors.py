@@ -9,21 +9,28 @@
 
 from __future__ import annotations
 
+from guideline.text import Message, msg
+
 
 class MappingError(ValueError):
-    """A relevant resource that cannot be used; ``str(error)`` is the reason shown on the card.
+    """A relevant resource that cannot be used; ``message()`` is the reason shown on the card.
 
     Attributes:
+        reason: what is wrong, as a translatable ``Message``.
         path: the FHIR element path, e.g. ``"Observation.valueQuantity.unit"``.
     """
 
-    def __init__(self, reason: str, *, path: str | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Message, *, path: str | None = None) -> None:
+        super().__init__(reason.english())
         self.reason = reason
         self.path = path
 
+    def message(self) -> Message:
+        """Return the reason with the element path, for the card."""
+        return msg("{reason} ({path})", reason=self.reason, path=self.path) if self.path else self.reason
+
     def __str__(self) -> str:
-        return f"{self.reason} ({self.path})" if self.path else self.reason
+        return self.message().english()
 
 
 class UnsupportedUnitError(MappingError):

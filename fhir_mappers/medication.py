@@ -19,6 +19,7 @@ from fhir_mappers.elements import as_list, concept_text
 from fhir_mappers.errors import InvalidElementError, MissingElementError
 from guideline.concepts import IgrtRoute, TherapyKind
 from guideline.model import AntibioticRecord, DataIssue, IgrtRecord, TherapyAdministration
+from guideline.text import msg
 
 MedicationPart = TherapyAdministration | IgrtRecord | AntibioticRecord | DataIssue
 
@@ -28,7 +29,7 @@ _SOURCES: Mapping[str, Literal["administration", "order", "statement"]] = {
     "MedicationRequest": "order",
     "MedicationStatement": "statement",
 }
-_ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
+ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
 _GIVEN = {
     "MedicationAdministration": frozenset({"completed", "in-progress", "stopped"}),
     "MedicationStatement": frozenset({"active", "completed", "stopped", "on-hold"}),
@@ -65,23 +66,31 @@ def map_medication(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -
         return []
     name = concept_text(ctx.medication_code(resource))
     if match.concept == "bsab-not-b-cell":
-        return [DataIssue(ref=ref, reason=f"{name}: not directed at B-cell or plasma-cell antigens (not population 2)")]
+        reason = msg("{name}: not directed at B-cell or plasma-cell antigens (not population 2)", name=name)
+        return [DataIssue(ref=ref, reason=reason)]
     if status not in _GIVEN[kind]:
-        raise InvalidElementError(f"{name}: status '{status}' (not given)", path=f"{kind}.status")
+        raise InvalidElementError(
+            msg("{name}: status '{status}' (not given)", name=name, status=str(status)), path=f"{kind}.status"
+        )
     if match.concept in ("car-t", "bsab") and kind == "MedicationRequest":
-        return [DataIssue(ref=ref, reason=f"{name}: an order, not an administration; T0 is taken from administrations")]
+        reason = msg("{name}: an order, not an administration; T0 is taken from administrations", name=name)
+        return [DataIssue(ref=ref, reason=reason)]
     started = _start(resource, kind, ctx)
     if match.concept in ("car-t", "bsab"):
         if started is None:
-            raise MissingElementError(f"{name}: no administration date", path=f"{kind}.effective[x]")
+            raise MissingElementError(msg("{name}: no administration date", name=name), path=f"{kind}.effective[x]")
         therapy = TherapyKind.CAR_T if match.concept == "car-t" else TherapyKind.BSAB
         return [TherapyAdministration(kind=therapy, substance=name, on=started, ref=ref)]
     if match.concept == "antibiotic-systemic":
         if started is None:
-            raise MissingElementError(f"{name}: no date", path=f"{kind}.effective[x]")
+            raise MissingElementError(msg("{name}: no date", name=name), path=f"{kind}.effective[x]")
         return [
             AntibioticRecord(
-                ref=ref, display=name, start=started, reason_refs=ctx.refs(resource.get("reasonReference"))
+                ref=ref,
+                display=name,
+                start=started,
+                reason_refs=ctx.refs(resource.get("reasonReference")),
+                active_order=kind != "MedicationAdministration" and status == "active",
             )
         ]
     return [_igrt(resource, kind, ctx, ref, name, match, started)]
@@ -102,7 +111,7 @@ def _igrt(
         ref=ref,
         display=name,
         source=_SOURCES[kind],
-        route=_ROUTES[match.concept],
+        route=ROUTES[match.concept],
         start=started,
         end=end,
         active=kind != "MedicationAdministration" and resource.get("status") == "active",

@@ -1,17 +1,24 @@
-"""Observation -> ``LabResult`` for IgG, IgA, IgM and M-protein (LOINC and NPU codes), values in g/L."""
+"""Observation -> guideline facts.
+
+* IgG, IgA, IgM and M-protein (LOINC and NPU codes) -> ``LabResult`` in g/L.
+* Body weight (LOINC 29463-7, kg or g) and CD19 B cells (LOINC 8116-6, 8117-4) -> ``Measurement``.
+* M-component typing (immunofixation, LOINC 25700-6) -> ``MProteinTyping``: the heavy chains its result names.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
-from fhir_mappers.elements import as_list, concept_text
-from fhir_mappers.errors import InvalidElementError, MappingError, MissingElementError
+from fhir_mappers.elements import as_list, concept_names, concept_text
+from fhir_mappers.errors import InvalidElementError, MappingError, MissingElementError, UnsupportedUnitError
 from fhir_mappers.units import quantity_in_g_per_l
-from guideline.concepts import Analyte
-from guideline.model import Comparator, LabResult
+from guideline.concepts import Analyte, MeasurementKind
+from guideline.model import Comparator, LabResult, Measurement, MProteinTyping
+from guideline.text import msg
 
 _ANALYTES = {
     "lab-igg": Analyte.IGG,
@@ -23,32 +30,54 @@ USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 _EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued")
 
 
-def map_observation(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -> LabResult | None:
-    """Map a final/amended/corrected immunoglobulin or M-protein Observation to a ``LabResult``.
+_MEASUREMENTS = {
+    "body-weight": MeasurementKind.BODY_WEIGHT,
+    "lab-cd19-absolute": MeasurementKind.CD19_ABSOLUTE,
+    "lab-cd19-percent": MeasurementKind.CD19_PERCENT,
+}
+_WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001}
+_ISOTYPE = re.compile(r"(?<![a-z])ig\s*([gam])(?![a-z])", re.IGNORECASE)
+
+
+def map_observation(
+    resource: Mapping[str, Any], ctx: MappingContext, ref: str
+) -> LabResult | Measurement | MProteinTyping | None:
+    """Map a final/amended/corrected Observation the guideline reads.
 
     Returns:
-        ``None`` when the code is not one of the guideline's analytes.
+        ``None`` when the code is not one the guideline reads.
 
     Raises:
         MappingError: not final, no value, an unconvertible unit, or no effective date.
     """
-    analyte = next(
-        (_ANALYTES[m.concept] for m in ctx.codes.matches(resource.get("code")) if m.concept in _ANALYTES), None
-    )
-    if analyte is None:
+    concepts = {m.concept for m in ctx.codes.matches(resource.get("code"))}
+    analyte = next((_ANALYTES[c] for c in concepts if c in _ANALYTES), None)
+    measurement = next((_MEASUREMENTS[c] for c in concepts if c in _MEASUREMENTS), None)
+    if analyte is None and measurement is None and "lab-m-protein-typing" not in concepts:
         return None
+    if analyte is None:
+        _check_final(resource)
+        effective = _effective(resource, ctx)
+        if measurement is None:
+            return _typing(resource, effective, ref)
+        return _measurement(resource, measurement, effective, ref)
     name = concept_text(resource.get("code"))
     status = resource.get("status")
     if status not in USABLE_STATUSES:
-        raise InvalidElementError(f"{name}: status '{status}' is not a final result", path="Observation.status")
+        raise InvalidElementError(
+            msg("{name}: status '{status}' is not a final result", name=name, status=str(status)),
+            path="Observation.status",
+        )
     if resource.get("dataAbsentReason") is not None:
-        raise MissingElementError(f"{name}: no value (dataAbsentReason)", path="Observation.dataAbsentReason")
+        raise MissingElementError(
+            msg("{name}: no value (dataAbsentReason)", name=name), path="Observation.dataAbsentReason"
+        )
     if "valueQuantity" not in resource:
-        raise MissingElementError(f"{name}: value is not a Quantity", path="Observation.valueQuantity")
+        raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
     value, comparator, reported = quantity_in_g_per_l(resource["valueQuantity"], path="Observation.valueQuantity")
     effective = first_date(resource, _EFFECTIVE, tz=ctx.tz, type_name="Observation")
     if effective is None:
-        raise MissingElementError(f"{name}: no effective date", path="Observation.effective[x]")
+        raise MissingElementError(msg("{name}: no effective date", name=name), path="Observation.effective[x]")
     comparator_value: Comparator | None = comparator  # type: ignore[assignment]
     return LabResult(
         analyte=analyte,
@@ -59,6 +88,66 @@ def map_observation(resource: Mapping[str, Any], ctx: MappingContext, ref: str) 
         reported=reported,
         reference_low_g_per_l=_reference_low(resource),
     )
+
+
+def _check_final(resource: Mapping[str, Any]) -> None:
+    name = concept_text(resource.get("code"))
+    status = resource.get("status")
+    if status not in USABLE_STATUSES:
+        raise InvalidElementError(
+            msg("{name}: status '{status}' is not a final result", name=name, status=str(status)),
+            path="Observation.status",
+        )
+    if resource.get("dataAbsentReason") is not None:
+        raise MissingElementError(
+            msg("{name}: no value (dataAbsentReason)", name=name), path="Observation.dataAbsentReason"
+        )
+
+
+def _effective(resource: Mapping[str, Any], ctx: MappingContext) -> Any:
+    effective = first_date(resource, _EFFECTIVE, tz=ctx.tz, type_name="Observation")
+    if effective is None:
+        name = concept_text(resource.get("code"))
+        raise MissingElementError(msg("{name}: no effective date", name=name), path="Observation.effective[x]")
+    return effective[0]
+
+
+def _measurement(resource: Mapping[str, Any], kind: MeasurementKind, effective: Any, ref: str) -> Measurement:
+    """Body weight in kg (kg or g); CD19 counts as reported (only compared with themselves)."""
+    name = concept_text(resource.get("code"))
+    quantity = resource.get("valueQuantity")
+    if not isinstance(quantity, Mapping):
+        raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidElementError(msg("value is not a number"), path="Observation.valueQuantity.value")
+    unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
+    if not isinstance(unit, str) or not unit.strip():
+        raise MissingElementError(msg("no unit"), path="Observation.valueQuantity.unit")
+    if kind == MeasurementKind.BODY_WEIGHT:
+        factor = _WEIGHT_TO_KG.get(unit.strip().lower())
+        if factor is None:
+            raise UnsupportedUnitError(
+                msg("unit '{unit}' cannot be converted to kg", unit=unit), path="Observation.valueQuantity.code"
+            )
+        return Measurement(kind=kind, value=round(float(value) * factor, 3), unit="kg", effective=effective, ref=ref)
+    return Measurement(kind=kind, value=float(value), unit=unit.strip(), effective=effective, ref=ref)
+
+
+def _typing(resource: Mapping[str, Any], effective: Any, ref: str) -> MProteinTyping:
+    """The heavy chains (IgG, IgA, IgM) an immunofixation result names, from its coded or text value."""
+    texts: list[str] = []
+    value = resource.get("valueCodeableConcept")
+    if isinstance(value, Mapping):
+        texts += concept_names(value)
+    if isinstance(resource.get("valueString"), str):
+        texts.append(resource["valueString"])
+    if not texts:
+        name = concept_text(resource.get("code"))
+        raise MissingElementError(msg("{name}: no result value", name=name), path="Observation.value[x]")
+    text = "; ".join(dict.fromkeys(texts))
+    isotypes = frozenset(f"Ig{m.group(1).upper()}" for m in _ISOTYPE.finditer(text))
+    return MProteinTyping(isotypes=isotypes, text=text[:200], effective=effective, ref=ref)
 
 
 def _reference_low(resource: Mapping[str, Any]) -> float | None:

@@ -9,6 +9,7 @@ from typing import Any
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import to_local_date
 from fhir_mappers.errors import MissingElementError
+from guideline.text import msg
 
 
 def map_patient(resource: Mapping[str, Any], ctx: MappingContext) -> date:
@@ -20,5 +21,5 @@ def map_patient(resource: Mapping[str, Any], ctx: MappingContext) -> date:
     """
     value = resource.get("birthDate")
     if value is None:
-        raise MissingElementError("no birthDate: age (adult or child) unknown", path="Patient.birthDate")
+        raise MissingElementError(msg("no birthDate: age (adult or child) unknown"), path="Patient.birthDate")
     return to_local_date(value, tz=ctx.tz, path="Patient.birthDate")

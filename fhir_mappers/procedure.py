@@ -12,6 +12,7 @@ from fhir_mappers.elements import as_list, concept_text
 from fhir_mappers.errors import InvalidElementError, MissingElementError
 from guideline.concepts import TherapyKind
 from guideline.model import Diagnosis, TherapyAdministration
+from guideline.text import msg
 
 _PERFORMED = ("performedDateTime", "performedPeriod.start")
 
@@ -32,13 +33,17 @@ def map_procedure(
         return []
     display = concept_text(resource.get("code"))
     if resource.get("status") != "completed":
-        raise InvalidElementError(f"{display}: status '{resource.get('status')}'", path="Procedure.status")
+        raise InvalidElementError(
+            msg("{name}: status '{status}'", name=display, status=str(resource.get("status"))), path="Procedure.status"
+        )
     performed = first_date(resource, _PERFORMED, tz=ctx.tz, type_name="Procedure")
     parts: list[Diagnosis | TherapyAdministration] = [
         Diagnosis(ref=ref, kind=kind, display=display, recorded=performed[0] if performed else None) for kind in kinds
     ]
     if "car-t" in concepts:
         if performed is None:
-            raise MissingElementError(f"{display}: CAR-T infusion without a date", path="Procedure.performed[x]")
+            raise MissingElementError(
+                msg("{name}: CAR-T infusion without a date", name=display), path="Procedure.performed[x]"
+            )
         parts.append(TherapyAdministration(kind=TherapyKind.CAR_T, substance=display, on=performed[0], ref=ref))
     return parts

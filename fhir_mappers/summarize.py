@@ -15,6 +15,7 @@ from fhir_mappers.context import MappingContext
 from fhir_mappers.elements import coded_value
 from fhir_mappers.encounter import ADMISSION_CLASSES, map_encounter
 from fhir_mappers.errors import MappingError
+from fhir_mappers.immunization import map_immunization
 from fhir_mappers.medication import map_medication
 from fhir_mappers.observation import map_observation
 from fhir_mappers.patient import map_patient
@@ -28,9 +29,13 @@ from guideline.model import (
     IgrtRecord,
     InfectionRecord,
     LabResult,
+    Measurement,
+    MProteinTyping,
     PatientRecord,
     TherapyAdministration,
+    Vaccination,
 )
+from guideline.text import Message, msg
 
 Mapper = Callable[[Mapping[str, Any], MappingContext, str], Any]
 
@@ -42,11 +47,15 @@ MAPPERS: Mapping[str, Mapper] = {
     "MedicationRequest": map_medication,
     "MedicationStatement": map_medication,
     "Procedure": map_procedure,
+    "Immunization": map_immunization,
 }
 """resourceType -> mapper. Patient is handled separately (one per request); other types are ignored."""
 
 _PARTS: Mapping[type, str] = {
     LabResult: "labs",
+    Measurement: "measurements",
+    Vaccination: "vaccinations",
+    MProteinTyping: "m_protein_typings",
     TherapyAdministration: "therapies",
     InfectionRecord: "infections",
     Admission: "admissions",
@@ -95,7 +104,7 @@ def summarize(
                 continue
             result = MAPPERS[str(kind)](resource, ctx, ref)
         except MappingError as error:
-            collected["data_issues"].append(DataIssue(ref=ref, reason=str(error)))
+            collected["data_issues"].append(DataIssue(ref=ref, reason=error.message()))
             continue
         for part in result if isinstance(result, list) else [result]:
             if part is not None:
@@ -103,18 +112,20 @@ def summarize(
     return PatientRecord(birth_date=birth_date, **{name: tuple(parts) for name, parts in collected.items()})
 
 
-def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ctx: MappingContext) -> str | None:
+def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ctx: MappingContext) -> Message | None:
     status = resource.get("status")
     if status == "entered-in-error" or coded_value(resource.get("verificationStatus")) == "entered-in-error":
-        return "entered-in-error: not used"
+        return msg("entered-in-error: not used")
     if patient_id is None:
         return None
     if kind == "Patient":
         rid = resource.get("id")
-        return None if rid in (None, patient_id) else f"a different patient than context.patientId ({rid})"
+        return (
+            None if rid in (None, patient_id) else msg("a different patient than context.patientId ({id})", id=str(rid))
+        )
     subject = ctx.ref(resource.get("subject") or resource.get("patient"))
     if subject is not None and subject != f"Patient/{patient_id}":
-        return "belongs to a different patient than context.patientId: not used"
+        return msg("belongs to a different patient than context.patientId: not used")
     return None
 
 
@@ -124,5 +135,8 @@ def _is_relevant(resource: Mapping[str, Any], kind: Any, ctx: MappingContext) ->
         return True
     if kind == "Encounter":
         return coded_value(resource.get("class")) in ADMISSION_CLASSES
-    concept = ctx.medication_code(resource) if str(kind).startswith("Medication") else resource.get("code")
+    if str(kind).startswith("Medication"):
+        concept = ctx.medication_code(resource)
+    else:
+        concept = resource.get("vaccineCode" if kind == "Immunization" else "code")
     return bool(ctx.codes.matches(concept, by_name=True))

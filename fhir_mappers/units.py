@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fhir_mappers.errors import InvalidElementError, MissingElementError, UnsupportedUnitError
+from guideline.text import msg
 
 TO_G_PER_L: Mapping[str, float] = {"g/L": 1.0, "mg/mL": 1.0, "mg/dL": 0.01, "g/dL": 10.0, "mg/L": 0.001}
 """Factor from each accepted UCUM unit to g/L. Molar units (umol/L) are not used for immunoglobulins."""
@@ -29,22 +30,24 @@ def quantity_in_g_per_l(quantity: Any, *, path: str) -> tuple[float, str | None,
         InvalidElementError: a non-numeric or negative value, or an unknown comparator.
     """
     if not isinstance(quantity, dict):
-        raise MissingElementError("no valueQuantity", path=path)
+        raise MissingElementError(msg("no valueQuantity"), path=path)
     value = quantity.get("value")
     if value is None:
-        raise MissingElementError("no value", path=f"{path}.value")
+        raise MissingElementError(msg("no value"), path=f"{path}.value")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidElementError("value is not a number", path=f"{path}.value")
+        raise InvalidElementError(msg("value is not a number"), path=f"{path}.value")
     if value < 0:
-        raise InvalidElementError(f"negative value {value}", path=f"{path}.value")
+        raise InvalidElementError(msg("negative value {value}", value=value), path=f"{path}.value")
     comparator = quantity.get("comparator")
     if comparator is not None and comparator not in COMPARATORS:
-        raise InvalidElementError(f"unknown comparator {comparator!r}", path=f"{path}.comparator")
+        raise InvalidElementError(
+            msg("unknown comparator {comparator}", comparator=repr(comparator)), path=f"{path}.comparator"
+        )
     raw_unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
     if not isinstance(raw_unit, str) or not raw_unit.strip():
-        raise MissingElementError("no unit", path=f"{path}.unit")
+        raise MissingElementError(msg("no unit"), path=f"{path}.unit")
     unit = raw_unit if raw_unit in TO_G_PER_L else _BY_LOWER.get(raw_unit.strip().lower())
     if unit is None:
-        raise UnsupportedUnitError(f"unit '{raw_unit}' cannot be converted to g/L", path=f"{path}.code")
+        raise UnsupportedUnitError(msg("unit '{unit}' cannot be converted to g/L", unit=raw_unit), path=f"{path}.code")
     reported = f"{comparator or ''}{value:g} {raw_unit}"
     return round(float(value) * TO_G_PER_L[unit], 6), comparator, reported

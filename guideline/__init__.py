@@ -5,12 +5,14 @@ Callers pass ``as_of`` explicitly. ``tests/test_layering.py`` enforces this.
 """
 
 from guideline.concepts import Population, Recommendation, RuleId
-from guideline.evaluate import evaluate
+from guideline.evaluate import Assessment, assess, evaluate
 from guideline.model import Finding, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 
 __all__ = [
     "DEFAULT_PARAMETERS",
+    "Assessment",
+    "assess",
     "Finding",
     "Parameters",
     "PatientRecord",

@@ -93,6 +93,8 @@ class DiagnosisKind(StrEnum):
     AUTOLOGOUS_HSCT = "autologous-hsct"
     PRIMARY_IMMUNODEFICIENCY = "primary-immunodeficiency"
     CAR_T_HISTORY = "car-t-history"
+    BRONCHIECTASIS = "bronchiectasis"
+    """A known organ focus (Opsummering, Kriterier for opstart: "kendte bronkiektasier")."""
 
 
 class IgrtRoute(StrEnum):
@@ -101,3 +103,58 @@ class IgrtRoute(StrEnum):
     SCIG = "SCIG"
     IVIG = "IVIG"
     UNKNOWN = "unknown route"
+
+
+class MeasurementKind(StrEnum):
+    """Non-immunoglobulin measurements the guideline reads (body weight for dosing, CD19 B cells for recovery)."""
+
+    BODY_WEIGHT = "body-weight"
+    """kg."""
+    CD19_ABSOLUTE = "cd19-absolute"
+    """CD19 B cells per volume of blood, in the unit reported (10*9/L or /uL); compared only with itself."""
+    CD19_PERCENT = "cd19-percent"
+    """CD19 B cells as % of lymphocytes."""
+
+
+class VaccineKind(StrEnum):
+    """Vaccinations named in the prerequisites before a start (Opsummering, Kriterier for opstart)."""
+
+    INFLUENZA = "influenza"
+    PNEUMOCOCCAL = "pneumococcal"
+
+
+class InfectionSite(StrEnum):
+    """Organ sites whose recurrent infections make a "known organ focus" for targeted prophylaxis."""
+
+    LOWER_RESPIRATORY = "lower-respiratory"
+    URINARY_TRACT = "urinary-tract"
+
+
+class AdviceKind(StrEnum):
+    """``extension["sid-igrt"].kind`` of the cards beside the decision card (issue "clinical depth")."""
+
+    DOSE = "dose"
+    PRODUCT = "product"
+    M_COMPONENT = "m-component"
+    MONITORING = "monitoring"
+    PREREQUISITES = "prerequisites"
+
+
+class AdviceRule(StrEnum):
+    """Stable identifiers of the advice rules; one card per rule that fires."""
+
+    DOSE_IN_RANGE = "dose-monthly-in-range"
+    DOSE_OUT_OF_RANGE = "dose-monthly-out-of-range"
+    DOSE_NOT_COMPUTABLE = "dose-not-computable"
+    TROUGH_ABOVE_8 = "dose-trough-above-8"
+    TROUGH_LOW_WITH_SEVERE_INFECTIONS = "dose-trough-below-6-severe-infections"
+    TROUGH_HIGH_INFECTION_FREE = "dose-trough-high-infection-free"
+    PRODUCT_IVIG_ORDERED = "product-ivig-ordered"
+    PRODUCT_SWITCH = "product-switch"
+    M_COMPONENT_ESTIMATE = "m-component-polyclonal-estimate"
+    M_COMPONENT_ISOTYPE_UNKNOWN = "m-component-isotype-unknown"
+    MONITORING_BEFORE_START = "monitoring-before-start"
+    MONITORING_FOLLOW_UP = "monitoring-follow-up"
+    MONITORING_STOP_MARKERS = "monitoring-stop-markers"
+    MONITORING_INFECTIONS_AFTER_STOP = "monitoring-infections-after-stop"
+    PREREQUISITES_CHECKLIST = "prerequisites-before-start"

@@ -18,15 +18,20 @@ from guideline.igrt import IgrtEpisode
 from guideline.infections import SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
 from guideline.model import Criterion, Evidence, Finding
 from guideline.start_rules import age_unknown, child_after_car_t_or_bsab, primary_immunodeficiency
+from guideline.text import Message, msg
 
 _IGRT_INTERPRETATIONS = ("on_igrt_recent_days",)
-EXTENSION_NOTE = (
+EXTENSION_NOTE = msg(
     "With a significant community risk of antibiotic-requiring bacterial infections a short extension may be "
     "relevant (addendum §4.2)."
 )
-RECOVERY_NOTE = (
+RECOVERY_NOTE = msg(
     "Immune recovery (IgG > 4 g/L) can only be judged from an IgG measured in a period without IgRT "
     "(addendum §3.4); rising IgA/IgM support a stop or pause (Opsummering, Kriterier for seponering)."
+)
+RESTART_NOTE = msg(
+    "If infections recur after a stop or pause, antibiotic prophylaxis can be tried before restarting "
+    "(Opsummering, Pausering)."
 )
 
 
@@ -54,9 +59,9 @@ def igrt_start_unknown(facts: Facts) -> Finding | None:
         criteria=(
             Criterion(
                 id="igrt-start-known",
-                description="IgRT start date known (active immunoglobulin order/statement has no date)",
+                description=msg("IgRT start date known (active immunoglobulin order/statement has no date)"),
                 held=False,
-                evidence=tuple(Evidence(text="active, undated", ref=r) for r in refs),
+                evidence=tuple(Evidence(text=msg("active, undated"), ref=r) for r in refs),
             ),
         ),
         source=sources.STOP_STANDARD,
@@ -77,20 +82,25 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
         _igrt_start_criterion(episode),
         Criterion(
             id="igrt-started-inside-window",
-            description=f"IgRT started inside the window T0 {index.t0} <= {episode.start} < {end}",
+            description=msg(
+                "IgRT started inside the window T0 {t0} <= {start} < {end}", t0=index.t0, start=episode.start, end=end
+            ),
             held=True,
             evidence=t0_evidence(index),
         ),
         prior.model_copy(
             update={
                 "id": "no-severe-or-recurrent-infection-before-start",
-                "description": "Not met before the IgRT start (started on IgG < 4 g/L alone): " + prior.description,
+                "description": msg(
+                    "Not met before the IgRT start (started on IgG < 4 g/L alone): {criterion}",
+                    criterion=prior.description,
+                ),
                 "held": True,
             }
         ),
         Criterion(
             id="t0-plus-6-months-reached",
-            description=f"{facts.as_of} >= T0 + 6 months ({end})",
+            description=msg("{as_of} >= T0 + 6 months ({end})", as_of=facts.as_of, end=end),
             held=facts.as_of >= end,
         ),
     )
@@ -128,7 +138,11 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
         _igrt_start_criterion(episode),
         Criterion(
             id="igrt-at-least-6-months",
-            description=f"On IgRT for at least {p.stop_attempt_from_calendar_months} months (from {stop_from})",
+            description=msg(
+                "On IgRT for at least {months} months (from {stop_from})",
+                months=p.stop_attempt_from_calendar_months,
+                stop_from=stop_from,
+            ),
             held=as_of >= stop_from,
         ),
     ]
@@ -137,15 +151,20 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
     if as_of < stop_from:
         rule, recommendation, source = RuleId.STANDARD_CONTINUE, Recommendation.CONTINUE, sources.STOP_STANDARD
     elif is_summer(as_of):
-        criteria.append(Criterion(id="summer", description=f"{as_of} lies in 1 May - 1 October", held=True))
+        criteria.append(
+            Criterion(id="summer", description=msg("{as_of} lies in 1 May - 1 October", as_of=as_of), held=True)
+        )
         rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
     else:
         criteria.append(
             Criterion(
                 id="winter-covered",
-                description=(
-                    f"Winter months inside the treatment period: {winter} of >= {p.stop_min_winter_days_on_igrt} "
-                    f"days between 1 Oct and 30 Apr on IgRT (reached {stop_due})"
+                description=msg(
+                    "Winter months inside the treatment period: {winter} of >= {needed} days between 1 Oct and "
+                    "30 Apr on IgRT (reached {stop_due})",
+                    winter=winter,
+                    needed=p.stop_min_winter_days_on_igrt,
+                    stop_due=stop_due,
                 ),
                 held=as_of >= stop_due,
             )
@@ -153,7 +172,11 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
         criteria.append(
             Criterion(
                 id="within-stop-attempt-period",
-                description=f"Within the stop-attempt period 6-12 months after start ({stop_from} to {stop_until})",
+                description=msg(
+                    "Within the stop-attempt period 6-12 months after start ({stop_from} to {stop_until})",
+                    stop_from=stop_from,
+                    stop_until=stop_until,
+                ),
                 held=stop_from <= as_of < stop_until,
             )
         )
@@ -161,17 +184,18 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
         rule = RuleId.STANDARD_STOP_ATTEMPT if attempt else RuleId.STANDARD_CONTINUE
         recommendation = Recommendation.STOP if attempt else Recommendation.CONTINUE
         source = sources.STOP_STANDARD
-    notes: list[str] = []
+    notes: list[Message] = []
     if as_of >= stop_until:
         notes.append(
-            f"A stop attempt was due 6-12 months after start ({stop_from} to {stop_until}); while IgRT continues, "
-            "reassess continue, pause or stop every 6 months (Opsummering, Kriterier for seponering)."
+            msg(
+                "A stop attempt was due 6-12 months after start ({stop_from} to {stop_until}); while IgRT continues, "
+                "reassess continue, pause or stop every 6 months (Opsummering, Kriterier for seponering).",
+                stop_from=stop_from,
+                stop_until=stop_until,
+            )
         )
     if recommendation in (Recommendation.STOP, Recommendation.PAUSE):
-        notes.append(
-            "If infections recur after a stop or pause, antibiotic prophylaxis can be tried before restarting "
-            "(Opsummering, Pausering)."
-        )
+        notes.append(RESTART_NOTE)
         notes.append(RECOVERY_NOTE)
     return make_finding(
         facts,
@@ -198,9 +222,9 @@ def next_follow_up(start: date, as_of: date, facts: Facts) -> date:
 def _igrt_start_criterion(episode: IgrtEpisode) -> Criterion:
     return Criterion(
         id="on-igrt",
-        description=f"On IgRT since {episode.start} (last recorded exposure {episode.end})",
+        description=msg("On IgRT since {start} (last recorded exposure {end})", start=episode.start, end=episode.end),
         held=True,
-        evidence=tuple(Evidence(text="immunoglobulin", ref=r) for r in episode.refs[-5:]),
+        evidence=tuple(Evidence(text=msg("immunoglobulin"), ref=r) for r in episode.refs[-5:]),
     )
 
 
@@ -209,13 +233,13 @@ def _standard_reason_criterion(facts: Facts, episode: IgrtEpisode) -> Criterion:
     index = facts.index
     assert index is not None
     if episode.start < index.t0:
-        reason = f"IgRT started before T0 ({index.t0})"
+        reason = msg("IgRT started before T0 ({t0})", t0=index.t0)
     elif facts.window_end is not None and episode.start >= facts.window_end:
-        reason = f"IgRT started 6 months or more after T0 ({index.t0})"
+        reason = msg("IgRT started 6 months or more after T0 ({t0})", t0=index.t0)
     else:
-        reason = "IgRT started inside the window after severe or recurrent bacterial infections"
+        reason = msg("IgRT started inside the window after severe or recurrent bacterial infections")
     return Criterion(
         id="standard-stop-rules-apply",
-        description=f"Standard stop rules apply to this CAR-T/bsAb patient: {reason}",
+        description=msg("Standard stop rules apply to this CAR-T/bsAb patient: {reason}", reason=reason),
         held=True,
     )

@@ -13,15 +13,16 @@ from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendatio
 from guideline.facts import Facts
 from guideline.index_dates import IndexDate
 from guideline.labs import confirming_igg, latest
-from guideline.model import Criterion, Evidence, Finding, KeyDates, LabResult
+from guideline.model import Criterion, Diagnosis, Evidence, Finding, KeyDates, LabResult
 from guideline.sources import SourceRef
+from guideline.text import Message, msg
 
-PREREQUISITES_NOTE = (
+PREREQUISITES_NOTE = msg(
     "Before a start (Opsummering, Kriterier for opstart): the patient should be vaccinated per national "
     "recommendations for SID (annual influenza, adequate pneumococcal vaccination), and targeted antibiotic "
     "prophylaxis should have been considered where there is a known organ focus."
 )
-NOT_INDICATED_NOTE = (
+NOT_INDICATED_NOTE = msg(
     "Primær profylakse med immunglobulin anbefales ikke; recidiverende ikke-alvorlige infektioner er ikke "
     "sufficient indikation. Consider targeted antibiotic prophylaxis (Opsummering, Kriterier for opstart)."
 )
@@ -32,9 +33,24 @@ ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", An
 
 def lab_evidence(lab: LabResult) -> Evidence:
     """Return a lab result as card evidence (value in g/L, date, reference)."""
-    reported = "" if lab.reported == lab.shown() else f" (reported {lab.reported})"
+    label = ANALYTE_LABELS[lab.analyte]
+    if lab.estimate is not None:
+        text = msg(
+            "{analyte} {value} (estimated polyclonal IgG: total {total} g/L minus M-protein {m_protein} g/L of "
+            "{m_on}, {m_ref})",
+            analyte=label,
+            value=lab.shown(),
+            total=lab.estimate.total_g_per_l,
+            m_protein=lab.estimate.m_protein_g_per_l,
+            m_on=lab.estimate.m_protein_on,
+            m_ref=lab.estimate.m_protein_ref,
+        )
+    elif lab.reported == lab.shown().english():
+        text = msg("{analyte} {value}", analyte=label, value=lab.shown())
+    else:
+        text = msg("{analyte} {value} (reported {reported})", analyte=label, value=lab.shown(), reported=lab.reported)
     return Evidence(
-        text=f"{ANALYTE_LABELS[lab.analyte]} {lab.shown()}{reported}",
+        text=text,
         ref=lab.ref,
         value=lab.value_g_per_l,
         comparator=lab.comparator,
@@ -44,12 +60,17 @@ def lab_evidence(lab: LabResult) -> Evidence:
 
 
 def igg_below(
-    lab: LabResult | None, threshold: float, *, criterion_id: str, label: str, required: bool = True
+    lab: LabResult | None, threshold: float, *, criterion_id: str, label: Message, required: bool = True
 ) -> Criterion:
     """Return the criterion "``label`` IgG < ``threshold`` g/L" (strict) for ``lab``."""
-    description = f"{label} IgG < {threshold:g} g/L"
+    description = msg("{label} IgG < {threshold} g/L", label=label, threshold=threshold)
     if lab is None:
-        return Criterion(id=criterion_id, description=f"{description}: no result", held=False, required=required)
+        return Criterion(
+            id=criterion_id,
+            description=msg("{label} IgG < {threshold} g/L: no result", label=label, threshold=threshold),
+            held=False,
+            required=required,
+        )
     return Criterion(
         id=criterion_id,
         description=description,
@@ -62,14 +83,14 @@ def igg_below(
 def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
     """IgG < 6 g/L, or under the lab's age-related reference-range low for a child (population 1 bullet 2)."""
     p = facts.p
-    criterion = igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label="Latest")
+    criterion = igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=msg("Latest"))
     child = facts.age_years is not None and facts.age_years < p.age_related_igg_limit_below_age_years
     low = lab.reference_low_g_per_l
     if criterion.held or not child or low is None:
         return criterion
     return criterion.model_copy(
         update={
-            "description": f"Latest IgG < 6 g/L or below the age-related reference-range low ({low:g} g/L)",
+            "description": msg("Latest IgG < 6 g/L or below the age-related reference-range low ({low} g/L)", low=low),
             "held": lab.is_below(low),
         }
     )
@@ -79,14 +100,22 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
     """IgG < 4 g/L confirmed by an earlier IgG at least 3 weeks before (Monitorering af effekt)."""
     p = facts.p
     earlier = confirming_igg(facts.record.labs, lab, p=p)
-    description = (
-        f"Persistent: an earlier IgG {p.igg_confirm_min_gap_days}-{p.igg_confirm_max_span_days} days before "
-        f"the latest is also < {p.igg_start_below_g_per_l:g} g/L"
+    params = {
+        "min_days": p.igg_confirm_min_gap_days,
+        "max_days": p.igg_confirm_max_span_days,
+        "threshold": p.igg_start_below_g_per_l,
+    }
+    description = msg(
+        "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L", **params
     )
     if earlier is None:
         return Criterion(
             id="igg-persistent",
-            description=f"{description}: no confirming second IgG",
+            description=msg(
+                "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L: "
+                "no confirming second IgG",
+                **params,
+            ),
             held=False,
             required=required,
         )
@@ -101,7 +130,8 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
 
 def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
     """Return the administrations behind a T0 as card evidence (one CAR-T infusion, or a bsAb course)."""
-    return tuple(Evidence(text=f"{index.kind.value} {index.substance}", ref=r, on=index.t0) for r in index.refs)
+    text = msg("{kind} {substance}", kind=index.kind.value, substance=index.substance)
+    return tuple(Evidence(text=text, ref=r, on=index.t0) for r in index.refs)
 
 
 def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
@@ -109,15 +139,23 @@ def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
     index, end = facts.index, facts.window_end
     if index is None or end is None:
         return Criterion(
-            id="inside-car-t-bsab-window", description="CAR-T or bsAb T0 recorded", held=False, required=required
+            id="inside-car-t-bsab-window",
+            description=msg("CAR-T or bsAb T0 recorded"),
+            held=False,
+            required=required,
         )
-    certainty = "" if index.certain else " (date uncertain: from a CAR-T history code)"
+    params = {"t0": index.t0, "as_of": facts.as_of, "end": end, "kind": index.kind.value, "substance": index.substance}
+    if index.certain:
+        description = msg("Inside the window T0 {t0} <= {as_of} < {end} ({kind} {substance})", **params)
+    else:
+        description = msg(
+            "Inside the window T0 {t0} <= {as_of} < {end} ({kind} {substance} (date uncertain: from a CAR-T "
+            "history code))",
+            **params,
+        )
     return Criterion(
         id="inside-car-t-bsab-window",
-        description=(
-            f"Inside the window T0 {index.t0.isoformat()} <= {facts.as_of.isoformat()} < {end.isoformat()} "
-            f"({index.kind.value} {index.substance}{certainty})"
-        ),
+        description=description,
         held=facts.in_window,
         required=required,
         evidence=t0_evidence(index),
@@ -129,11 +167,17 @@ def adult_criterion(facts: Facts) -> Criterion:
     birth = facts.record.birth_date
     return Criterion(
         id="adult",
-        description=f"Age >= {facts.p.adult_age_years} years on {facts.as_of.isoformat()}",
+        description=msg("Age >= {years} years on {as_of}", years=facts.p.adult_age_years, as_of=facts.as_of),
         held=facts.adult,
         evidence=()
         if birth is None
-        else (Evidence(text=f"born {birth.isoformat()}, age {facts.age_years}", value=facts.age_years, unit="years"),),
+        else (
+            Evidence(
+                text=msg("born {birth}, age {age}", birth=birth, age=facts.age_years),
+                value=facts.age_years,
+                unit="years",
+            ),
+        ),
     )
 
 
@@ -144,15 +188,18 @@ def population_criterion(facts: Facts, population: Population) -> Criterion:
         Population.ALLO_HSCT: DiagnosisKind.ALLO_HSCT,
     }.get(population)
     descriptions = {
-        Population.HAEMATOLOGICAL: "Population 1: haematological disease recorded",
-        Population.CAR_T_OR_BSAB: "Population 2: adult after CAR-T or bsAb directed at B-cell/plasma-cell antigens",
-        Population.ALLO_HSCT: "Population 3: allogeneic HSCT recorded",
-        Population.OTHER_HYPOGAMMAGLOBULINAEMIA: "Population 4: no haematological disease, HSCT, CAR-T or bsAb "
-        "recorded",
+        Population.HAEMATOLOGICAL: msg("Population 1: haematological disease recorded"),
+        Population.CAR_T_OR_BSAB: msg(
+            "Population 2: adult after CAR-T or bsAb directed at B-cell/plasma-cell antigens"
+        ),
+        Population.ALLO_HSCT: msg("Population 3: allogeneic HSCT recorded"),
+        Population.OTHER_HYPOGAMMAGLOBULINAEMIA: msg(
+            "Population 4: no haematological disease, HSCT, CAR-T or bsAb recorded"
+        ),
     }
     evidence: tuple[Evidence, ...] = ()
     if kind is not None:
-        evidence = tuple(Evidence(text=d.display, ref=d.ref, on=d.recorded) for d in facts.diagnoses_of(kind))
+        evidence = tuple(diagnosis_evidence(d) for d in facts.diagnoses_of(kind))
     elif population == Population.CAR_T_OR_BSAB and facts.index is not None:
         evidence = t0_evidence(facts.index)[:1]
     return Criterion(
@@ -163,26 +210,60 @@ def population_criterion(facts: Facts, population: Population) -> Criterion:
     )
 
 
-def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[str, ...]:
+def diagnosis_evidence(diagnosis: Diagnosis) -> Evidence:
+    """Return a recorded diagnosis as card evidence (its display text as recorded, untranslated)."""
+    return Evidence(text=msg("{display}", display=diagnosis.display), ref=diagnosis.ref, on=diagnosis.recorded)
+
+
+def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[Message, ...]:
     """Cautions every decision card repeats where they apply: M-component, restart after a stop, prerequisites."""
-    notes: list[str] = []
+    notes: list[Message] = []
     mp = facts.m_protein
-    if mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0:
+    if facts.m_component.igg_type:
+        notes.append(
+            msg(
+                "IgG M-component typed ({typing}): this decision rests on estimated polyclonal IgG (total IgG minus "
+                "M-protein, as COMMIT does; addendum table 8-7), not on total IgG. See the M-component card.",
+                typing=facts.m_component.typing.ref if facts.m_component.typing else "",
+            )
+        )
+    elif mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0:
         iga = latest(facts.record.labs, Analyte.IGA, as_of=facts.as_of)
         igm = latest(facts.record.labs, Analyte.IGM, as_of=facts.as_of)
-        others = ", ".join(
-            f"{ANALYTE_LABELS[lab.analyte]} {lab.shown()} ({lab.effective})" for lab in (iga, igm) if lab
+        others = tuple(
+            msg("{analyte} {value} ({on})", analyte=ANALYTE_LABELS[lab.analyte], value=lab.shown(), on=lab.effective)
+            for lab in (iga, igm)
+            if lab
         )
-        notes.append(
-            f"M-component {mp.shown()} on {mp.effective} ({mp.ref}): with an IgG M-component, total IgG does not "
-            "reflect humoral immunity; judge general immunoparesis from IgA and IgM"
-            f"{' (' + others + ')' if others else ' (IgA/IgM not measured)'} (Opsummering, Kriterier for opstart)."
-        )
+        params = {"value": mp.shown(), "on": mp.effective, "ref": mp.ref}
+        if others:
+            notes.append(
+                msg(
+                    "M-component {value} on {on} ({ref}): with an IgG M-component, total IgG does not reflect humoral "
+                    "immunity; judge general immunoparesis from IgA and IgM ({others}) (Opsummering, Kriterier for "
+                    "opstart).",
+                    others=others,
+                    **params,
+                )
+            )
+        else:
+            notes.append(
+                msg(
+                    "M-component {value} on {on} ({ref}): with an IgG M-component, total IgG does not reflect humoral "
+                    "immunity; judge general immunoparesis from IgA and IgM (IgA/IgM not measured) (Opsummering, "
+                    "Kriterier for opstart).",
+                    **params,
+                )
+            )
     if start_like and facts.igrt.ended:
         last = facts.igrt.ended[-1]
         notes.append(
-            f"IgRT ended after {last.end.isoformat()} ({', '.join(last.refs[-3:])}). If infections recur after a "
-            "stop, antibiotic prophylaxis can be tried before restarting (Opsummering, Pausering; addendum §4.3)."
+            msg(
+                "IgRT ended after {end} ({refs}). If infections recur after a stop, antibiotic prophylaxis can be "
+                "tried before restarting (Opsummering, Pausering; addendum §4.3).",
+                end=last.end,
+                refs=", ".join(last.refs[-3:]),
+            )
         )
     if start_like:
         notes.append(PREREQUISITES_NOTE)
@@ -198,7 +279,7 @@ def make_finding(
     criteria: Iterable[Criterion],
     source: SourceRef,
     dates: KeyDates | None = None,
-    notes: Iterable[str] = (),
+    notes: Iterable[Message] = (),
     interpretations: Iterable[str] = (),
     order_lab_tests: bool = False,
 ) -> Finding:

@@ -1,14 +1,24 @@
-"""The guideline's single entry point: ``evaluate(record, as_of=..., p=...) -> Finding``."""
+"""The guideline's entry points: ``evaluate`` (the decision) and ``assess`` (the decision and its advice cards)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from guideline.advice import advise
 from guideline.continuation import decide_continuation
-from guideline.facts import derive
-from guideline.model import Finding, PatientRecord
+from guideline.facts import Facts, derive
+from guideline.model import Advice, Finding, OrderedDose, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 from guideline.start_rules import decide_start
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One evaluation: the decision, and the advice shown beside it (dose, product, M-component, ...)."""
+
+    finding: Finding
+    advice: tuple[Advice, ...]
 
 
 def evaluate(record: PatientRecord, *, as_of: date, p: Parameters = DEFAULT_PARAMETERS) -> Finding:
@@ -22,7 +32,32 @@ def evaluate(record: PatientRecord, *, as_of: date, p: Parameters = DEFAULT_PARA
     Returns:
         Exactly one ``Finding``: continuation rules for a patient on IgRT, start rules otherwise.
     """
+    return _decide(derive(record, as_of=as_of, p=p))
+
+
+def assess(
+    record: PatientRecord,
+    *,
+    as_of: date,
+    p: Parameters = DEFAULT_PARAMETERS,
+    orders: tuple[OrderedDose, ...] = (),
+    follow_up: bool = False,
+) -> Assessment:
+    """Return the decision (as ``evaluate``) and the advice cards for it (``guideline.advice.advise``).
+
+    Args:
+        record: the patient's mapped data (lab values in g/L).
+        as_of: the evaluation date.
+        p: thresholds and interpretation settings.
+        orders: draft immunoglobulin orders with their doses (order hooks).
+        follow_up: include the follow-up reminder (patient-view).
+    """
     facts = derive(record, as_of=as_of, p=p)
+    finding = _decide(facts)
+    return Assessment(finding, advise(facts, finding, orders=orders, follow_up=follow_up))
+
+
+def _decide(facts: Facts) -> Finding:
     if facts.igrt.on_igrt:
         return decide_continuation(facts)
     return decide_start(facts)

@@ -15,6 +15,7 @@ from guideline.igrt import IgrtStatus, igrt_status
 from guideline.index_dates import IndexDate, index_dates
 from guideline.infections import InfectionEpisode, infection_episodes
 from guideline.labs import is_recent, latest
+from guideline.m_component import MComponentStatus, apply_estimates
 from guideline.model import DataIssue, Diagnosis, LabResult, PatientRecord
 from guideline.parameters import Parameters
 
@@ -46,6 +47,7 @@ class Facts:
     episodes: tuple[InfectionEpisode, ...]
     data_issues: tuple[DataIssue, ...]
     igrt: IgrtStatus
+    m_component: MComponentStatus
 
     @property
     def adult(self) -> bool | None:
@@ -79,7 +81,11 @@ class Facts:
 
 
 def derive(record: PatientRecord, *, as_of: date, p: Parameters) -> Facts:
-    """Compute the ``Facts`` for ``record`` on ``as_of``. Pure: depends only on its arguments."""
+    """Compute the ``Facts`` for ``record`` on ``as_of``. Pure: depends only on its arguments.
+
+    With an IgG M-component typed, IgG results are polyclonal estimates (``guideline.m_component``) from here on.
+    """
+    record, m_component = apply_estimates(record, as_of=as_of, p=p)
     age = None if record.birth_date is None else age_in_years(record.birth_date, as_of)
     dates = index_dates(record.therapies, as_of=as_of, p=p)
     index = dates[-1] if dates else None
@@ -119,4 +125,5 @@ def derive(record: PatientRecord, *, as_of: date, p: Parameters) -> Facts:
         episodes=episodes,
         data_issues=(*record.data_issues, *infection_issues),
         igrt=igrt_status(record.igrt, as_of=as_of, p=p),
+        m_component=m_component,
     )

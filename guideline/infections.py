@@ -23,6 +23,7 @@ from guideline.model import (
     PatientRecord,
 )
 from guideline.parameters import Parameters
+from guideline.text import Message, join, msg
 
 EPISODE_INTERPRETATIONS = (
     "infection_episode_merge_days",
@@ -58,18 +59,25 @@ class InfectionEpisode:
     severe: bool
     life_threatening: bool
     antibiotic_treated: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[Message, ...]
 
     def evidence(self) -> Evidence:
         """Return this episode as card evidence."""
         flags = [
-            "verified" if self.verified else "not verified",
-            *(["severe"] if self.severe else []),
-            *(["life-threatening"] if self.life_threatening else []),
-            *(["antibiotic-treated"] if self.antibiotic_treated else []),
+            msg("verified") if self.verified else msg("not verified"),
+            *([msg("severe")] if self.severe else []),
+            *([msg("life-threatening")] if self.life_threatening else []),
+            *([msg("antibiotic-treated")] if self.antibiotic_treated else []),
         ]
-        detail = "; ".join(self.reasons)
-        text = f"{self.display} ({', '.join(flags)}{'; ' + detail if detail else ''})"
+        if self.reasons:
+            text = msg(
+                "{display} ({flags}; {reasons})",
+                display=self.display,
+                flags=tuple(flags),
+                reasons=join(self.reasons, "; "),
+            )
+        else:
+            text = msg("{display} ({flags})", display=self.display, flags=tuple(flags))
         return Evidence(text=text, ref=", ".join(self.refs), on=self.onset)
 
 
@@ -99,7 +107,7 @@ def infection_episodes(
             not_counted.append(
                 DataIssue(
                     ref=infection.ref,
-                    reason="organism not stated and no J01 antibiotic linked: not counted as bacterial",
+                    reason=msg("organism not stated and no J01 antibiotic linked: not counted as bacterial"),
                 )
             )
             continue
@@ -157,19 +165,19 @@ def _merge(classified: list[_Classified], p: Parameters) -> list[InfectionEpisod
 
 
 def _episode(group: list[_Classified]) -> InfectionEpisode:
-    reasons: list[str] = []
+    reasons: list[Message] = []
     admissions = {a.ref: a for item in group for a in item.admissions}
     for ref, admission in sorted(admissions.items()):
-        reasons.append(f"admitted {admission.start.isoformat()} ({ref})")
+        reasons.append(msg("admitted {start} ({ref})", start=admission.start, ref=ref))
     severe_coded = [item.record.ref for item in group if item.record.severity_severe]
     if severe_coded:
-        reasons.append(f"severity Severe ({', '.join(severe_coded)})")
+        reasons.append(msg("severity Severe ({refs})", refs=", ".join(severe_coded)))
     life_threatening = any(item.life_threatening for item in group)
     if life_threatening:
-        reasons.append("life-threatening sepsis")
+        reasons.append(msg("life-threatening sepsis"))
     antibiotics = sorted({a.ref for item in group for a in item.antibiotics})
     if antibiotics:
-        reasons.append(f"J01 antibiotic ({', '.join(antibiotics)})")
+        reasons.append(msg("J01 antibiotic ({refs})", refs=", ".join(antibiotics)))
     return InfectionEpisode(
         onset=group[0].record.onset,
         refs=tuple(item.record.ref for item in group),
@@ -200,10 +208,15 @@ def severe_or_recurrent(episodes: tuple[InfectionEpisode, ...], *, on: date, p: 
     held = len(severe) >= p.severe_or_recurrent_min_severe or len(verified) >= p.severe_or_recurrent_min_verified
     return Criterion(
         id="severe-or-recurrent-verified-bacterial-infections",
-        description=(
-            f"Severe or recurrent verified bacterial infections: >= {p.severe_or_recurrent_min_severe} severe or "
-            f">= {p.severe_or_recurrent_min_verified} verified in the {months} months up to {on.isoformat()} "
-            f"(found {len(severe)} severe, {len(verified)} verified)"
+        description=msg(
+            "Severe or recurrent verified bacterial infections: >= {min_severe} severe or >= {min_verified} verified "
+            "in the {months} months up to {on} (found {severe} severe, {verified} verified)",
+            min_severe=p.severe_or_recurrent_min_severe,
+            min_verified=p.severe_or_recurrent_min_verified,
+            months=months,
+            on=on,
+            severe=len(severe),
+            verified=len(verified),
         ),
         held=held,
         evidence=tuple(e.evidence() for e in verified),
@@ -225,10 +238,15 @@ def igg_below_6_infection_criterion(episodes: tuple[InfectionEpisode, ...], *, o
     held = len(severe) >= 2 or len(septic) >= 1 or len(treated) >= 2
     return Criterion(
         id="igg-below-6-infection-criterion",
-        description=(
-            f"In the {months} months up to {on.isoformat()}: >= 2 severe bacterial infections "
-            f"(found {len(severe)}), or >= 1 life-threatening bacterial sepsis (found {len(septic)}), or >= 2 "
-            f"verified bacterial infections treated with antibiotics (found {len(treated)})"
+        description=msg(
+            "In the {months} months up to {on}: >= 2 severe bacterial infections (found {severe}), or >= 1 "
+            "life-threatening bacterial sepsis (found {septic}), or >= 2 verified bacterial infections treated with "
+            "antibiotics (found {treated})",
+            months=months,
+            on=on,
+            severe=len(severe),
+            septic=len(septic),
+            treated=len(treated),
         ),
         held=held,
         evidence=tuple(e.evidence() for e in recent),

@@ -13,22 +13,43 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from guideline.concepts import (
+    AdviceKind,
+    AdviceRule,
     Analyte,
     DiagnosisKind,
     IgrtRoute,
     InfectionKind,
+    InfectionSite,
+    MeasurementKind,
     Population,
     Recommendation,
     RuleId,
     TherapyKind,
+    VaccineKind,
 )
 from guideline.sources import SourceRef
+from guideline.text import Message, msg
 
 Comparator = Literal["<", "<=", ">", ">="]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolyclonalEstimate(_Frozen):
+    """How an IgG value was estimated as polyclonal IgG: total IgG minus the M-protein (COMMIT; addendum table 8-7).
+
+    Attributes:
+        total_g_per_l: the measured total IgG.
+        m_protein_g_per_l: the M-protein subtracted (0 when it was below the detection limit).
+        m_protein_ref / m_protein_on: the M-protein result used.
+    """
+
+    total_g_per_l: float
+    m_protein_g_per_l: float
+    m_protein_ref: str
+    m_protein_on: date
 
 
 class LabResult(_Frozen):
@@ -48,6 +69,7 @@ class LabResult(_Frozen):
     ref: str
     reported: str
     reference_low_g_per_l: float | None = None
+    estimate: PolyclonalEstimate | None = None
 
     def is_below(self, threshold_g_per_l: float) -> bool | None:
         """Return whether the true value is strictly below the threshold; ``None`` when the bound can't tell."""
@@ -60,10 +82,11 @@ class LabResult(_Frozen):
             return True if value < threshold_g_per_l else None
         return False if value >= threshold_g_per_l else None
 
-    def shown(self) -> str:
+    def shown(self) -> Message:
         """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``."""
-        prefix = f"{self.comparator} " if self.comparator else ""
-        return f"{prefix}{self.value_g_per_l:g} g/L"
+        if self.comparator:
+            return msg("{comparator} {value} g/L", comparator=self.comparator, value=self.value_g_per_l)
+        return msg("{value} g/L", value=self.value_g_per_l)
 
 
 class TherapyAdministration(_Frozen):
@@ -95,6 +118,7 @@ class InfectionRecord(_Frozen):
     verification: str | None = None
     severity_severe: bool = False
     encounter_refs: tuple[str, ...] = ()
+    site: InfectionSite | None = None
 
 
 class Admission(_Frozen):
@@ -114,6 +138,8 @@ class AntibioticRecord(_Frozen):
     display: str
     start: date
     reason_refs: tuple[str, ...] = ()
+    active_order: bool = False
+    """An active MedicationRequest/Statement (ongoing, e.g. prophylaxis), not a single course given."""
 
 
 class IgrtRecord(_Frozen):
@@ -135,6 +161,62 @@ class IgrtRecord(_Frozen):
     active: bool = False
 
 
+class Measurement(_Frozen):
+    """A body weight (kg) or a CD19 B-cell count (unit as reported, compared only within one kind)."""
+
+    kind: MeasurementKind
+    value: float
+    unit: str
+    effective: date
+    ref: str
+
+
+class Vaccination(_Frozen):
+    """A completed influenza or pneumococcal vaccination (Immunization)."""
+
+    kind: VaccineKind
+    display: str
+    on: date
+    ref: str
+
+
+class MProteinTyping(_Frozen):
+    """An immunofixation (M-component typing) result.
+
+    ``isotypes`` holds the heavy chains the result names ("IgG", ...); empty when it names none.
+    """
+
+    isotypes: frozenset[str]
+    text: str
+    effective: date
+    ref: str
+
+
+class OrderedDose(_Frozen):
+    """The dose of a draft immunoglobulin order, as far as the order states it.
+
+    Attributes:
+        route: SCIG/IVIG from the ATC code or product.
+        product: the Tabel 1 product name when recognised (``guideline.products``).
+        concentration_mg_per_ml: from the product, or stated in the order text ("200 mg/ml", "10 %").
+        dose_value / dose_unit: one administration: ``g``, ``mL`` or ``g/kg``.
+        interval_days: days between administrations (timing period / frequency); ``interval_months`` instead
+            when the timing is in months (``periodUnit`` ``mo``).
+        problem: why the dose cannot be read, when it cannot.
+    """
+
+    ref: str
+    display: str
+    route: IgrtRoute
+    product: str | None = None
+    concentration_mg_per_ml: float | None = None
+    dose_value: float | None = None
+    dose_unit: Literal["g", "mL", "g/kg"] | None = None
+    interval_days: float | None = None
+    interval_months: float | None = None
+    problem: Message | None = None
+
+
 class Diagnosis(_Frozen):
     """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
 
@@ -148,7 +230,7 @@ class DataIssue(_Frozen):
     """A resource (or prefetch key) the service could not use, and why. Shown on the card."""
 
     ref: str
-    reason: str
+    reason: Message
 
 
 class PatientRecord(_Frozen):
@@ -163,12 +245,15 @@ class PatientRecord(_Frozen):
     igrt: tuple[IgrtRecord, ...] = ()
     diagnoses: tuple[Diagnosis, ...] = ()
     data_issues: tuple[DataIssue, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    vaccinations: tuple[Vaccination, ...] = ()
+    m_protein_typings: tuple[MProteinTyping, ...] = ()
 
 
 class Evidence(_Frozen):
     """One piece of data a criterion used: value and unit, date, and the resource it came from."""
 
-    text: str
+    text: Message
     ref: str | None = None
     value: float | None = None
     comparator: Comparator | None = None
@@ -185,7 +270,7 @@ class Criterion(_Frozen):
     """
 
     id: str
-    description: str
+    description: Message
     held: bool | None
     required: bool = True
     evidence: tuple[Evidence, ...] = ()
@@ -222,8 +307,33 @@ class Finding(_Frozen):
     criteria: tuple[Criterion, ...]
     dates: KeyDates
     source: SourceRef
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
     interpretations: tuple[str, ...] = ()
     data_issues: tuple[DataIssue, ...] = ()
     on_igrt: bool = False
     order_lab_tests: bool = False
+
+
+class Advice(_Frozen):
+    """A card beside the decision card: dose, product, M-component, monitoring or prerequisites.
+
+    Attributes:
+        kind / rule: what the card is about and the rule that fired (``extension["sid-igrt"]``).
+        summary: one sentence (rendered < 140 characters).
+        warning: the clinician should act (indicator ``warning``), else ``info``.
+        criteria: each check with its data, as on decision cards.
+        notes: the guideline's advice in words.
+        values: machine-readable results, e.g. ``("monthlyDoseGPerKg", 0.52)``.
+        lab_orders: analytes to offer as lab-order suggestions (what is missing).
+    """
+
+    kind: AdviceKind
+    rule: AdviceRule
+    summary: Message
+    warning: bool = False
+    criteria: tuple[Criterion, ...] = ()
+    notes: tuple[Message, ...] = ()
+    source: SourceRef
+    interpretations: tuple[str, ...] = ()
+    values: tuple[tuple[str, float | str | None], ...] = ()
+    lab_orders: tuple[Analyte, ...] = ()

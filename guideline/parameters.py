@@ -42,6 +42,13 @@ class Parameters(BaseModel):
     reassess_every_calendar_months: int = _source(6, "reassess every 6 months when continued")
     stop_attempt_from_calendar_months: int = _source(6, "stop attempt 6-12 months after start")
     stop_attempt_until_calendar_months: int = _source(12, "stop attempt 6-12 months after start")
+    dose_min_g_per_kg_month: float = _source(0.4, "cumulative monthly dose 0.4-0.8 g/kg (Dosisjustering)")
+    dose_max_g_per_kg_month: float = _source(0.8, "cumulative monthly dose 0.4-0.8 g/kg (Dosisjustering)")
+    trough_target_low_g_per_l: float = _source(6.0, "IgG trough 6-8 g/L with continued infections (Dosisjustering)")
+    trough_target_high_g_per_l: float = _source(8.0, "higher troughs than 8 g/L are not recommended (Dosisjustering)")
+    infection_history_calendar_months: int = _source(
+        12, "infection history: documented infections in the last 12 months (Monitorering af effekt)"
+    )
 
     # Interpretations (decision-table.md "interpretation", plus choices made while implementing).
     bsab_new_course_gap_days: int = _interpretation(
@@ -86,6 +93,35 @@ class Parameters(BaseModel):
     )
     age_related_igg_limit_below_age_years: int = _interpretation(
         18, "below this age, IgG under the lab's reference-range low also meets the IgG < 6 g/L criterion"
+    )
+    m_protein_pairing_max_days: int = _interpretation(
+        30, "with an IgG M-component, an IgG is estimated with the M-protein measured at most this many days apart"
+    )
+    weight_max_age_days: int = _interpretation(90, "a body weight older than this many days is not used for dosing")
+    dose_month_days: int = _interpretation(
+        28, "a dosing month is this many days (IVIG every 4 weeks = 4 weekly SCIG doses) for the monthly g/kg dose"
+    )
+    trough_high_in_range_g_per_l: float = _interpretation(
+        7.0, "a trough at or above this (and <= 8 g/L) is 'high in the 6-8 g/L interval' for a dose reduction"
+    )
+    dose_reduction_infection_free_calendar_months: int = _interpretation(
+        6, "free of bacterial infections for this many months (source: 6-12) before a dose reduction is tried"
+    )
+    trough_severe_infection_lookback_calendar_months: int = _interpretation(
+        6, "a severe bacterial infection on IgRT within this many months counts as 'continued severe infections'"
+    )
+    active_infection_days: int = _interpretation(
+        14, "an IgG sample taken up to this many days after an infection's onset was taken during active infection"
+    )
+    follow_up_due_soon_days: int = _interpretation(14, "patient-view reminds this many days before a follow-up")
+    follow_up_done_tolerance_days: int = _interpretation(
+        14, "an IgG measured from this many days before a follow-up date on counts as that follow-up's sample"
+    )
+    influenza_vaccine_max_age_days: int = _interpretation(
+        365, "'annual influenza vaccination': the latest influenza vaccine is at most this many days old"
+    )
+    organ_focus_min_infections: int = _interpretation(
+        2, "this many infections of one organ site in the infection-history months make a known organ focus"
     )
     concern_horizon_calendar_months: int = _interpretation(
         12, "patient-view concerns patients with CAR-T or bsAb within this many months"

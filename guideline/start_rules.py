@@ -17,6 +17,7 @@ from guideline.criteria import (
     adult_criterion,
     clinical_notes,
     default_dates,
+    diagnosis_evidence,
     igg_below,
     igg_below_consider,
     index_date_criterion,
@@ -32,10 +33,26 @@ from guideline.infections import (
     severe_or_recurrent,
 )
 from guideline.model import Criterion, Evidence, Finding
+from guideline.text import Message, msg
 
 Rule = Callable[[Facts], Finding | None]
 
 _IGG_INTERPRETATIONS = ("igg_recent_max_age_days",)
+LATEST = msg("Latest")
+RECENT_IGG = msg("Recent IgG")
+CHILD_NOTES = (
+    msg(
+        "Children are outside the CAR-T/bsAb start and stop criteria (addendum §4; Opsummering, population 2): the "
+        "need for immunoglobulin is an individual assessment, and routine treatment can be used where the clinician "
+        "finds it relevant."
+    ),
+    msg(
+        "Reasoning (addendum §4.3): international societies recommend routine immunoglobulin for children with "
+        "CAR-T because of immunological immaturity and a higher infection risk; in Danish practice the need after "
+        "CAR-T is assessed individually, as routine treatment is far from always relevant. Children on bsAb get "
+        "immunoglobulin routinely, but clinical experience is limited and based on protocol studies."
+    ),
+)
 
 
 def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
@@ -49,11 +66,7 @@ def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
         population=None,
         criteria=(adult_criterion(facts), index_date_criterion(facts, required=False)),
         source=sources.CHILDREN,
-        notes=(
-            "Children are outside the CAR-T/bsAb start and stop criteria: the need for immunoglobulin is an "
-            "individual assessment, and routine treatment can be used where the clinician finds it relevant "
-            "(immunological immaturity, higher infection risk; routine IgRT is common in bsAb protocols).",
-        ),
+        notes=CHILD_NOTES,
     )
 
 
@@ -64,9 +77,9 @@ def primary_immunodeficiency(facts: Facts) -> Finding | None:
         return None
     criterion = Criterion(
         id="primary-immunodeficiency",
-        description="Primary immunodeficiency recorded: Medicinrådet's PID guideline applies, not the SID one",
+        description=msg("Primary immunodeficiency recorded: Medicinrådet's PID guideline applies, not the SID one"),
         held=True,
-        evidence=tuple(Evidence(text=d.display, ref=d.ref, on=d.recorded) for d in found),
+        evidence=tuple(diagnosis_evidence(d) for d in found),
     )
     return make_finding(
         facts,
@@ -96,7 +109,7 @@ def no_igg_since_t0(facts: Facts) -> Finding | None:
     """Population 2 inside the window without a recent IgG measured on or after T0: order IgG, IgA, IgM."""
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or facts.igg_since_t0:
         return None
-    label = "Recent IgG measured on or after T0 (before T0 not used)" if facts.igg_recent else "Recent IgG"
+    label = msg("Recent IgG measured on or after T0 (before T0 not used)") if facts.igg_recent else RECENT_IGG
     return make_finding(
         facts,
         rule=RuleId.NO_IGG_SINCE_T0,
@@ -121,7 +134,7 @@ def no_recent_igg(facts: Facts) -> Finding | None:
         rule=RuleId.NO_RECENT_IGG,
         recommendation=Recommendation.INSUFFICIENT_DATA,
         population=facts.primary,
-        criteria=(_igg_present(facts, "Recent IgG"),),
+        criteria=(_igg_present(facts, RECENT_IGG),),
         source=sources.MONITORING,
         interpretations=_IGG_INTERPRETATIONS,
         order_lab_tests=True,
@@ -133,7 +146,7 @@ def start_pop2_window(facts: Facts) -> Finding | None:
     lab = facts.igg_since_t0
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or lab is None:
         return None
-    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest (since T0)")
+    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=msg("Latest (since T0)"))
     if not low.held:
         return None
     return make_finding(
@@ -150,10 +163,14 @@ def start_pop2_window(facts: Facts) -> Finding | None:
         source=sources.START_POP2,
         dates=default_dates(facts, stop_due=facts.window_end),
         notes=(
-            "Inside the window one IgG < 4 g/L suffices; a confirming second IgG at least 3 weeks apart is part of "
-            "the measurement rule (Monitorering af effekt) and is shown above.",
-            "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
-            "(addendum §4.1, §4.2).",
+            msg(
+                "Inside the window one IgG < 4 g/L suffices; a confirming second IgG at least 3 weeks apart is part "
+                "of the measurement rule (Monitorering af effekt) and is shown above."
+            ),
+            msg(
+                "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
+                "(addendum §4.1, §4.2)."
+            ),
             *clinical_notes(facts, start_like=True),
         ),
         interpretations=(
@@ -170,7 +187,7 @@ def start_pop3(facts: Facts) -> Finding | None:
     lab = facts.igg_recent
     if Population.ALLO_HSCT not in facts.populations or lab is None:
         return None
-    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest")
+    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
     if not low.held:
         return None
     return make_finding(
@@ -222,8 +239,10 @@ def consider_pop4(facts: Facts) -> Finding | None:
         criteria=criteria,
         source=sources.START_POP4,
         notes=(
-            "Population 4: immunoglobulin can be considered in special situations, after specialised work-up "
-            "including vaccination responses and extended immunological examination with clinical immunology.",
+            msg(
+                "Population 4: immunoglobulin can be considered in special situations, after specialised work-up "
+                "including vaccination responses and extended immunological examination with clinical immunology."
+            ),
             *clinical_notes(facts, start_like=True),
         ),
         interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
@@ -255,9 +274,11 @@ def consider_igg_below_6(facts: Facts) -> Finding | None:
         criteria=(population_criterion(facts, population), low, infections),
         source=source,
         notes=(
-            "Immunoglobulin can be considered where the clinician judges low IgG a decisive single factor for the "
-            "infections. Weigh: has antibiotic prophylaxis been tried; total immune competence; reversibility; "
-            "vaccination responses (pneumococcal, diphtheria/tetanus).",
+            msg(
+                "Immunoglobulin can be considered where the clinician judges low IgG a decisive single factor for "
+                "the infections. Weigh: has antibiotic prophylaxis been tried; total immune competence; "
+                "reversibility; vaccination responses (pneumococcal, diphtheria/tetanus)."
+            ),
             *clinical_notes(facts, start_like=True),
         ),
         interpretations=(*_IGG_INTERPRETATIONS, "age_related_igg_limit_below_age_years", *EPISODE_INTERPRETATIONS),
@@ -283,8 +304,10 @@ def unconfirmed_low_igg(facts: Facts) -> Finding | None:
         criteria=criteria,
         source=sources.MONITORING,
         notes=(
-            "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
-            "after the latest, at least one sample taken without active infection.",
+            msg(
+                "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
+                "after the latest, at least one sample taken without active infection."
+            ),
             *clinical_notes(facts, start_like=False),
         ),
         interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
@@ -298,8 +321,8 @@ def not_indicated(facts: Facts) -> Finding:
     p = facts.p
     criteria = [
         *(population_criterion(facts, pop) for pop in sorted(facts.populations)),
-        igg_below(lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest"),
-        igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label="Latest"),
+        igg_below(lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
+        igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST),
     ]
     if facts.index is not None:
         criteria.append(index_date_criterion(facts))
@@ -358,24 +381,30 @@ def _pop1_start_criteria(facts: Facts, population: Population) -> tuple[Criterio
     if population == Population.CAR_T_OR_BSAB:
         criteria.append(index_date_criterion(facts, required=False))
     criteria += [
-        igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label="Latest"),
+        igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
         persistence(facts, lab, required=True),
         severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p),
     ]
     return tuple(criteria)
 
 
-def _igg_present(facts: Facts, label: str) -> Criterion:
+def _igg_present(facts: Facts, label: Message) -> Criterion:
     older = facts.igg_latest
     days = facts.p.igg_recent_max_age_days
     evidence = (
         ()
         if older is None
-        else (Evidence(text=f"latest IgG {older.shown()} is too old or before T0", ref=older.ref, on=older.effective),)
+        else (
+            Evidence(
+                text=msg("latest IgG {value} is too old or before T0", value=older.shown()),
+                ref=older.ref,
+                on=older.effective,
+            ),
+        )
     )
     return Criterion(
         id="igg-recent",
-        description=f"{label}: measured within the last {days} days",
+        description=msg("{label}: measured within the last {days} days", label=label, days=days),
         held=False,
         evidence=evidence,
     )

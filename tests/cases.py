@@ -339,6 +339,158 @@ def _missing_prefetch() -> dict[str, Any]:
 
 
 ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW = "sid-igrt-order-select", "sid-igrt-order-sign", "sid-igrt-patient-view"
+HIZENTRA = ("J06BA01", "Hizentra 200 mg/ml injektionsvæske")
+CLL = ("DC911", "Kronisk lymfatisk leukæmi af B-celle type")
+
+
+def _dose_in_range_prerequisites_met() -> dict[str, Any]:
+    pid = "sid-dose-scig"
+    resources = [
+        f.patient(pid, "1950-06-15"),
+        f.condition(pid, "cll", *CLL, "2019-02-01"),
+        f.condition(pid, "pneumonia-1", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-03-10"),
+        f.condition(pid, "pneumonia-2", "DJ149", "Pneumoni forårsaget af Haemophilus influenzae", "2026-07-20"),
+        f.order(pid, "prophylaxis", "J01CE02", "Phenoxymethylpenicillin (profylakse)", "2026-08-01"),
+        f.lab(pid, "igg-1", "igg", 3.6, "2026-10-05"),
+        f.lab(pid, "igg-2", "igg", 3.3, "2026-11-05"),
+        f.lab(pid, "iga-2", "iga", 0.3, "2026-11-05"),
+        f.lab(pid, "igm-2", "igm", 0.2, "2026-11-05"),
+        f.weight(pid, "weight-1", 70.0, "2026-11-05"),
+        f.immunization(pid, "flu-2026", "J07BB02", "Influvac mod Influenza", "2026-10-01"),
+        f.immunization(pid, "pcv-2025", "J07AL02", "Prevenar 20 (pneumokokvaccine, konjugeret)", "2025-11-12"),
+    ]
+    draft = f.with_dose(f.draft_order(pid, "draft-scig", *HIZENTRA), 10.0, 1, "wk")
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000101",
+        draft=draft,
+        selections=["MedicationRequest/draft-scig"],
+    )
+
+
+def _dose_out_of_range_ivig() -> dict[str, Any]:
+    pid = "sid-dose-ivig"
+    resources = [
+        f.patient(pid, "1961-09-30"),
+        f.condition(pid, "dlbcl", "DC833", "Diffust storcellet B-celle lymfom", "2025-10-01"),
+        f.administration(pid, "axicel", "L01XL03", "Yescarta (axicabtagene ciloleucel)", "2026-09-15"),
+        f.lab(pid, "igg-1", "igg", 2.9, "2026-11-12"),
+        f.weight(pid, "weight-1", 50.0, "2026-11-12"),
+    ]
+    draft = f.with_dose(f.draft_order(pid, "draft-ivig", *IVIG), 60.0, 4, "wk")
+    return f.hook_request("order-sign", pid, resources, instance="11111111-1111-4111-8111-000000000102", draft=draft)
+
+
+def _m_component_estimate() -> dict[str, Any]:
+    pid = "sid-igg-myeloma"
+    resources = [
+        f.patient(pid, "1949-01-05"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2024-02-01"),
+        f.condition(pid, "sepsis", "DA403", "Pneumokoksepsis", "2026-09-02", severe=True),
+        f.immunofixation(pid, "ifx-1", "Monoklonalt IgG kappa", "2026-06-01"),
+        f.lab(pid, "igg-1", "igg", 8.2, "2026-10-14"),
+        f.lab(pid, "mp-1", "m-protein", 5.1, "2026-10-14", coding="loinc"),
+        f.lab(pid, "igg-2", "igg", 9.0, "2026-11-12"),
+        f.lab(pid, "mp-2", "m-protein", 6.4, "2026-11-12", coding="loinc"),
+        f.lab(pid, "iga-2", "iga", 0.2, "2026-11-12", low=0.7),
+        f.lab(pid, "igm-2", "igm", 0.1, "2026-11-12", low=0.4),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000103")
+
+
+def _trough_above_8_follow_up_overdue() -> dict[str, Any]:
+    pid = "sid-trough-high"
+    resources = [
+        f.patient(pid, "1952-03-03"),
+        f.condition(pid, "cll", *CLL, "2016-05-01"),
+        *f.administrations(pid, "scig", *HIZENTRA, "2026-04-01", "2026-11-18", 7),
+        f.lab(pid, "igg-1", "igg", 9.2, "2026-06-01"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000104")
+
+
+def _trough_low_severe_infection() -> dict[str, Any]:
+    pid = "sid-trough-low"
+    resources = [
+        f.patient(pid, "1958-12-12"),
+        f.condition(pid, "cll", *CLL, "2018-05-01"),
+        *f.administrations(pid, "ivig", *IVIG, "2026-06-01", "2026-11-09", 28),
+        f.admission(pid, "adm-pneu", "2026-10-15", "2026-10-21", diagnosis="pneumonia"),
+        f.condition(
+            pid,
+            "pneumonia",
+            "DJ139",
+            "Pneumoni forårsaget af Streptococcus pneumoniae",
+            "2026-10-15",
+            encounter="adm-pneu",
+        ),
+        f.lab(pid, "igg-1", "igg", 4.8, "2026-11-09"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000105")
+
+
+def _infections_after_stop() -> dict[str, Any]:
+    pid = "sid-after-stop"
+    resources = [
+        f.patient(pid, "1946-08-08"),
+        f.condition(pid, "cll", *CLL, "2015-01-01"),
+        *f.administrations(pid, "scig-old", *HIZENTRA, "2025-09-01", "2026-04-27", 7),
+        f.condition(pid, "pneumonia-1", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-07-02"),
+        f.condition(pid, "pneumonia-2", "DJ149", "Pneumoni forårsaget af Haemophilus influenzae", "2026-09-24"),
+        f.lab(pid, "igg-1", "igg", 3.7, "2026-10-10"),
+        f.lab(pid, "igg-2", "igg", 3.4, "2026-11-09"),
+        f.lab(pid, "iga-2", "iga", 0.3, "2026-11-09"),
+        f.lab(pid, "igm-2", "igm", 0.2, "2026-11-09"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000106", "draft-scig", HIZENTRA)
+
+
+def _product_switch() -> dict[str, Any]:
+    pid = "sid-switch"
+    resources = [
+        f.patient(pid, "1955-05-25"),
+        f.condition(pid, "cll", *CLL, "2019-04-01"),
+        *f.administrations(pid, "ivig", *IVIG, "2026-08-05", "2026-10-28", 28),
+        f.lab(pid, "igg-1", "igg", 6.6, "2026-10-28"),
+        f.weight(pid, "weight-1", 82.0, "2026-10-28"),
+    ]
+    draft = f.with_dose(f.draft_order(pid, "draft-scig", *HIZENTRA), 10.0, 1, "wk")
+    return f.hook_request(
+        "order-select",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000107",
+        draft=draft,
+        selections=["MedicationRequest/draft-scig"],
+    )
+
+
+def _stop_markers_rising() -> dict[str, Any]:
+    pid = "sid-stop-markers"
+    resources = [
+        f.patient(pid, "1951-10-10"),
+        f.condition(pid, "cll", *CLL, "2017-01-01"),
+        f.lab(pid, "iga-0", "iga", 0.3, "2026-01-20"),
+        f.lab(pid, "igm-0", "igm", 0.2, "2026-01-20"),
+        f.cd19(pid, "cd19-0", 0.01, "2026-01-20"),
+        f.statement(pid, "scig-home", *HIZENTRA, "2026-02-02"),
+        f.lab(pid, "igg-1", "igg", 7.0, "2026-11-01"),
+        f.lab(pid, "iga-1", "iga", 0.6, "2026-11-01"),
+        f.lab(pid, "igm-1", "igm", 0.35, "2026-11-01"),
+        f.cd19(pid, "cd19-1", 0.08, "2026-11-01"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000108")
+
+
+def _danish() -> dict[str, Any]:
+    body = _dose_out_of_range_ivig()
+    body["hookInstance"] = "11111111-1111-4111-8111-000000000109"
+    body["extension"] = {"sid-igrt": {"language": "da"}}
+    return body
+
+
 CASES: tuple[Case, ...] = (
     Case("pop2-window-igg-below-4-start", ORDER_SELECT, "2, inside window: IgG < 4 -> start", _pop2_window_start),
     Case(
@@ -455,6 +607,45 @@ CASES: tuple[Case, ...] = (
         "required data missing -> 412 OperationOutcome",
         _missing_prefetch,
     ),
+    Case(
+        "dose-in-range-scig-prerequisites-met",
+        ORDER_SELECT,
+        "dose in range; prerequisites documented",
+        _dose_in_range_prerequisites_met,
+    ),
+    Case(
+        "dose-out-of-range-ivig-in-window",
+        ORDER_SIGN,
+        "dose out of range; IVIG in the CAR-T window",
+        _dose_out_of_range_ivig,
+    ),
+    Case(
+        "m-component-igg-polyclonal-estimate",
+        PATIENT_VIEW,
+        "IgG myeloma: decision on polyclonal estimate",
+        _m_component_estimate,
+    ),
+    Case(
+        "trough-above-8-follow-up-overdue",
+        PATIENT_VIEW,
+        "trough > 8; follow-up overdue",
+        _trough_above_8_follow_up_overdue,
+    ),
+    Case(
+        "trough-below-6-severe-infection",
+        PATIENT_VIEW,
+        "trough < 6 with severe infection on IgRT",
+        _trough_low_severe_infection,
+    ),
+    Case(
+        "infections-after-stop-restart",
+        ORDER_SELECT,
+        "infections after a stop: prophylaxis first",
+        _infections_after_stop,
+    ),
+    Case("product-switch-ivig-to-scig", ORDER_SELECT, "switch IVIG to SCIG: gram for gram", _product_switch),
+    Case("stop-attempt-recovery-markers-rising", PATIENT_VIEW, "stop with rising IgA, IgM, CD19", _stop_markers_rising),
+    Case("danish-dose-out-of-range-ivig", ORDER_SIGN, "the same cards in Danish (request extension)", _danish),
 )
 
 

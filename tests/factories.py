@@ -217,6 +217,7 @@ PREFETCH_KEYS = {
     "MedicationStatement": "medicationStatements",
     "Encounter": "encounters",
     "Procedure": "procedures",
+    "Immunization": "immunizations",
 }
 
 
@@ -291,3 +292,84 @@ def draft_order(pid: str, mid: str, atc: str, display: str, *, shape: str = "san
             "authoredOn": "2026-11-20",
         }
     ]
+
+
+def weight(pid: str, oid: str, kg: float, on: str) -> dict[str, Any]:
+    """A body weight Observation (LOINC 29463-7) in kg."""
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+        "subject": ref("Patient", pid),
+        "effectiveDateTime": on,
+        "valueQuantity": {"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+    }
+
+
+def immunofixation(pid: str, oid: str, result: str, on: str) -> dict[str, Any]:
+    """An M-component typing (immunofixation, LOINC 25700-6) with a text result such as "IgG kappa"."""
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "25700-6", "display": "Immunofixation for Serum or Plasma"}
+            ]
+        },
+        "subject": ref("Patient", pid),
+        "effectiveDateTime": on,
+        "valueCodeableConcept": {"text": result},
+    }
+
+
+def cd19(pid: str, oid: str, count: float, on: str) -> dict[str, Any]:
+    """A CD19 B-cell count (LOINC 8116-6) in 10*9/L."""
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": "8116-6", "display": "CD19 cells [#/volume] in Blood"}]
+        },
+        "subject": ref("Patient", pid),
+        "effectiveDateTime": on,
+        "valueQuantity": {"value": count, "unit": "10*9/L", "system": "http://unitsofmeasure.org", "code": "10*9/L"},
+    }
+
+
+def immunization(pid: str, iid: str, atc: str, display: str, on: str) -> dict[str, Any]:
+    """A completed Immunization coded with ATC (as DK-core records from DDV carry it)."""
+    return {
+        "resourceType": "Immunization",
+        "id": iid,
+        "status": "completed",
+        "vaccineCode": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": atc, "display": display}],
+            "text": display,
+        },
+        "patient": ref("Patient", pid),
+        "occurrenceDateTime": on,
+    }
+
+
+def with_dose(order: list[dict[str, Any]], grams: float, period: int, unit: str = "wk") -> list[dict[str, Any]]:
+    """Add an R4 dosageInstruction (grams per administration, once per ``period`` ``unit``) to a draft order."""
+    first = dict(order[0])
+    first["dosageInstruction"] = [
+        {
+            "timing": {"repeat": {"frequency": 1, "period": period, "periodUnit": unit}},
+            "doseAndRate": [
+                {"doseQuantity": {"value": grams, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}}
+            ],
+        }
+    ]
+    return [first, *order[1:]]

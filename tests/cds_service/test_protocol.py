@@ -198,14 +198,19 @@ def test_every_golden_card_follows_cds_hooks_rules() -> None:
         assert card["source"]["label"]
         assert all(v not in (None, "", [], {}) for v in walk(card))
         assert ("suggestions" in card) == ("selectionBehavior" in card)
-        assert all(o["display"] and o["code"] and o["system"] for o in card["overrideReasons"])
+        assert all(o["display"] and o["code"] and o["system"] for o in card.get("overrideReasons", []))
         assert all(link["type"] == "absolute" and "appContext" not in link for link in card["links"])
         for suggestion in card.get("suggestions", []):
             for action in suggestion["actions"]:
                 assert action["description"]
                 assert ("resourceId" in action) == (action["type"] == "delete")
         decision = card["extension"]["sid-igrt"]
-        assert decision["kind"] == "decision"
+        assert decision["guideline"]["section"] in card["detail"]
+        if decision["kind"] != "decision":
+            assert decision["kind"] in {"dose", "product", "m-component", "monitoring", "prerequisites"}
+            assert "recommendation" not in decision and decision["rule"] == card["source"]["topic"]["code"]
+            continue
+        assert "overrideReasons" in card
         assert decision["recommendation"] in {
             "start",
             "consider",
@@ -220,6 +225,13 @@ def test_every_golden_card_follows_cds_hooks_rules() -> None:
         assert decision["guideline"]["section"] in card["detail"]
         for criterion in decision["criteria"]:
             assert criterion["result"] in ("met", "not-met", "undetermined")
+
+
+def test_exactly_one_decision_card_first_in_every_answer() -> None:
+    for path in Path(case_dir(CASES[0])).parents[1].glob("*/*/expected.json"):
+        cards = json.loads(path.read_text(encoding="utf-8"))["body"].get("cards", [])
+        kinds = [card["extension"]["sid-igrt"]["kind"] for card in cards]
+        assert kinds[:1] == ["decision"] * min(1, len(kinds)) and kinds.count("decision") == min(1, len(kinds)), path
 
 
 def test_cli_evaluate_prints_the_cards(capsys: pytest.CaptureFixture[str]) -> None:

@@ -42,7 +42,9 @@ def test_pop2_igrt_started_before_t0_follows_standard_rules() -> None:
     rec = record(therapies=(car_t("2026-04-10"),), igrt=ivig_every("2026-01-05", "2026-12-31"))
     finding = evaluate(rec, as_of=d("2026-10-20"))
     assert finding.rule == RuleId.STANDARD_STOP_ATTEMPT
-    assert "started before T0" in next(c.description for c in finding.criteria if c.id == "standard-stop-rules-apply")
+    assert "started before T0" in next(
+        c.description.english() for c in finding.criteria if c.id == "standard-stop-rules-apply"
+    )
 
 
 @pytest.mark.parametrize(("days_since_last", "on_igrt"), [(42, True), (43, False)])
@@ -103,4 +105,4 @@ def test_ended_igrt_is_named_on_a_later_start_card() -> None:
     )
     finding = evaluate(rec, as_of=d("2026-11-20"))
     assert finding.rule == RuleId.START_POP1
-    assert any("antibiotic prophylaxis can be tried before restarting" in n for n in finding.notes)
+    assert any("antibiotic prophylaxis can be tried before restarting" in n.english() for n in finding.notes)

@@ -288,7 +288,7 @@ def test_car_t_history_code_gives_uncertain_t0_only_without_infusion() -> None:
     rec = record(therapies=(history,), labs=(igg(3.0, "2026-10-15"),))
     finding = evaluate(rec, as_of=d("2026-11-20"))
     assert finding.rule == RuleId.START_POP2_WINDOW
-    assert "date uncertain" in finding.criteria[1].description
+    assert "date uncertain" in finding.criteria[1].description.english()
     with_infusion = rec.model_copy(update={"therapies": (history, car_t("2025-01-01"))})
     assert evaluate(with_infusion, as_of=d("2026-11-20")).dates.t0 == d("2025-01-01")
 

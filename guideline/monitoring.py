@@ -1,0 +1,348 @@
+"""Monitoring rules: before a start, follow-up, stop markers, infections after a stop.
+
+Sources: Opsummering, "Monitorering af effekt", "Kriterier for seponering", "Pausering"; addendum §3.4, §4.3.
+
+* Before a start: IgG measured twice at least 3 weeks apart, at least one sample without active infection
+  (no infection onset in the ``active_infection_days`` before it, **interpretation**); IgA and IgM measured. What is
+  missing is named and offered as lab orders.
+* After a start (patient-view): follow-up 3 and 6 months after the IgRT start, then every 6 months; a reminder when
+  one is due within ``follow_up_due_soon_days`` or overdue (no IgG measured from ``follow_up_done_tolerance_days``
+  before it, **interpretations**), with the infection history it must review (12 months: count, type, severity).
+* Stop or pause: immune recovery needs an IgG measured in a period without IgRT; while on IgRT, rising IgA/IgM and
+  CD19 B-cell counts support a stop or pause.
+* After a stop: infections that recur suggest antibiotic prophylaxis before a restart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from guideline import sources
+from guideline.calendar import add_calendar_months
+from guideline.concepts import AdviceKind, AdviceRule, Analyte, MeasurementKind, Recommendation
+from guideline.criteria import ANALYTE_LABELS, lab_evidence
+from guideline.facts import Facts
+from guideline.infections import InfectionEpisode
+from guideline.labs import confirming_igg, is_recent, latest, results
+from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, Measurement
+from guideline.text import Message, msg
+
+
+def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
+    """Return the measurement checklist before a start, when something is missing (start or consider only)."""
+    if finding.on_igrt or finding.recommendation not in (Recommendation.START, Recommendation.CONSIDER):
+        return None
+    p = facts.p
+    newest = facts.igg_recent
+    earlier = confirming_igg(facts.record.labs, newest, p=p) if newest else None
+    samples = [lab for lab in (newest, earlier) if lab is not None]
+    clean = [lab for lab in samples if not _during_infection(lab.effective, facts)]
+    iga = _recent(facts, Analyte.IGA)
+    igm = _recent(facts, Analyte.IGM)
+    criteria = (
+        Criterion(
+            id="igg-twice-3-weeks-apart",
+            description=msg("IgG measured twice at least {days} days apart", days=p.igg_confirm_min_gap_days),
+            held=earlier is not None,
+            evidence=tuple(lab_evidence(lab) for lab in samples),
+        ),
+        Criterion(
+            id="igg-sample-without-active-infection",
+            description=msg(
+                "At least one IgG sample without active infection (no infection onset in the {days} days before)",
+                days=p.active_infection_days,
+            ),
+            held=bool(clean),
+            evidence=tuple(lab_evidence(lab) for lab in clean),
+        ),
+        _measured(Analyte.IGA, iga, p.igg_recent_max_age_days),
+        _measured(Analyte.IGM, igm, p.igg_recent_max_age_days),
+    )
+    if all(c.held for c in criteria):
+        return None
+    orders: list[Analyte] = []
+    if earlier is None or not clean:
+        orders.append(Analyte.IGG)
+    orders += [a for a, lab in ((Analyte.IGA, iga), (Analyte.IGM, igm)) if lab is None]
+    missing = tuple(c.description for c in criteria if not c.held)
+    return Advice(
+        kind=AdviceKind.MONITORING,
+        rule=AdviceRule.MONITORING_BEFORE_START,
+        summary=msg("Before starting IgRT, complete the measurements: {missing}", missing=_names(orders)),
+        warning=True,
+        criteria=criteria,
+        notes=(
+            msg("Missing: {missing}.", missing=missing),
+            msg(
+                "Monitorering af effekt: IgG twice at least 3 weeks apart, at least one sample without active "
+                "infection; IgA and IgM too, as they show whether a general immunoparesis remits."
+            ),
+        ),
+        source=sources.MONITORING,
+        interpretations=("active_infection_days", "igg_recent_max_age_days"),
+        lab_orders=tuple(orders),
+    )
+
+
+def follow_up_advice(facts: Facts) -> Advice | None:
+    """Return the follow-up reminder for a patient on IgRT when a follow-up is due soon or overdue."""
+    episode = facts.igrt.current
+    if episode is None:
+        return None
+    p, as_of = facts.p, facts.as_of
+    scheduled = _scheduled(episode.start, as_of + timedelta(days=p.follow_up_due_soon_days), facts)
+    if scheduled is None:
+        return None
+    done_from = scheduled - timedelta(days=p.follow_up_done_tolerance_days)
+    sample = next(
+        (lab for lab in results(facts.record.labs, Analyte.IGG, as_of=as_of) if lab.effective >= done_from), None
+    )
+    if sample is not None:
+        return None
+    overdue = scheduled <= as_of
+    history = _history(facts)
+    months_on = _months_between(episode.start, scheduled)
+    summary = (
+        msg(
+            "IgRT follow-up ({months} months) overdue since {due}: review effect, infections and side effects",
+            months=months_on,
+            due=scheduled,
+        )
+        if overdue
+        else msg(
+            "IgRT follow-up ({months} months) due {due}: review effect, infections and side effects",
+            months=months_on,
+            due=scheduled,
+        )
+    )
+    return Advice(
+        kind=AdviceKind.MONITORING,
+        rule=AdviceRule.MONITORING_FOLLOW_UP,
+        summary=summary,
+        warning=overdue,
+        criteria=(
+            Criterion(
+                id="follow-up-done",
+                description=msg(
+                    "Follow-up {due} ({months} months after the IgRT start {start}): IgG measured from {done_from}",
+                    due=scheduled,
+                    months=months_on,
+                    start=episode.start,
+                    done_from=done_from,
+                ),
+                held=False,
+            ),
+            history,
+        ),
+        notes=(
+            msg(
+                "Monitorering af effekt: at 3 and 6 months, then every 6 months, assess and document IgG (trough), "
+                "the infections of the last 12 months (number, type: organ and microorganism, severity: admission, "
+                "life-threatening, sepsis) and side effects; decide to continue (possibly adjusting the dose), "
+                "pause or stop."
+            ),
+        ),
+        source=sources.MONITORING,
+        interpretations=("follow_up_due_soon_days", "follow_up_done_tolerance_days"),
+        values=(("followUpDue", scheduled.isoformat()), ("status", "overdue" if overdue else "due")),
+        lab_orders=(Analyte.IGG, Analyte.IGA, Analyte.IGM),
+    )
+
+
+def stop_markers_advice(facts: Facts, finding: Finding) -> Advice | None:
+    """Return the immune-recovery markers for a stop or pause (IgG without IgRT; IgA, IgM and CD19 trends)."""
+    episode = facts.igrt.current
+    if episode is None or finding.recommendation not in (Recommendation.STOP, Recommendation.PAUSE):
+        return None
+    labs = facts.record.labs
+    off_igrt = [lab for lab in results(labs, Analyte.IGG, as_of=facts.as_of) if lab.effective > episode.end]
+    criteria = [
+        Criterion(
+            id="igg-without-igrt",
+            description=msg(
+                "IgG measured in a period without IgRT (since the last dose {end}); > 4 g/L means immune recovery",
+                end=episode.end,
+            ),
+            held=bool(off_igrt) or None,
+            required=False,
+            evidence=tuple(lab_evidence(lab) for lab in off_igrt[:1]),
+        ),
+        _trend_criterion(facts, Analyte.IGA, episode.start),
+        _trend_criterion(facts, Analyte.IGM, episode.start),
+        _cd19_criterion(facts, episode.start),
+    ]
+    rising = [c for c in criteria[1:] if c.held]
+    summary = (
+        msg(
+            "Recovery markers support the {recommendation}: {markers} rising on IgRT",
+            recommendation=finding.recommendation.value,
+            markers=tuple(_MARKER_LABELS[c.id] for c in rising),
+        )
+        if rising
+        else msg(
+            "Before the {recommendation}: no rising IgA, IgM or B cells on IgRT; plan an IgG without IgRT",
+            recommendation=finding.recommendation.value,
+        )
+    )
+    return Advice(
+        kind=AdviceKind.MONITORING,
+        rule=AdviceRule.MONITORING_STOP_MARKERS,
+        summary=summary,
+        criteria=tuple(criteria),
+        notes=(
+            msg(
+                "Under IgRT, IgG cannot be used alone as a marker of B-cell function: the products contain minimal "
+                "IgA and IgM, so rising IgA and/or IgM with B-cell counts support an attempt to stop or pause "
+                "(Kriterier for seponering). Immune recovery (IgG > 4 g/L) needs an IgG measured in a period "
+                "without IgRT (addendum §3.4)."
+            ),
+        ),
+        source=sources.STOP_MARKERS,
+    )
+
+
+def infections_after_stop_advice(facts: Facts) -> Advice | None:
+    """Return the prophylaxis-before-restart card when infections recurred after IgRT was stopped."""
+    if facts.igrt.on_igrt or not facts.igrt.ended:
+        return None
+    stopped = facts.igrt.ended[-1].end
+    after = [e for e in facts.episodes if stopped < e.onset <= facts.as_of]
+    if not after:
+        return None
+    return Advice(
+        kind=AdviceKind.MONITORING,
+        rule=AdviceRule.MONITORING_INFECTIONS_AFTER_STOP,
+        summary=msg(
+            "{count} bacterial infection(s) since IgRT stopped ({stopped}): consider antibiotic prophylaxis before a "
+            "restart",
+            count=len(after),
+            stopped=stopped,
+        ),
+        warning=True,
+        criteria=(
+            Criterion(
+                id="infections-after-stop",
+                description=msg("Bacterial infections after the IgRT stop on {stopped}", stopped=stopped),
+                held=True,
+                evidence=tuple(e.evidence() for e in after),
+            ),
+        ),
+        notes=(
+            msg(
+                "Pausering: if infections recur, antibiotic prophylaxis can be considered as an alternative to "
+                "restarting immunoglobulin; after CAR-T/bsAb, antibiotic prophylaxis can be tried when infections "
+                "follow the stop (addendum §4.3). A restart follows the standard start criteria."
+            ),
+        ),
+        source=sources.PAUSE,
+    )
+
+
+_MARKER_LABELS = {"iga-rising": "IgA", "igm-rising": "IgM", "cd19-rising": "CD19"}
+
+
+def _scheduled(start: date, until: date, facts: Facts) -> date | None:
+    """Return the latest follow-up date (3, 6, then every 6 months after ``start``) on or before ``until``."""
+    p = facts.p
+    months = list(p.follow_up_calendar_months)
+    while add_calendar_months(start, months[-1]) <= until:
+        months.append(months[-1] + p.reassess_every_calendar_months)
+    dates = [add_calendar_months(start, m) for m in months if add_calendar_months(start, m) <= until]
+    return dates[-1] if dates else None
+
+
+def _months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+def _history(facts: Facts) -> Criterion:
+    months = facts.p.infection_history_calendar_months
+    since = add_calendar_months(facts.as_of, -months)
+    episodes: list[InfectionEpisode] = [e for e in facts.episodes if since <= e.onset <= facts.as_of]
+    severe = sum(1 for e in episodes if e.severe)
+    septic = sum(1 for e in episodes if e.life_threatening)
+    return Criterion(
+        id="infection-history-12-months",
+        description=msg(
+            "Infection history, last {months} months: {count} bacterial infection(s), {severe} severe, {septic} "
+            "life-threatening",
+            months=months,
+            count=len(episodes),
+            severe=severe,
+            septic=septic,
+        ),
+        held=None,
+        required=False,
+        evidence=tuple(e.evidence() for e in episodes),
+    )
+
+
+def _during_infection(on: date, facts: Facts) -> bool:
+    window = timedelta(days=facts.p.active_infection_days)
+    return any(on - window <= e.onset <= on for e in facts.episodes)
+
+
+def _recent(facts: Facts, analyte: Analyte) -> LabResult | None:
+    found = latest(facts.record.labs, analyte, as_of=facts.as_of)
+    return found if found and is_recent(found, as_of=facts.as_of, p=facts.p) else None
+
+
+def _measured(analyte: Analyte, lab: LabResult | None, days: int) -> Criterion:
+    return Criterion(
+        id=f"{analyte.value}-measured",
+        description=msg("{analyte} measured in the last {days} days", analyte=ANALYTE_LABELS[analyte], days=days),
+        held=lab is not None,
+        evidence=() if lab is None else (lab_evidence(lab),),
+    )
+
+
+def _names(analytes: list[Analyte]) -> Message:
+    labels = tuple(ANALYTE_LABELS[a] for a in analytes) or (msg("sample without active infection"),)
+    return msg("{names}", names=labels)
+
+
+def _trend_criterion(facts: Facts, analyte: Analyte, start: date) -> Criterion:
+    """IgA or IgM: the latest on IgRT above the last value before the IgRT start."""
+    label = ANALYTE_LABELS[analyte]
+    series = results(facts.record.labs, analyte, as_of=facts.as_of)
+    baseline = next((lab for lab in series if lab.effective <= start), None)
+    current = next((lab for lab in series if lab.effective > start), None)
+    description = msg("{analyte} rising on IgRT (latest above the last value before the start)", analyte=label)
+    if baseline is None or current is None:
+        return Criterion(id=f"{analyte.value}-rising", description=description, held=None, required=False)
+    return Criterion(
+        id=f"{analyte.value}-rising",
+        description=description,
+        held=current.value_g_per_l > baseline.value_g_per_l and current.comparator is None,
+        required=False,
+        evidence=(lab_evidence(baseline), lab_evidence(current)),
+    )
+
+
+def _cd19_criterion(facts: Facts, start: date) -> Criterion:
+    """CD19 B cells (absolute, else %): the latest on IgRT above the earliest on IgRT or before it."""
+    description = msg("CD19 B cells rising (latest above the earlier count)")
+    for kind in (MeasurementKind.CD19_ABSOLUTE, MeasurementKind.CD19_PERCENT):
+        series: list[Measurement] = sorted(
+            (m for m in facts.record.measurements if m.kind == kind and m.effective <= facts.as_of),
+            key=lambda m: (m.effective, m.ref),
+        )
+        if len(series) >= 2 and series[-1].effective > start:
+            first, last = series[0], series[-1]
+            return Criterion(
+                id="cd19-rising",
+                description=description,
+                held=last.value > first.value,
+                required=False,
+                evidence=tuple(
+                    Evidence(
+                        text=msg("CD19 {value} {unit}", value=m.value, unit=m.unit),
+                        ref=m.ref,
+                        value=m.value,
+                        unit=m.unit,
+                        on=m.effective,
+                    )
+                    for m in (first, last)
+                ),
+            )
+    return Criterion(id="cd19-rising", description=description, held=None, required=False)
