@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck clean
+.PHONY: serve test lint typecheck clean catalog
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## catalog: refresh the Danish card-text catalog from the code's msg("...") texts (then translate new entries)
+catalog: $(STAMP)
+	$(BIN)/python scripts/update_catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
