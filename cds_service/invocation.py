@@ -31,7 +31,7 @@ from fhir_mappers import (
 from fhir_mappers.orders import draft_resources
 from guideline import assess
 from guideline.model import Finding
-from guideline.relevance import concerns, worth_showing
+from guideline.relevance import worth_showing
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ def invoke(
     finding = assessment.finding
     fetched, issue_count = gathered.fetched_keys, len(finding.data_issues)
     if service.hook == "patient-view":
-        concerned = concerns(record, as_of=as_of, p=settings.parameters)
-        if not worth_showing(finding, concerned=concerned):
+        if not worth_showing(finding, concerned=assessment.concerned):
             _log(service, request, outcome=f"quiet:{finding.rule.value}")
             return Answer({"cards": []}, "quiet", finding, None, fetched, issue_count)
     card = render_card(

@@ -61,29 +61,17 @@ def map_observation(
         if measurement is None:
             return _typing(resource, effective, ref)
         return _measurement(resource, measurement, effective, ref)
-    name = concept_text(resource.get("code"))
-    status = resource.get("status")
-    if status not in USABLE_STATUSES:
-        raise InvalidElementError(
-            msg("{name}: status '{status}' is not a final result", name=name, status=str(status)),
-            path="Observation.status",
-        )
-    if resource.get("dataAbsentReason") is not None:
-        raise MissingElementError(
-            msg("{name}: no value (dataAbsentReason)", name=name), path="Observation.dataAbsentReason"
-        )
+    _check_final(resource)
     if "valueQuantity" not in resource:
+        name = concept_text(resource.get("code"))
         raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
     value, comparator, reported = quantity_in_g_per_l(resource["valueQuantity"], path="Observation.valueQuantity")
-    effective = first_date(resource, _EFFECTIVE, tz=ctx.tz, type_name="Observation")
-    if effective is None:
-        raise MissingElementError(msg("{name}: no effective date", name=name), path="Observation.effective[x]")
     comparator_value: Comparator | None = comparator  # type: ignore[assignment]
     return LabResult(
         analyte=analyte,
         value_g_per_l=value,
         comparator=comparator_value,
-        effective=effective[0],
+        effective=_effective(resource, ctx),
         ref=ref,
         reported=reported,
         reference_low_g_per_l=_reference_low(resource),

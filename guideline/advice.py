@@ -9,11 +9,12 @@ assessment outside these criteria.
 from __future__ import annotations
 
 from guideline import sources
-from guideline.concepts import AdviceKind, AdviceRule, Recommendation, RuleId
+from guideline.concepts import AdviceKind, AdviceRule, Analyte, Recommendation, RuleId
 from guideline.criteria import lab_evidence
 from guideline.dose import order_dose_advice, trough_advice
 from guideline.facts import Facts
-from guideline.model import Advice, Criterion, Evidence, Finding, OrderedDose
+from guideline.labs import latest
+from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, OrderedDose
 from guideline.monitoring import (
     before_start_advice,
     follow_up_advice,
@@ -60,12 +61,9 @@ def m_component_advice(facts: Facts) -> Advice | None:
     """Return the M-component card: the polyclonal estimate the decision used, or an unknown isotype."""
     status = facts.m_component
     labs = facts.record.labs
-    from guideline.concepts import Analyte
-    from guideline.labs import latest
-
-    iga = latest(labs, Analyte.IGA, as_of=facts.as_of)
-    igm = latest(labs, Analyte.IGM, as_of=facts.as_of)
-    immunoparesis = _immunoparesis(iga, igm)
+    immunoparesis = _immunoparesis(
+        latest(labs, Analyte.IGA, as_of=facts.as_of), latest(labs, Analyte.IGM, as_of=facts.as_of)
+    )
     if status.igg_type:
         estimate = facts.igg_latest
         typing = status.typing
@@ -165,11 +163,9 @@ _M_NOTE = msg(
 )
 
 
-def _immunoparesis(iga: object, igm: object) -> Criterion:
+def _immunoparesis(iga: LabResult | None, igm: LabResult | None) -> Criterion:
     """General immunoparesis: IgA and IgM both below the lab's reference-range low."""
-    from guideline.model import LabResult
-
-    labs = [lab for lab in (iga, igm) if isinstance(lab, LabResult)]
+    labs = [lab for lab in (iga, igm) if lab is not None]
     description = msg("General immunoparesis: IgA and IgM both below their reference-range low")
     if len(labs) < 2 or any(lab.reference_low_g_per_l is None for lab in labs):
         return Criterion(

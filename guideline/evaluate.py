@@ -10,15 +10,20 @@ from guideline.continuation import decide_continuation
 from guideline.facts import Facts, derive
 from guideline.model import Advice, Finding, OrderedDose, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
+from guideline.relevance import concerns
 from guideline.start_rules import decide_start
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """One evaluation: the decision, and the advice shown beside it (dose, product, M-component, ...)."""
+    """One evaluation: the decision, the advice shown beside it, and whether patient-view concerns the patient.
+
+    ``concerned`` is ``guideline.relevance.concerns`` on the facts' record (IgG estimates applied).
+    """
 
     finding: Finding
     advice: tuple[Advice, ...]
+    concerned: bool
 
 
 def evaluate(record: PatientRecord, *, as_of: date, p: Parameters = DEFAULT_PARAMETERS) -> Finding:
@@ -54,7 +59,8 @@ def assess(
     """
     facts = derive(record, as_of=as_of, p=p)
     finding = _decide(facts)
-    return Assessment(finding, advise(facts, finding, orders=orders, follow_up=follow_up))
+    advice = advise(facts, finding, orders=orders, follow_up=follow_up)
+    return Assessment(finding, advice, concerns(facts.record, as_of=as_of, p=p))
 
 
 def _decide(facts: Facts) -> Finding:

@@ -12,7 +12,6 @@ from datetime import date
 from guideline.calendar import add_calendar_months
 from guideline.concepts import Analyte, DiagnosisKind, Recommendation
 from guideline.labs import latest
-from guideline.m_component import apply_estimates
 from guideline.model import Finding, PatientRecord
 from guideline.parameters import Parameters
 
@@ -25,8 +24,10 @@ _WORTH_SHOWING_OFF_IGRT = {Recommendation.START, Recommendation.CONSIDER, Recomm
 
 
 def concerns(record: PatientRecord, *, as_of: date, p: Parameters) -> bool:
-    """Return whether the guideline concerns a patient who is not on IgRT (on IgRT is read from the finding)."""
-    record, _ = apply_estimates(record, as_of=as_of, p=p)  # IgG myeloma: judge the polyclonal estimate
+    """Return whether the guideline concerns a patient who is not on IgRT (on IgRT is read from the finding).
+
+    ``record`` is ``Facts.record``: with an IgG M-component typed, its IgG results are already polyclonal estimates.
+    """
     horizon = add_calendar_months(as_of, -p.concern_horizon_calendar_months)
     if any(horizon <= t.on <= as_of for t in record.therapies):
         return True
