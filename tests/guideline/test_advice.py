@@ -248,3 +248,26 @@ def test_influenza_vaccination_within_365_days(flu: str, held: bool) -> None:
     card = next(a for a in advice_for(rec) if a.rule == AdviceRule.PREREQUISITES_CHECKLIST)
     assert next(c for c in card.criteria if c.id == "influenza-vaccination").held == held
     assert next(c for c in card.criteria if c.id == "pneumococcal-vaccination").held is False
+
+
+@pytest.mark.parametrize(("onset", "fires"), [("2026-04-20", False), ("2026-04-21", True)])
+def test_infections_after_stop_count_from_the_day_after_the_last_dose(onset: str, fires: bool) -> None:
+    rec = record(
+        birth_date=ADULT,
+        diagnoses=(HAEM,),
+        igrt=ivig_every("2025-10-06", "2026-04-27"),
+        labs=(igg(7.0, "2026-11-01"),),
+        infections=(infection(onset),),
+    )
+    found = [a for a in advice_for(rec) if a.rule == AdviceRule.MONITORING_INFECTIONS_AFTER_STOP]
+    assert bool(found) == fires
+
+
+@pytest.mark.parametrize(("route", "fires"), [(IgrtRoute.IVIG, False), (IgrtRoute.SCIG, True)])
+def test_product_switch_only_when_route_or_product_differs(route: IgrtRoute, fires: bool) -> None:
+    rec = record(
+        birth_date=ADULT, diagnoses=(HAEM,), igrt=ivig_every("2026-09-01", "2026-11-10"), labs=(igg(6.5, "2026-11-10"),)
+    )
+    ordered = OrderedDose(ref="MedicationRequest/draft", display="immunoglobulin", route=route)
+    found = [a for a in advice_for(rec, orders=(ordered,)) if a.rule == AdviceRule.PRODUCT_SWITCH]
+    assert bool(found) == fires
