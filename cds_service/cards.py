@@ -280,13 +280,30 @@ def decision_extension(
 
 
 def prune(value: Any) -> Any:
-    """Remove ``None``, empty strings, lists and objects, recursively (CDS Hooks forbids null/empty values)."""
-    if isinstance(value, Mapping):
-        pruned = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
+    """Remove ``None``, empty strings, lists and objects, recursively (CDS Hooks forbids null/empty values).
+
+    Cards are built here from dicts and lists only, so exact types are checked (this runs on every card field).
+    """
+    if isinstance(value, dict):
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = prune(item)
+                if item:
+                    kept[key] = item
+            elif item is not None and item != "":
+                kept[key] = item
+        return kept
     if isinstance(value, list):
-        items = [prune(v) for v in value]
-        return [v for v in items if v not in (None, "", [], {})]
+        items = []
+        for item in value:
+            if isinstance(item, dict | list):
+                item = prune(item)
+                if item:
+                    items.append(item)
+            elif item is not None and item != "":
+                items.append(item)
+        return items
     return value
 
 

@@ -7,11 +7,11 @@ item is recorded before the answer is sent: if it cannot be recorded, the answer
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from flask import Blueprint, current_app, g, request
 
 from cds_service.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
@@ -138,6 +138,6 @@ def _json_body() -> Any:
     if not raw:
         raise InvalidHookRequestError("The request body is empty; a JSON body is required.")
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)  # several times faster than json on large prefetch; rejects NaN and bad UTF-8
     except (ValueError, RecursionError) as error:
         raise InvalidHookRequestError("The request body is not valid JSON.") from error

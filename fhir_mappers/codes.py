@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from fhir_mappers.elements import codings, concept_names
+from fhir_mappers.elements import as_list, codings
 from fhir_mappers.errors import CodeTableError
 
 LOINC = "http://loinc.org"
@@ -96,6 +96,33 @@ class Match:
     matched: str
 
 
+ConceptKey = tuple[tuple[tuple[str | None, str | None, str | None], ...], tuple[str, ...]]
+"""What matching reads of a concept: each Coding's (system, code, display) and the texts; hashable."""
+
+_CACHE_LIMIT = 8192
+
+
+def _concept_key(concept: Any) -> ConceptKey:
+    """Return the hashable content of a CodeableConcept (or list of them, or a bare Coding) for matching.
+
+    Non-string systems and codes are kept as ``None`` (they match nothing); non-string displays are dropped.
+    """
+    texts = tuple(
+        item["text"] for item in as_list(concept) if isinstance(item, dict) and isinstance(item.get("text"), str)
+    )
+    found = []
+    for coding in codings(concept):
+        system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+        found.append(
+            (
+                system if isinstance(system, str) else None,
+                code if isinstance(code, str) else None,
+                display if isinstance(display, str) else None,
+            )
+        )
+    return tuple(found), texts
+
+
 def _canonical(system: str, code: str) -> tuple[str, str]:
     system = _SYSTEM_ALIASES.get(system, system)
     code = code.strip()
@@ -119,6 +146,7 @@ class CodeTable:
         self._exact: dict[tuple[str, str], str] = {}
         self._prefix: dict[str, list[tuple[str, str]]] = {}
         self._names: list[tuple[re.Pattern[str], str, str]] = []
+        self._cache: dict[tuple[ConceptKey, bool], tuple[Match, ...]] = {}
         for row in self.rows:
             if row.concept not in CONCEPTS:
                 raise CodeTableError(f"unknown concept {row.concept!r} for {row.system}|{row.code}")
@@ -153,20 +181,36 @@ class CodeTable:
                 return prefix_concept
         return None
 
-    def matches(self, concept: Any, *, by_name: bool = False) -> list[Match]:
-        """Return the concepts of a CodeableConcept (or list of them), codes first, then names if asked."""
+    def matches(self, concept: Any, *, by_name: bool = False) -> tuple[Match, ...]:
+        """Return the concepts of a CodeableConcept (or list of them), codes first, then names if asked.
+
+        Results are memoized per distinct concept content (a hospital's vocabulary of drug and diagnosis codes is
+        small; a long history repeats the same few), at most ``_CACHE_LIMIT`` entries per table and process.
+        """
+        key = (_concept_key(concept), by_name)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._match(key[0], by_name=by_name)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _match(self, key: ConceptKey, *, by_name: bool) -> tuple[Match, ...]:
+        codings_, texts = key
         found: list[Match] = []
-        for coding in codings(concept):
-            hit = self.concept_of_coding(coding.get("system"), coding.get("code"))
+        for system, code, _display in codings_:
+            hit = self.concept_of_coding(system, code)
             if hit is not None:
-                found.append(Match(hit, f"{coding.get('system')}|{coding.get('code')}"))
+                found.append(Match(hit, f"{system}|{code}"))
         if by_name and not found:
-            for text in concept_names(concept):
+            names = list(texts) + [display for _, _, display in codings_ if display is not None]
+            for text in names:
                 lowered = text.lower()
                 for pattern, name_concept, display in self._names:
                     if pattern.search(lowered):
                         found.append(Match(name_concept, f"name '{display}' in '{text}'"))
-        return found
+        return tuple(found)
 
     def codings_for(self, concept: str, *, systems: Iterable[str] = ()) -> list[tuple[str, str, str]]:
         """Return ``(system, code, display)`` of the exact rows of ``concept``, optionally only some systems."""

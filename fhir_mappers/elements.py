@@ -2,7 +2,9 @@
 
 Real clients send payloads that strict FHIR validation rejects (CodeableConcept arrays sent as one object, Bundles
 without ``type``, MedicationRequests without ``intent``: cds-hooks-spec.md pitfalls 12 and 13). The mappers read
-only the elements the guideline uses, through these helpers, and never trust a JSON type.
+only the elements the guideline uses, through these helpers, and never trust a JSON type. A JSON object is a
+``dict`` (what ``json`` and ``orjson`` give); the hot helpers test for ``dict`` rather than the slower ``Mapping``
+ABC.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ def codings(concept: Any) -> list[Mapping[str, Any]]:
     """Return the Codings of a CodeableConcept, a list of CodeableConcepts, or a bare Coding."""
     found: list[Mapping[str, Any]] = []
     for item in as_list(concept):
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         if "coding" in item:
-            found.extend(c for c in as_list(item["coding"]) if isinstance(c, Mapping))
+            found.extend(c for c in as_list(item["coding"]) if isinstance(c, dict))
         elif "code" in item:
             found.append(item)
     return found
@@ -41,7 +43,7 @@ def codings(concept: Any) -> list[Mapping[str, Any]]:
 def concept_text(concept: Any) -> str:
     """Return a human-readable name: the CodeableConcept ``text``, else the first Coding display or code."""
     for item in as_list(concept):
-        if isinstance(item, Mapping) and isinstance(item.get("text"), str) and item["text"].strip():
+        if isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip():
             return str(item["text"]).strip()
     for coding in codings(concept):
         for key in ("display", "code"):
@@ -55,7 +57,7 @@ def concept_names(concept: Any) -> list[str]:
     """Return every free-text name in a concept (``text`` and Coding displays), for name matching."""
     names: list[str] = []
     for item in as_list(concept):
-        if isinstance(item, Mapping) and isinstance(item.get("text"), str):
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
             names.append(item["text"])
     names.extend(c["display"] for c in codings(concept) if isinstance(c.get("display"), str))
     return names

@@ -21,6 +21,9 @@ def reference_key(reference: Any, *, full_urls: Mapping[str, str] | None = None)
         return None
     if text.startswith("urn:"):
         return (full_urls or {}).get(text)
+    kind, slash, rid = text.partition("/")
+    if slash and rid and "/" not in rid and "?" not in rid and _TYPE.match(kind):
+        return text  # the common relative form "Type/id"
     parts = [p for p in text.split("?")[0].split("/") if p]
     if "_history" in parts:
         parts = parts[: parts.index("_history")]

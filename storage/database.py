@@ -7,6 +7,7 @@ driver).
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x51D16A7  # any constant unique to this application's advisory locks
 
 
 def normalize_database_url(url: str) -> str:
@@ -78,19 +80,51 @@ class Database:
         except SQLAlchemyError as error:
             raise StorageError(f"database error: {type(error).__name__}") from error
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """Yield a Core connection in a transaction: committed on success, rolled back on error.
+
+        Raises:
+            StorageError: any database error.
+        """
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            raise StorageError(f"database error: {type(error).__name__}") from error
+
     def upgrade(self) -> None:
         """Apply all Alembic migrations (``cds-service db upgrade``; ``cds-service serve`` does this first).
+
+        Safe to run from several processes at once (gunicorn workers on a new SQLite file, replicas starting
+        together): one migrates while the others wait, then find the schema current. PostgreSQL serializes on a
+        transaction-level advisory lock, SQLite on an exclusive ``flock`` of ``<database>.migrate.lock``.
 
         Raises:
             StorageError: the database cannot be reached or a migration failed.
         """
         try:
-            with self.engine.begin() as connection:
+            with self._migration_lock(), self.engine.begin() as connection:
+                if not self.is_sqlite:
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
                 config = self._alembic_config()
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:
             raise StorageError(f"migration failed: {type(error).__name__}: {error}") from error
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a+b") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def require_current(self) -> None:
         """Check that the database is at the newest migration.
@@ -122,7 +156,10 @@ class Database:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets gunicorn workers read while one writes; busy_timeout waits instead of failing on a lock.
+    # synchronous=NORMAL in WAL mode: a commit survives a crash of the process (the audit's promise); only an OS
+    # crash or power loss may undo the last commits. Production audit belongs on PostgreSQL (DATABASE_URL).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()

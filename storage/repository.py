@@ -9,7 +9,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
@@ -35,8 +35,9 @@ class AuditStore:
         Raises:
             StorageError: the write failed (the caller must not return the card).
         """
-        with self.database.session() as session:
-            session.add(Decision(**_columns(entry)))
+        # A Core insert: one statement, no ORM unit of work, on the request path of every hook call.
+        with self.database.connection() as connection:
+            connection.execute(insert(Decision), [_columns(entry)])
 
     def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
         """Store a batch of feedback items in one transaction (all or none).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -155,3 +156,20 @@ def test_database_urls_are_read_with_psycopg_3() -> None:
     assert Database("postgres://u:p@db:5432/x").url == "postgresql+psycopg://u:p@db:5432/x"
     with pytest.raises(StorageError):
         Database("not a url")
+
+
+def _upgrade_in_subprocess(url: str) -> None:
+    Database(url).upgrade()
+
+
+def test_concurrent_upgrades_of_a_new_database_all_succeed(database_url: str) -> None:
+    # gunicorn workers on a new SQLite file, or replicas starting together, migrate at the same moment: one
+    # migrates, the others wait on the lock and find the schema current (before the lock: "table already exists").
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_upgrade_in_subprocess, args=(database_url,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    opened(database_url).require_current()
