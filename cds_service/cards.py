@@ -9,7 +9,7 @@ clinician act, ``suggestions`` (remove the draft immunoglobulin order; order IgG
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from cds_service.i18n import Translator
