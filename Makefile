@@ -33,8 +33,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check cds_service fhir_mappers guideline storage tests scripts
-	$(BIN)/ruff format --check cds_service fhir_mappers guideline storage tests scripts
+	$(BIN)/ruff check cds_service fhir_mappers guideline storage tests scripts bench
+	$(BIN)/ruff format --check cds_service fhir_mappers guideline storage tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from tests import factories as f
@@ -85,18 +86,21 @@ def _infection_episode(pid: str, n: int, onset: date) -> list[dict[str, Any]]:
 
 
 def months_for(target: int) -> int:
-    """Return the months of history whose resource count is closest to ``target``."""
-    months, count = 1, len(patient_resources("x", 1))
-    while count < target:
-        nxt = len(patient_resources("x", months + 1))
-        if abs(nxt - target) > abs(count - target):
-            break
-        months, count = months + 1, nxt
-    return months
+    """Return the months of history whose resource count is closest to ``target`` (the count grows with months)."""
+    low, high = 1, 1200
+    while low < high:  # the first month count reaching the target
+        middle = (low + high) // 2
+        if len(patient_resources("x", middle)) < target:
+            low = middle + 1
+        else:
+            high = middle
+    candidates = [m for m in (low - 1, low) if m >= 1]
+    return min(candidates, key=lambda m: abs(len(patient_resources("x", m)) - target))
 
 
+@cache
 def payload(name: str, target: int) -> Payload:
-    """Build the ``order-sign`` request for a patient of about ``target`` resources."""
+    """Build the ``order-sign`` request for a patient of about ``target`` resources (built once; do not mutate)."""
     pid = f"bench-{name}"
     resources = patient_resources(pid, months_for(target))
     draft = f.with_dose(f.draft_order(pid, "draft-scig", *SCIG), 10, 1, "wk")

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Config, Flask
+from flask import Config, Flask, Response, g, request
 
-from cds_service import hooks
+from cds_service import hooks, operations
+from cds_service.i18n import LANGUAGES, translator
+from cds_service.observability import HOOK_INSTANCE, REQUEST_ID, REQUEST_SECONDS, configure_logging, request_id_from
 from cds_service.problems import register_error_handlers
 from cds_service.runtime import build_runtime, runtime_of
 from cds_service.settings import DEFAULTS, Settings
@@ -20,6 +23,7 @@ from fhir_mappers import code_table
 __all__ = ["create_app", "load_config", "load_settings", "runtime_of"]
 
 logger = logging.getLogger(__name__)
+request_logger = logging.getLogger("cds_service.requests")
 
 
 def load_config(test_config: Mapping[str, Any] | None = None) -> Config:
@@ -52,7 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         StorageError: the database is unreachable or not migrated.
         CodeTableError: a malformed code table.
     """
-    _configure_logging()
+    configure_logging()
     app = Flask("cds_service")
     app.config.update(load_config(test_config))
     settings = Settings.from_config(app.config)
@@ -60,6 +64,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     runtime = build_runtime(settings)
     app.extensions["cds_runtime"] = runtime
     code_table()  # load and validate once, at start-up
+    for language in LANGUAGES:
+        translator(language)  # read the catalogs now, not on a first call that has a latency budget
     _announce(settings)
     if settings.cors_origins:
         from flask_cors import CORS
@@ -72,8 +78,48 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             max_age=600,
         )
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(operations.bp)
     register_error_handlers(app)
+    _observe_requests(app)
     return app
+
+
+def _observe_requests(app: Flask) -> None:
+    """Give every request an id, time it, and write one JSON log line and one histogram sample per request."""
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.monotonic()
+        g.metric_hook = "other"
+        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+        g.context_tokens = (REQUEST_ID.set(g.request_id), HOOK_INSTANCE.set(None))
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        started = g.get("started")
+        if started is None:  # the request failed before _start (cannot happen with Flask's ordering; be safe)
+            return response
+        elapsed = time.monotonic() - started
+        response.headers["X-Request-ID"] = g.request_id
+        REQUEST_SECONDS.labels(g.metric_hook, str(response.status_code)).observe(elapsed)
+        if g.metric_hook not in ("health", "metrics"):
+            request_logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path[:100],
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _reset(_error: BaseException | None) -> None:
+        tokens = g.pop("context_tokens", None)
+        if tokens is not None:
+            REQUEST_ID.reset(tokens[0])
+            HOOK_INSTANCE.reset(tokens[1])
 
 
 def _announce(settings: Settings) -> None:
@@ -89,13 +135,3 @@ def _announce(settings: Settings) -> None:
         logger.warning("CDS_FHIR_ALLOW_HTTP: plain-http FHIR servers allowed (local testing only)")
     if not settings.fhir.allowlist:
         logger.info("no CDS_FHIR_SERVER_ALLOWLIST: missing prefetch is answered 412, never fetched")
-
-
-def _configure_logging() -> None:
-    """Send the service's INFO lines (service, hookInstance, outcome; never patient ids or tokens) to stderr."""
-    service_logger = logging.getLogger("cds_service")
-    if not service_logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        service_logger.addHandler(handler)
-        service_logger.setLevel(logging.INFO)

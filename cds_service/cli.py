@@ -32,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="cds-service", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="migrate the database and run the service under gunicorn")
+    serve = commands.add_parser(
+        "serve", help="migrate the database and run the service under gunicorn (cds_service/gunicorn_conf.py)"
+    )
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
+    serve.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.environ.get("WORKERS", "2")))
+    )
     evaluate = commands.add_parser("evaluate", help="print the cards for a saved hook request")
     evaluate.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
     evaluate.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
@@ -80,14 +84,12 @@ def _serve(host: str, port: int, workers: int) -> int:
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:cds_service.gunicorn_conf",
         "--bind",
         f"{host}:{port}",
         "--workers",
         str(workers),
-        "--access-logfile",
-        "-",
-        "--access-logformat",
-        '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
         "cds_service.app:create_app()",
     ]
     os.execv(sys.executable, argv)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -40,20 +40,25 @@ class FhirClientSettings:
 
     allowlist: tuple[str, ...] = ()
     allow_http: bool = False
-    connect_timeout: float = 0.25
-    read_timeout: float = 0.6
-    budget: float = 0.8
+    connect_timeout: float = 0.2
+    read_timeout: float = 0.25
+    budget: float = 0.3
     max_pages: int = 10
     max_concurrency: int = 8
     max_response_bytes: int = 20 * 1024 * 1024
 
 
-class FhirAccessError(Exception):
-    """One query could not be answered; ``reason`` names why without URLs, ids or tokens."""
+FailureKind = Literal["not-allowed", "budget", "timeout", "refused", "http-status", "unreachable", "invalid", "other"]
+"""A bounded category of fetch failure (the ``reason`` label of the failure metric)."""
 
-    def __init__(self, reason: str) -> None:
+
+class FhirAccessError(Exception):
+    """One query could not be answered; ``reason`` names why without URLs, ids or tokens; ``kind`` categorizes it."""
+
+    def __init__(self, reason: str, kind: FailureKind = "other") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind: FailureKind = kind
 
 
 @dataclass(frozen=True)
@@ -83,20 +88,27 @@ class FhirClient:
         """
         parts = urlsplit(fhir_server)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise FhirAccessError("fhirServer is not an http(s) URL")
+            raise FhirAccessError("fhirServer is not an http(s) URL", "not-allowed")
         if parts.scheme == "http" and not self.settings.allow_http:
-            raise FhirAccessError("fhirServer must use https")
+            raise FhirAccessError("fhirServer must use https", "not-allowed")
         base = fhir_server.rstrip("/")
         for allowed in self.settings.allowlist:
             allowed = allowed.rstrip("/")
             if _same_origin(base, allowed) and (base == allowed or base.startswith(allowed + "/")):
                 return base
-        raise FhirAccessError("fhirServer is not on the service's FHIR server allowlist")
+        raise FhirAccessError("fhirServer is not on the service's FHIR server allowlist", "not-allowed")
 
     def fetch_all(
-        self, fhir_server: str, access_token: str, urls: Mapping[str, str]
+        self, fhir_server: str, access_token: str, urls: Mapping[str, str], *, budget: float | None = None
     ) -> dict[str, Fetched | FhirAccessError]:
         """Fetch every ``key -> url`` concurrently (urls relative to ``fhir_server`` or absolute on its origin).
+
+        Args:
+            fhir_server: the request's ``fhirServer`` (checked against the allowlist).
+            access_token: the request's ``fhirAuthorization.access_token`` (sent as a bearer token only).
+            urls: prefetch key -> query.
+            budget: seconds for all of it; the smaller of this and ``settings.budget`` (the caller passes what is
+                left of the request's latency budget).
 
         Never raises for one query's failure: each key gets a ``Fetched`` or a ``FhirAccessError``.
         """
@@ -104,7 +116,8 @@ class FhirClient:
             base = self.check_server(fhir_server)
         except FhirAccessError as error:
             return dict.fromkeys(urls, error)
-        deadline = time.monotonic() + self.settings.budget
+        budget = self.settings.budget if budget is None else max(min(budget, self.settings.budget), 0.0)
+        deadline = time.monotonic() + budget
         futures: dict[str, Future[Fetched]] = {
             key: self._pool.submit(self._fetch_one, base, access_token, url, deadline) for key, url in urls.items()
         }
@@ -113,7 +126,7 @@ class FhirClient:
         for key, future in futures.items():
             if not future.done():
                 future.cancel()
-                results[key] = FhirAccessError(f"no answer within the {self.settings.budget:g} s budget")
+                results[key] = FhirAccessError(f"no answer within the {budget:.3g} s budget", "budget")
                 continue
             failure = future.exception()
             if failure is None:
@@ -130,7 +143,7 @@ class FhirClient:
         entries: list[Any] = []
         for _page in range(self.settings.max_pages):
             if not _same_origin(current, base):
-                raise FhirAccessError("a next link leaves the FHIR server's origin")
+                raise FhirAccessError("a next link leaves the FHIR server's origin", "invalid")
             body = self._get(current, token, deadline, allow_not_found=is_read)
             if body is None:
                 return Fetched(None)
@@ -139,42 +152,42 @@ class FhirClient:
             if body.get("resourceType") == "OperationOutcome":
                 return Fetched(body)  # read as "the server reported an error" by the prefetch reader
             if body.get("resourceType") != "Bundle":
-                raise FhirAccessError("the search answer is not a FHIR Bundle")
+                raise FhirAccessError("the search answer is not a FHIR Bundle", "invalid")
             page_entries = body.get("entry", [])
             if not isinstance(page_entries, list):
-                raise FhirAccessError("Bundle.entry is not a list")
+                raise FhirAccessError("Bundle.entry is not a list", "invalid")
             entries.extend(page_entries)
             next_url = next_link(body)
             if next_url is None:
                 return Fetched({"resourceType": "Bundle", "type": "searchset", "entry": entries})
             current = urljoin(current, next_url)
-        raise FhirAccessError(f"more than {self.settings.max_pages} pages of results")
+        raise FhirAccessError(f"more than {self.settings.max_pages} pages of results", "invalid")
 
     def _get(self, url: str, token: str, deadline: float, *, allow_not_found: bool) -> dict[str, Any] | None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FhirAccessError(f"no answer within the {self.settings.budget:g} s budget")
+            raise FhirAccessError("no answer within the fetch budget", "budget")
         timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
         headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
         try:
             with self.session.get(url, headers=headers, timeout=timeout, allow_redirects=False, stream=True) as r:
                 if r.status_code in (401, 403):
-                    raise FhirAccessError(f"the FHIR server refused access (HTTP {r.status_code})")
+                    raise FhirAccessError(f"the FHIR server refused access (HTTP {r.status_code})", "refused")
                 if r.status_code == 404 and allow_not_found:
                     return None
                 if r.status_code != 200:
-                    raise FhirAccessError(f"the FHIR server answered HTTP {r.status_code}")
+                    raise FhirAccessError(f"the FHIR server answered HTTP {r.status_code}", "http-status")
                 raw = _read_capped(r, self.settings.max_response_bytes)
         except requests.Timeout as error:
-            raise FhirAccessError("the FHIR server timed out") from error
+            raise FhirAccessError("the FHIR server timed out", "timeout") from error
         except requests.RequestException as error:
-            raise FhirAccessError(f"could not reach the FHIR server ({type(error).__name__})") from error
+            raise FhirAccessError(f"could not reach the FHIR server ({type(error).__name__})", "unreachable") from error
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError) as error:
-            raise FhirAccessError("the FHIR server's answer is not JSON") from error
+            raise FhirAccessError("the FHIR server's answer is not JSON", "invalid") from error
         if not isinstance(body, dict):
-            raise FhirAccessError("the FHIR server's answer is not a FHIR resource")
+            raise FhirAccessError("the FHIR server's answer is not a FHIR resource", "invalid")
         return body
 
     def close(self) -> None:
@@ -210,6 +223,6 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
     for chunk in response.iter_content(chunk_size=65536):
         size += len(chunk)
         if size > limit:
-            raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes")
+            raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes", "invalid")
         chunks.append(chunk)
     return b"".join(chunks)

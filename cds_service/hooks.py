@@ -3,6 +3,8 @@
 Every endpoint authenticates the client JWT first (unless ``CDS_AUTH=off``); CORS preflights (OPTIONS) are
 answered without authentication, as browsers send them without credentials. Every decision and every feedback
 item is recorded before the answer is sent: if it cannot be recorded, the answer is 503 and no card is shown.
+A hook call that is not decided within ``CDS_LATENCY_BUDGET_MS`` (counted from the request's arrival) is answered
+``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.budget``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 import orjson
 from flask import Blueprint, current_app, g, request
 
+from cds_service.budget import BudgetExceededError, Deadline
 from cds_service.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
 from cds_service.errors import AuthenticationError, InvalidHookRequestError, PrefetchUnavailableError
 from cds_service.feedback import parse_feedback
 from cds_service.invocation import Answer, invoke
+from cds_service.observability import BUDGET_OVERRUNS, DECISIONS, HOOK_INSTANCE
 from cds_service.protocol import HookRequest, parse_hook_request
 from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
@@ -63,6 +67,7 @@ def authenticate_client() -> None:
 @bp.get("")
 def discovery() -> dict[str, Any]:
     """``GET /cds-services``: one service per hook, with prefetch templates."""
+    g.metric_hook = "discovery"
     requirements = usage_requirements(auth_required=settings().auth_required)
     return {"services": [s.discovery(usage_requirements=requirements) for s in SERVICES]}
 
@@ -76,15 +81,29 @@ def call_service(service_id: str) -> dict[str, Any]:
         StorageError: 503 (the decision could not be recorded).
     """
     service = lookup(service_id)
-    hook_request = parse_hook_request(_json_body(), hook=service.hook)
+    g.metric_hook = service.hook
     current = runtime()
+    deadline = Deadline(g.started + current.settings.latency_budget, current.settings.latency_budget)
+    hook_request = parse_hook_request(_json_body(), hook=service.hook)
+    HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
+
+    def evaluate() -> Answer:
+        fhir_client = current.fhir_client
+        return invoke(service, hook_request, current.settings, as_of=as_of, fhir_client=fhir_client, deadline=deadline)
+
     try:
-        answer = invoke(service, hook_request, current.settings, as_of=as_of, fhir_client=current.fhir_client)
+        answer = current.evaluator.run(evaluate, deadline)
     except PrefetchUnavailableError:
         _record(current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of)
         raise
+    except BudgetExceededError as error:
+        BUDGET_OVERRUNS.labels(service.hook).inc()
+        logger.warning("service=%s outcome=budget-exceeded: answered without cards, %s", service.id, error)
+        answer = Answer({"cards": []}, "budget-exceeded")
     _record(current, service, hook_request, answer, as_of=as_of)
+    if answer.finding is not None:
+        DECISIONS.labels(service.hook, answer.finding.recommendation.value, answer.finding.rule.value).inc()
     return answer.response
 
 
@@ -96,6 +115,7 @@ def feedback(service_id: str) -> dict[str, Any]:
         UnknownServiceError: 404. InvalidHookRequestError: 400. StorageError: 503.
     """
     service = lookup(service_id)
+    g.metric_hook = "feedback"
     body = parse_feedback(_json_body())
     received_at = datetime.now(UTC)
     entries = [

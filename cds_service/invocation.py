@@ -8,15 +8,18 @@ show the card, render it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from cds_service.budget import Deadline
 from cds_service.cards import render_advice_card, render_card
 from cds_service.definitions import ServiceDefinition
 from cds_service.errors import InvalidHookRequestError
-from cds_service.fhir_client import FhirClient
+from cds_service.fhir_client import Fetched, FhirAccessError, FhirClient
 from cds_service.i18n import Translator, request_language, translator
+from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.prefetch import Fetch, gather
 from cds_service.protocol import HookRequest
 from cds_service.settings import Settings
@@ -42,7 +45,8 @@ class Answer:
 
     Attributes:
         response: ``{"cards": [...]}``, with at most one decision card.
-        outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order``.
+        outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order`` |
+            ``budget-exceeded`` (set by the HTTP layer: not decided within the latency budget).
         finding: the guideline finding, when a decision was made.
         card_uuid: the card's uuid, when a card is returned.
         fetched_keys: prefetch keys read from ``fhirServer``.
@@ -57,15 +61,38 @@ class Answer:
     data_issue_count: int = 0
 
 
-def fallback_fetch(request: HookRequest, client: FhirClient | None) -> tuple[Fetch | None, str]:
-    """Return the fallback fetch for this request, or ``None`` and why there is none."""
+_EVALUATION_RESERVE = 0.1
+"""Seconds of the latency budget kept for mapping, evaluating and recording after a fallback fetch (at most a
+quarter of the budget)."""
+
+
+def fallback_fetch(
+    request: HookRequest, client: FhirClient | None, deadline: Deadline | None = None
+) -> tuple[Fetch | None, str]:
+    """Return the fallback fetch for this request, or ``None`` and why there is none.
+
+    The fetch gets what is left of ``deadline`` minus the evaluation reserve; its time and failures are counted
+    (``cds_fhir_fetch_duration_seconds``, ``cds_fhir_fetch_failures_total``).
+    """
     if client is None:
         return None, "no FHIR server access from this command"
     if not request.fhirServer or request.fhirAuthorization is None:
         return None, "no fhirServer and fhirAuthorization in the request"
     server = request.fhirServer
     token = request.fhirAuthorization.access_token.get_secret_value()
-    return (lambda urls: client.fetch_all(server, token, urls)), ""
+
+    def fetch(urls: Mapping[str, str]) -> Mapping[str, Fetched | FhirAccessError]:
+        budget = None
+        if deadline is not None:
+            budget = deadline.remaining() - min(_EVALUATION_RESERVE, deadline.budget / 4)
+        with FHIR_FETCH_SECONDS.time():
+            results = client.fetch_all(server, token, urls, budget=budget)
+        for result in results.values():
+            if isinstance(result, FhirAccessError):
+                FHIR_FETCH_FAILURES.labels(result.kind).inc()
+        return results
+
+    return fetch, ""
 
 
 def invoke(
@@ -75,8 +102,11 @@ def invoke(
     *,
     as_of: date,
     fhir_client: FhirClient | None = None,
+    deadline: Deadline | None = None,
 ) -> Answer:
     """Answer one hook call.
+
+    ``deadline`` bounds the fallback fetch (the HTTP layer also stops waiting for the whole call at it).
 
     Raises:
         InvalidHookRequestError: a malformed prefetch value.
@@ -93,7 +123,7 @@ def invoke(
         if not orders:
             _log(service, request, outcome="no-immunoglobulin-order")
             return Answer({"cards": []}, "no-immunoglobulin-order")
-    fetch, no_fetch_reason = fallback_fetch(request, fhir_client)
+    fetch, no_fetch_reason = fallback_fetch(request, fhir_client, deadline)
     gathered = gather(
         request.prefetch,
         context=context.model_dump(),

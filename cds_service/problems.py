@@ -12,6 +12,7 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from cds_service.errors import AuthenticationError, CdsServiceError, ServiceUnavailableError
+from cds_service.observability import AUDIT_WRITE_FAILURES
 from storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StorageError)
     def _storage_error(error: StorageError) -> Response:
         logger.error("storage unavailable: %s", error)
+        AUDIT_WRITE_FAILURES.inc()
         return _service_error(
             ServiceUnavailableError("The decision or feedback could not be recorded; nothing was returned.")
         )

@@ -1,4 +1,4 @@
-"""What one worker process holds for the service's lifetime: settings, audit store, authenticator, FHIR client."""
+"""What one worker process holds for its lifetime: settings, audit store, authenticator, FHIR client, evaluator."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from typing import Any
 
 import requests
 
+from cds_service.budget import Evaluator
 from cds_service.client_auth import ClientAuthenticator, KeySetCache
 from cds_service.fhir_client import FhirClient
 from cds_service.settings import Settings
 from storage import AuditStore, Database, Pseudonymizer
 
 logger = logging.getLogger(__name__)
+
+_EVALUATION_THREADS = 8
+"""Evaluations at once per process: more than gunicorn's request threads, so that evaluations abandoned at the
+latency budget (they run to completion) do not hold up the next requests."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class Runtime:
     pseudonymizer: Pseudonymizer
     authenticator: ClientAuthenticator | None
     fhir_client: FhirClient
+    evaluator: Evaluator
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -62,6 +68,7 @@ def build_runtime(settings: Settings) -> Runtime:
         pseudonymizer=Pseudonymizer(key),
         authenticator=authenticator,
         fhir_client=FhirClient(settings.fhir),
+        evaluator=Evaluator(threads=_EVALUATION_THREADS),
     )
 
 

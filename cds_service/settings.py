@@ -31,8 +31,17 @@ FHIR server fallback (``cds_service.fhir_client``):
 
 * ``CDS_FHIR_SERVER_ALLOWLIST`` (none: no fallback): FHIR base URLs the service may query.
 * ``CDS_FHIR_ALLOW_HTTP`` (false): allow ``http://`` FHIR servers (local testing only).
-* ``CDS_FHIR_CONNECT_TIMEOUT`` (0.25 s), ``CDS_FHIR_READ_TIMEOUT`` (0.6 s), ``CDS_FHIR_BUDGET_SECONDS`` (0.8 s
-  for all fetches of one call), ``CDS_FHIR_MAX_PAGES`` (10 per query), ``CDS_FHIR_MAX_CONCURRENCY`` (8).
+* ``CDS_FHIR_CONNECT_TIMEOUT`` (0.2 s), ``CDS_FHIR_READ_TIMEOUT`` (0.25 s), ``CDS_FHIR_BUDGET_SECONDS`` (0.3 s
+  for all fetches of one call, and never more than what is left of the latency budget), ``CDS_FHIR_MAX_PAGES``
+  (10 per query), ``CDS_FHIR_MAX_CONCURRENCY`` (8).
+
+Serving (``cds_service.serving``, ``cds_service.observability``):
+
+* ``CDS_LATENCY_BUDGET_MS`` (400): the server-side budget of one hook call, fallback fetches included (CDS Hooks
+  asks for answers "on the order of 500 ms"). Past it the call is answered without the late cards
+  (``{"cards": []}``), logged, counted and audited as ``budget-exceeded``. Must exceed the FHIR budget.
+* ``CDS_METRICS_TOKEN`` (unset: ``/metrics`` open, for scraping inside the cluster only): when set, ``/metrics``
+  requires ``Authorization: Bearer <token>``.
 
 Storage (``storage``):
 
@@ -89,13 +98,15 @@ DEFAULTS: Mapping[str, Any] = {
     "JWKS_CACHE_SECONDS": 3600,
     "FHIR_SERVER_ALLOWLIST": [],
     "FHIR_ALLOW_HTTP": False,
-    "FHIR_CONNECT_TIMEOUT": 0.25,
-    "FHIR_READ_TIMEOUT": 0.6,
-    "FHIR_BUDGET_SECONDS": 0.8,
+    "FHIR_CONNECT_TIMEOUT": 0.2,
+    "FHIR_READ_TIMEOUT": 0.25,
+    "FHIR_BUDGET_SECONDS": 0.3,
     "FHIR_MAX_PAGES": 10,
     "FHIR_MAX_CONCURRENCY": 8,
     "DATABASE_URL": None,
     "AUDIT_HMAC_KEY": None,
+    "LATENCY_BUDGET_MS": 400,
+    "METRICS_TOKEN": None,
 }
 DEFAULT_DATABASE_URL = "sqlite:///var/sid-igrt.sqlite3"
 
@@ -127,6 +138,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     audit_hmac_key: bytes | None = field(default=None, repr=False)
     language: str = "en"
+    latency_budget: float = 0.4
+    metrics_token: str | None = field(default=None, repr=False)
 
     def today(self) -> date:
         """Return the evaluation date: ``CDS_FIXED_DATE`` if set, else today in the configured time zone."""
@@ -187,8 +200,19 @@ class Settings:
             max_pages=_positive(config, "FHIR_MAX_PAGES", int),
             max_concurrency=_positive(config, "FHIR_MAX_CONCURRENCY", int),
         )
+        latency_budget = _positive(config, "LATENCY_BUDGET_MS", int) / 1000
+        if fhir.budget >= latency_budget:
+            raise SettingsError(
+                f"CDS_FHIR_BUDGET_SECONDS ({fhir.budget:g} s) must be less than CDS_LATENCY_BUDGET_MS "
+                f"({latency_budget * 1000:g} ms): the fetched data must still be evaluated within the budget"
+            )
+        metrics_token = config.get("METRICS_TOKEN") or None
+        if metrics_token is not None and len(str(metrics_token)) < 16:
+            raise SettingsError("CDS_METRICS_TOKEN: at least 16 characters")
         return cls(
             tz=tz,
+            latency_budget=latency_budget,
+            metrics_token=str(metrics_token) if metrics_token is not None else None,
             language=_language(config.get("LANGUAGE", "en")),
             guideline_url=str(config["GUIDELINE_URL"]),
             addendum_url=str(config["ADDENDUM_URL"]),

@@ -66,6 +66,7 @@ class Database:
         except (ArgumentError, ImportError) as error:
             raise StorageError(f"cannot use this database URL ({parsed.get_backend_name()})") from error
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._head: str | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -132,7 +133,9 @@ class Database:
         Raises:
             StorageError: unreachable, or not migrated (names the command that fixes it).
         """
-        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        if self._head is None:
+            self._head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        head = self._head
         try:
             with self.engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
@@ -142,6 +145,14 @@ class Database:
             raise StorageError(
                 f"the database schema is at revision {current}, not {head}: run `cds-service db upgrade`"
             )
+
+    def ping(self) -> None:
+        """Check that the database answers and is at the newest migration (readiness probes).
+
+        Raises:
+            StorageError: unreachable or not migrated.
+        """
+        self.require_current()
 
     def dispose(self) -> None:
         """Close pooled connections (tests, and before a worker process forks)."""

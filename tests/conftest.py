@@ -42,6 +42,9 @@ def make_app(**config: Any) -> Flask:
         "AUTH": "off",
         "DATABASE_URL": sqlite_url(),
         "AUDIT_HMAC_KEY": TEST_HMAC_KEY,
+        # Golden and behaviour tests must not depend on the machine's speed; the budget is tested on its own.
+        "LATENCY_BUDGET_MS": 60_000,
+        "FHIR_BUDGET_SECONDS": 30,
     }
     return create_app({**defaults, **config})
 

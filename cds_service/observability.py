@@ -1,0 +1,133 @@
+"""Operational signals: Prometheus metrics and structured JSON logs carrying a request id and the hookInstance.
+
+Metrics (``prometheus-client``; names follow the Prometheus conventions, seconds as the unit):
+
+* ``cds_http_request_duration_seconds{hook, status}``: every HTTP request; ``hook`` is the CDS hook
+  (``order-select``, ``order-sign``, ``patient-view``) or ``discovery``, ``feedback``, ``health``, ``metrics``,
+  ``other``.
+* ``cds_decisions_total{hook, recommendation, rule}``: guideline decisions made (shown or quiet).
+* ``cds_fhir_fetch_duration_seconds``: the fallback fetch of one call (all keys, all pages).
+* ``cds_fhir_fetch_failures_total{reason}``: prefetch keys the fallback could not fetch, by failure kind.
+* ``cds_latency_budget_overruns_total{hook}``: calls answered without cards because the budget ran out.
+* ``cds_audit_write_failures_total``: decisions or feedback that could not be recorded (answered 503).
+
+With several gunicorn workers the metrics live in ``PROMETHEUS_MULTIPROC_DIR`` (set by the gunicorn
+configuration, ``cds_service.gunicorn_conf``) and ``/metrics`` sums them over all workers of the instance.
+
+Logs: one JSON object per line on stderr, with ``time``, ``level``, ``logger``, ``message`` and, inside a request,
+``request_id`` (the caller's ``X-Request-ID`` if well-formed, else a new one; echoed in the response) and
+``hookInstance``. Patient identifiers and tokens are never logged: only service ids, hookInstances, outcomes,
+rule ids and timings are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from pythonjsonlogger.json import JsonFormatter
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 1.0, 2.5, 10.0)
+
+REQUEST_SECONDS = Histogram(
+    "cds_http_request_duration_seconds",
+    "HTTP request latency by CDS hook (or endpoint kind) and response status.",
+    ["hook", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+DECISIONS = Counter(
+    "cds_decisions_total",
+    "Guideline decisions made, by hook, recommendation and rule.",
+    ["hook", "recommendation", "rule"],
+)
+FHIR_FETCH_SECONDS = Histogram(
+    "cds_fhir_fetch_duration_seconds",
+    "Time of the fallback fetch from fhirServer for one hook call.",
+    buckets=_LATENCY_BUCKETS,
+)
+FHIR_FETCH_FAILURES = Counter(
+    "cds_fhir_fetch_failures_total", "Prefetch keys the fallback fetch could not read, by kind.", ["reason"]
+)
+BUDGET_OVERRUNS = Counter(
+    "cds_latency_budget_overruns_total", "Hook calls answered without cards past the latency budget.", ["hook"]
+)
+AUDIT_WRITE_FAILURES = Counter(
+    "cds_audit_write_failures_total", "Decisions or feedback that could not be recorded (answered 503)."
+)
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+HOOK_INSTANCE: ContextVar[str | None] = ContextVar("hook_instance", default=None)
+
+_REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def request_id_from(header: str | None) -> str:
+    """Return the caller's ``X-Request-ID`` if it is 1-64 characters of ``[A-Za-z0-9._:-]``, else a new uuid4 hex."""
+    if header and _REQUEST_ID_FORMAT.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """Bind ``request_id`` (and clear any hookInstance) for the log lines written inside the block."""
+    id_token = REQUEST_ID.set(request_id)
+    hook_token = HOOK_INSTANCE.set(None)
+    try:
+        yield
+    finally:
+        HOOK_INSTANCE.reset(hook_token)
+        REQUEST_ID.reset(id_token)
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id`` and ``hookInstance`` to every record written inside a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach the request's ids (when there is a request); never drops a record."""
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            record.request_id = request_id
+        hook_instance = HOOK_INSTANCE.get()
+        if hook_instance is not None:
+            record.hookInstance = hook_instance
+        return True
+
+
+def json_formatter() -> JsonFormatter:
+    """Return the JSON log formatter (also used for gunicorn's own log by ``cds_service.gunicorn_conf``)."""
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_ensure_ascii=False,
+    )
+
+
+def configure_logging() -> None:
+    """Send the ``cds_service`` logger's INFO lines to stderr as JSON (once per process)."""
+    service_logger = logging.getLogger("cds_service")
+    if any(getattr(h, "_cds_json", False) for h in service_logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(json_formatter())
+    handler.addFilter(RequestContextFilter())
+    handler._cds_json = True  # type: ignore[attr-defined]
+    service_logger.addHandler(handler)
+    service_logger.setLevel(logging.INFO)
+
+
+def metrics_exposition() -> tuple[bytes, str]:
+    """Return the Prometheus text exposition and its content type (all workers' metrics in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

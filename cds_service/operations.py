@@ -1,0 +1,68 @@
+"""Endpoints for operators: liveness, readiness and Prometheus metrics (not CDS Hooks; no client JWT).
+
+* ``GET /health/live``: 200 while the process serves requests (a failing probe restarts the container).
+* ``GET /health/ready``: 200 when the audit database answers; 503 (OperationOutcome) when it does not, so the
+  load balancer stops sending hook calls that could not be recorded.
+* ``GET /metrics``: the Prometheus text exposition (``cds_service.observability``); with ``CDS_METRICS_TOKEN``
+  set it requires ``Authorization: Bearer <token>``. Expose it inside the cluster only.
+
+Health bodies use the ``application/health+json`` shape (``{"status": "pass"}``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Response, current_app, g, request
+
+from cds_service.errors import AuthenticationError, ServiceUnavailableError
+from cds_service.observability import metrics_exposition
+from cds_service.runtime import runtime_of
+from storage import StorageError
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("operations", __name__)
+
+_HEALTH = "application/health+json"
+
+
+@bp.get("/health/live")
+def live() -> Response:
+    """Liveness: the process answers HTTP."""
+    g.metric_hook = "health"
+    return Response('{"status":"pass"}', status=200, mimetype=_HEALTH)
+
+
+@bp.get("/health/ready")
+def ready() -> Response:
+    """Readiness: the audit database answers a query at the current schema revision.
+
+    Raises:
+        ServiceUnavailableError: 503, the database is unreachable or not migrated.
+    """
+    g.metric_hook = "health"
+    try:
+        runtime_of(current_app).store.database.ping()
+    except StorageError as error:
+        logger.warning("not ready: %s", error)
+        raise ServiceUnavailableError("Not ready: the audit database is unavailable.") from error
+    return Response('{"status":"pass","checks":{"database":[{"status":"pass"}]}}', status=200, mimetype=_HEALTH)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of every worker of this instance.
+
+    Raises:
+        AuthenticationError: 401, ``CDS_METRICS_TOKEN`` is set and the bearer token does not match.
+    """
+    g.metric_hook = "metrics"
+    token = runtime_of(current_app).settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            raise AuthenticationError("metrics: missing or wrong bearer token")
+    body, content_type = metrics_exposition()
+    return Response(body, status=200, content_type=content_type)

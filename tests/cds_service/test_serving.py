@@ -1,0 +1,239 @@
+"""Production serving: latency budget, health endpoints, Prometheus metrics, JSON logs with request id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+
+from bench.payloads import payload
+from cds_service import hooks
+from cds_service.app import load_settings, runtime_of
+from cds_service.budget import BudgetExceededError, Deadline, Evaluator
+from cds_service.fhir_client import FhirAccessError
+from cds_service.invocation import fallback_fetch
+from cds_service.observability import RequestContextFilter, json_formatter
+from cds_service.protocol import parse_hook_request
+from cds_service.settings import SettingsError
+from tests.cases import CASES, case_dir
+from tests.conftest import make_app
+
+ORDER_SIGN = "/cds-services/sid-igrt-order-sign"
+
+
+def golden_request(name: str) -> tuple[str, dict[str, Any]]:
+    case = next(c for c in CASES if c.name == name)
+    return f"/cds-services/{case.service}", json.loads((case_dir(case) / "request.json").read_text(encoding="utf-8"))
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+# --- latency budget -------------------------------------------------------------------------------------------
+
+
+def test_a_real_evaluation_past_the_budget_is_answered_without_cards() -> None:
+    extreme = payload("extreme", 6000).request  # ~6,000 resources: far more than 5 ms of work on any machine
+    app = make_app(LATENCY_BUDGET_MS=5, FHIR_BUDGET_SECONDS=0.001)
+    overruns = metric("cds_latency_budget_overruns_total", hook="order-sign")
+    response = app.test_client().post(ORDER_SIGN, json=extreme)
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+    assert metric("cds_latency_budget_overruns_total", hook="order-sign") == overruns + 1
+    (entry,) = runtime_of(app).store.decisions()
+    assert (entry.outcome, entry.rule_id, entry.card_uuid) == ("budget-exceeded", None, None)
+    assert entry.hook_instance == extreme["hookInstance"]
+
+
+def test_the_same_call_within_a_generous_budget_gets_its_cards() -> None:
+    extreme = payload("extreme", 6000).request
+    app = make_app(LATENCY_BUDGET_MS=60_000)
+    cards = app.test_client().post(ORDER_SIGN, json=extreme).get_json()["cards"]
+    assert cards and cards[0]["extension"]["sid-igrt"]["kind"] == "decision"
+    assert runtime_of(app).store.decisions()[0].outcome == "card"
+
+
+def test_past_the_budget_the_answer_does_not_wait_for_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_invoke = hooks.invoke
+    finished = threading.Event()
+
+    def slow_invoke(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)
+        try:
+            return real_invoke(*args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(hooks, "invoke", slow_invoke)
+    app = make_app(LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    started = time.monotonic()
+    response = app.test_client().post(url, json=request)
+    elapsed = time.monotonic() - started
+    assert response.get_json() == {"cards": []}
+    assert elapsed < 1.2, f"answered after {elapsed:.2f} s: it waited for the late evaluation"
+    assert runtime_of(app).store.decisions()[0].outcome == "budget-exceeded"
+    assert finished.wait(10)  # the late evaluation ran to its end in the background, and was dropped
+    assert len(runtime_of(app).store.decisions()) == 1
+
+
+def test_the_budget_counts_from_the_request_arrival() -> None:
+    deadline = Deadline.starting_now(0.05)
+    assert 0.0 < deadline.remaining() <= 0.05
+    time.sleep(0.06)
+    assert deadline.remaining() == 0.0
+    evaluator = Evaluator(threads=1)
+    with pytest.raises(BudgetExceededError):
+        evaluator.run(lambda: 1, deadline)  # already passed: not even a fast evaluation is waited for
+    assert evaluator.run(lambda: 2, Deadline.starting_now(5)) == 2
+    with pytest.raises(ZeroDivisionError):  # the evaluation's own errors pass through unchanged
+        evaluator.run(lambda: 1 / 0, Deadline.starting_now(5))
+    evaluator.close()
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.budgets: list[float | None] = []
+
+    def fetch_all(self, server: str, token: str, urls: Any, *, budget: float | None = None) -> Any:
+        self.budgets.append(budget)
+        return dict.fromkeys(urls, FhirAccessError("no answer within the fetch budget", "budget"))
+
+
+def test_the_fallback_fetch_gets_what_is_left_of_the_budget_minus_the_evaluation_reserve() -> None:
+    _, body = golden_request("pop2-window-igg-below-4-start")
+    body = {**body, "fhirServer": "https://ehr.example/fhir", "fhirAuthorization": _authorization()}
+    request = parse_hook_request(body, hook="order-select")
+    client = RecordingClient()
+    fetch, _ = fallback_fetch(request, client, Deadline.starting_now(0.4))  # type: ignore[arg-type]
+    assert fetch is not None
+    failures = metric("cds_fhir_fetch_failures_total", reason="budget")
+    fetch({"observations": "Observation?patient=p"})
+    (budget,) = client.budgets
+    assert budget is not None and 0.25 < budget <= 0.3  # 0.4 s left minus a 0.1 s reserve
+    assert metric("cds_fhir_fetch_failures_total", reason="budget") == failures + 1
+
+
+def _authorization() -> dict[str, Any]:
+    return {"access_token": "t", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "s"}
+
+
+def test_a_fhir_budget_that_leaves_no_time_to_evaluate_is_refused() -> None:
+    with pytest.raises(SettingsError, match="must be less than CDS_LATENCY_BUDGET_MS"):
+        load_settings({"AUTH": "off", "LATENCY_BUDGET_MS": 300, "FHIR_BUDGET_SECONDS": 0.3})
+
+
+# --- health -----------------------------------------------------------------------------------------------------
+
+
+def test_liveness_and_readiness(app: Flask) -> None:
+    client = app.test_client()
+    live = client.get("/health/live")
+    assert (live.status_code, live.mimetype, live.get_json()) == (200, "application/health+json", {"status": "pass"})
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "pass"
+
+
+def test_readiness_fails_when_the_database_is_not_usable(app: Flask) -> None:
+    with runtime_of(app).store.database.engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 503
+    outcome = response.get_json()
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "transient"
+    assert app.test_client().get("/health/live").status_code == 200  # alive: do not restart, just take no traffic
+
+
+def test_health_needs_no_client_jwt() -> None:
+    app = make_app(AUTH="required", TRUST_SANDBOX=True)
+    client = app.test_client()
+    assert client.get("/cds-services").status_code == 401
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/health/ready").status_code == 200
+
+
+# --- metrics ----------------------------------------------------------------------------------------------------
+
+
+def test_metrics_count_requests_decisions_and_audit_failures(app: Flask) -> None:
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    labels = {"hook": "order-select", "recommendation": "start", "rule": "start-pop2-window"}
+    before = metric("cds_decisions_total", **labels)
+    requests_before = metric("cds_http_request_duration_seconds_count", hook="order-select", status="200")
+    client = app.test_client()
+    assert client.post(url, json=request).status_code == 200
+    assert metric("cds_decisions_total", **labels) == before + 1
+    assert metric("cds_http_request_duration_seconds_count", hook="order-select", status="200") == requests_before + 1
+    exposition = client.get("/metrics")
+    assert exposition.status_code == 200 and exposition.mimetype == "text/plain"
+    body = exposition.get_data(as_text=True)
+    assert 'cds_decisions_total{hook="order-select",recommendation="start",rule="start-pop2-window"}' in body
+    assert "cds_http_request_duration_seconds_bucket" in body
+    runtime_of(app).store.database.engine.dispose()
+    with runtime_of(app).store.database.engine.begin() as connection:
+        connection.execute(text("DROP TABLE decision"))
+    failures = metric("cds_audit_write_failures_total")
+    assert client.post(url, json=request).status_code == 503
+    assert metric("cds_audit_write_failures_total") == failures + 1
+
+
+def test_metrics_token_is_required_when_set() -> None:
+    client = make_app(METRICS_TOKEN="metrics-token-0123456789").test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123456789"}).status_code == 200
+
+
+# --- logs -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(RequestContextFilter())
+    service_logger = logging.getLogger("cds_service")
+    service_logger.addHandler(handler)
+    yield stream
+    service_logger.removeHandler(handler)
+
+
+def test_logs_are_json_with_request_id_and_hook_instance_and_no_patient_id(app: Flask, json_log: io.StringIO) -> None:
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    response = app.test_client().post(url, json=request, headers={"X-Request-ID": "ehr-req-42"})
+    assert response.headers["X-Request-ID"] == "ehr-req-42"
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    request_line = next(line for line in lines if line["logger"] == "cds_service.requests")
+    assert request_line["request_id"] == "ehr-req-42"
+    assert request_line["hookInstance"] == request["hookInstance"]
+    assert request_line["status"] == 200 and request_line["duration_ms"] > 0
+    assert all(line.get("request_id") == "ehr-req-42" for line in lines)
+    assert request["context"]["patientId"] not in json_log.getvalue()
+
+
+def test_a_malformed_request_id_is_replaced(app: Flask, json_log: io.StringIO) -> None:
+    response = app.test_client().get("/cds-services", headers={"X-Request-ID": "bad id; with spaces"})
+    generated = response.headers["X-Request-ID"]
+    assert generated != "bad id; with spaces" and len(generated) == 32
+    assert json.loads(json_log.getvalue().splitlines()[-1])["request_id"] == generated
+
+
+def test_ids_do_not_leak_into_the_next_request_on_the_same_thread(app: Flask, json_log: io.StringIO) -> None:
+    client = app.test_client()
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    client.post(url, json=request)
+    client.get("/cds-services")
+    last = json.loads(json_log.getvalue().splitlines()[-1])
+    assert last["path"] == "/cds-services" and "hookInstance" not in last
