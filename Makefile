@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck clean catalog
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: serve test lint typecheck clean catalog bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,16 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: the service against a minimal Flask baseline under the same gunicorn config (wrk from Debian packages);
+## prints the table and writes bench/results/ (latest.json, latency-vs-resources.png, profile-extreme.txt)
+bench: $(BENCH_STAMP)
+	scripts/ensure-debian-packages.sh wrk
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## catalog: refresh the Danish card-text catalog from the code's msg("...") texts (then translate new entries)
 catalog: $(STAMP)

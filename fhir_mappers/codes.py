@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import orjson
+
 from fhir_mappers.elements import as_list, codings
 from fhir_mappers.errors import CodeTableError
 
@@ -146,7 +148,7 @@ class CodeTable:
         self._exact: dict[tuple[str, str], str] = {}
         self._prefix: dict[str, list[tuple[str, str]]] = {}
         self._names: list[tuple[re.Pattern[str], str, str]] = []
-        self._cache: dict[tuple[ConceptKey, bool], tuple[Match, ...]] = {}
+        self._cache: dict[tuple[bytes, bool], tuple[Match, ...]] = {}
         for row in self.rows:
             if row.concept not in CONCEPTS:
                 raise CodeTableError(f"unknown concept {row.concept!r} for {row.system}|{row.code}")
@@ -184,13 +186,17 @@ class CodeTable:
     def matches(self, concept: Any, *, by_name: bool = False) -> tuple[Match, ...]:
         """Return the concepts of a CodeableConcept (or list of them), codes first, then names if asked.
 
-        Results are memoized per distinct concept content (a hospital's vocabulary of drug and diagnosis codes is
+        Results are memoized per distinct concept JSON (a hospital's vocabulary of drug and diagnosis codes is
         small; a long history repeats the same few), at most ``_CACHE_LIMIT`` entries per table and process.
+        The key is the concept serialized by orjson: exact, and far cheaper than walking it.
         """
-        key = (_concept_key(concept), by_name)
+        try:
+            key = (orjson.dumps(concept), by_name)
+        except TypeError:  # not JSON data (never from a parsed request): match without the memo
+            return self._match(_concept_key(concept), by_name=by_name)
         found = self._cache.get(key)
         if found is None:
-            found = self._match(key[0], by_name=by_name)
+            found = self._match(_concept_key(concept), by_name=by_name)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = found

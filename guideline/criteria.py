@@ -129,9 +129,18 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
 
 
 def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
-    """Return the administrations behind a T0 as card evidence (one CAR-T infusion, or a bsAb course)."""
-    text = msg("{kind} {substance}", kind=index.kind.value, substance=index.substance)
-    return tuple(Evidence(text=text, ref=r, on=index.t0) for r in index.refs)
+    """Return the administration that set T0 as card evidence, and how many more the bsAb course holds.
+
+    A course of weekly bsAb doses over years would otherwise list hundreds of administrations on the card; T0 is
+    the first of them (addendum §4.1), and the count says how long the course is.
+    """
+    first = Evidence(
+        text=msg("{kind} {substance}", kind=index.kind.value, substance=index.substance), ref=index.refs[0], on=index.t0
+    )
+    if len(index.refs) == 1:
+        return (first,)
+    more = msg("{count} further administrations in the same course", count=len(index.refs) - 1)
+    return (first, Evidence(text=more))
 
 
 def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:

@@ -36,15 +36,13 @@ class Message(BaseModel):
 
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return a ``Message``; ``msgid`` must be a literal English template using ``{name}`` placeholders."""
-    # model_construct: the fields are a literal str and a tuple built right here, so validation adds nothing but
-    # time (this runs for every line of every card).
-    return Message.model_construct(msgid=msgid, params=tuple(params.items()))
+    return Message(msgid=msgid, params=tuple(params.items()))
 
 
 def join(parts: Sequence[Any], separator: str = ", ") -> Message:
     """Return the parts joined by ``separator`` as one message (the separator is the same in every language)."""
     msgid = separator.join(f"{{p{i}}}" for i in range(len(parts)))
-    return Message.model_construct(msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)))
+    return Message(msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)))
 
 
 def english(value: Any) -> str:

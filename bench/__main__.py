@@ -1,0 +1,448 @@
+"""``make bench``: the service against a minimal Flask baseline, on 127.0.0.1, under the same gunicorn configuration.
+
+For each synthetic patient (``bench.payloads``: typical ~60, heavy ~600, extreme ~6,000 resources) it measures,
+with ``wrk`` as the load generator, single-client latency (p50/p95/p99, one connection) and throughput at a fixed
+concurrency (requests per second over ``--connections`` connections), for the baseline and for the service,
+interleaved, and reports the ratios service/baseline, the peak RSS of every gunicorn worker (sampled all along),
+and a profile (pyinstrument) of the service on the extreme patient. Output: a table on stdout,
+``bench/results/latest.json``, ``bench/results/latency-vs-resources.png`` and ``bench/results/profile-extreme.txt``.
+
+The service runs as in production (``cds_service.gunicorn_conf``, audit rows written) except: client
+authentication off (the baseline has none either), a fixed evaluation date, and a latency budget of 60 s so that
+every call does all its work (a budget cut would make the service look faster than it is); the run fails if any
+call was cut anyway or answered other than 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+from bench.payloads import AS_OF, Payload, all_payloads
+
+RESULTS = Path(__file__).parent / "results"
+SERVICE_PATH = "/cds-services/sid-igrt-order-sign"
+WRK_SCRIPT = Path(__file__).parent / "post.lua"
+TARGETS = {
+    "typical p50 <= 2x baseline": ("typical", "single", "p50_ms", 2.0),
+    "typical p99 <= 3x baseline": ("typical", "single", "p99_ms", 3.0),
+    "heavy p50 <= 3x baseline": ("heavy", "single", "p50_ms", 3.0),
+}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """One wrk run: latency percentiles (ms), requests per second, requests, and failed requests."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+    requests: int
+    errors: int
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns 0 (targets missed are reported, not failures), 1 if a run itself failed."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    parser.add_argument("--connections", type=int, default=8, help="connections for the throughput run (8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both apps (2)")
+    parser.add_argument("--database-url", help="audit database (default: a new SQLite file)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument profile")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (bench/results)")
+    args = parser.parse_args(argv)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: `apt-get install wrk` (make bench does this)", file=sys.stderr)
+        return 1
+    payloads = all_payloads()
+    work = Path(tempfile.mkdtemp(prefix="sid-igrt-bench-"))
+    bodies = {p.name: _write_body(work, p) for p in payloads}
+    database_url = args.database_url or f"sqlite:///{work / 'audit.sqlite3'}"
+    service_env = {
+        "CDS_AUTH": "off",
+        "CDS_FIXED_DATE": AS_OF.isoformat(),
+        "CDS_AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
+        "CDS_LATENCY_BUDGET_MS": "60000",
+        "CDS_FHIR_BUDGET_SECONDS": "1",
+        "DATABASE_URL": database_url,
+    }
+    print(f"payloads: {', '.join(f'{p.name} {p.resources} resources' for p in payloads)}", flush=True)
+    with (
+        _gunicorn("bench.baseline:create_app()", {}, args.workers, work / "baseline") as baseline,
+        _gunicorn("cds_service.app:create_app()", service_env, args.workers, work / "service") as service,
+    ):
+        _check_answers(baseline.url, service.url, payloads)
+        sampler = _RssSampler({"baseline": baseline.pid, "service": service.pid})
+        sampler.start()
+        runs: dict[str, dict[str, dict[str, WrkResult]]] = {}
+        for p in payloads:
+            runs[p.name] = {"single": {}, "concurrent": {}}
+            for mode, connections in (("single", 1), ("concurrent", args.connections)):
+                for app in ("baseline", "service"):
+                    url = (baseline if app == "baseline" else service).url + SERVICE_PATH
+                    _wrk(wrk, url, bodies[p.name], connections=connections, seconds=1)  # warm-up
+                    result = _wrk(wrk, url, bodies[p.name], connections=connections, seconds=args.duration)
+                    runs[p.name][mode][app] = result
+                    print(f"  {p.name:8s} {mode:10s} {app:8s} {_describe(result)}", flush=True)
+        sampler.stop()
+        overruns = _metric(service.url, "cds_latency_budget_overruns_total")
+    failures = [
+        f"{name} {mode} {app}: {r.errors} failed requests"
+        for name, modes in runs.items()
+        for mode, apps in modes.items()
+        for app, r in apps.items()
+        if r.errors
+    ]
+    if overruns:
+        failures.append(f"{overruns:g} service calls were cut by the latency budget")
+    profile = None if args.no_profile else _profile(payloads[-1], args.out)
+    report = _report(payloads, runs, sampler.peaks(), args, profile)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _plot(report, args.out / "latency-vs-resources.png")
+    print(_table(report))
+    print(f"\nwritten: {args.out / 'latest.json'}, {args.out / 'latency-vs-resources.png'}")
+    shutil.rmtree(work, ignore_errors=True)
+    for failure in failures:
+        print(f"FAILED RUN: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _write_body(directory: Path, payload: Payload) -> Path:
+    path = directory / f"{payload.name}.json"
+    path.write_text(json.dumps(payload.request, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class _Server:
+    url: str
+    pid: int
+
+
+@contextmanager
+def _gunicorn(app: str, env: dict[str, str], workers: int, directory: Path) -> Iterator[_Server]:
+    """Run ``app`` under the service's gunicorn configuration on a free loopback port."""
+    directory.mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (directory / "gunicorn.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), app],
+        env={**os.environ, **env, "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics")},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(url + "/", timeout=2)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = (directory / "gunicorn.log").read_text()[-2000:]
+                    raise RuntimeError(f"{app} did not start: {output}") from None
+                time.sleep(0.2)
+        while len(psutil.Process(process.pid).children()) < workers:
+            time.sleep(0.1)
+        yield _Server(url, process.pid)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        log.close()
+
+
+def _check_answers(baseline: str, service: str, payloads: list[Payload]) -> None:
+    """Fail early unless the baseline answers no cards and the service a decision card, for every payload."""
+    for p in payloads:
+        answer = requests.post(baseline + SERVICE_PATH, json=p.request, timeout=60)
+        if answer.status_code != 200 or answer.json() != {"cards": []}:
+            raise RuntimeError(f"baseline answered {answer.status_code} for {p.name}")
+        answer = requests.post(service + SERVICE_PATH, json=p.request, timeout=60)
+        cards = answer.json().get("cards") if answer.status_code == 200 else None
+        if not cards or cards[0]["extension"]["sid-igrt"]["kind"] != "decision":
+            raise RuntimeError(f"the service answered {answer.status_code} without a decision card for {p.name}")
+
+
+def _wrk(wrk: str, url: str, body: Path, *, connections: int, seconds: int) -> WrkResult:
+    threads = min(connections, 2)
+    completed = subprocess.run(
+        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(WRK_SCRIPT), url],
+        env={**os.environ, "BODY": str(body)},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    line = next(x for x in completed.stdout.splitlines() if x.startswith("{"))
+    return WrkResult(**json.loads(line))
+
+
+def _describe(r: WrkResult) -> str:
+    return (
+        f"p50 {r.p50_ms:8.2f} ms  p95 {r.p95_ms:8.2f}  p99 {r.p99_ms:8.2f}  {r.rps:8.1f} req/s  "
+        f"n={r.requests} errors={r.errors}"
+    )
+
+
+class _RssSampler(threading.Thread):
+    """Samples the resident set size of every worker of each gunicorn master every 100 ms; keeps each one's peak."""
+
+    def __init__(self, masters: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self._masters = masters
+        self._peaks: dict[str, dict[int, int]] = {name: {} for name in masters}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.1):
+            for name, pid in self._masters.items():
+                for worker in psutil.Process(pid).children():
+                    try:
+                        rss = worker.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        continue
+                    peaks = self._peaks[name]
+                    peaks[worker.pid] = max(peaks.get(worker.pid, 0), rss)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def peaks(self) -> dict[str, list[float]]:
+        """Peak RSS in MB of each worker seen, per app."""
+        return {name: [round(v / 2**20, 1) for v in peaks.values()] for name, peaks in self._peaks.items()}
+
+
+def _metric(base: str, name: str) -> float:
+    text = requests.get(base + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+class _InlineEvaluator:
+    """Runs the evaluation on the calling thread, so that the profiler (which follows one thread) sees it."""
+
+    def run(self, work: Any, deadline: Any) -> Any:
+        return work()
+
+
+def _profile(payload: Payload, out: Path) -> dict[str, Any]:
+    """Profile one whole call in-process (Flask test client: JSON, mapping, guideline, cards, audit) on ``payload``.
+
+    The evaluation normally runs on the latency-budget pool thread; here it runs inline so the one-thread profiler
+    sees the whole call. Writes the call tree to ``profile-<payload>.txt``.
+    """
+    import dataclasses
+    import logging
+
+    from pyinstrument import Profiler
+
+    from cds_service.app import create_app, runtime_of
+
+    logging.getLogger("cds_service").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as directory:
+        app = create_app(
+            {
+                "AUTH": "off",
+                "FIXED_DATE": AS_OF.isoformat(),
+                "LATENCY_BUDGET_MS": 60000,
+                "DATABASE_URL": f"sqlite:///{directory}/profile.sqlite3",
+                "AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
+            }
+        )
+        app.extensions["cds_runtime"] = dataclasses.replace(runtime_of(app), evaluator=_InlineEvaluator())
+        client = app.test_client()
+        body = json.dumps(payload.request)
+        client.post(SERVICE_PATH, data=body, content_type="application/json")
+        profiler = Profiler(interval=0.001)
+        calls = 5
+        with profiler:
+            for _ in range(calls):
+                client.post(SERVICE_PATH, data=body, content_type="application/json")
+    text = profiler.output_text(unicode=False, color=False, show_all=False)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"profile-{payload.name}.txt").write_text(text, encoding="utf-8")
+    return {"payload": payload.name, "calls": calls, "file": f"bench/results/profile-{payload.name}.txt"}
+
+
+def _machine() -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def _report(
+    payloads: list[Payload],
+    runs: dict[str, dict[str, dict[str, WrkResult]]],
+    rss: dict[str, list[float]],
+    args: argparse.Namespace,
+    profile: dict[str, Any] | None,
+) -> dict[str, Any]:
+    rows = []
+    for p in payloads:
+        single, concurrent = runs[p.name]["single"], runs[p.name]["concurrent"]
+        rows.append(
+            {
+                "payload": p.name,
+                "resources": p.resources,
+                "baseline": {"single": asdict(single["baseline"]), "concurrent": asdict(concurrent["baseline"])},
+                "service": {"single": asdict(single["service"]), "concurrent": asdict(concurrent["service"])},
+                "ratio": {
+                    "p50": _ratio(single, "p50_ms"),
+                    "p95": _ratio(single, "p95_ms"),
+                    "p99": _ratio(single, "p99_ms"),
+                    "throughput": _ratio(concurrent, "rps"),
+                },
+            }
+        )
+    by_name = {row["payload"]: row for row in rows}
+    targets = []
+    for label, (name, _mode, field, limit) in TARGETS.items():
+        value = by_name[name]["ratio"][field.removesuffix("_ms")]
+        targets.append({"target": label, "value": value, "met": value <= limit})
+    throughput = by_name["typical"]["ratio"]["throughput"]
+    targets.append({"target": "typical throughput >= 50% of baseline", "value": throughput, "met": throughput >= 0.5})
+    own = {
+        name: (row["service"]["single"]["p50_ms"] - row["baseline"]["single"]["p50_ms"]) / row["resources"] * 1000
+        for name, row in by_name.items()
+    }
+    growth = own["extreme"] / own["heavy"] if own["heavy"] > 0 else float("inf")
+    targets.append(
+        {
+            "target": "linear cost: per-resource service time (p50 over baseline) extreme <= 1.25x heavy",
+            "value": round(growth, 2),
+            "met": growth <= 1.25,
+        }
+    )
+    peak = max(rss["service"], default=0.0)
+    targets.append({"target": "service worker peak RSS <= 150 MB", "value": peak, "met": peak <= 150})
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "settings": {
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "workers": args.workers,
+            "worker_class": "gthread",
+            "threads": int(os.environ.get("GUNICORN_THREADS", "4")),
+            "load_generator": _wrk_version(),
+            "database": "SQLite (default)" if not args.database_url else "DATABASE_URL given",
+        },
+        "payloads": rows,
+        "per_resource_us": {k: round(v, 1) for k, v in own.items()},
+        "peak_rss_mb": rss,
+        "targets": targets,
+        "profile": profile,
+    }
+
+
+def _ratio(apps: dict[str, WrkResult], field: str) -> float:
+    base = getattr(apps["baseline"], field)
+    return round(getattr(apps["service"], field) / base, 2) if base else float("inf")
+
+
+def _wrk_version() -> str:
+    completed = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return (completed.stdout or completed.stderr).splitlines()[0].strip()
+
+
+def _table(report: dict[str, Any]) -> str:
+    lines = [
+        f"\nSID IgRT CDS service vs minimal Flask baseline, {report['date']}, {report['machine']['cpu']} "
+        f"({report['machine']['cores']} cores), gunicorn {report['settings']['workers']} workers x "
+        f"{report['settings']['threads']} threads, {report['settings']['load_generator']}",
+        "",
+        f"{'payload':<9}{'res.':>6} | {'single client p50 / p95 / p99 (ms)':^52} | "
+        f"{'req/s at ' + str(report['settings']['connections']) + ' connections':^30}",
+        f"{'':<15} | {'baseline':^24} {'service':^26} | {'baseline':>9} {'service':>9} {'ratio':>8}",
+    ]
+    for row in report["payloads"]:
+        b, s, r = row["baseline"], row["service"], row["ratio"]
+        lines.append(
+            f"{row['payload']:<9}{row['resources']:>6} | "
+            f"{_triple(b['single']):>24} {_triple(s['single']):>26} | "
+            f"{b['concurrent']['rps']:>9.1f} {s['concurrent']['rps']:>9.1f} {r['throughput']:>7.2f}x"
+        )
+        lines.append(f"{'':<15} | ratio p50 {r['p50']}x, p95 {r['p95']}x, p99 {r['p99']}x")
+    lines.append(
+        f"\npeak RSS per worker (MB): baseline {report['peak_rss_mb']['baseline']}, "
+        f"service {report['peak_rss_mb']['service']}"
+    )
+    lines.append(f"service time over baseline per resource (us, p50): {report['per_resource_us']}")
+    lines.append("\ntargets:")
+    for t in report["targets"]:
+        lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['value']}")
+    if report["profile"]:
+        lines.append(f"\nprofile: {report['profile']['file']}")
+    return "\n".join(lines)
+
+
+def _triple(r: dict[str, Any]) -> str:
+    return f"{r['p50_ms']:.2f} / {r['p95_ms']:.2f} / {r['p99_ms']:.2f}"
+
+
+def _plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    resources = [row["resources"] for row in report["payloads"]]
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for app, colour in (("baseline", "tab:gray"), ("service", "tab:blue")):
+        for field, style in (("p50_ms", "-o"), ("p99_ms", "--s")):
+            values = [row[app]["single"][field] for row in report["payloads"]]
+            axes.plot(resources, values, style, color=colour, label=f"{app} {field.removesuffix('_ms')}")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("FHIR resources in the prefetch")
+    axes.set_ylabel("single-client latency (ms)")
+    axes.set_title(f"Latency vs resource count ({report['date'][:10]}, {report['machine']['cores']} cores)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
