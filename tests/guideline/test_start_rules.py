@@ -8,7 +8,7 @@ import pytest
 
 from guideline import DEFAULT_PARAMETERS, Recommendation, RuleId, evaluate
 from guideline.concepts import DiagnosisKind, InfectionKind
-from guideline.model import PatientRecord
+from guideline.model import AntibioticRecord, PatientRecord
 from tests.guideline.records import (
     ALLO,
     HAEM,
@@ -325,3 +325,25 @@ def test_source_fixed_thresholds_cannot_be_configured() -> None:
         DEFAULT_PARAMETERS.with_interpretations({"igg_start_below_g_per_l": 5})
     with pytest.raises(ValueError, match="unknown"):
         DEFAULT_PARAMETERS.with_interpretations({"nonsense": 1})
+
+
+def test_an_antibiotic_naming_the_infection_as_reason_links_outside_the_date_window() -> None:
+    first = TWO_TREATED[0]
+    far_away = AntibioticRecord(
+        ref="MedicationRequest/ab-reason", display="amoxicillin", start=d("2026-07-01"), reason_refs=(first.ref,)
+    )
+    rec = record(
+        diagnoses=(HAEM,),
+        labs=(igg(5.0, "2026-11-10"),),
+        infections=TWO_TREATED,
+        antibiotics=(far_away, antibiotic("2026-10-21")),
+    )
+    assert rule_of(rec, "2026-11-20") == RuleId.CONSIDER_IGG_BELOW_6
+    unlinked = far_away.model_copy(update={"reason_refs": ()})
+    rec = record(
+        diagnoses=(HAEM,),
+        labs=(igg(5.0, "2026-11-10"),),
+        infections=TWO_TREATED,
+        antibiotics=(unlinked, antibiotic("2026-10-21")),
+    )
+    assert rule_of(rec, "2026-11-20") == RuleId.NOT_INDICATED
