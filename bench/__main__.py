@@ -152,7 +152,8 @@ def _gunicorn(app: str, env: dict[str, str], workers: int, directory: Path) -> I
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf"]
         + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), app],
-        env={**os.environ, **env, "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics")},
+        # MALLOC_ARENA_MAX as `cds-service serve` and the container image set it, for both apps alike.
+        env={**os.environ, "MALLOC_ARENA_MAX": "2", **env, "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics")},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -266,7 +267,6 @@ def _profile(payload: Payload, out: Path) -> dict[str, Any]:
 
     from cds_service.app import create_app, runtime_of
 
-    logging.getLogger("cds_service").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as directory:
         app = create_app(
             {
@@ -278,6 +278,7 @@ def _profile(payload: Payload, out: Path) -> dict[str, Any]:
             }
         )
         app.extensions["cds_runtime"] = dataclasses.replace(runtime_of(app), evaluator=_InlineEvaluator())
+        logging.getLogger("cds_service").setLevel(logging.WARNING)  # the profile, not a log line per call
         client = app.test_client()
         body = json.dumps(payload.request)
         client.post(SERVICE_PATH, data=body, content_type="application/json")

@@ -80,6 +80,9 @@ def _serve(host: str, port: int, workers: int) -> int:
     load_settings()
     _database().upgrade()
     print(f"CDS Hooks discovery: http://{host}:{port}/cds-services", flush=True)
+    # glibc gives each thread its own malloc arena; with gthread workers that multiplies idle memory. Read by glibc
+    # at process start, so it is set here, before gunicorn is exec'd (the container image sets it too).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     argv = [
         sys.executable,
         "-m",
