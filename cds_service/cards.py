@@ -285,26 +285,22 @@ def prune(value: Any) -> Any:
     Cards are built here from dicts and lists only, so exact types are checked (this runs on every card field).
     """
     if isinstance(value, dict):
-        kept: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(item, dict | list):
-                item = prune(item)
-                if item:
-                    kept[key] = item
-            elif item is not None and item != "":
-                kept[key] = item
-        return kept
+        pruned = ((key, _pruned(item)) for key, item in value.items())
+        return {key: item for key, item in pruned if item is not _EMPTY}
     if isinstance(value, list):
-        items = []
-        for item in value:
-            if isinstance(item, dict | list):
-                item = prune(item)
-                if item:
-                    items.append(item)
-            elif item is not None and item != "":
-                items.append(item)
-        return items
+        return [item for item in map(_pruned, value) if item is not _EMPTY]
     return value
+
+
+_EMPTY = object()
+
+
+def _pruned(item: Any) -> Any:
+    """``item`` pruned, or ``_EMPTY`` when nothing of it is left."""
+    if isinstance(item, dict | list):
+        item = prune(item)
+        return item if item else _EMPTY
+    return _EMPTY if item is None or item == "" else item
 
 
 def _interpretation_lines(names: Sequence[str], settings: Settings, t: Translator) -> list[str]:

@@ -26,8 +26,6 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -77,18 +75,6 @@ def request_id_from(header: str | None) -> str:
     if header and _REQUEST_ID_FORMAT.match(header):
         return header
     return uuid.uuid4().hex
-
-
-@contextmanager
-def request_scope(request_id: str) -> Iterator[None]:
-    """Bind ``request_id`` (and clear any hookInstance) for the log lines written inside the block."""
-    id_token = REQUEST_ID.set(request_id)
-    hook_token = HOOK_INSTANCE.set(None)
-    try:
-        yield
-    finally:
-        HOOK_INSTANCE.reset(hook_token)
-        REQUEST_ID.reset(id_token)
 
 
 class RequestContextFilter(logging.Filter):

@@ -44,7 +44,7 @@ def ready() -> Response:
     """
     g.metric_hook = "health"
     try:
-        runtime_of(current_app).store.database.ping()
+        runtime_of(current_app).store.database.require_current()
     except StorageError as error:
         logger.warning("not ready: %s", error)
         raise ServiceUnavailableError("Not ready: the audit database is unavailable.") from error

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from fhir_mappers.elements import as_list, codings
+from fhir_mappers.elements import codings, concept_names
 from fhir_mappers.errors import CodeTableError
 
 LOINC = "http://loinc.org"
@@ -98,31 +98,7 @@ class Match:
     matched: str
 
 
-ConceptKey = tuple[tuple[tuple[str | None, str | None, str | None], ...], tuple[str, ...]]
-"""What matching reads of a concept: each Coding's (system, code, display) and the texts; hashable."""
-
 _CACHE_LIMIT = 8192
-
-
-def _concept_key(concept: Any) -> ConceptKey:
-    """Return the hashable content of a CodeableConcept (or list of them, or a bare Coding) for matching.
-
-    Non-string systems and codes are kept as ``None`` (they match nothing); non-string displays are dropped.
-    """
-    texts = tuple(
-        item["text"] for item in as_list(concept) if isinstance(item, dict) and isinstance(item.get("text"), str)
-    )
-    found = []
-    for coding in codings(concept):
-        system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
-        found.append(
-            (
-                system if isinstance(system, str) else None,
-                code if isinstance(code, str) else None,
-                display if isinstance(display, str) else None,
-            )
-        )
-    return tuple(found), texts
 
 
 def _canonical(system: str, code: str) -> tuple[str, str]:
@@ -193,25 +169,23 @@ class CodeTable:
         try:
             key = (orjson.dumps(concept), by_name)
         except TypeError:  # not JSON data (never from a parsed request): match without the memo
-            return self._match(_concept_key(concept), by_name=by_name)
+            return self._match(concept, by_name=by_name)
         found = self._cache.get(key)
         if found is None:
-            found = self._match(_concept_key(concept), by_name=by_name)
+            found = self._match(concept, by_name=by_name)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = found
         return found
 
-    def _match(self, key: ConceptKey, *, by_name: bool) -> tuple[Match, ...]:
-        codings_, texts = key
+    def _match(self, concept: Any, *, by_name: bool) -> tuple[Match, ...]:
         found: list[Match] = []
-        for system, code, _display in codings_:
-            hit = self.concept_of_coding(system, code)
+        for coding in codings(concept):
+            hit = self.concept_of_coding(coding.get("system"), coding.get("code"))
             if hit is not None:
-                found.append(Match(hit, f"{system}|{code}"))
+                found.append(Match(hit, f"{coding.get('system')}|{coding.get('code')}"))
         if by_name and not found:
-            names = list(texts) + [display for _, _, display in codings_ if display is not None]
-            for text in names:
+            for text in concept_names(concept):
                 lowered = text.lower()
                 for pattern, name_concept, display in self._names:
                     if pattern.search(lowered):

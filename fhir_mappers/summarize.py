@@ -123,10 +123,7 @@ def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ct
         return (
             None if rid in (None, patient_id) else msg("a different patient than context.patientId ({id})", id=str(rid))
         )
-    reference = resource.get("subject") or resource.get("patient")
-    if isinstance(reference, dict) and reference.get("reference") == f"Patient/{patient_id}":
-        return None  # the common case, without parsing the reference
-    subject = ctx.ref(reference)
+    subject = ctx.ref(resource.get("subject") or resource.get("patient"))
     if subject is not None and subject != f"Patient/{patient_id}":
         return msg("belongs to a different patient than context.patientId: not used")
     return None

@@ -146,14 +146,6 @@ class Database:
                 f"the database schema is at revision {current}, not {head}: run `cds-service db upgrade`"
             )
 
-    def ping(self) -> None:
-        """Check that the database answers and is at the newest migration (readiness probes).
-
-        Raises:
-            StorageError: unreachable or not migrated.
-        """
-        self.require_current()
-
     def dispose(self) -> None:
         """Close pooled connections (tests, and before a worker process forks)."""
         self.engine.dispose()
