@@ -10,11 +10,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from flask import Config, Flask, Response, g, request
 
 from cds_service import hooks, operations
 from cds_service.i18n import LANGUAGES, translator
 from cds_service.observability import HOOK_INSTANCE, REQUEST_ID, REQUEST_SECONDS, configure_logging, request_id_from
+from cds_service.openapi import openapi_document
 from cds_service.problems import register_error_handlers
 from cds_service.runtime import build_runtime, runtime_of
 from cds_service.settings import DEFAULTS, Settings
@@ -77,6 +79,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             methods=["GET", "POST", "OPTIONS"],
             max_age=600,
         )
+    app.extensions["cds_openapi"] = orjson.dumps(
+        openapi_document(auth_required=settings.auth_required, server_url=settings.public_base_url)
+    )
     app.register_blueprint(hooks.bp)
     app.register_blueprint(operations.bp)
     register_error_handlers(app)
@@ -102,7 +107,7 @@ def _observe_requests(app: Flask) -> None:
         elapsed = time.monotonic() - started
         response.headers["X-Request-ID"] = g.request_id
         REQUEST_SECONDS.labels(g.metric_hook, str(response.status_code)).observe(elapsed)
-        if g.metric_hook not in ("health", "metrics"):
+        if g.metric_hook not in ("health", "metrics", "openapi"):
             request_logger.info(
                 "request",
                 extra={

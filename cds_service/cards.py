@@ -470,12 +470,18 @@ def _override_reasons(finding: Finding, t: Translator) -> list[dict[str, str]]:
     return [{"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)} for code, display in reasons]
 
 
-def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = False) -> list[dict[str, str]]:
-    links = [
+def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = False) -> list[dict[str, Any]]:
+    """Absolute links to the guideline texts.
+
+    ``autoLaunchable`` (optional in CDS Hooks 2.0.1) is sent as ``false``: clients built on models that require it
+    (healthchain 0.16) would otherwise refuse the whole card.
+    """
+    links: list[dict[str, Any]] = [
         {
             "label": t(msg("Medicinrådet: {section}", section=source.section))[:200],
             "url": _document_url(source, settings),
             "type": "absolute",
+            "autoLaunchable": False,
         },
     ]
     if pid:
@@ -484,6 +490,8 @@ def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = 
                 "label": t(msg("Medicinrådet: immunoglobulin in primary immunodeficiency")),
                 "url": settings.pid_guideline_url,
                 "type": "absolute",
+                "autoLaunchable": False,
+                "autoLaunchable": False,
             }
         )
     links.append(
@@ -491,6 +499,7 @@ def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = 
             "label": t(msg("Medicinrådet guidelines ({label})", label=GUIDELINE_LABEL)),
             "url": settings.listing_url,
             "type": "absolute",
+            "autoLaunchable": False,
         }
     )
     return links

@@ -3,6 +3,7 @@
 * ``GET /health/live``: 200 while the process serves requests (a failing probe restarts the container).
 * ``GET /health/ready``: 200 when the audit database answers; 503 (OperationOutcome) when it does not, so the
   load balancer stops sending hook calls that could not be recorded.
+* ``GET /openapi.json``: the OpenAPI 3.1 description of every endpoint (``cds_service.openapi``).
 * ``GET /metrics``: the Prometheus text exposition (``cds_service.observability``); with ``CDS_METRICS_TOKEN``
   set it requires ``Authorization: Bearer <token>``. Expose it inside the cluster only.
 
@@ -66,3 +67,11 @@ def metrics() -> Response:
             raise AuthenticationError("metrics: missing or wrong bearer token")
     body, content_type = metrics_exposition()
     return Response(body, status=200, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document built at start-up (``cds_service.openapi.openapi_document``)."""
+    g.metric_hook = "openapi"
+    document = current_app.extensions["cds_openapi"]
+    return Response(document, status=200, mimetype="application/json")

@@ -6,33 +6,38 @@ Hook Library 1.0.1 (patient-view, order-select, order-sign).
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cds_service.errors import InvalidHookRequestError
 
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
+"""FHIR R4 ``id``: 1-64 characters A-Z, a-z, 0-9, '-' or '.'."""
 
 
 class HookContext(BaseModel):
-    """``context``: ``patientId`` is required for every hook here; order hooks add ``draftOrders``."""
+    """``context`` (patient-view): ``patientId`` is required for every hook here."""
 
     model_config = ConfigDict(extra="allow")
 
-    patientId: str
+    patientId: str = Field(pattern=FHIR_ID_PATTERN, description="FHIR id of the patient in context")
     userId: str | None = None
     encounterId: str | None = None
     selections: list[str] | None = None
     draftOrders: dict[str, Any] | None = None
 
-    @field_validator("patientId")
-    @classmethod
-    def _fhir_id(cls, value: str) -> str:
-        if not _FHIR_ID.match(value):
-            raise ValueError("must be a FHIR id: 1-64 characters A-Z, a-z, 0-9, '-' or '.'")
-        return value
+
+class OrderSignContext(HookContext):
+    """``context`` of order-sign: ``draftOrders`` (a FHIR Bundle of the orders being signed) is required."""
+
+    draftOrders: dict[str, Any]
+
+
+class OrderSelectContext(OrderSignContext):
+    """``context`` of order-select: ``selections`` (references to the selected draft orders) is also required."""
+
+    selections: list[str]
 
 
 class FhirAuthorization(BaseModel):
@@ -60,7 +65,7 @@ class FhirAuthorization(BaseModel):
 
 
 class HookRequest(BaseModel):
-    """The service call body (CDS Hooks 2.0.1 "HTTP Request")."""
+    """The service call body (CDS Hooks 2.0.1 "HTTP Request"); one subclass per hook fixes ``hook`` and ``context``."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -71,28 +76,56 @@ class HookRequest(BaseModel):
     context: HookContext
     prefetch: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _authorization_needs_server(self) -> HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirAuthorization requires fhirServer (cds-r-1)")
+        return self
+
+
+class PatientViewRequest(HookRequest):
+    """A patient-view call."""
+
+    hook: Literal["patient-view"]
+
+
+class OrderSignRequest(HookRequest):
+    """An order-sign call."""
+
+    hook: Literal["order-sign"]
+    context: OrderSignContext
+
+
+class OrderSelectRequest(HookRequest):
+    """An order-select call."""
+
+    hook: Literal["order-select"]
+    context: OrderSelectContext
+
+
+HOOK_REQUESTS: dict[str, type[HookRequest]] = {
+    "patient-view": PatientViewRequest,
+    "order-select": OrderSelectRequest,
+    "order-sign": OrderSignRequest,
+}
+"""The request model of each hook this service answers (also the request schemas of ``/openapi.json``)."""
+
 
 def parse_hook_request(body: Any, *, hook: str) -> HookRequest:
     """Validate a parsed JSON body as a request for ``hook``.
 
     Raises:
-        InvalidHookRequestError: not an object, a missing/ill-typed field, another hook, or a hook-specific
-            context field missing (``draftOrders`` for order hooks, ``selections`` for order-select).
+        InvalidHookRequestError: not an object, another hook, a missing or ill-typed field (``draftOrders`` for
+            order hooks, ``selections`` for order-select), or ``fhirAuthorization`` without ``fhirServer``.
     """
     if not isinstance(body, dict):
         raise InvalidHookRequestError("The request body must be a JSON object.")
+    sent = body.get("hook")
+    if isinstance(sent, str) and sent != hook:
+        raise InvalidHookRequestError(f"This service answers '{hook}', not '{sent[:40]}'.", expression="hook")
     try:
-        request = HookRequest.model_validate(body)
+        return HOOK_REQUESTS[hook].model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"])
+        location = ".".join(str(part) for part in first["loc"]) or "fhirServer"
         raise InvalidHookRequestError(f"{location}: {first['msg']}", expression=location) from error
-    if request.hook != hook:
-        raise InvalidHookRequestError(f"This service answers '{hook}', not '{request.hook}'.", expression="hook")
-    if request.fhirAuthorization is not None and not request.fhirServer:
-        raise InvalidHookRequestError("fhirAuthorization requires fhirServer (cds-r-1).", expression="fhirServer")
-    if hook in ("order-select", "order-sign") and request.context.draftOrders is None:
-        raise InvalidHookRequestError(f"{hook} requires context.draftOrders.", expression="context.draftOrders")
-    if hook == "order-select" and request.context.selections is None:
-        raise InvalidHookRequestError("order-select requires context.selections.", expression="context.selections")
-    return request

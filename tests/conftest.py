@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from cds_service.app import create_app
 from storage import Database
+from tests import conformance
 
 AS_OF = "2026-11-20"
 
@@ -81,3 +82,14 @@ def fresh_postgres_url() -> str:
 def database_url(request: pytest.FixtureRequest) -> str:
     """Each storage test runs against SQLite and against a real PostgreSQL server."""
     return sqlite_url() if request.param == "sqlite" else fresh_postgres_url()
+
+
+@pytest.fixture(autouse=True)
+def conforming_responses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every service response a test receives is checked against CDS Hooks 2.0.1 (``tests/conformance.py``)."""
+    conformance.install(monkeypatch)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    checked = ", ".join(f"{n} {kind}" for kind, n in sorted(conformance.CHECKED.items()))
+    terminalreporter.write_line(f"responses checked against CDS Hooks 2.0.1 and healthchain: {checked or 'none'}")

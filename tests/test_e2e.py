@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,18 +13,13 @@ import pytest
 import requests
 
 from storage import AuditStore, Database
+from tests import live_server
 from tests.cases import AS_OF, CASES, Case, case_dir
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, TEST_HMAC_KEY, fresh_postgres_url, sqlite_url
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, fresh_postgres_url, sqlite_url
 from tests.fhir_server import FhirStore, running_fhir_server
 from tests.jwt_keys import ISSUER, client_jwt, es384_key, jwks
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 FHIR_TOKEN = "e2e-fhir-access-token"
@@ -69,13 +59,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             timeout=60,
         )
         assert loaded.returncode == 0, loaded.stderr
-        port = free_port()
         env = {
-            **os.environ,
-            "CDS_FIXED_DATE": AS_OF,
             "CDS_AUTH": "required",
             "CDS_TRUSTED_ISSUERS_FILE": str(issuers_file),
-            "CDS_AUDIT_HMAC_KEY": TEST_HMAC_KEY,
             "CDS_CORS_ORIGINS": ORIGIN,
             "CDS_FHIR_SERVER_ALLOWLIST": fhir,
             "CDS_FHIR_ALLOW_HTTP": "true",
@@ -84,39 +70,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             "CDS_FHIR_READ_TIMEOUT": "1",
             "DATABASE_URL": database_url,
         }
-        env.pop("CDS_DATABASE_URL", None)
-        log = tempfile.TemporaryFile()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/cds-services", timeout=5).status_code == 401:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-            log.seek(0)
-            output = log.read().decode(errors="replace")
-            log.close()
-            pytest.fail(f"server did not start: {output[-2000:]}")
-        database = Database(database_url)
-        yield Servers(base, fhir, store, AuditStore(database))
-        database.dispose()
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-        log.close()
+        with live_server.running_service(env, directory / "service.log") as service:
+            database = Database(database_url)
+            yield Servers(service.base, fhir, store, AuditStore(database))
+            database.dispose()
+        output = service.log_text()
         assert FHIR_TOKEN not in output and "eyJ" not in output  # no tokens in the logs
 
 

@@ -17,22 +17,22 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 import requests
 
 from storage import AuditStore, Database
-from tests.cases import AS_OF, CASES, case_dir
-from tests.conftest import TEST_HMAC_KEY, fresh_postgres_url
+from tests import live_server
+from tests.cases import CASES, case_dir
+from tests.conftest import fresh_postgres_url
 from tests.jwt_keys import ISSUER, client_jwt, es384_key, jwks
-from tests.test_e2e import free_port
+from tests.live_server import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -48,26 +48,6 @@ def nginx_binary() -> str:
             pytest.fail("CDS_TEST_REQUIRE_NGINX=1 but nginx is not installed")
         pytest.skip("no nginx: apt-get install nginx-light (.ci/run does)")
     return found
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    pytest.fail(f"{base} did not become ready: {log.read_text(errors='replace')[-2000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 NGINX_CONF = """
@@ -115,47 +95,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
     issuers.write_text(json.dumps({ISSUER: {"jwks_file": str(jwks_file)}}), encoding="utf-8")
     ports, proxy_port = [free_port(), free_port()], free_port()
     proxy = f"http://127.0.0.1:{proxy_port}"
-    processes: list[subprocess.Popen[bytes]] = []
-    logs: list[BinaryIO] = []
+    instances: list[live_server.LiveService] = []
+    nginx_process: subprocess.Popen[bytes] | None = None
     try:
         for index, port in enumerate(ports):
             env = {
-                **os.environ,
-                "CDS_FIXED_DATE": AS_OF,
                 "CDS_AUTH": "required",
                 "CDS_TRUSTED_ISSUERS_FILE": str(issuers),
-                "CDS_AUDIT_HMAC_KEY": TEST_HMAC_KEY,
                 "CDS_PUBLIC_BASE_URL": proxy,
                 "CDS_LATENCY_BUDGET_MS": "10000",
                 "DATABASE_URL": database_url,
                 "PROMETHEUS_MULTIPROC_DIR": str(directory / f"metrics-{index}"),
             }
-            env.pop("CDS_DATABASE_URL", None)
-            logs.append((directory / f"instance-{index}.log").open("wb"))
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env,
-                    stdout=logs[-1],
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        for index, port in enumerate(ports):
-            wait_ready(f"http://127.0.0.1:{port}", processes[index], directory / f"instance-{index}.log")
+            # Both start at the same moment on the empty database; only then wait for them.
+            instances.append(live_server.start(env, directory / f"instance-{index}.log", port=port, workers=2))
+        for instance in instances:
+            live_server.wait_ready(instance)
         for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (directory / temp).mkdir()
         conf = directory / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=directory, a=ports[0], b=ports[1], proxy=proxy_port), encoding="utf-8")
-        logs.append((directory / "nginx.out").open("wb"))
-        processes.append(
-            subprocess.Popen(
+        with (directory / "nginx.out").open("wb") as nginx_log:
+            nginx_process = subprocess.Popen(
                 [nginx, "-c", str(conf), "-p", str(directory)],
-                stdout=logs[-1],
+                stdout=nginx_log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -165,12 +131,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
                 time.sleep(0.1)
         else:
             pytest.fail(f"nginx did not start: {(directory / 'nginx-error.log').read_text(errors='replace')}")
-        yield proxy, [f"http://127.0.0.1:{p}" for p in ports], database_url
+        yield proxy, [instance.base for instance in instances], database_url
     finally:
-        for process in reversed(processes):
-            stop(process)
-        for log in logs:
-            log.close()
+        if nginx_process is not None and nginx_process.poll() is None:
+            os.killpg(nginx_process.pid, signal.SIGTERM)
+            nginx_process.wait(timeout=30)
+        for instance in instances:
+            live_server.stop(instance)
 
 
 def signed(url: str) -> dict[str, str]:
