@@ -71,12 +71,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        return operation_outcome(
+        response = operation_outcome(
             status,
             issue_code=_HTTP_ISSUE_CODES.get(status, "processing"),
             code=f"http-{status}",
             detail=error.description or error.name,
         )
+        for name, value in error.get_headers():  # e.g. 405's Allow (RFC 9110 15.5.6)
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

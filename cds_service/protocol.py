@@ -64,10 +64,17 @@ class FhirAuthorization(BaseModel):
         return value
 
 
+_CDS_R_1 = {
+    "if": {"required": ["fhirAuthorization"], "properties": {"fhirAuthorization": {"type": "object"}}},
+    "then": {"required": ["fhirServer"], "properties": {"fhirServer": {"type": "string", "minLength": 1}}},
+}
+"""cds-r-1 in JSON Schema (the published request schemas): ``fhirAuthorization`` requires ``fhirServer``."""
+
+
 class HookRequest(BaseModel):
     """The service call body (CDS Hooks 2.0.1 "HTTP Request"); one subclass per hook fixes ``hook`` and ``context``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_CDS_R_1)
 
     hook: str
     hookInstance: str = Field(min_length=1, max_length=200)

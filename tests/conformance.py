@@ -106,9 +106,10 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def checked_send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
         response = session_send(self, request, **kwargs)
-        if kwargs.get("stream"):
-            return response
         path = urlsplit(request.url or "").path
+        if not _is_service_path(path):  # e.g. the FHIR test server, a JWKS endpoint
+            return response
+        # Streamed responses (schemathesis) too: reading .content caches the body for the caller.
         content_type = response.headers.get("Content-Type", "")
         check_response(request.method or "GET", path, response.status_code, content_type, response.content)
         return response
