@@ -491,7 +491,6 @@ def _links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = 
                 "url": settings.pid_guideline_url,
                 "type": "absolute",
                 "autoLaunchable": False,
-                "autoLaunchable": False,
             }
         )
     links.append(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import text
 
 from cds_service.app import create_app
@@ -16,6 +17,12 @@ from storage import Database
 from tests import conformance
 
 AS_OF = "2026-11-20"
+
+# Property tests: 100 examples each by default, 400 in CI (.ci/run sets HYPOTHESIS_PROFILE=ci); no example database,
+# so a run depends only on the code and the seed Hypothesis prints on failure.
+settings.register_profile("dev", max_examples=100, database=None)
+settings.register_profile("ci", max_examples=400, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,0 +1,167 @@
+"""Properties of the guideline core on generated patients (Hypothesis).
+
+* Monotonicity in IgG: lowering IgG never turns ``start`` into ``not-indicated`` (same patient, same date).
+* Monotonicity in infections: adding a severe bacterial infection never removes a ``start``.
+* Date boundaries: the CAR-T/bsAb window rule applies exactly while ``T0 <= as_of < T0 + 6 calendar months``;
+  the evaluation never depends on facts dated after ``as_of``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from guideline import Recommendation, RuleId, evaluate
+from guideline.calendar import add_calendar_months, in_window
+from guideline.concepts import DiagnosisKind, InfectionKind
+from guideline.model import LabResult, PatientRecord
+from tests.guideline.records import (
+    ALLO,
+    HAEM,
+    admission,
+    antibiotic,
+    bsab,
+    car_t,
+    dx,
+    igg,
+    infection,
+    ivig,
+    record,
+)
+
+AS_OF = date(2026, 11, 20)
+# Examples per property: the Hypothesis profile (tests/conftest.py: 100 by default, 400 in CI).
+PROPERTIES = settings(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+
+# Mostly within the last year, where the start rules look; sometimes older.
+day_before = st.integers(min_value=0, max_value=200) | st.integers(min_value=0, max_value=600)
+day_before = day_before.map(lambda n: AS_OF - timedelta(days=n))
+igg_value = st.sampled_from([0.5, 2.0, 3.0, 3.99, 4.0, 4.5, 5.99, 6.0, 7.0, 9.0]) | st.floats(0.1, 15.0)
+
+
+@st.composite
+def patient(draw: st.DrawFn) -> PatientRecord:
+    """A plausible haematology patient: some therapies, IgG values, infections, admissions and antibiotics."""
+    therapies = draw(
+        st.lists(st.sampled_from([car_t, bsab]).flatmap(lambda f: day_before.map(lambda d: f(str(d)))), max_size=2)
+    )
+    labs = draw(
+        st.lists(st.tuples(igg_value, day_before).map(lambda t: igg(round(t[0], 2), str(t[1]))), min_size=1, max_size=4)
+    )
+    infections = draw(
+        st.lists(
+            st.builds(
+                lambda on, severe, kind, verification: infection(
+                    str(on), severe=severe, kinds=frozenset({kind}), verification=verification
+                ),
+                day_before,
+                st.booleans(),
+                st.sampled_from([InfectionKind.BACTERIAL, InfectionKind.POSSIBLY_BACTERIAL]),
+                st.sampled_from(["confirmed", "provisional", None]),
+            ),
+            max_size=3,
+        )
+    )
+    admissions = draw(
+        st.lists(
+            st.tuples(day_before, st.integers(0, 14)).map(
+                lambda t: admission(str(t[0]), str(min(t[0] + timedelta(days=t[1]), AS_OF)), ref=f"Encounter/{t[0]}")
+            ),
+            max_size=2,
+        )
+    )
+    antibiotics = draw(st.lists(day_before.map(lambda d: antibiotic(str(d))), max_size=3))
+    others = draw(
+        st.lists(
+            st.sampled_from([ALLO, dx(DiagnosisKind.AUTOLOGOUS_HSCT), dx(DiagnosisKind.BRONCHIECTASIS)]),
+            max_size=2,
+            unique=True,
+        )
+    )
+    diagnoses = ([HAEM] if draw(st.integers(0, 4)) else []) + others
+    on_igrt = draw(st.integers(0, 4)) == 0
+    igrt = draw(st.lists(day_before.map(lambda d: ivig(str(d))), min_size=1, max_size=2).map(tuple)) if on_igrt else ()
+    birth = draw(st.sampled_from([date(1960, 1, 1), date(2015, 6, 1)]))
+    return record(
+        birth_date=birth,
+        therapies=tuple(therapies),
+        labs=tuple(labs),
+        infections=tuple(infections),
+        admissions=tuple(admissions),
+        antibiotics=tuple(antibiotics),
+        diagnoses=tuple(diagnoses),
+        igrt=igrt,
+    )
+
+
+def lowered(lab: LabResult, factor: float) -> LabResult:
+    value = round(lab.value_g_per_l * factor, 2) if lab.value_g_per_l is not None else None
+    return lab.model_copy(update={"value_g_per_l": value, "reported": f"{value} g/L"})
+
+
+@PROPERTIES
+@given(patient(), st.floats(0.05, 1.0), st.booleans())
+def test_lowering_igg_never_turns_start_into_not_indicated(
+    rec: PatientRecord, factor: float, all_of_them: bool
+) -> None:
+    assume(evaluate(rec, as_of=AS_OF).recommendation == Recommendation.START)
+    labs = tuple(lowered(lab, factor) if all_of_them or i == 0 else lab for i, lab in enumerate(rec.labs))
+    after = evaluate(rec.model_copy(update={"labs": labs}), as_of=AS_OF)
+    assert after.recommendation != Recommendation.NOT_INDICATED, after.rule
+
+
+@PROPERTIES
+@given(patient(), day_before.filter(lambda d: d >= AS_OF - timedelta(days=365)), st.booleans())
+def test_adding_a_severe_bacterial_infection_never_removes_a_start(
+    rec: PatientRecord, on: date, admitted: bool
+) -> None:
+    assume(evaluate(rec, as_of=AS_OF).recommendation == Recommendation.START)
+    severe = infection(str(on), severe=True, encounter=f"Encounter/sev-{on}" if admitted else None)
+    update: dict[str, object] = {
+        "infections": (*rec.infections, severe.model_copy(update={"ref": f"Condition/sev-{on}"}))
+    }
+    if admitted:
+        update["admissions"] = (*rec.admissions, admission(str(on), str(on), ref=f"Encounter/sev-{on}"))
+    after = evaluate(rec.model_copy(update=update), as_of=AS_OF)
+    assert after.recommendation == Recommendation.START, after.rule
+
+
+@PROPERTIES
+@given(patient(), day_before)
+def test_nothing_dated_after_as_of_changes_the_decision(rec: PatientRecord, as_of: date) -> None:
+    def until(day: date) -> PatientRecord:
+        return rec.model_copy(
+            update={
+                "labs": tuple(x for x in rec.labs if x.effective <= day),
+                "therapies": tuple(x for x in rec.therapies if x.on <= day),
+                "infections": tuple(x for x in rec.infections if x.onset is not None and x.onset <= day),
+                "antibiotics": tuple(x for x in rec.antibiotics if x.start is not None and x.start <= day),
+                "admissions": tuple(x for x in rec.admissions if x.start is not None and x.start <= day),
+                "igrt": tuple(x for x in rec.igrt if x.start is not None and x.start <= day),
+            }
+        )
+
+    assert evaluate(rec, as_of=as_of).rule == evaluate(until(as_of), as_of=as_of).rule
+
+
+@PROPERTIES
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=0, max_value=30),
+    st.sampled_from([car_t, bsab]),
+)
+def test_the_window_rule_applies_exactly_within_t0_plus_6_calendar_months(
+    t0: date, days_after: int, lab_days_before: int, therapy: object
+) -> None:
+    as_of = t0 + timedelta(days=days_after)
+    lab_day = max(t0, as_of - timedelta(days=lab_days_before))
+    rec = record(
+        therapies=(therapy(str(t0)),), labs=(igg(3.0, str(lab_day)),), infections=(infection(str(t0), severe=True),)
+    )  # type: ignore[operator]
+    finding = evaluate(rec, as_of=as_of)
+    assert (finding.rule == RuleId.START_POP2_WINDOW) == in_window(t0, as_of, months=6)
+    if finding.rule == RuleId.START_POP2_WINDOW:
+        assert finding.dates.stop_due == add_calendar_months(t0, 6)
