@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from cds_service.errors import AuthenticationError
+from cds_service.observability import REPLAY_GUARD_DEGRADED
+from storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +259,37 @@ def _check_key_type(key: jwt.PyJWK, alg: str) -> None:
         raise AuthenticationError("ES384 needs a P-384 EC key")
     if alg == "RS384" and not (isinstance(public, RSAPublicKey) and public.key_size >= 2048):
         raise AuthenticationError("RS384 needs an RSA key of at least 2048 bits")
+
+
+class FallbackReplayGuard:
+    """The shared replay guard (the audit database), with an in-process memory while the database is unavailable.
+
+    A ``jti`` seen by this process is always refused again, whatever the database says. When the database cannot
+    be asked, the ``jti`` is remembered here only and the call is let through, so a database outage does not stop
+    clinical decision support; a replay to *another* instance within the token's lifetime (at most
+    ``CDS_JWT_MAX_LIFETIME_SECONDS``) is then not caught. Each such admission is logged and counted
+    (``cds_replay_guard_degraded_total``).
+    """
+
+    def __init__(self, shared: ReplayGuard) -> None:
+        """Args: shared: ``(issuer, jti, expires_at) -> bool``, raising ``StorageError`` when unavailable."""
+        self._shared = shared
+        self._seen: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """Return ``False`` for a replay; ``True`` (and remember the ``jti``) otherwise."""
+        now = datetime.now(UTC)
+        key = (issuer, jti)
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v >= now}
+            if self._seen.get(key, now) > now:
+                return False
+            self._seen[key] = expires_at
+        try:
+            return self._shared(issuer, jti, expires_at)
+        except StorageError as error:
+            logger.warning("replay guard: database unavailable (%s); jti checked in this process only", error)
+            REPLAY_GUARD_DEGRADED.inc()
+            return True

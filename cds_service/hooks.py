@@ -1,8 +1,9 @@
 """The CDS Hooks HTTP surface: discovery, service calls and feedback (CDS Hooks 2.0.1).
 
 Every endpoint authenticates the client JWT first (unless ``CDS_AUTH=off``); CORS preflights (OPTIONS) are
-answered without authentication, as browsers send them without credentials. Every decision and every feedback
-item is recorded before the answer is sent: if it cannot be recorded, the answer is 503 and no card is shown.
+answered without authentication, as browsers send them without credentials. Every decision is recorded, or queued
+for retry while the database is unavailable (``cds_service.audit_queue``), before the answer is sent; every
+feedback item is recorded before ``{}`` is sent, else the answer is 503 so that the EHR retries.
 A hook call that is not decided within ``CDS_LATENCY_BUDGET_MS`` (counted from the request's arrival) is answered
 ``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.budget``).
 """
@@ -78,7 +79,7 @@ def call_service(service_id: str) -> dict[str, Any]:
 
     Raises:
         UnknownServiceError: 404. InvalidHookRequestError: 400. PrefetchUnavailableError: 412.
-        StorageError: 503 (the decision could not be recorded).
+        AuditQueueFullError: 503 (the decision can be neither recorded nor queued).
     """
     service = lookup(service_id)
     g.metric_hook = service.hook
@@ -131,7 +132,7 @@ def _record(
     current: Runtime, service: ServiceDefinition, hook_request: HookRequest, answer: Answer, *, as_of: date
 ) -> None:
     finding = answer.finding
-    current.store.record_decision(
+    current.decisions.record(
         DecisionEntry(
             recorded_at=datetime.now(UTC),
             service_id=service.id,

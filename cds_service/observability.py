@@ -9,7 +9,11 @@ Metrics (``prometheus-client``; names follow the Prometheus conventions, seconds
 * ``cds_fhir_fetch_duration_seconds``: the fallback fetch of one call (all keys, all pages).
 * ``cds_fhir_fetch_failures_total{reason}``: prefetch keys the fallback could not fetch, by failure kind.
 * ``cds_latency_budget_overruns_total{hook}``: calls answered without cards because the budget ran out.
-* ``cds_audit_write_failures_total``: decisions or feedback that could not be recorded (answered 503).
+* ``cds_audit_write_failures_total``: failed writes of a decision or feedback (decisions are then queued).
+* ``cds_audit_queued_total`` and ``cds_audit_queue_length``: decision rows queued while the database was
+  unavailable, and how many wait now (summed over live workers); see ``cds_service.audit_queue``.
+* ``cds_replay_guard_degraded_total``: client JWTs checked for replay by this process only, the database being
+  unavailable (``cds_service.client_auth.FallbackReplayGuard``).
 
 With several gunicorn workers the metrics live in ``PROMETHEUS_MULTIPROC_DIR`` (set by the gunicorn
 configuration, ``cds_service.gunicorn_conf``) and ``/metrics`` sums them over all workers of the instance.
@@ -29,7 +33,15 @@ import uuid
 from contextvars import ContextVar
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client import multiprocess as prometheus_multiprocess
 from pythonjsonlogger.json import JsonFormatter
 
@@ -61,7 +73,14 @@ BUDGET_OVERRUNS = Counter(
     "cds_latency_budget_overruns_total", "Hook calls answered without cards past the latency budget.", ["hook"]
 )
 AUDIT_WRITE_FAILURES = Counter(
-    "cds_audit_write_failures_total", "Decisions or feedback that could not be recorded (answered 503)."
+    "cds_audit_write_failures_total", "Failed writes of a decision (then queued) or feedback (answered 503)."
+)
+REPLAY_GUARD_DEGRADED = Counter(
+    "cds_replay_guard_degraded_total", "Client JWTs checked for replay in this process only (database unavailable)."
+)
+AUDIT_QUEUED = Counter("cds_audit_queued_total", "Decision rows queued because the database was unavailable.")
+AUDIT_QUEUE_LENGTH = Gauge(
+    "cds_audit_queue_length", "Decision rows waiting to be written.", multiprocess_mode="livesum"
 )
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)

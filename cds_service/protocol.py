@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from cds_service.errors import InvalidHookRequestError
 
@@ -64,7 +65,7 @@ class FhirAuthorization(BaseModel):
         return value
 
 
-_CDS_R_1 = {
+_CDS_R_1: JsonDict = {
     "if": {"required": ["fhirAuthorization"], "properties": {"fhirAuthorization": {"type": "object"}}},
     "then": {"required": ["fhirServer"], "properties": {"fhirServer": {"type": "string", "minLength": 1}}},
 }

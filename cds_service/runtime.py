@@ -1,4 +1,4 @@
-"""What one worker process holds for its lifetime: settings, audit store, authenticator, FHIR client, evaluator."""
+"""What a worker process holds for its lifetime: settings, audit store, decision writer, authenticator, evaluator."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import requests
 
+from cds_service.audit_queue import DecisionWriter
 from cds_service.budget import Evaluator
-from cds_service.client_auth import ClientAuthenticator, KeySetCache
+from cds_service.client_auth import ClientAuthenticator, FallbackReplayGuard, KeySetCache
 from cds_service.fhir_client import FhirClient
 from cds_service.settings import Settings
 from storage import AuditStore, Database, Pseudonymizer
@@ -28,6 +29,7 @@ class Runtime:
 
     settings: Settings
     store: AuditStore
+    decisions: DecisionWriter
     pseudonymizer: Pseudonymizer
     authenticator: ClientAuthenticator | None
     fhir_client: FhirClient
@@ -58,13 +60,16 @@ def build_runtime(settings: Settings) -> Runtime:
         authenticator = ClientAuthenticator(
             settings.trusted_issuers,
             key_sets=KeySetCache(requests.Session(), ttl=float(settings.jwks_cache_seconds)),
-            replay_guard=lambda iss, jti, expires_at: store.claim_jti(iss, jti, expires_at=expires_at),
+            replay_guard=FallbackReplayGuard(
+                lambda iss, jti, expires_at: store.claim_jti(iss, jti, expires_at=expires_at)
+            ),
             leeway_seconds=settings.jwt_leeway_seconds,
             max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
         )
     return Runtime(
         settings=settings,
         store=store,
+        decisions=DecisionWriter(store),
         pseudonymizer=Pseudonymizer(key),
         authenticator=authenticator,
         fhir_client=FhirClient(settings.fhir),

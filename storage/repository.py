@@ -35,9 +35,17 @@ class AuditStore:
         Raises:
             StorageError: the write failed (the caller must not return the card).
         """
+        self.record_decisions([entry])
+
+    def record_decisions(self, entries: Sequence[DecisionEntry]) -> None:
+        """Store decisions in one transaction (all or none); the retry of a queued batch.
+
+        Raises:
+            StorageError: the write failed.
+        """
         # A Core insert: one statement, no ORM unit of work, on the request path of every hook call.
         with self.database.connection() as connection:
-            connection.execute(insert(Decision), [_columns(entry)])
+            connection.execute(insert(Decision), [_columns(e) for e in entries])
 
     def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
         """Store a batch of feedback items in one transaction (all or none).

@@ -11,7 +11,7 @@ from flask import Flask
 
 from cds_service.app import runtime_of
 from cds_service.cli import main
-from storage import Pseudonymizer, StorageError
+from storage import Pseudonymizer
 from tests.cases import CASES, case_dir
 from tests.conftest import TEST_HMAC_KEY, make_app, sqlite_url
 
@@ -56,18 +56,6 @@ def test_every_call_is_recorded_with_a_keyed_hash(app: Flask, db_url: str, name:
     database_file = Path(db_url.removeprefix("sqlite:///"))
     stored = b"".join(p.read_bytes() for p in database_file.parent.glob(database_file.name + "*"))
     assert request["context"]["patientId"].encode() not in stored
-
-
-def test_a_decision_that_cannot_be_recorded_is_not_returned(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*_: Any) -> None:
-        raise StorageError("database error: OperationalError")
-
-    monkeypatch.setattr(runtime_of(app).store, "record_decision", fail)
-    url, request, _ = golden("pop2-window-igg-below-4-start")
-    response = app.test_client().post(url, json=request)
-    assert response.status_code == 503
-    assert response.get_json()["issue"][0]["code"] == "transient"
-    assert "cards" not in response.get_json()
 
 
 FEEDBACK_URL = "/cds-services/sid-igrt-order-select/feedback"

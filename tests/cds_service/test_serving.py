@@ -182,9 +182,12 @@ def test_metrics_count_requests_decisions_and_audit_failures(app: Flask) -> None
     runtime_of(app).store.database.engine.dispose()
     with runtime_of(app).store.database.engine.begin() as connection:
         connection.execute(text("DROP TABLE decision"))
-    failures = metric("cds_audit_write_failures_total")
-    assert client.post(url, json=request).status_code == 503
+    failures, queued = metric("cds_audit_write_failures_total"), metric("cds_audit_queued_total")
+    assert client.post(url, json=request).status_code == 200  # answered; the decision row is queued for retry
     assert metric("cds_audit_write_failures_total") == failures + 1
+    assert metric("cds_audit_queued_total") == queued + 1
+    assert metric("cds_audit_queue_length") == 1
+    runtime_of(app).decisions.close(timeout=0.1)
 
 
 def test_metrics_token_is_required_when_set() -> None:
