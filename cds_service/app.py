@@ -55,7 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises:
         SettingsError: an invalid setting (the service does not start).
-        StorageError: the database is unreachable or not migrated.
+        StorageError: the database is not migrated (an unreachable PostgreSQL is logged, not fatal).
         CodeTableError: a malformed code table.
     """
     configure_logging()

@@ -14,7 +14,7 @@ from cds_service.budget import Evaluator
 from cds_service.client_auth import ClientAuthenticator, FallbackReplayGuard, KeySetCache
 from cds_service.fhir_client import FhirClient
 from cds_service.settings import Settings
-from storage import AuditStore, Database, Pseudonymizer
+from storage import AuditStore, Database, DatabaseUnreachableError, Pseudonymizer
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +40,23 @@ def build_runtime(settings: Settings) -> Runtime:
     """Connect storage and build the authenticator and FHIR client.
 
     SQLite databases are migrated here (embedded default: ``make serve`` needs no setup); other databases must
-    already be at the newest revision (``cds-service db upgrade``; ``cds-service serve`` runs it first).
+    already be at the newest revision (``cds-service db upgrade``; ``cds-service serve`` runs it first). A database
+    that cannot be reached at this moment is logged, not fatal (see ``cds_service.audit_queue``).
 
     Raises:
-        StorageError: the database is unreachable or not migrated.
+        StorageError: the database is not at the newest revision, or SQLite cannot be migrated.
     """
     database = Database(settings.database_url)
     if database.is_sqlite:
         database.upgrade()
     else:
-        database.require_current()
+        try:
+            database.require_current()
+        except DatabaseUnreachableError as error:
+            # A worker (re)started by gunicorn during a database outage must still serve: decisions are queued and
+            # readiness answers 503 until the database is back. A wrong schema still refuses to start.
+            # (`cds-service serve` migrates before any worker starts, so a misconfigured URL fails there.)
+            logger.error("database unreachable at start-up (%s); serving with decisions queued", error)
     store = AuditStore(database)
     key = settings.audit_hmac_key
     if key is None:

@@ -6,7 +6,7 @@ keyed hash (``storage.pseudonyms``).
 """
 
 from storage.database import Database, normalize_database_url
-from storage.errors import StorageError
+from storage.errors import DatabaseUnreachableError, StorageError
 from storage.pseudonyms import Pseudonymizer
 from storage.records import DecisionEntry, FeedbackEntry, ReportRow
 from storage.repository import AuditStore
@@ -18,6 +18,7 @@ __all__ = [
     "FeedbackEntry",
     "Pseudonymizer",
     "ReportRow",
+    "DatabaseUnreachableError",
     "StorageError",
     "normalize_database_url",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError
+from storage.errors import DatabaseUnreachableError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x51D16A7  # any constant unique to this application's advisory locks
@@ -131,7 +131,8 @@ class Database:
         """Check that the database is at the newest migration.
 
         Raises:
-            StorageError: unreachable, or not migrated (names the command that fixes it).
+            DatabaseUnreachableError: no connection could be made.
+            StorageError: not migrated (names the command that fixes it).
         """
         if self._head is None:
             self._head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
@@ -140,7 +141,7 @@ class Database:
             with self.engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
         except SQLAlchemyError as error:
-            raise StorageError(f"cannot reach the database: {type(error).__name__}") from error
+            raise DatabaseUnreachableError(f"cannot reach the database: {type(error).__name__}") from error
         if current != head:
             raise StorageError(
                 f"the database schema is at revision {current}, not {head}: run `cds-service db upgrade`"

@@ -171,3 +171,16 @@ def test_replay_guard_falls_back_to_this_process_while_the_database_is_down() ->
     assert guard("iss", "seen-elsewhere", expires) is False  # the shared guard decides when it answers
     assert guard("iss", "b", expires) is True
     assert calls == ["a", "seen-elsewhere", "b"]
+
+
+def test_a_worker_starting_during_an_outage_serves_and_reports_not_ready() -> None:
+    # gunicorn restarts workers (max_requests, a crash); one that boots while PostgreSQL is down must not take the
+    # whole instance down with "Worker failed to boot".
+    app = make_app(DATABASE_URL="postgresql://cds:secret@127.0.0.1:1/cds")
+    client = app.test_client()
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/health/ready").status_code == 503
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    assert client.post(url, json=request).status_code == 200
+    assert runtime_of(app).decisions.pending() == 1
+    runtime_of(app).decisions.close(timeout=0)
