@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: serve test lint typecheck clean catalog bench
+.PHONY: serve test test-fast audit lint typecheck clean catalog bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,18 @@ serve: $(STAMP)
 	CDS_AUTH="$${CDS_AUTH:-off}" CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" \
 	  $(BIN)/cds-service serve --host $(HOST) --port $(PORT)
 
-## test: lint, type-check and run the whole test suite (unit, golden, end-to-end against gunicorn)
+## test: lint, type-check and run the whole test suite (unit, golden, property, end-to-end against gunicorn, and the
+## slow group: schemathesis fuzzing, fault injection, a 3-minute sustained load; wrk needed for the load test)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
+
+## test-fast: the same without the slow group (minutes shorter; CI runs everything)
+test-fast: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q -m "not slow"
+
+## audit: known vulnerabilities in the installed dependencies (pip-audit; CI runs it)
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_dependencies.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check cds_service fhir_mappers guideline storage tests scripts bench

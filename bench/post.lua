@@ -1,9 +1,15 @@
 -- wrk script: POST the JSON body named by $BODY; at the end print one JSON line with the figures bench reads.
+-- $DELAY_MS (optional, tests/test_load.py): each connection waits that long between requests, for a steady rate.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local file = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.body = file:read("*a")
 file:close()
+
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 
 done = function(summary, latency, requests)
   local errors = summary.errors

@@ -97,6 +97,12 @@ def conforming_responses(monkeypatch: pytest.MonkeyPatch) -> None:
     conformance.install(monkeypatch)
 
 
+REPORT: list[str] = []
+"""Lines for the end of the test run: fuzzing counts, load figures (the README's reliability section)."""
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in REPORT:
+        terminalreporter.write_line(line)
     checked = ", ".join(f"{n} {kind}" for kind, n in sorted(conformance.CHECKED.items()))
     terminalreporter.write_line(f"responses checked against CDS Hooks 2.0.1 and healthchain: {checked or 'none'}")
