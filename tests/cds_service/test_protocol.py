@@ -264,3 +264,44 @@ def test_epic_absolute_selections_and_medication_reference(client: FlaskClient) 
     body["context"]["selections"] = ["https://ehr.example.org/api/FHIR/R4/MedicationRequest/epic-ivig"]
     card = post(client, body).get_json()["cards"][0]
     assert card["extension"]["sid-igrt"]["orders"][0]["resource"] == "MedicationRequest/epic-ivig"
+
+
+def _observation_dates(body: dict[str, Any], value: str) -> None:
+    for entry in body["prefetch"]["observations"].get("entry", []):
+        entry["resource"]["effectiveDateTime"] = value
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status"),
+    [
+        (lambda b: b["context"].update(patientId="pat\u0000ient"), 400),
+        (lambda b: b.update(hookInstance="h\u0000\u001b[31m\u2028"), 200),
+        (lambda b: b["context"].update(userId="Practitioner/\u0007\u0000"), 200),
+        (lambda b: _observation_dates(b, "2026-02-30"), 200),
+        (lambda b: _observation_dates(b, "2026-13-45T99:99:99Z"), 200),
+        (lambda b: _observation_dates(b, "\u0000"), 200),
+    ],
+    ids=[
+        "nul-in-patient-id",
+        "control-chars-in-hook-instance",
+        "control-chars-in-user-id",
+        "feb-30",
+        "month-13",
+        "nul-date",
+    ],
+)
+def test_control_characters_and_impossible_dates_never_crash(client: FlaskClient, mutate: Any, status: int) -> None:
+    body = copy.deepcopy(WINDOW)
+    mutate(body)
+    response = post(client, body)
+    assert response.status_code == status
+    if "_observation_dates" in mutate.__code__.co_names:  # unreadable dates are reported, never guessed at
+        decision = response.get_json()["cards"][0]["extension"]["sid-igrt"]
+        assert any("Observation.effectiveDateTime" in issue["reason"] for issue in decision["dataIssues"])
+        assert decision["recommendation"] == "insufficient-data"
+
+
+@pytest.mark.parametrize("timestamp", ["2026-02-30T10:00:00Z", "2026-11-20T10:00:00", "\u0000", "yesterday"])
+def test_feedback_with_an_impossible_or_naive_timestamp_is_400(client: FlaskClient, timestamp: str) -> None:
+    item = {"card": "c-1", "outcome": "overridden", "outcomeTimestamp": timestamp}
+    assert_outcome(client.post("/cds-services/sid-igrt-order-select/feedback", json={"feedback": [item]}), 400)
