@@ -14,10 +14,10 @@ required to be UUIDs (Epic's examples use "123456"). ``userComment`` is validate
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cds_service.errors import InvalidHookRequestError
 from storage import FeedbackEntry
@@ -76,6 +76,15 @@ class FeedbackItem(BaseModel):
     overrideReason: OverrideReason | None = None
     overrideReasons: OverrideReason | None = None
     outcomeTimestamp: AwareDatetime
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        # Stored in UTC: an instant such as 0001-01-01T00:00:00+01:00 has no UTC datetime (found by fuzzing).
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError("outside the range of representable instants") from error
 
     @model_validator(mode="after")
     def _consistent(self) -> FeedbackItem:

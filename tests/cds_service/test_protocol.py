@@ -301,7 +301,10 @@ def test_control_characters_and_impossible_dates_never_crash(client: FlaskClient
         assert decision["recommendation"] == "insufficient-data"
 
 
-@pytest.mark.parametrize("timestamp", ["2026-02-30T10:00:00Z", "2026-11-20T10:00:00", "\u0000", "yesterday"])
+@pytest.mark.parametrize(
+    "timestamp",
+    ["2026-02-30T10:00:00Z", "2026-11-20T10:00:00", "\u0000", "yesterday", "0001-01-01T00:00:00+01:00"],
+)
 def test_feedback_with_an_impossible_or_naive_timestamp_is_400(client: FlaskClient, timestamp: str) -> None:
     item = {"card": "c-1", "outcome": "overridden", "outcomeTimestamp": timestamp}
     assert_outcome(client.post("/cds-services/sid-igrt-order-select/feedback", json={"feedback": [item]}), 400)
