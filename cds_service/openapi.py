@@ -28,7 +28,7 @@ _HEALTH_JSON = "application/health+json"
 _ERRORS: dict[str, str] = {
     "400": "Not a valid request (malformed JSON, a missing or ill-typed field, another hook).",
     "401": "Client JWT missing or invalid (CDS Hooks 2.0.1 'Trusting CDS Clients').",
-    "404": "No such service.",
+    "412": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
     "413": "Body larger than CDS_MAX_CONTENT_LENGTH.",
     "503": "The audit database cannot record the item; retry later.",
 }
@@ -87,12 +87,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                         "description": "Cards (none when nothing is worth showing or the latency budget ran out)",
                         **_json(contract.CdsServiceResponse),
                     },
-                    **_errors("400", "401"),
-                    "412": {
-                        "description": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
-                        **_json(contract.OperationOutcome, _FHIR_JSON),
-                    },
-                    **_errors("413", "503"),
+                    **_errors("400", "401", "412", "413", "503"),
                 },
             }
         }

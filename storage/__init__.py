@@ -14,11 +14,11 @@ from storage.repository import AuditStore
 __all__ = [
     "AuditStore",
     "Database",
+    "DatabaseUnreachableError",
     "DecisionEntry",
     "FeedbackEntry",
     "Pseudonymizer",
     "ReportRow",
-    "DatabaseUnreachableError",
     "StorageError",
     "normalize_database_url",
 ]

@@ -7,6 +7,7 @@ every element may be replaced by arbitrary JSON of the wrong type.
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,7 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 dates = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
-    st.dates(min_value=__import__("datetime").date(2024, 1, 1), max_value=__import__("datetime").date(2027, 1, 1)).map(
-        lambda d: d.isoformat()
-    ),
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 1, 1)).map(lambda d: d.isoformat()),
     st.sampled_from(
         [
             "2026-02-30",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -69,7 +68,7 @@ def test_no_5xx_and_every_answer_as_documented(case: schemathesis.Case, live: li
     # tests/conformance.py has already checked it against CDS Hooks 2.0.1 (schemathesis sends through requests)
 
 
-def test_fuzz_report(live: live_server.LiveService, tmp_path: Path) -> None:
+def test_fuzz_report(live: live_server.LiveService) -> None:
     """Runs after the fuzzing (file order): the count of requests by status, for the README's reliability table."""
     total = sum(FUZZED.values())
     REPORT.append(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.cases import CASES, case_dir
+from tests.cds_service.test_audit_feedback import golden
 from tests.conformance import NonConformingResponseError, check_cards, check_response
 from tests.conftest import make_app
 
@@ -55,9 +55,7 @@ def test_openapi_lists_bearer_auth_only_when_required() -> None:
 
 
 def a_card_response() -> dict[str, Any]:
-    case = next(c for c in CASES if c.name == "dose-out-of-range-ivig-in-window")
-    expected = json.loads((case_dir(case) / "expected.json").read_text(encoding="utf-8"))
-    body: dict[str, Any] = expected["body"]
+    body: dict[str, Any] = golden("dose-out-of-range-ivig-in-window")[2]["body"]
     assert any("suggestions" in card for card in body["cards"]) or body["cards"]
     return body
 
