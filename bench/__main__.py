@@ -250,8 +250,12 @@ def _metric(base: str, name: str) -> float:
 class _InlineEvaluator:
     """Runs the evaluation on the calling thread, so that the profiler (which follows one thread) sees it."""
 
-    def run(self, work: Any, deadline: Any) -> Any:
-        return work()
+    def run(self, work: Any, deadline: Any, *, on_done: Any = None) -> Any:
+        try:
+            return work()
+        finally:
+            if on_done is not None:
+                on_done()
 
 
 def _profile(payload: Payload, out: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flask import Config, Flask, Response, g, request
 
 from cds_service import hooks, operations
 from cds_service.i18n import LANGUAGES, translator
+from cds_service.json_provider import OrjsonProvider
 from cds_service.observability import HOOK_INSTANCE, REQUEST_ID, REQUEST_SECONDS, configure_logging, request_id_from
 from cds_service.openapi import openapi_document
 from cds_service.problems import register_error_handlers
@@ -60,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     configure_logging()
     app = Flask("cds_service")
+    app.json = OrjsonProvider(app)
     app.config.update(load_config(test_config))
     settings = Settings.from_config(app.config)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_CONTENT_LENGTH"])

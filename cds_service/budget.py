@@ -52,18 +52,24 @@ class Evaluator:
         """Create the pool (``threads`` evaluations at once; late ones keep their thread until they finish)."""
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evaluate")
 
-    def run(self, work: Callable[[], _T], deadline: Deadline) -> _T:
+    def run(self, work: Callable[[], _T], deadline: Deadline, *, on_done: Callable[[], None] | None = None) -> _T:
         """Return ``work()`` if it finishes before ``deadline``; its exceptions propagate unchanged.
 
         The work runs in a copy of the caller's context (request id and hookInstance reach its log lines).
+        ``on_done`` is called once when the work is over: finished, failed, cancelled, or never started; for a call
+        cut by the budget that is later than this method returns (``cds_service.large_requests`` relies on it).
 
         Raises:
             BudgetExceededError: the deadline passed first.
         """
         if deadline.remaining() <= 0:  # e.g. reading a huge body used it all: do not start what cannot be shown
+            if on_done is not None:
+                on_done()
             raise BudgetExceededError(deadline.budget)
         context = contextvars.copy_context()
         future = self._pool.submit(context.run, work)
+        if on_done is not None:
+            future.add_done_callback(lambda _: on_done())
         try:
             return future.result(timeout=deadline.remaining())
         except FutureTimeout as error:

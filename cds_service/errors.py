@@ -6,6 +6,7 @@
   x PrefetchUnavailableError          412  incomplete
   x AuthenticationError               401  login (no detail)
   x ServiceUnavailableError           503  transient (audit store down)
+  x ServiceBusyError                  503  throttled (a large call got no evaluation slot in time; Retry-After)
 """
 
 from __future__ import annotations
@@ -67,3 +68,13 @@ class ServiceUnavailableError(CdsServiceError):
     """The audit store cannot record the decision or feedback: 503, and no card is returned."""
 
     status, issue_code, code = 503, "transient", "storage-unavailable"
+
+
+class ServiceBusyError(CdsServiceError):
+    """A large hook call could not start within its latency budget (``cds_service.large_requests``): 503.
+
+    Answered with ``Retry-After``; the request body was not read, so nothing was evaluated or audited.
+    """
+
+    status, issue_code, code = 503, "throttled", "busy"
+    retry_after_seconds: ClassVar[int] = 1

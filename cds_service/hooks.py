@@ -19,10 +19,15 @@ from flask import Blueprint, current_app, g, request
 
 from cds_service.budget import BudgetExceededError, Deadline
 from cds_service.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
-from cds_service.errors import AuthenticationError, InvalidHookRequestError, PrefetchUnavailableError
+from cds_service.errors import (
+    AuthenticationError,
+    InvalidHookRequestError,
+    PrefetchUnavailableError,
+    ServiceBusyError,
+)
 from cds_service.feedback import parse_feedback
 from cds_service.invocation import Answer, invoke
-from cds_service.observability import BUDGET_OVERRUNS, DECISIONS, HOOK_INSTANCE
+from cds_service.observability import BUDGET_OVERRUNS, DECISIONS, HOOK_INSTANCE, LARGE_REQUESTS_REFUSED
 from cds_service.protocol import HookRequest, parse_hook_request
 from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
@@ -80,12 +85,23 @@ def call_service(service_id: str) -> dict[str, Any]:
     Raises:
         UnknownServiceError: 404. InvalidHookRequestError: 400. PrefetchUnavailableError: 412.
         AuditQueueFullError: 503 (the decision can be neither recorded nor queued).
+        ServiceBusyError: 503 (a large call got no large-request slot within the budget; body not read).
     """
     service = lookup(service_id)
     g.metric_hook = service.hook
     current = runtime()
     deadline = Deadline(g.started + current.settings.latency_budget, current.settings.latency_budget)
-    hook_request = parse_hook_request(_json_body(), hook=service.hook)
+    try:
+        admission = current.large_requests.admit(request.content_length, deadline)
+    except ServiceBusyError:
+        LARGE_REQUESTS_REFUSED.labels(service.hook).inc()
+        logger.warning("service=%s outcome=busy: a large call got no slot within the latency budget", service.id)
+        raise
+    try:
+        hook_request = parse_hook_request(_json_body(), hook=service.hook)
+    except BaseException:
+        admission.release()
+        raise
     HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
 
@@ -94,7 +110,8 @@ def call_service(service_id: str) -> dict[str, Any]:
         return invoke(service, hook_request, current.settings, as_of=as_of, fhir_client=fhir_client, deadline=deadline)
 
     try:
-        answer = current.evaluator.run(evaluate, deadline)
+        # The large-request slot is held until the evaluation is over, even one that runs on past the budget.
+        answer = current.evaluator.run(evaluate, deadline, on_done=admission.release)
     except PrefetchUnavailableError:
         _record(current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of)
         raise

@@ -72,6 +72,11 @@ FHIR_FETCH_FAILURES = Counter(
 BUDGET_OVERRUNS = Counter(
     "cds_latency_budget_overruns_total", "Hook calls answered without cards past the latency budget.", ["hook"]
 )
+LARGE_REQUESTS_REFUSED = Counter(
+    "cds_large_requests_refused_total",
+    "Large hook calls answered 503 because no large-request slot freed within the latency budget.",
+    ["hook"],
+)
 AUDIT_WRITE_FAILURES = Counter(
     "cds_audit_write_failures_total", "Failed writes of a decision (then queued) or feedback (answered 503)."
 )

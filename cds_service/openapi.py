@@ -30,7 +30,10 @@ _ERRORS: dict[str, str] = {
     "401": "Client JWT missing or invalid (CDS Hooks 2.0.1 'Trusting CDS Clients').",
     "412": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
     "413": "Body larger than CDS_MAX_CONTENT_LENGTH.",
-    "503": "The audit database cannot record the item; retry later.",
+    "503": (
+        "Retry later: the audit database cannot record the item, or (hook calls) a large call got no evaluation "
+        "slot within the latency budget (with Retry-After)."
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from cds_service.errors import AuthenticationError, CdsServiceError, ServiceUnavailableError
+from cds_service.errors import AuthenticationError, CdsServiceError, ServiceBusyError, ServiceUnavailableError
 from cds_service.observability import AUDIT_WRITE_FAILURES
 from storage import StorageError
 
@@ -58,6 +58,8 @@ def register_error_handlers(app: Flask) -> None:
         )
         if isinstance(error, AuthenticationError):
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        if isinstance(error, ServiceBusyError):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
 
     @app.errorhandler(StorageError)

@@ -1,4 +1,7 @@
-"""What a worker process holds for its lifetime: settings, audit store, decision writer, authenticator, evaluator."""
+"""What a worker process holds for its lifetime: settings, audit store, decision writer, authenticator and evaluator.
+
+Also the large-request gate (``cds_service.large_requests``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from cds_service.audit_queue import DecisionWriter
 from cds_service.budget import Evaluator
 from cds_service.client_auth import ClientAuthenticator, FallbackReplayGuard, KeySetCache
 from cds_service.fhir_client import FhirClient
+from cds_service.large_requests import LargeRequestGate
 from cds_service.settings import Settings
 from storage import AuditStore, Database, DatabaseUnreachableError, Pseudonymizer
 
@@ -34,6 +38,7 @@ class Runtime:
     authenticator: ClientAuthenticator | None
     fhir_client: FhirClient
     evaluator: Evaluator
+    large_requests: LargeRequestGate
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -81,6 +86,7 @@ def build_runtime(settings: Settings) -> Runtime:
         authenticator=authenticator,
         fhir_client=FhirClient(settings.fhir),
         evaluator=Evaluator(threads=_EVALUATION_THREADS),
+        large_requests=LargeRequestGate(settings.large_request_bytes),
     )
 
 

@@ -40,6 +40,9 @@ Serving (``cds_service.serving``, ``cds_service.observability``):
 * ``CDS_LATENCY_BUDGET_MS`` (400): the server-side budget of one hook call, fallback fetches included (CDS Hooks
   asks for answers "on the order of 500 ms"). Past it the call is answered without the late cards
   (``{"cards": []}``), logged, counted and audited as ``budget-exceeded``. Must exceed the FHIR budget.
+* ``CDS_LARGE_REQUEST_BYTES`` (1 MiB): hook calls with a larger body (or of unknown length) are read and
+  evaluated one at a time per worker process, so that a worker's memory stays bounded; one that gets no turn
+  within the latency budget is answered 503 with ``Retry-After`` (``cds_service.large_requests``).
 * ``CDS_METRICS_TOKEN`` (unset: ``/metrics`` open, for scraping inside the cluster only): when set, ``/metrics``
   requires ``Authorization: Bearer <token>``.
 
@@ -106,6 +109,7 @@ DEFAULTS: Mapping[str, Any] = {
     "DATABASE_URL": None,
     "AUDIT_HMAC_KEY": None,
     "LATENCY_BUDGET_MS": 400,
+    "LARGE_REQUEST_BYTES": 1024 * 1024,
     "METRICS_TOKEN": None,
 }
 DEFAULT_DATABASE_URL = "sqlite:///var/sid-igrt.sqlite3"
@@ -139,6 +143,7 @@ class Settings:
     audit_hmac_key: bytes | None = field(default=None, repr=False)
     language: str = "en"
     latency_budget: float = 0.4
+    large_request_bytes: int = 1024 * 1024
     metrics_token: str | None = field(default=None, repr=False)
 
     def today(self) -> date:
@@ -212,6 +217,7 @@ class Settings:
         return cls(
             tz=tz,
             latency_budget=latency_budget,
+            large_request_bytes=_positive(config, "LARGE_REQUEST_BYTES", int),
             metrics_token=str(metrics_token) if metrics_token is not None else None,
             language=_language(config.get("LANGUAGE", "en")),
             guideline_url=str(config["GUIDELINE_URL"]),

@@ -1,0 +1,148 @@
+"""Large hook calls one at a time per process (``cds_service.large_requests``): the gate, its release, and HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from cds_service import hooks
+from cds_service.app import runtime_of
+from cds_service.budget import BudgetExceededError, Deadline, Evaluator
+from cds_service.errors import ServiceBusyError
+from cds_service.large_requests import LargeRequestGate
+from tests.cds_service.test_serving import golden_request
+from tests.conftest import make_app
+
+
+def refused(hook: str) -> float:
+    return REGISTRY.get_sample_value("cds_large_requests_refused_total", {"hook": hook}) or 0.0
+
+
+# --- the gate -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_length", "large"),
+    [(0, False), (999, False), (1000, False), (1001, True), (None, True)],  # None: chunked, size unknown
+)
+def test_a_call_is_large_above_the_threshold_or_of_unknown_length(content_length: int | None, large: bool) -> None:
+    gate = LargeRequestGate(threshold=1000)
+    assert gate.admit(content_length, Deadline.starting_now(1)).holds_slot is large
+
+
+def test_large_calls_take_turns_and_small_ones_never_wait() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    first = gate.admit(5000, Deadline.starting_now(1))
+    started = time.monotonic()
+    with pytest.raises(ServiceBusyError):
+        gate.admit(5000, Deadline.starting_now(0.1))
+    assert 0.09 <= time.monotonic() - started < 1.0  # waited for its budget, no longer
+    assert not gate.admit(10, Deadline.starting_now(0.0)).holds_slot  # a small call passes even with no budget left
+    first.release()
+    first.release()  # a second release is a no-op: it must not open a second slot
+    second = gate.admit(5000, Deadline.starting_now(0.1))
+    with pytest.raises(ServiceBusyError):
+        gate.admit(5000, Deadline.starting_now(0.05))
+    second.release()
+
+
+def test_a_waiting_large_call_gets_the_slot_when_it_is_released() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    first = gate.admit(None, Deadline.starting_now(1))
+    threading.Timer(0.1, first.release).start()
+    second = gate.admit(None, Deadline.starting_now(2))
+    assert second.holds_slot
+    second.release()
+
+
+# --- the evaluator tells when an evaluation is over -----------------------------------------------------------
+
+
+def test_on_done_runs_once_whether_the_work_finishes_fails_or_never_starts() -> None:
+    evaluator = Evaluator(threads=1)
+    calls: list[str] = []
+    assert evaluator.run(lambda: 1, Deadline.starting_now(5), on_done=lambda: calls.append("finished")) == 1
+    with pytest.raises(ZeroDivisionError):
+        evaluator.run(lambda: 1 / 0, Deadline.starting_now(5), on_done=lambda: calls.append("failed"))
+    expired = Deadline(time.monotonic() - 1, 0.1)
+    with pytest.raises(BudgetExceededError):
+        evaluator.run(lambda: 1, expired, on_done=lambda: calls.append("never started"))
+    time.sleep(0.05)  # done callbacks of finished futures have run
+    assert calls == ["finished", "failed", "never started"]
+    evaluator.close()
+
+
+def test_on_done_of_work_cut_by_the_budget_runs_when_the_work_ends() -> None:
+    evaluator = Evaluator(threads=1)
+    done = threading.Event()
+    with pytest.raises(BudgetExceededError):
+        evaluator.run(lambda: time.sleep(0.5), Deadline.starting_now(0.05), on_done=done.set)
+    assert not done.is_set()  # the late evaluation is still running
+    assert done.wait(5)
+    evaluator.close()
+
+
+# --- over HTTP ------------------------------------------------------------------------------------------------
+
+
+def test_a_large_call_without_a_slot_in_its_budget_is_503_unread_and_unaudited() -> None:
+    app = make_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=150, FHIR_BUDGET_SECONDS=0.1)
+    url, request = golden_request("pop2-window-igg-below-4-start")  # a body of several kB: large here
+    gate = runtime_of(app).large_requests
+    held = gate.admit(None, Deadline.starting_now(1))
+    hook = url.rsplit("sid-igrt-", 1)[1]
+    before = refused(hook)
+    response = app.test_client().post(url, json=request)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    issue = response.get_json()["issue"][0]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == ("throttled", "busy")
+    assert refused(hook) == before + 1
+    assert runtime_of(app).store.decisions() == []  # nothing was read, so nothing is audited
+    held.release()
+    response = app.test_client().post(url, json=request)
+    assert response.status_code == 200 and response.get_json()["cards"]
+
+
+def test_a_small_call_is_answered_while_a_large_one_holds_the_slot() -> None:
+    app = make_app(LARGE_REQUEST_BYTES=1_000_000, LATENCY_BUDGET_MS=150, FHIR_BUDGET_SECONDS=0.1)
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    held = runtime_of(app).large_requests.admit(None, Deadline.starting_now(1))
+    response = app.test_client().post(url, json=request)
+    held.release()
+    assert response.status_code == 200 and response.get_json()["cards"]
+
+
+def test_the_slot_is_held_until_an_evaluation_cut_by_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_invoke = hooks.invoke
+    finished = threading.Event()
+
+    def slow_invoke(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.8)
+        try:
+            return real_invoke(*args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(hooks, "invoke", slow_invoke)
+    app = make_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
+    url, request = golden_request("pop2-window-igg-below-4-start")
+    gate = runtime_of(app).large_requests
+    assert app.test_client().post(url, json=request).get_json() == {"cards": []}  # cut by the budget
+    with pytest.raises(ServiceBusyError):  # the late evaluation still holds the slot (and its memory)
+        gate.admit(None, Deadline.starting_now(0.05))
+    assert finished.wait(5)
+    gate.admit(None, Deadline.starting_now(1)).release()  # free again once it ended
+
+
+def test_a_malformed_large_call_gives_its_slot_back() -> None:
+    app = make_app(LARGE_REQUEST_BYTES=10)
+    response = app.test_client().post(
+        "/cds-services/sid-igrt-order-sign", data=b"{not json" + b" " * 100, content_type="application/json"
+    )
+    assert response.status_code == 400
+    runtime_of(app).large_requests.admit(None, Deadline.starting_now(0.05)).release()
