@@ -34,4 +34,4 @@ class OrjsonProvider(JSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """Return a JSON ``Response`` of ``args``/``kwargs`` (as ``flask.jsonify``)."""
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(orjson.dumps(obj, option=_OPTIONS), mimetype="application/json")
+        return Response(orjson.dumps(obj, option=_OPTIONS), mimetype="application/json")
