@@ -284,11 +284,10 @@ def prune(value: Any) -> Any:
 
     Cards are built here from dicts and lists only, so exact types are checked (this runs on every card field).
     """
-    if isinstance(value, dict):
-        pruned = ((key, _pruned(item)) for key, item in value.items())
-        return {key: item for key, item in pruned if item is not _EMPTY}
-    if isinstance(value, list):
-        return [item for item in map(_pruned, value) if item is not _EMPTY]
+    if type(value) is dict:
+        return {key: kept for key, item in value.items() if (kept := _pruned(item)) is not _EMPTY}
+    if type(value) is list:
+        return [kept for item in value if (kept := _pruned(item)) is not _EMPTY]
     return value
 
 
@@ -297,7 +296,8 @@ _EMPTY = object()
 
 def _pruned(item: Any) -> Any:
     """``item`` pruned, or ``_EMPTY`` when nothing of it is left."""
-    if isinstance(item, dict | list):
+    kind = type(item)
+    if kind is dict or kind is list:
         item = prune(item)
         return item if item else _EMPTY
     return _EMPTY if item is None or item == "" else item

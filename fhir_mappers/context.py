@@ -28,9 +28,20 @@ class MappingContext:
     medications: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     full_urls: Mapping[str, str] = field(default_factory=dict)
 
+    _resolved: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Reference string -> ``"Type/id"``, for this context's lifetime (one call): every resource names its
+    subject, mostly the same one."""
+
     def ref(self, reference: Any) -> str | None:
         """Return ``"Type/id"`` of a Reference, resolving ``urn:uuid`` through the fullUrl map."""
-        return reference_key(reference, full_urls=self.full_urls)
+        text = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(text, str):
+            return reference_key(reference, full_urls=self.full_urls)
+        try:
+            return self._resolved[text]
+        except KeyError:
+            key = self._resolved[text] = reference_key(text, full_urls=self.full_urls)
+            return key
 
     def refs(self, references: Any) -> tuple[str, ...]:
         """Return the ``"Type/id"`` of every Reference in a list (unresolvable ones left out)."""

@@ -28,10 +28,11 @@ def to_local_date(value: Any, *, tz: ZoneInfo, path: str) -> date:
     if not isinstance(value, str):
         raise InvalidElementError(msg("expected a date string, got {type}", type=type(value).__name__), path=path)
     text = value.strip()
-    if _PARTIAL.match(text):
+    # Length first: most values are full dateTimes, which then skip both patterns.
+    if len(text) <= 7 and _PARTIAL.match(text):
         raise InvalidElementError(msg("date '{text}' is only a year or month", text=text), path=path)
     try:
-        if _DATE.match(text):
+        if len(text) == 10 and _DATE.match(text):
             return date.fromisoformat(text)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:

@@ -53,14 +53,18 @@ def medication_match(resource: Mapping[str, Any], ctx: MappingContext) -> Match 
     return next((m for concept in _RELEVANT for m in matches if m.concept == concept), None)
 
 
-def map_medication(resource: Mapping[str, Any], ctx: MappingContext, ref: str) -> list[MedicationPart]:
+def map_medication(
+    resource: Mapping[str, Any], ctx: MappingContext, ref: str, *, match: Match | None = None
+) -> list[MedicationPart]:
     """Map one Medication* resource; irrelevant medications and draft orders give ``[]``.
+
+    ``match``: the resource's ``medication_match`` when the caller already has it (else it is looked up).
 
     Raises:
         MappingError: a relevant medication with an unusable status or no date.
     """
     kind = str(resource.get("resourceType"))
-    match = medication_match(resource, ctx)
+    match = match or medication_match(resource, ctx)
     status = resource.get("status")
     if match is None or status == "draft":
         return []

@@ -16,7 +16,7 @@ from fhir_mappers.elements import coded_value
 from fhir_mappers.encounter import ADMISSION_CLASSES, map_encounter
 from fhir_mappers.errors import MappingError
 from fhir_mappers.immunization import map_immunization
-from fhir_mappers.medication import map_medication
+from fhir_mappers.medication import map_medication, medication_match
 from fhir_mappers.observation import map_observation
 from fhir_mappers.patient import map_patient
 from fhir_mappers.procedure import map_procedure
@@ -50,6 +50,8 @@ MAPPERS: Mapping[str, Mapper] = {
     "Immunization": map_immunization,
 }
 """resourceType -> mapper. Patient is handled separately (one per request); other types are ignored."""
+
+_MEDICATION_KINDS = frozenset({"MedicationAdministration", "MedicationRequest", "MedicationStatement"})
 
 _PARTS: Mapping[type, str] = {
     LabResult: "labs",
@@ -87,12 +89,15 @@ def summarize(
     seen: set[str] = set()
     for resource in resources:
         kind = resource.get("resourceType")
+        if kind != "Patient" and kind not in MAPPERS:
+            continue
+        match = medication_match(resource, ctx) if kind in _MEDICATION_KINDS else None
+        if kind in _MEDICATION_KINDS and match is None:
+            continue  # e.g. paracetamol: nothing the guideline reads and nothing to report (see _is_relevant)
         ref = resource_key(resource)
         if ref in seen and not ref.endswith("(no id)"):
             continue
         seen.add(ref)
-        if kind != "Patient" and kind not in MAPPERS:
-            continue
         problem = _excluded(resource, kind, patient_id, ctx)
         try:
             if problem is not None:
@@ -102,7 +107,10 @@ def summarize(
             if kind == "Patient":
                 birth_date = map_patient(resource, ctx)
                 continue
-            result = MAPPERS[str(kind)](resource, ctx, ref)
+            if match is not None:
+                result = map_medication(resource, ctx, ref, match=match)
+            else:
+                result = MAPPERS[str(kind)](resource, ctx, ref)
         except MappingError as error:
             collected["data_issues"].append(DataIssue(ref=ref, reason=error.message()))
             continue

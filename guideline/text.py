@@ -36,13 +36,15 @@ class Message(BaseModel):
 
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return a ``Message``; ``msgid`` must be a literal English template using ``{name}`` placeholders."""
-    return Message(msgid=msgid, params=tuple(params.items()))
+    # Built without validation: the fields are typed by construction (a literal str, keyword names), and a card
+    # makes about a hundred of these, which validation made the largest single cost of building one.
+    return Message.model_construct(msgid=msgid, params=tuple(params.items()))
 
 
 def join(parts: Sequence[Any], separator: str = ", ") -> Message:
     """Return the parts joined by ``separator`` as one message (the separator is the same in every language)."""
     msgid = separator.join(f"{{p{i}}}" for i in range(len(parts)))
-    return Message(msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)))
+    return Message.model_construct(msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)))
 
 
 def english(value: Any) -> str:
