@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,10 @@ TARGETS = {
 
 @dataclass(frozen=True)
 class WrkResult:
-    """One wrk run: latency percentiles (ms), requests per second, requests, and failed requests."""
+    """One wrk run: latency percentiles (ms), requests per second, requests and failed requests.
+
+    ``cpu_ms_per_request``: the CPU time (user + system) the app's workers spent per request in the run, in ms.
+    """
 
     p50_ms: float
     p95_ms: float
@@ -59,6 +62,7 @@ class WrkResult:
     rps: float
     requests: int
     errors: int
+    cpu_ms_per_request: float = 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             runs[p.name] = {"single": {}, "concurrent": {}}
             for mode, connections in (("single", 1), ("concurrent", args.connections)):
                 for app in ("baseline", "service"):
-                    url = (baseline if app == "baseline" else service).url + SERVICE_PATH
+                    server = baseline if app == "baseline" else service
+                    url = server.url + SERVICE_PATH
                     _wrk(wrk, url, bodies[p.name], connections=connections, seconds=1)  # warm-up
+                    cpu_before = _worker_cpu_seconds(server.pid)
                     result = _wrk(wrk, url, bodies[p.name], connections=connections, seconds=args.duration)
+                    cpu = _worker_cpu_seconds(server.pid)
+                    spent = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in cpu.items())
+                    result = replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
                     runs[p.name][mode][app] = result
                     print(f"  {p.name:8s} {mode:10s} {app:8s} {_describe(result)}", flush=True)
         sampler.stop()
@@ -209,8 +218,23 @@ def _wrk(wrk: str, url: str, body: Path, *, connections: int, seconds: int) -> W
 def _describe(r: WrkResult) -> str:
     return (
         f"p50 {r.p50_ms:8.2f} ms  p95 {r.p95_ms:8.2f}  p99 {r.p99_ms:8.2f}  {r.rps:8.1f} req/s  "
-        f"n={r.requests} errors={r.errors}"
+        f"cpu {r.cpu_ms_per_request:6.2f} ms/req  n={r.requests} errors={r.errors}"
     )
+
+
+def _worker_cpu_seconds(master: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each live worker of a gunicorn master, by pid.
+
+    A worker recycled during a run (``max_requests``) loses the time it spent; the figure is then a little low.
+    """
+    seconds = {}
+    for worker in psutil.Process(master).children():
+        try:
+            times = worker.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seconds[worker.pid] = times.user + times.system
+    return seconds
 
 
 class _RssSampler(threading.Thread):
@@ -408,6 +432,11 @@ def _table(report: dict[str, Any]) -> str:
             f"{b['concurrent']['rps']:>9.1f} {s['concurrent']['rps']:>9.1f} {r['throughput']:>7.2f}x"
         )
         lines.append(f"{'':<15} | ratio p50 {r['p50']}x, p95 {r['p95']}x, p99 {r['p99']}x")
+        lines.append(
+            f"{'':<15} | worker CPU per request (ms), single / concurrent: baseline "
+            f"{b['single']['cpu_ms_per_request']} / {b['concurrent']['cpu_ms_per_request']}, service "
+            f"{s['single']['cpu_ms_per_request']} / {s['concurrent']['cpu_ms_per_request']}"
+        )
     lines.append(
         f"\npeak RSS per worker (MB): baseline {report['peak_rss_mb']['baseline']}, "
         f"service {report['peak_rss_mb']['service']}"

@@ -25,7 +25,7 @@ Each choice, and why:
 * ``worker_tmp_dir = "/dev/shm"`` when present: the heartbeat file lives in memory, not on a container's overlay
   disk, where a slow write can make a healthy worker look dead.
 * Garbage collection (``post_worker_init``): after the app is loaded, ``gc.freeze()`` moves everything built at
-  start-up (code tables, catalogs, schemas: a few hundred thousand objects) out of the collector's reach, and the
+  start-up (code tables, catalogs, schemas: some 110,000 objects) out of the collector's reach, and the
   first-generation threshold rises from 700 to 10,000 allocations. A full collection then walks only what calls
   create, instead of pausing a call for tens of milliseconds now and then (the benchmark's p99). Memory is still
   freed by reference counting as soon as a call ends; the collector only finds cycles.
