@@ -8,7 +8,7 @@ from typing import Any
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
 from fhir_mappers.elements import as_list, coded_value
-from fhir_mappers.errors import MissingElementError
+from fhir_mappers.errors import InvalidElementError, MissingElementError
 from guideline.model import Admission
 from guideline.text import msg
 
@@ -25,9 +25,16 @@ def map_encounter(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
 
     Raises:
         MissingElementError: no ``period.start``.
+        InvalidElementError: a ``status`` that is not a code (planned or cancelled cannot be told).
     """
     encounter_class = ADMISSION_CLASSES.get(coded_value(resource.get("class")) or "")
-    if encounter_class is None or resource.get("status") in _SKIPPED_STATUSES:
+    status = resource.get("status")
+    if encounter_class is None:
+        return None
+    if not isinstance(status, str | None):
+        reason = msg("admission with a status that is not a code: {status}", status=str(status)[:40])
+        raise InvalidElementError(reason, path="Encounter.status")
+    if status in _SKIPPED_STATUSES:
         return None
     start = first_date(resource, ("period.start",), tz=ctx.tz, type_name="Encounter")
     if start is None:

@@ -72,7 +72,7 @@ def map_medication(
     if match.concept == "bsab-not-b-cell":
         reason = msg("{name}: not directed at B-cell or plasma-cell antigens (not population 2)", name=name)
         return [DataIssue(ref=ref, reason=reason)]
-    if status not in _GIVEN[kind]:
+    if not isinstance(status, str) or status not in _GIVEN[kind]:
         raise InvalidElementError(
             msg("{name}: status '{status}' (not given)", name=name, status=str(status)), path=f"{kind}.status"
         )

@@ -79,14 +79,15 @@ def map_observation(
 
 
 def _check_final(resource: Mapping[str, Any]) -> None:
-    name = concept_text(resource.get("code"))
     status = resource.get("status")
-    if status not in USABLE_STATUSES:
+    if not isinstance(status, str) or status not in USABLE_STATUSES:
+        name = concept_text(resource.get("code"))
         raise InvalidElementError(
             msg("{name}: status '{status}' is not a final result", name=name, status=str(status)),
             path="Observation.status",
         )
     if resource.get("dataAbsentReason") is not None:
+        name = concept_text(resource.get("code"))
         raise MissingElementError(
             msg("{name}: no value (dataAbsentReason)", name=name), path="Observation.dataAbsentReason"
         )

@@ -59,7 +59,8 @@ def immunoglobulin_orders(
     wanted = None if selections is None else {reference_key(s) for s in selections}
     found = []
     for resource in drafts:
-        if resource.get("resourceType") not in ORDER_TYPES:
+        kind = resource.get("resourceType")
+        if not isinstance(kind, str) or kind not in ORDER_TYPES:
             continue
         ref = resource_key(resource)
         if wanted is not None and ref not in wanted:
@@ -118,7 +119,9 @@ def ordered_dose(resource: Mapping[str, Any], ctx: MappingContext, order: Immuno
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in (frequency, period))
         if numeric and isinstance(period, int | float) and period_unit == "mo":
             updates["interval_months"] = round(period / frequency, 4)
-        elif numeric and isinstance(period, int | float) and period_unit in _PERIOD_DAYS:
+        elif (
+            numeric and isinstance(period, int | float) and isinstance(period_unit, str) and period_unit in _PERIOD_DAYS
+        ):
             updates["interval_days"] = round(period * _PERIOD_DAYS[period_unit] / frequency, 4)
         elif "problem" not in updates:
             updates["problem"] = msg("the order's timing is not a frequency per h, d, wk or mo")

@@ -89,8 +89,8 @@ def summarize(
     seen: set[str] = set()
     for resource in resources:
         kind = resource.get("resourceType")
-        if kind != "Patient" and kind not in MAPPERS:
-            continue
+        if not isinstance(kind, str) or (kind != "Patient" and kind not in MAPPERS):
+            continue  # another type, or not a resource at all (a resourceType that is not a string)
         match = medication_match(resource, ctx) if kind in _MEDICATION_KINDS else None
         if kind in _MEDICATION_KINDS and match is None:
             continue  # e.g. paracetamol: nothing the guideline reads and nothing to report (see _is_relevant)

@@ -39,7 +39,7 @@ def quantity_in_g_per_l(quantity: Any, *, path: str) -> tuple[float, str | None,
     if value < 0:
         raise InvalidElementError(msg("negative value {value}", value=value), path=f"{path}.value")
     comparator = quantity.get("comparator")
-    if comparator is not None and comparator not in COMPARATORS:
+    if comparator is not None and (not isinstance(comparator, str) or comparator not in COMPARATORS):
         raise InvalidElementError(
             msg("unknown comparator {comparator}", comparator=repr(comparator)), path=f"{path}.comparator"
         )

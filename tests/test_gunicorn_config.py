@@ -8,24 +8,33 @@ connection and the second sat idle (measured: 0 % CPU on one worker, half the th
 from __future__ import annotations
 
 import gc
+import importlib
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import psutil
 import pytest
 import requests
 
 from bench.payloads import payload
-from cds_service import gunicorn_conf
 from tests import live_server
 
 CLIENTS = 8
 SECONDS = 4.0
 
 
-def test_a_worker_holds_its_threads_plus_two_connections() -> None:
+@pytest.fixture
+def gunicorn_conf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
+    # Imported with PROMETHEUS_MULTIPROC_DIR set: otherwise the module sets it for the whole test process, and the
+    # in-process /metrics of later tests would read an empty multiprocess directory.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    return importlib.import_module("cds_service.gunicorn_conf")
+
+
+def test_a_worker_holds_its_threads_plus_two_connections(gunicorn_conf: ModuleType) -> None:
     assert gunicorn_conf.worker_connections == gunicorn_conf.threads + 2
 
 
@@ -38,7 +47,7 @@ def restored_gc() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restored_gc")
-def test_after_start_up_the_worker_freezes_its_objects_and_collects_less_often() -> None:
+def test_after_start_up_the_worker_freezes_its_objects_and_collects_less_often(gunicorn_conf: ModuleType) -> None:
     gunicorn_conf.post_worker_init(object())
     assert gc.get_freeze_count() > 10_000  # the test process's modules, code tables, schemas
     assert gc.get_threshold() == gunicorn_conf.GC_THRESHOLDS
