@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from cds_service.audit_queue import AuditQueueFullError
 from cds_service.errors import AuthenticationError, CdsServiceError, ServiceBusyError, ServiceUnavailableError
 from cds_service.observability import AUDIT_WRITE_FAILURES
 from storage import StorageError
@@ -65,7 +66,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StorageError)
     def _storage_error(error: StorageError) -> Response:
         logger.error("storage unavailable: %s", error)
-        AUDIT_WRITE_FAILURES.inc()
+        if not isinstance(error, AuditQueueFullError):  # a refusal: no write was attempted
+            AUDIT_WRITE_FAILURES.inc()
         return _service_error(
             ServiceUnavailableError("The decision or feedback could not be recorded; nothing was returned.")
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from prometheus_client import REGISTRY
 
 from cds_service.app import runtime_of
 from cds_service.audit_queue import AuditQueueFullError, DecisionWriter
@@ -85,10 +86,13 @@ def test_a_full_queue_refuses_the_call_with_503_and_no_card(app: Flask, monkeypa
     monkeypatch.setattr(current.decisions, "_capacity", 2)
     url, request, _ = golden("pop2-window-igg-below-4-start")
     client = app.test_client()
+    failures = REGISTRY.get_sample_value("cds_audit_write_failures_total") or 0.0
     statuses = [client.post(url, json={**request, "hookInstance": f"q-{i}"}).status_code for i in range(3)]
     assert statuses == [200, 200, 503]
     refused = client.post(url, json=request).get_json()
     assert refused["issue"][0]["code"] == "transient" and "cards" not in refused
+    # One write was attempted (the first call; the second joined the queue); the refusals attempted none.
+    assert REGISTRY.get_sample_value("cds_audit_write_failures_total") == failures + 1
 
 
 def test_feedback_during_an_outage_is_503_and_the_retry_is_stored_once(
