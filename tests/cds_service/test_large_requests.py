@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 
-from cds_service import hooks
 from cds_service.app import runtime_of
 from cds_service.budget import BudgetExceededError, Deadline, Evaluator
 from cds_service.errors import ServiceBusyError
 from cds_service.large_requests import LargeRequestGate
-from tests.cds_service.test_serving import golden_request
+from tests.cds_service.test_serving import golden_request, slow_evaluations
 from tests.conftest import make_app
 
 
@@ -118,17 +116,7 @@ def test_a_small_call_is_answered_while_a_large_one_holds_the_slot() -> None:
 
 
 def test_the_slot_is_held_until_an_evaluation_cut_by_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_invoke = hooks.invoke
-    finished = threading.Event()
-
-    def slow_invoke(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.8)
-        try:
-            return real_invoke(*args, **kwargs)
-        finally:
-            finished.set()
-
-    monkeypatch.setattr(hooks, "invoke", slow_invoke)
+    finished = slow_evaluations(monkeypatch, 0.8)
     app = make_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
     url, request = golden_request("pop2-window-igg-below-4-start")
     gate = runtime_of(app).large_requests

@@ -63,18 +63,24 @@ def test_the_same_call_within_a_generous_budget_gets_its_cards() -> None:
     assert runtime_of(app).store.decisions()[0].outcome == "card"
 
 
-def test_past_the_budget_the_answer_does_not_wait_for_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+def slow_evaluations(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threading.Event:
+    """Make every evaluation sleep ``seconds`` first; the event is set when the (last) evaluation has ended."""
     real_invoke = hooks.invoke
     finished = threading.Event()
 
     def slow_invoke(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(1.5)
+        time.sleep(seconds)
         try:
             return real_invoke(*args, **kwargs)
         finally:
             finished.set()
 
     monkeypatch.setattr(hooks, "invoke", slow_invoke)
+    return finished
+
+
+def test_past_the_budget_the_answer_does_not_wait_for_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    finished = slow_evaluations(monkeypatch, 1.5)
     app = make_app(LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
     url, request = golden_request("pop2-window-igg-below-4-start")
     started = time.monotonic()

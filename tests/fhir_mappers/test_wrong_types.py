@@ -22,31 +22,31 @@ from tests.fhir_mappers.test_mappers import mapped
 WRONG = [["final"], {"code": "final"}]
 
 
-@pytest.mark.parametrize("wrong", WRONG, ids=["list", "object"])
-def test_a_lab_with_a_status_that_is_not_a_code_is_a_data_issue(wrong: Any) -> None:
-    igg = {**f.lab("p1", "o1", "igg", 3.0, "2026-06-01"), "status": wrong}
-    record = mapped(igg)
-    assert record.labs == ()
-    (issue,) = record.data_issues
-    assert issue.ref == "Observation/o1" and "Observation.status" in issue.reason.english()
+STATUS_CASES = {
+    "lab": (lambda: f.lab("p1", "o1", "igg", 3.0, "2026-06-01"), "labs", "Observation/o1", "Observation.status"),
+    "administration": (
+        lambda: f.administration("p1", "a1", "J06BA01", "Hizentra", "2026-06-01"),
+        "igrt",
+        "MedicationAdministration/a1",
+        "status",
+    ),
+    "admission": (
+        lambda: f.admission("p1", "e1", "2026-06-01", "2026-06-05"),
+        "admissions",
+        "Encounter/e1",
+        "Encounter.status",
+    ),
+}
 
 
 @pytest.mark.parametrize("wrong", WRONG, ids=["list", "object"])
-def test_an_administration_with_a_status_that_is_not_a_code_is_a_data_issue(wrong: Any) -> None:
-    scig = {**f.administration("p1", "a1", "J06BA01", "Hizentra", "2026-06-01"), "status": wrong}
-    record = mapped(scig)
-    assert record.igrt == ()
+@pytest.mark.parametrize("case", STATUS_CASES)
+def test_a_relevant_resource_with_a_status_that_is_not_a_code_is_a_data_issue(case: str, wrong: Any) -> None:
+    build, part, ref, named = STATUS_CASES[case]
+    record = mapped({**build(), "status": wrong})
+    assert getattr(record, part) == ()
     (issue,) = record.data_issues
-    assert issue.ref == "MedicationAdministration/a1" and "status" in issue.reason.english()
-
-
-@pytest.mark.parametrize("wrong", WRONG, ids=["list", "object"])
-def test_an_admission_with_a_status_that_is_not_a_code_is_a_data_issue(wrong: Any) -> None:
-    encounter = {**f.admission("p1", "e1", "2026-06-01", "2026-06-05"), "status": wrong}
-    record = mapped(encounter)
-    assert record.admissions == ()
-    (issue,) = record.data_issues
-    assert issue.ref == "Encounter/e1" and "Encounter.status" in issue.reason.english()
+    assert issue.ref == ref and named in issue.reason.english()
 
 
 def test_a_comparator_that_is_not_a_code_is_a_data_issue() -> None:
