@@ -51,7 +51,7 @@ MAPPERS: Mapping[str, Mapper] = {
 }
 """resourceType -> mapper. Patient is handled separately (one per request); other types are ignored."""
 
-_MEDICATION_KINDS = frozenset({"MedicationAdministration", "MedicationRequest", "MedicationStatement"})
+_MEDICATION_KINDS = frozenset(kind for kind, mapper in MAPPERS.items() if mapper is map_medication)
 
 _PARTS: Mapping[type, str] = {
     LabResult: "labs",
@@ -91,9 +91,11 @@ def summarize(
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or (kind != "Patient" and kind not in MAPPERS):
             continue  # another type, or not a resource at all (a resourceType that is not a string)
-        match = medication_match(resource, ctx) if kind in _MEDICATION_KINDS else None
-        if kind in _MEDICATION_KINDS and match is None:
-            continue  # e.g. paracetamol: nothing the guideline reads and nothing to report (see _is_relevant)
+        match = None
+        if kind in _MEDICATION_KINDS:
+            match = medication_match(resource, ctx)
+            if match is None:
+                continue  # e.g. paracetamol: nothing the guideline reads, so nothing to report even if excluded
         ref = resource_key(resource)
         if ref in seen and not ref.endswith("(no id)"):
             continue
@@ -101,7 +103,7 @@ def summarize(
         problem = _excluded(resource, kind, patient_id, ctx)
         try:
             if problem is not None:
-                if _is_relevant(resource, kind, ctx):
+                if match is not None or _is_relevant(resource, kind, ctx):
                     collected["data_issues"].append(DataIssue(ref=ref, reason=problem))
                 continue
             if kind == "Patient":
@@ -110,7 +112,7 @@ def summarize(
             if match is not None:
                 result = map_medication(resource, ctx, ref, match=match)
             else:
-                result = MAPPERS[str(kind)](resource, ctx, ref)
+                result = MAPPERS[kind](resource, ctx, ref)
         except MappingError as error:
             collected["data_issues"].append(DataIssue(ref=ref, reason=error.message()))
             continue
@@ -137,14 +139,14 @@ def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ct
     return None
 
 
-def _is_relevant(resource: Mapping[str, Any], kind: Any, ctx: MappingContext) -> bool:
-    """Whether an excluded resource is one the guideline would have read (so it is worth naming on the card)."""
+def _is_relevant(resource: Mapping[str, Any], kind: str, ctx: MappingContext) -> bool:
+    """Whether an excluded resource is one the guideline would have read (so it is worth naming on the card).
+
+    Medication* resources are decided by the caller: relevant exactly when ``medication_match`` finds a concept.
+    """
     if kind == "Patient":
         return True
     if kind == "Encounter":
         return coded_value(resource.get("class")) in ADMISSION_CLASSES
-    if str(kind).startswith("Medication"):
-        concept = ctx.medication_code(resource)
-    else:
-        concept = resource.get("vaccineCode" if kind == "Immunization" else "code")
+    concept = resource.get("vaccineCode" if kind == "Immunization" else "code")
     return bool(ctx.codes.matches(concept, by_name=True))

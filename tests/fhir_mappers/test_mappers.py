@@ -90,6 +90,24 @@ def test_unusable_observations_are_named_not_raised(change: dict[str, Any], reas
 
 
 @pytest.mark.parametrize(
+    ("atc", "display", "named"),
+    [
+        ("J06BA01", "Hizentra", True),  # IgRT: read by the guideline, so an excluded one is named
+        ("L01FX24", "Teclistamab", True),
+        ("N02BE01", "Panodil", False),  # paracetamol: never read, so never named
+        ("J07AL02", "Prevenar 13", False),  # a vaccine as a MedicationAdministration: map_medication ignores it
+    ],
+)
+@pytest.mark.parametrize("change", [{"status": "entered-in-error"}, {"subject": {"reference": "Patient/other"}}])
+def test_an_excluded_medication_is_named_only_if_the_guideline_reads_it(
+    atc: str, display: str, named: bool, change: dict[str, Any]
+) -> None:
+    given = {**f.administration(PID, "a1", atc, display, "2026-06-01"), **change}
+    issues = mapped(given).data_issues
+    assert [i.ref for i in issues] == (["MedicationAdministration/a1"] if named else [])
+
+
+@pytest.mark.parametrize(
     ("system", "code", "kinds"),
     [
         (f.SKS_D, "DA419C", {InfectionKind.BACTERIAL_SEPSIS}),
