@@ -18,6 +18,7 @@ from storage.records import DecisionEntry, FeedbackEntry, ReportRow
 from storage.schema import Decision, Feedback, JwtReplayGuard
 
 _Entry = TypeVar("_Entry", DecisionEntry, FeedbackEntry)
+_Row = TypeVar("_Row", Decision, Feedback)
 _PURGE_EVERY = 200  # replay-guard inserts between purges of expired rows
 
 
@@ -91,9 +92,7 @@ class AuditStore:
         Raises:
             StorageError: the database is unavailable.
         """
-        with self.database.session() as session:
-            rows = session.scalars(select(Decision).order_by(Decision.id.desc()).limit(limit)).all()
-            return [_record(DecisionEntry, row) for row in rows]
+        return self._newest(Decision, DecisionEntry, limit)
 
     def feedback(self, *, limit: int = 100) -> list[FeedbackEntry]:
         """Return the newest feedback items first.
@@ -101,9 +100,12 @@ class AuditStore:
         Raises:
             StorageError: the database is unavailable.
         """
+        return self._newest(Feedback, FeedbackEntry, limit)
+
+    def _newest(self, table: type[_Row], entry: type[_Entry], limit: int) -> list[_Entry]:
         with self.database.session() as session:
-            rows = session.scalars(select(Feedback).order_by(Feedback.id.desc()).limit(limit)).all()
-            return [_record(FeedbackEntry, row) for row in rows]
+            rows = session.scalars(select(table).order_by(table.id.desc()).limit(limit)).all()
+            return [_record(entry, row) for row in rows]
 
     def feedback_report(self, *, since: datetime | None = None) -> list[ReportRow]:
         """Accept and override rates per rule and guideline version, for cards shown since ``since``.
