@@ -104,6 +104,27 @@ def summary_message(finding: Finding) -> Message:
         RuleId.STANDARD_STOP_ATTEMPT: msg(
             "Attempt to stop IgRT: 6-12 months since start {start}, winter included", start=d.igrt_start
         ),
+        RuleId.STANDARD_STOP_OVERDUE: msg(
+            "Attempt to stop IgRT: stop attempt overdue since {stop_due}, no bacterial infection in 6 months",
+            stop_due=d.stop_due,
+        ),
+        RuleId.STANDARD_CONTINUE_REASSESS: msg(
+            "Continue IgRT (infection on IgRT in the last 6 months); reassess on {follow_up}",
+            follow_up=d.next_follow_up,
+        ),
+        RuleId.IGG_NOT_OWN: msg(
+            "IgG reflects given immunoglobulin, not own IgG: measure IgG, IgA, IgM from {own_from}",
+            own_from=d.own_igg_from,
+        ),
+        RuleId.M_COMPONENT_UNTYPED: msg(
+            "M-component not typed, so total IgG cannot decide: type it and measure IgA and IgM"
+        ),
+        RuleId.HSCT_TYPE_UNKNOWN: msg(
+            "IgG {igg} < 4 g/L after HSCT of unknown type: record allogeneic or autologous to decide", igg=igg
+        ),
+        RuleId.IGRT_START_BASIS_UNKNOWN: msg(
+            "IgRT after CAR-T/bsAb: no own IgG before the start, so the 6-month stop rule cannot be checked"
+        ),
     }
     if finding.rule != RuleId.STANDARD_CONTINUE:
         return texts[finding.rule]

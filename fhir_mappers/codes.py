@@ -7,6 +7,9 @@ The table is data (``codesets/codes.csv``), loaded once and validated on load. M
 * The legacy NPU URI ``urn:oid:1.2.208.176.2.1`` is read as ``http://npu-terminology.org``.
 * ``exact`` rows match the code; ``prefix`` rows match the longest prefix; ``name`` rows match a whole word
   sequence in a concept's text or Coding displays (for products whose ATC is unverified, and for brand names).
+* ``substance`` (CAR-T and bsAb rows): the active substance's INN, the same for its ATC code, SNOMED concept and
+  brand and generic names, so a switch between bsAb substances is told from a change of how one is written
+  (addendum §4.1: "opstart af bispecifikke antistoffer").
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ CONCEPTS = frozenset(
         "infection-possibly-bacterial",
         "infection-bacterial-sepsis",
         "infection-sepsis-unspecified",
+        "infection-unclassified",
+        "dx-ig-immunomodulation-indication",
         "dx-haematological-malignancy",
         "dx-allo-hsct",
         "dx-autologous-hsct",
@@ -72,6 +77,14 @@ CONCEPTS = frozenset(
         "dx-bronchiectasis",
         "site-lower-respiratory",
         "site-urinary-tract",
+        "site-pleura",
+        "site-bloodstream",
+        "site-central-nervous-system",
+        "site-endocardium",
+        "site-skin-soft-tissue",
+        "site-bone-joint",
+        "site-gastrointestinal",
+        "site-ear-nose-throat",
     }
 )
 """Every concept a row may name; rules and mappers refer to these strings only."""
@@ -88,14 +101,19 @@ class CodeRow:
     display: str
     status: str
     source: str
+    substance: str = ""
 
 
 @dataclass(frozen=True)
 class Match:
-    """A concept found in a CodeableConcept, with what matched (for the card: "matched ATC L01XL03")."""
+    """A concept found in a CodeableConcept, with what matched (for the card: "matched ATC L01XL03").
+
+    ``substance``: the matched row's active substance (CAR-T and bsAb rows), else ``""``.
+    """
 
     concept: str
     matched: str
+    substance: str = ""
 
 
 _CACHE_LIMIT = 8192
@@ -123,12 +141,15 @@ class CodeTable:
         self.rows = tuple(rows)
         self._exact: dict[tuple[str, str], str] = {}
         self._prefix: dict[str, list[tuple[str, str]]] = {}
-        self._names: list[tuple[re.Pattern[str], str, str]] = []
+        self._names: list[tuple[re.Pattern[str], str, str, str]] = []
+        self._substances: dict[tuple[str, str], str] = {}
         self._cache: dict[tuple[bytes, bool], tuple[Match, ...]] = {}
         for row in self.rows:
             if row.concept not in CONCEPTS:
                 raise CodeTableError(f"unknown concept {row.concept!r} for {row.system}|{row.code}")
             key = _canonical(row.system, row.code)
+            if row.substance:
+                self._substances[key] = row.substance
             if row.match == "exact":
                 if key in self._exact:
                     raise CodeTableError(f"duplicate code {row.system}|{row.code}")
@@ -140,7 +161,7 @@ class CodeTable:
                 prefixes.append((key[1], row.concept))
             elif row.match == NAME:
                 pattern = re.compile(r"(?<![\w-])" + re.escape(row.code.lower()) + r"(?![\w-])")
-                self._names.append((pattern, row.concept, row.display))
+                self._names.append((pattern, row.concept, row.display, row.substance))
             else:
                 raise CodeTableError(f"bad match kind {row.match!r} for {row.system}|{row.code}")
         for prefixes in self._prefix.values():
@@ -181,15 +202,17 @@ class CodeTable:
     def _match(self, concept: Any, *, by_name: bool) -> tuple[Match, ...]:
         found: list[Match] = []
         for coding in codings(concept):
-            hit = self.concept_of_coding(coding.get("system"), coding.get("code"))
+            system, code = coding.get("system"), coding.get("code")
+            hit = self.concept_of_coding(system, code)
             if hit is not None:
-                found.append(Match(hit, f"{coding.get('system')}|{coding.get('code')}"))
+                substance = self._substances.get(_canonical(system, code), "")  # type: ignore[arg-type]
+                found.append(Match(hit, f"{system}|{code}", substance))
         if by_name and not found:
             for text in concept_names(concept):
                 lowered = text.lower()
-                for pattern, name_concept, display in self._names:
+                for pattern, name_concept, display, substance in self._names:
                     if pattern.search(lowered):
-                        found.append(Match(name_concept, f"name '{display}' in '{text}'"))
+                        found.append(Match(name_concept, f"name '{display}' in '{text}'", substance))
         return tuple(found)
 
     def codings_for(self, concept: str, *, systems: Iterable[str] = ()) -> list[tuple[str, str, str]]:

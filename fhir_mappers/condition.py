@@ -1,7 +1,11 @@
 """Condition -> ``InfectionRecord`` (coded infections) or ``Diagnosis`` (populations, scope, CAR-T history).
 
 Infection dates follow terminology.md §4.3: onsetDateTime, then onsetPeriod.start, then recordedDate; the card
-says which was used. Refuted and entered-in-error Conditions are not used.
+says which was used. ``abatementDateTime`` (else ``abatementPeriod.start``) ends the infection's active period
+(Opsummering, "Monitorering af effekt": a sample "når patienten ikke har en aktiv infektion"). A code in an
+infection chapter that the tables do not classify (``infection-unclassified``: ICD-10 A00-B99, J00-J22, ...) is
+kept as an unclassified infection: never counted as bacterial, always named on the card. Refuted and
+entered-in-error Conditions are not used.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
 from fhir_mappers.elements import coded_value, concept_text
 from fhir_mappers.errors import InvalidElementError, MissingElementError
-from guideline.concepts import DiagnosisKind, InfectionKind, InfectionSite, TherapyKind
+from guideline.concepts import SEVERE_SITES, DiagnosisKind, InfectionKind, InfectionSite, TherapyKind
 from guideline.model import Diagnosis, InfectionRecord, TherapyAdministration
 from guideline.text import msg
 
@@ -32,9 +36,12 @@ DIAGNOSIS_KINDS = {
     "dx-primary-immunodeficiency": DiagnosisKind.PRIMARY_IMMUNODEFICIENCY,
     "dx-car-t-history": DiagnosisKind.CAR_T_HISTORY,
     "dx-bronchiectasis": DiagnosisKind.BRONCHIECTASIS,
+    "dx-ig-immunomodulation-indication": DiagnosisKind.IG_IMMUNOMODULATION_INDICATION,
 }
-_SITES = {"site-lower-respiratory": InfectionSite.LOWER_RESPIRATORY, "site-urinary-tract": InfectionSite.URINARY_TRACT}
+_SITES = {f"site-{site.value}": site for site in InfectionSite}
 _ONSET = ("onsetDateTime", "onsetPeriod.start", "recordedDate")
+_ABATEMENT = ("abatementDateTime", "abatementPeriod.start")
+_UNCLASSIFIED = "infection-unclassified"
 
 ConditionPart = InfectionRecord | Diagnosis | TherapyAdministration
 
@@ -52,7 +59,8 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
     concepts = {m.concept for m in matches}
     infection_kinds = frozenset(_INFECTION_KINDS[c] for c in concepts if c in _INFECTION_KINDS)
     diagnosis_kinds = [DIAGNOSIS_KINDS[c] for c in concepts if c in DIAGNOSIS_KINDS]
-    if not infection_kinds and not diagnosis_kinds:
+    unclassified = not infection_kinds and _UNCLASSIFIED in concepts
+    if not infection_kinds and not diagnosis_kinds and not unclassified:
         return []
     display = concept_text(resource.get("code"))
     verification = coded_value(resource.get("verificationStatus"))
@@ -62,10 +70,12 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
         )
     onset = first_date(resource, _ONSET, tz=ctx.tz, type_name="Condition")
     parts: list[ConditionPart] = []
-    if infection_kinds:
+    if infection_kinds or unclassified:
         if onset is None:
             raise MissingElementError(msg("{name}: no onset or recordedDate", name=display), path="Condition.onset[x]")
         severity = {m.concept for m in ctx.codes.matches(resource.get("severity"))}
+        site = next((_SITES[m.concept] for m in site_table().matches(resource.get("code"))), None)
+        abatement = first_date(resource, _ABATEMENT, tz=ctx.tz, type_name="Condition")
         parts.append(
             InfectionRecord(
                 ref=ref,
@@ -76,7 +86,10 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
                 verification=verification,
                 severity_severe="severity-severe" in severity,
                 encounter_refs=ctx.refs(resource.get("encounter")),
-                site=next((_SITES[m.concept] for m in site_table().matches(resource.get("code"))), None),
+                site=site,
+                abatement=abatement[0] if abatement else None,
+                severe_by_code=site in SEVERE_SITES,
+                classified=not unclassified,
             )
         )
     for kind in diagnosis_kinds:

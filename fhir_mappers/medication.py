@@ -29,6 +29,7 @@ _SOURCES: Mapping[str, Literal["administration", "order", "statement"]] = {
     "MedicationRequest": "order",
     "MedicationStatement": "statement",
 }
+_IMMUNOMODULATION = "dx-ig-immunomodulation-indication"
 ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
 _GIVEN = {
     "MedicationAdministration": frozenset({"completed", "in-progress", "stopped"}),
@@ -84,7 +85,7 @@ def map_medication(
         if started is None:
             raise MissingElementError(msg("{name}: no administration date", name=name), path=f"{kind}.effective[x]")
         therapy = TherapyKind.CAR_T if match.concept == "car-t" else TherapyKind.BSAB
-        return [TherapyAdministration(kind=therapy, substance=name, on=started, ref=ref)]
+        return [TherapyAdministration(kind=therapy, substance=name, on=started, ref=ref, substance_key=match.substance)]
     if match.concept == "antibiotic-systemic":
         if started is None:
             raise MissingElementError(msg("{name}: no date", name=name), path=f"{kind}.effective[x]")
@@ -109,8 +110,11 @@ def _igrt(
     match: Match,
     started: Any,
 ) -> IgrtRecord:
+    """An immunoglobulin record; its ``reasonCode`` (codes or words) can mark it immunomodulatory, not IgRT."""
     ended = first_date(resource, _ENDS[kind], tz=ctx.tz, type_name=kind)
     end = started if kind == "MedicationAdministration" else (ended[0] if ended else None)
+    reasons = {m.concept for m in ctx.codes.matches(resource.get("reasonCode"), by_name=True)}
+    immunomodulation = _IMMUNOMODULATION in reasons
     return IgrtRecord(
         ref=ref,
         display=name,
@@ -119,6 +123,8 @@ def _igrt(
         start=started,
         end=end,
         active=kind != "MedicationAdministration" and resource.get("status") == "active",
+        purpose="immunomodulation" if immunomodulation else "replacement",
+        reason_refs=ctx.refs(resource.get("reasonReference")),
     )
 
 

@@ -52,7 +52,9 @@ def advise(
         stop_markers_advice(facts, finding),
         infections_after_stop_advice(facts),
     ]
-    if follow_up:
+    if follow_up and finding.recommendation != Recommendation.STOP:
+        # A stop card's next step is the stop itself: a follow-up reminder beside it would show a second,
+        # conflicting next date.
         found.append(follow_up_advice(facts))
     return tuple(a for a in found if a is not None)
 

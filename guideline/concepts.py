@@ -46,6 +46,10 @@ class RuleId(StrEnum):
     CONSIDER_POP4 = "consider-pop4-specialist-work-up"
     CONSIDER_IGG_BELOW_6 = "consider-igg-below-6"
     UNCONFIRMED_LOW_IGG = "insufficient-data-igg-not-confirmed"
+    IGG_NOT_OWN = "insufficient-data-igg-not-own"
+    M_COMPONENT_UNTYPED = "insufficient-data-m-component-untyped"
+    HSCT_TYPE_UNKNOWN = "insufficient-data-hsct-type-unknown"
+    IGRT_START_BASIS_UNKNOWN = "insufficient-data-igrt-start-basis-unknown"
     NOT_INDICATED = "not-indicated"
     IGRT_START_UNKNOWN = "insufficient-data-igrt-start-unknown"
     POP2_SHORT_COURSE_CONTINUE = "continue-pop2-short-course"
@@ -53,6 +57,8 @@ class RuleId(StrEnum):
     STANDARD_CONTINUE = "continue-standard"
     STANDARD_PAUSE_SUMMER = "pause-standard-summer"
     STANDARD_STOP_ATTEMPT = "stop-standard-attempt"
+    STANDARD_STOP_OVERDUE = "stop-standard-attempt-overdue"
+    STANDARD_CONTINUE_REASSESS = "continue-standard-reassess"
 
 
 class Analyte(StrEnum):
@@ -95,6 +101,8 @@ class DiagnosisKind(StrEnum):
     CAR_T_HISTORY = "car-t-history"
     BRONCHIECTASIS = "bronchiectasis"
     """A known organ focus (Opsummering, Kriterier for opstart: "kendte bronkiektasier")."""
+    IG_IMMUNOMODULATION_INDICATION = "ig-immunomodulation-indication"
+    """A reason for high-dose immunoglobulin that is not replacement (ITP, ICANS, Guillain-Barré, Kawasaki, ...)."""
 
 
 class IgrtRoute(StrEnum):
@@ -124,10 +132,27 @@ class VaccineKind(StrEnum):
 
 
 class InfectionSite(StrEnum):
-    """Organ sites whose recurrent infections make a "known organ focus" for targeted prophylaxis."""
+    """Organ sites of coded infections (``fhir_mappers/codesets/infection_sites.csv``).
+
+    Recurrent infections of one site make a "known organ focus" for targeted prophylaxis; meningitis and
+    endocarditis are severe by their site (``SEVERE_SITES``).
+    """
 
     LOWER_RESPIRATORY = "lower-respiratory"
+    PLEURA = "pleura"
     URINARY_TRACT = "urinary-tract"
+    BLOODSTREAM = "bloodstream"
+    CENTRAL_NERVOUS_SYSTEM = "central-nervous-system"
+    ENDOCARDIUM = "endocardium"
+    SKIN_SOFT_TISSUE = "skin-soft-tissue"
+    BONE_JOINT = "bone-joint"
+    GASTROINTESTINAL = "gastrointestinal"
+    EAR_NOSE_THROAT = "ear-nose-throat"
+
+
+SEVERE_SITES = frozenset({InfectionSite.CENTRAL_NERVOUS_SYSTEM, InfectionSite.ENDOCARDIUM})
+"""Sites whose infection is severe by the code alone: bacterial meningitis and endocarditis are admitted and
+life-threatening by nature (issue "clinical fidelity" §5); sepsis is life-threatening through its own kind."""
 
 
 class AdviceKind(StrEnum):
@@ -149,6 +174,7 @@ class AdviceRule(StrEnum):
     TROUGH_ABOVE_8 = "dose-trough-above-8"
     TROUGH_LOW_WITH_SEVERE_INFECTIONS = "dose-trough-below-6-severe-infections"
     TROUGH_HIGH_INFECTION_FREE = "dose-trough-high-infection-free"
+    TROUGH_BELOW_6 = "dose-trough-below-6"
     PRODUCT_IVIG_ORDERED = "product-ivig-ordered"
     PRODUCT_SWITCH = "product-switch"
     M_COMPONENT_ESTIMATE = "m-component-polyclonal-estimate"

@@ -7,16 +7,18 @@ inside the treatment period, reassess every 6 months, summer pause 1 May - 1 Oct
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from guideline import sources
 from guideline.calendar import add_calendar_months, date_when_winter_days_reach, is_summer, winter_days_between
-from guideline.concepts import Population, Recommendation, RuleId
-from guideline.criteria import clinical_notes, default_dates, make_finding, t0_evidence
+from guideline.concepts import Analyte, Population, Recommendation, RuleId
+from guideline.criteria import clinical_notes, default_dates, lab_evidence, make_finding, t0_evidence
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
-from guideline.infections import SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
+from guideline.infections import EPISODE_INTERPRETATIONS, SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
+from guideline.labs import results
 from guideline.model import Criterion, Evidence, Finding
+from guideline.own_igg import confounding_exposure
 from guideline.start_rules import age_unknown, child_after_car_t_or_bsab, primary_immunodeficiency
 from guideline.text import Message, msg
 
@@ -70,13 +72,25 @@ def igrt_start_unknown(facts: Facts) -> Finding | None:
 
 
 def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
-    """IgRT started inside the window on IgG < 4 g/L alone: stop at T0 + 6 months (addendum §4.2)."""
+    """IgRT started inside the window on an own IgG < 4 g/L alone: stop at T0 + 6 months (addendum §4.2).
+
+    Source: "Ved opstart af immunglobuliner på baggrund af en IgG < 4 g/L uden forudgående svære eller
+    tilbagevendende bakterielle infektioner indenfor de første 6 måneder ... skal immunglobulinsubstitution forsøges
+    seponeret 6 måneder efter". Returns ``None`` (standard rules) when the start followed severe or recurrent
+    infections, when IgRT ran before T0 and was only interrupted around the therapy ("i behandling med
+    immunglobuliner forud for CAR-T", **interpretation** ``igrt_interruption_tolerated_days``), or when the own IgG
+    before the start was not < 4 g/L (the start did not meet the criteria: ``standard`` says so).
+    """
     index, end = facts.index, facts.window_end
     if Population.CAR_T_OR_BSAB not in facts.populations or index is None or end is None:
         return None
-    started_in_window = index.t0 <= episode.start < end
+    if not index.t0 <= episode.start < end:
+        return None
     prior = severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p)
-    if not started_in_window or prior.held:
+    if prior.held or interrupted_before_t0(facts, episode) is not None:
+        return None
+    basis = start_basis(facts, episode)
+    if basis.held is False:
         return None
     criteria = (
         _igrt_start_criterion(episode),
@@ -88,11 +102,12 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
             held=True,
             evidence=t0_evidence(index),
         ),
+        basis,
         prior.model_copy(
             update={
                 "id": "no-severe-or-recurrent-infection-before-start",
                 "description": msg(
-                    "Not met before the IgRT start (started on IgG < 4 g/L alone): {criterion}",
+                    "No severe or recurrent bacterial infections before the IgRT start ({criterion})",
                     criterion=prior.description,
                 ),
                 "held": True,
@@ -105,6 +120,34 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
         ),
     )
     stop = facts.as_of >= end
+    interpretations = (
+        *_IGRT_INTERPRETATIONS,
+        "bsab_new_course_gap_days",
+        "igg_washout_days",
+        "igrt_interruption_tolerated_days",
+        *SEVERE_OR_RECURRENT_INTERPRETATIONS,
+    )
+    if basis.held is None and stop:
+        return make_finding(
+            facts,
+            rule=RuleId.IGRT_START_BASIS_UNKNOWN,
+            recommendation=Recommendation.INSUFFICIENT_DATA,
+            population=Population.CAR_T_OR_BSAB,
+            criteria=criteria,
+            source=sources.STOP_POP2,
+            dates=default_dates(facts, igrt_start=episode.start),
+            notes=(
+                msg(
+                    "No own IgG before the IgRT start ({start}) is recorded, so it cannot be told whether IgRT was "
+                    "started on IgG < 4 g/L alone. If it was, a stop attempt is due now, 6 months after T0 ({end}; "
+                    "addendum §4.2); otherwise the standard rules apply (stop attempt 6-12 months after the start).",
+                    start=episode.start,
+                    end=end,
+                ),
+                *clinical_notes(facts, start_like=False),
+            ),
+            interpretations=interpretations,
+        )
     follow_up = add_calendar_months(episode.start, 3)
     return make_finding(
         facts,
@@ -117,23 +160,91 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
             facts,
             igrt_start=episode.start,
             stop_due=end,
-            next_follow_up=follow_up if facts.as_of <= follow_up < end else end,
+            next_follow_up=None if stop else (follow_up if facts.as_of <= follow_up < end else end),
         ),
         notes=(EXTENSION_NOTE, RECOVERY_NOTE, *clinical_notes(facts, start_like=False)),
-        interpretations=(*_IGRT_INTERPRETATIONS, "bsab_new_course_gap_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
+        interpretations=interpretations,
     )
 
 
+def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
+    """The own IgG before the IgRT start: was it < 4 g/L (the short-course start criterion, addendum §4.2)?
+
+    Reads the newest IgG from ``igg_recent_max_age_days`` before the start up to the start day that no earlier
+    immunoglobulin confounds (the episode's own doses excluded: a sample on the first dose day is the baseline),
+    on or after T0 when ``pop2_igg_must_follow_t0``. ``held`` is ``None`` when there is none.
+    """
+    p = facts.p
+    index = facts.index
+    earliest = episode.start - timedelta(days=p.igg_recent_max_age_days)
+    if index is not None and p.pop2_igg_must_follow_t0:
+        earliest = max(earliest, index.t0)
+    before = tuple(e for e in facts.exposures if e.ref not in episode.refs and e.start < episode.start)
+    candidates = [
+        lab
+        for lab in results(facts.record.labs, Analyte.IGG, as_of=episode.start)
+        if lab.effective >= earliest and confounding_exposure(lab, before, washout_days=p.igg_washout_days) is None
+    ]
+    threshold = p.igg_start_below_g_per_l
+    if not candidates:
+        return Criterion(
+            id="own-igg-below-4-before-start",
+            description=msg(
+                "Own IgG < {threshold} g/L before the IgRT start ({start}): no own IgG recorded in the {days} days "
+                "before it",
+                threshold=threshold,
+                start=episode.start,
+                days=p.igg_recent_max_age_days,
+            ),
+            held=None,
+        )
+    lab = candidates[0]
+    held = lab.is_below(threshold)
+    return Criterion(
+        id="own-igg-below-4-before-start",
+        description=msg(
+            "Own IgG < {threshold} g/L before the IgRT start ({start})", threshold=threshold, start=episode.start
+        )
+        if held is not False
+        else msg(
+            "Own IgG < {threshold} g/L before the IgRT start ({start}): not met, so the start did not meet the "
+            "CAR-T/bsAb start criterion",
+            threshold=threshold,
+            start=episode.start,
+        ),
+        held=held,
+        evidence=(lab_evidence(lab),),
+    )
+
+
+def interrupted_before_t0(facts: Facts, episode: IgrtEpisode) -> IgrtEpisode | None:
+    """Return the IgRT episode that started before T0 and ended at most the tolerated days before this one."""
+    index = facts.index
+    if index is None or not facts.igrt.ended:
+        return None
+    previous = facts.igrt.ended[-1]
+    gap = (episode.start - previous.end).days
+    if previous.start < index.t0 and gap <= facts.p.igrt_interruption_tolerated_days:
+        return previous
+    return None
+
+
 def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
-    """Standard follow-up, summer pause and stop attempt 6-12 months after start (Opsummering, seponering)."""
+    """Standard follow-up, summer pause and stop attempt 6-12 months after start (Opsummering, seponering).
+
+    Past 12 months of continuous IgRT no stop attempt was made ("Seponering bør forsøges 6-12 måneder efter
+    opstart ... ved fortsat behandling revurderes hver 6. måned", addendum §4.2; "man tilstræber kortvarig
+    behandling", Opsummering): the attempt is overdue, so **stop** unless a bacterial infection occurred on IgRT in
+    the last ``overdue_stop_infection_free_calendar_months`` months; then continue and reassess every 6 months. No
+    summer pause inside the first 6 months after CAR-T/bsAb, the period of highest infection risk (addendum §3.4,
+    §4.3). A stop finding carries no follow-up date; a continue-and-reassess finding no stop date.
+    """
     p, as_of, start = facts.p, facts.as_of, episode.start
     stop_from = add_calendar_months(start, p.stop_attempt_from_calendar_months)
     stop_until = add_calendar_months(start, p.stop_attempt_until_calendar_months)
     stop_due = date_when_winter_days_reach(start, stop_from, p.stop_min_winter_days_on_igrt)
     winter = winter_days_between(start, as_of)
-    dates = default_dates(
-        facts, igrt_start=start, stop_due=stop_due, next_follow_up=next_follow_up(start, as_of, facts)
-    )
+    follow_up = next_follow_up(start, as_of, facts)
     criteria: list[Criterion] = [
         _igrt_start_criterion(episode),
         Criterion(
@@ -146,11 +257,64 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
             held=as_of >= stop_from,
         ),
     ]
+    notes: list[Message] = []
     if facts.index is not None:
-        criteria.append(_standard_reason_criterion(facts, episode))
+        reason, note = _standard_reason(facts, episode)
+        criteria.append(reason)
+        if note is not None:
+            notes.append(note)
+    in_high_risk_period = Population.CAR_T_OR_BSAB in facts.populations and facts.in_window
+    summer_pause = is_summer(as_of) and not in_high_risk_period
+    if is_summer(as_of) and in_high_risk_period and as_of >= stop_from:
+        criteria.append(
+            Criterion(
+                id="not-in-first-6-months-after-car-t-bsab",
+                description=msg(
+                    "Summer pause not inside the first 6 months after CAR-T/bsAb (until {end}), the period of highest "
+                    "infection risk (addendum §3.4, §4.3)",
+                    end=facts.window_end,
+                ),
+                held=False,
+            )
+        )
+    dates = default_dates(facts, igrt_start=start, stop_due=stop_due, next_follow_up=follow_up)
+    interpretations = [*_IGRT_INTERPRETATIONS, "stop_min_winter_days_on_igrt"]
     if as_of < stop_from:
         rule, recommendation, source = RuleId.STANDARD_CONTINUE, Recommendation.CONTINUE, sources.STOP_STANDARD
-    elif is_summer(as_of):
+    elif as_of >= stop_until:
+        recent = _infections_on_igrt(facts, episode)
+        criteria.append(recent)
+        interpretations = [*_IGRT_INTERPRETATIONS, *EPISODE_INTERPRETATIONS]
+        if not recent.held:
+            rule, recommendation, source = RuleId.STANDARD_STOP_OVERDUE, Recommendation.STOP, sources.STOP_STANDARD
+            dates = default_dates(facts, igrt_start=start, stop_due=stop_due)
+            notes.append(
+                msg(
+                    "A stop attempt was due 6-12 months after the start ({stop_from} to {stop_until}) and is overdue "
+                    "since {stop_due}; with no bacterial infection on IgRT in the last {months} months, attempt the "
+                    "stop now (Opsummering, Kriterier for seponering; addendum §4.2).",
+                    stop_from=stop_from,
+                    stop_until=stop_until,
+                    stop_due=stop_due,
+                    months=p.overdue_stop_infection_free_calendar_months,
+                )
+            )
+        elif summer_pause:
+            rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
+            dates = default_dates(facts, igrt_start=start, next_follow_up=follow_up)
+        else:
+            rule, recommendation = RuleId.STANDARD_CONTINUE_REASSESS, Recommendation.CONTINUE
+            source = sources.STOP_STANDARD
+            dates = default_dates(facts, igrt_start=start, next_follow_up=follow_up)
+            notes.append(
+                msg(
+                    "Bacterial infection on IgRT in the last {months} months: continue, and reassess continue, pause "
+                    "or stop every 6 months (next {next}) (Opsummering, Kriterier for seponering).",
+                    months=p.overdue_stop_infection_free_calendar_months,
+                    next=follow_up,
+                )
+            )
+    elif summer_pause:
         criteria.append(
             Criterion(id="summer", description=msg("{as_of} lies in 1 May - 1 October", as_of=as_of), held=True)
         )
@@ -180,20 +344,12 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
                 held=stop_from <= as_of < stop_until,
             )
         )
-        attempt = stop_due <= as_of < stop_until
+        attempt = stop_due <= as_of
         rule = RuleId.STANDARD_STOP_ATTEMPT if attempt else RuleId.STANDARD_CONTINUE
         recommendation = Recommendation.STOP if attempt else Recommendation.CONTINUE
         source = sources.STOP_STANDARD
-    notes: list[Message] = []
-    if as_of >= stop_until:
-        notes.append(
-            msg(
-                "A stop attempt was due 6-12 months after start ({stop_from} to {stop_until}); while IgRT continues, "
-                "reassess continue, pause or stop every 6 months (Opsummering, Kriterier for seponering).",
-                stop_from=stop_from,
-                stop_until=stop_until,
-            )
-        )
+        if attempt:
+            dates = default_dates(facts, igrt_start=start, stop_due=stop_due)
     if recommendation in (Recommendation.STOP, Recommendation.PAUSE):
         notes.append(RESTART_NOTE)
         notes.append(RECOVERY_NOTE)
@@ -206,7 +362,25 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
         source=source,
         dates=dates,
         notes=(*notes, *clinical_notes(facts, start_like=False)),
-        interpretations=(*_IGRT_INTERPRETATIONS, "stop_min_winter_days_on_igrt"),
+        interpretations=interpretations,
+    )
+
+
+def _infections_on_igrt(facts: Facts, episode: IgrtEpisode) -> Criterion:
+    """Bacterial infection episodes on IgRT in the last ``overdue_stop_infection_free_calendar_months`` months."""
+    months = facts.p.overdue_stop_infection_free_calendar_months
+    since = max(episode.start, add_calendar_months(facts.as_of, -months))
+    found = [e for e in facts.episodes if since <= e.onset <= facts.as_of]
+    return Criterion(
+        id="bacterial-infection-on-igrt-last-6-months",
+        description=msg(
+            "Bacterial infection on IgRT in the last {months} months (since {since}): {count} found",
+            months=months,
+            since=since,
+            count=len(found),
+        ),
+        held=bool(found),
+        evidence=tuple(e.evidence() for e in found),
     )
 
 
@@ -228,18 +402,37 @@ def _igrt_start_criterion(episode: IgrtEpisode) -> Criterion:
     )
 
 
-def _standard_reason_criterion(facts: Facts, episode: IgrtEpisode) -> Criterion:
-    """Why a CAR-T/bsAb patient follows the standard stop rules (addendum §4.2, second paragraph)."""
+def _standard_reason(facts: Facts, episode: IgrtEpisode) -> tuple[Criterion, Message | None]:
+    """Why a CAR-T/bsAb patient follows the standard stop rules (addendum §4.2, second paragraph), and a note."""
     index = facts.index
     assert index is not None
+    note: Message | None = None
+    interrupted = interrupted_before_t0(facts, episode)
     if episode.start < index.t0:
         reason = msg("IgRT started before T0 ({t0})", t0=index.t0)
+    elif interrupted is not None:
+        reason = msg(
+            "on IgRT before T0 ({t0}; from {start}), only interrupted around the therapy ({gap} days)",
+            t0=index.t0,
+            start=interrupted.start,
+            gap=(episode.start - interrupted.end).days,
+        )
     elif facts.window_end is not None and episode.start >= facts.window_end:
         reason = msg("IgRT started 6 months or more after T0 ({t0})", t0=index.t0)
-    else:
+    elif severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p).held:
         reason = msg("IgRT started inside the window after severe or recurrent bacterial infections")
-    return Criterion(
+    else:
+        basis = start_basis(facts, episode)
+        reason = msg("IgRT started inside the window without an own IgG < 4 g/L before the start")
+        note = msg(
+            "The IgRT start on {start} did not meet the start criteria (addendum §4.1: IgG < 4 g/L inside the "
+            "window; own IgG before the start: {basis}): review the indication. The standard stop rules apply.",
+            start=episode.start,
+            basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
+        )
+    criterion = Criterion(
         id="standard-stop-rules-apply",
         description=msg("Standard stop rules apply to this CAR-T/bsAb patient: {reason}", reason=reason),
         held=True,
     )
+    return criterion, note

@@ -12,7 +12,8 @@ from datetime import date
 from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
 from guideline.facts import Facts
 from guideline.index_dates import IndexDate
-from guideline.labs import confirming_igg, latest
+from guideline.infections import active_infection
+from guideline.labs import confirming_igg
 from guideline.model import Criterion, Diagnosis, Evidence, Finding, KeyDates, LabResult
 from guideline.sources import SourceRef
 from guideline.text import Message, msg
@@ -28,6 +29,7 @@ NOT_INDICATED_NOTE = msg(
 )
 
 
+LATEST = msg("Latest")
 ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", Analyte.M_PROTEIN: "M-protein"}
 
 
@@ -80,36 +82,75 @@ def igg_below(
     )
 
 
-def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
-    """IgG < 6 g/L, or under the lab's age-related reference-range low for a child (population 1 bullet 2)."""
-    p = facts.p
-    criterion = igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=msg("Latest"))
-    child = facts.age_years is not None and facts.age_years < p.age_related_igg_limit_below_age_years
-    low = lab.reference_low_g_per_l
-    if criterion.held or not child or low is None:
+def low_igg(facts: Facts, lab: LabResult | None, threshold: float, *, criterion_id: str, label: Message) -> Criterion:
+    """``igg_below``, where documented general immunoparesis takes the place of low IgG with an M-component.
+
+    Source: Opsummering, "Kriterier for opstart", 1.: with an IgG M-component (or one whose isotype is unknown)
+    "kan dokumentation af en generel immunparese træde i stedet for lavt IgG".
+    """
+    criterion = igg_below(lab, threshold, criterion_id=criterion_id, label=label)
+    if criterion.held or not facts.immunoparesis_substitutes or facts.immunoparesis is None:
         return criterion
     return criterion.model_copy(
         update={
-            "description": msg("Latest IgG < 6 g/L or below the age-related reference-range low ({low} g/L)", low=low),
-            "held": lab.is_below(low),
+            "description": msg(
+                "{label} IgG < {threshold} g/L, or in its place documented general immunoparesis (M-component: total "
+                "IgG does not reflect humoral immunity)",
+                label=label,
+                threshold=threshold,
+            ),
+            "held": True,
+            "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
+        }
+    )
+
+
+def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
+    """IgG < 6 g/L, or below the lab's age-related reference-range low, at any age (population 1 bullet 2).
+
+    Source: "IgG < 6 g/L (eller under den nedre grænse for det aldersrelaterede referenceområde)". The description
+    says which limit decided.
+    """
+    p = facts.p
+    criterion = low_igg(facts, lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST)
+    low = lab.reference_low_g_per_l
+    if criterion.held or low is None:
+        return criterion
+    below_reference = lab.is_below(low)
+    return criterion.model_copy(
+        update={
+            "description": msg(
+                "Latest IgG < 6 g/L or below the lab's age-related reference-range low ({low} g/L)"
+                if not below_reference
+                else "Latest IgG below the lab's age-related reference-range low ({low} g/L) (not below 6 g/L)",
+                low=low,
+            ),
+            "held": below_reference,
         }
     )
 
 
 def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
-    """IgG < 4 g/L confirmed by an earlier IgG at least 3 weeks before (Monitorering af effekt)."""
+    """Persistent IgG < 4 g/L: an earlier own IgG 3 weeks to the span before it, and one sample without infection.
+
+    Source: Opsummering, "Monitorering af effekt": "Serum IgG målt ved to forskellige tidspunkter med et interval på
+    mindst 3 uger med mindst én prøve taget, når patienten ikke har en aktiv infektion". Both samples must be own
+    IgG (``guideline.own_igg``). With an M-component, documented general immunoparesis takes the place of low IgG.
+    """
     p = facts.p
-    earlier = confirming_igg(facts.record.labs, lab, p=p)
+    earlier = confirming_igg(facts.own_labs, lab, p=p)
     params = {
         "min_days": p.igg_confirm_min_gap_days,
         "max_days": p.igg_confirm_max_span_days,
         "threshold": p.igg_start_below_g_per_l,
     }
     description = msg(
-        "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L", **params
+        "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L, and at "
+        "least one of the two samples was taken without active infection",
+        **params,
     )
     if earlier is None:
-        return Criterion(
+        criterion = Criterion(
             id="igg-persistent",
             description=msg(
                 "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L: "
@@ -119,12 +160,47 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
             held=False,
             required=required,
         )
-    return Criterion(
+        return _immunoparesis_in_place(facts, criterion)
+    samples = (lab, earlier)
+    during = [active_infection(facts.record.infections, s.effective, p) for s in samples]
+    evidence = [lab_evidence(earlier)]
+    for sample, infection in zip(samples, during, strict=True):
+        if infection is not None:
+            evidence.append(
+                Evidence(
+                    text=msg(
+                        "IgG of {on} taken during active infection: {display}",
+                        on=sample.effective,
+                        display=infection.display,
+                    ),
+                    ref=infection.ref,
+                    on=infection.onset,
+                )
+            )
+    low = earlier.is_below(p.igg_start_below_g_per_l)
+    held = low if low is not True or None in during else False
+    criterion = Criterion(
         id="igg-persistent",
         description=description,
-        held=earlier.is_below(p.igg_start_below_g_per_l),
+        held=held,
         required=required,
-        evidence=(lab_evidence(earlier),),
+        evidence=tuple(evidence),
+    )
+    return _immunoparesis_in_place(facts, criterion)
+
+
+def _immunoparesis_in_place(facts: Facts, criterion: Criterion) -> Criterion:
+    if criterion.held or not facts.immunoparesis_substitutes or facts.immunoparesis is None:
+        return criterion
+    return criterion.model_copy(
+        update={
+            "description": msg(
+                "Persistent low IgG, or in its place documented general immunoparesis (M-component: total IgG does "
+                "not reflect humoral immunity)"
+            ),
+            "held": True,
+            "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
+        }
     )
 
 
@@ -191,11 +267,11 @@ def adult_criterion(facts: Facts) -> Criterion:
 
 
 def population_criterion(facts: Facts, population: Population) -> Criterion:
-    """The diagnoses (or T0) that place the patient in ``population``."""
-    kind = {
-        Population.HAEMATOLOGICAL: DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY,
-        Population.ALLO_HSCT: DiagnosisKind.ALLO_HSCT,
-    }.get(population)
+    """The diagnoses (or T0) that place the patient in ``population``.
+
+    Population 1 also cites autologous HSCT and HSCT of unknown type (the haematological disease behind the
+    transplant) and an allogeneic HSCT past the population-3 period; population 3 says until when it applies.
+    """
     descriptions = {
         Population.HAEMATOLOGICAL: msg("Population 1: haematological disease recorded"),
         Population.CAR_T_OR_BSAB: msg(
@@ -206,14 +282,43 @@ def population_criterion(facts: Facts, population: Population) -> Criterion:
             "Population 4: no haematological disease, HSCT, CAR-T or bsAb recorded"
         ),
     }
-    evidence: tuple[Evidence, ...] = ()
-    if kind is not None:
-        evidence = tuple(diagnosis_evidence(d) for d in facts.diagnoses_of(kind))
-    elif population == Population.CAR_T_OR_BSAB and facts.index is not None:
+    description = descriptions[population]
+    kinds: frozenset[DiagnosisKind] = frozenset()
+    if population == Population.HAEMATOLOGICAL:
+        kinds = frozenset(
+            {DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY, DiagnosisKind.AUTOLOGOUS_HSCT, DiagnosisKind.HSCT_UNKNOWN_TYPE}
+        )
+        if Population.ALLO_HSCT not in facts.populations:
+            kinds |= {DiagnosisKind.ALLO_HSCT}
+        if not facts.diagnoses_of(DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY):
+            description = msg(
+                "Population 1: the haematological disease behind a transplant (autologous, type not stated, or "
+                "allogeneic more than {months} months ago)",
+                months=facts.p.allo_hsct_population_calendar_months,
+            )
+    elif population == Population.ALLO_HSCT:
+        kinds = frozenset({DiagnosisKind.ALLO_HSCT})
+        until = facts.allo_hsct_until
+        description = (
+            msg(
+                "Population 3: allogeneic HSCT recorded; date not recorded, so the {months}-month period cannot be "
+                "checked",
+                months=facts.p.allo_hsct_population_calendar_months,
+            )
+            if until is None
+            else msg(
+                "Population 3: allogeneic HSCT recorded; population 3 applies until {until} ({months} months after "
+                "the latest record)",
+                until=until,
+                months=facts.p.allo_hsct_population_calendar_months,
+            )
+        )
+    evidence: tuple[Evidence, ...] = tuple(diagnosis_evidence(d) for d in facts.diagnoses if d.kind in kinds)
+    if population == Population.CAR_T_OR_BSAB and facts.index is not None:
         evidence = t0_evidence(facts.index)[:1]
     return Criterion(
         id=f"population-{population.value}",
-        description=descriptions[population],
+        description=description,
         held=population in facts.populations,
         evidence=evidence,
     )
@@ -236,34 +341,18 @@ def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[Message, ...]:
                 typing=facts.m_component.typing.ref if facts.m_component.typing else "",
             )
         )
-    elif mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0:
-        iga = latest(facts.record.labs, Analyte.IGA, as_of=facts.as_of)
-        igm = latest(facts.record.labs, Analyte.IGM, as_of=facts.as_of)
-        others = tuple(
-            msg("{analyte} {value} ({on})", analyte=ANALYTE_LABELS[lab.analyte], value=lab.shown(), on=lab.effective)
-            for lab in (iga, igm)
-            if lab
+    elif facts.m_component.isotype_unknown and mp is not None:
+        notes.append(
+            msg(
+                "M-component {value} on {on} ({ref}) without typing: it may be IgG, so total IgG is not used to "
+                "decide; documented general immunoparesis (IgA and IgM below their reference low) takes the place of "
+                "low IgG "
+                "(Opsummering, Kriterier for opstart). Type the M-component (immunofixation).",
+                value=mp.shown(),
+                on=mp.effective,
+                ref=mp.ref,
+            )
         )
-        params = {"value": mp.shown(), "on": mp.effective, "ref": mp.ref}
-        if others:
-            notes.append(
-                msg(
-                    "M-component {value} on {on} ({ref}): with an IgG M-component, total IgG does not reflect humoral "
-                    "immunity; judge general immunoparesis from IgA and IgM ({others}) (Opsummering, Kriterier for "
-                    "opstart).",
-                    others=others,
-                    **params,
-                )
-            )
-        else:
-            notes.append(
-                msg(
-                    "M-component {value} on {on} ({ref}): with an IgG M-component, total IgG does not reflect humoral "
-                    "immunity; judge general immunoparesis from IgA and IgM (IgA/IgM not measured) (Opsummering, "
-                    "Kriterier for opstart).",
-                    **params,
-                )
-            )
     if start_like and facts.igrt.ended:
         last = facts.igrt.ended[-1]
         notes.append(

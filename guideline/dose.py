@@ -5,7 +5,8 @@
   product's concentration (Tabel 1). A month is ``dose_month_days`` (**interpretation**, 28). No weight, no dose
   or no timing: the card says so and computes nothing.
 * On IgRT (trough IgG = the latest IgG measured since the IgRT start): > 8 g/L "higher values are not
-  recommended"; < 6 g/L with continued severe infections: adjust dose or interval towards 6-8 g/L; high in the
+  recommended"; < 6 g/L with continued severe infections: adjust dose or interval towards 6-8 g/L; < 6 g/L
+  otherwise: adjust the dose to reach the aim "en IgG-dalværdi på 6 g/l"; high in the
   interval (>= ``trough_high_in_range_g_per_l``) and free of bacterial infections for
   ``dose_reduction_infection_free_calendar_months``: a dose reduction can be tried.
 """
@@ -130,9 +131,12 @@ def trough_advice(facts: Facts) -> Advice | None:
         return None
     p = facts.p
     trough = next((lab for lab in results(facts.record.labs, Analyte.IGG, as_of=facts.as_of)), None)
-    if trough is None or trough.effective < episode.start or trough.comparator is not None:
+    if trough is None or trough.effective < episode.start:
         return None
     value = trough.value_g_per_l
+    below_6 = trough.is_below(p.trough_target_low_g_per_l) is True
+    if trough.comparator is not None and not below_6:
+        return None
     trough_line = Criterion(
         id="trough-igg-on-igrt",
         description=msg("Trough IgG measured on IgRT (since {start})", start=episode.start),
@@ -154,7 +158,7 @@ def trough_advice(facts: Facts) -> Advice | None:
         )
     severe_since = add_calendar_months(facts.as_of, -p.trough_severe_infection_lookback_calendar_months)
     severe = [e for e in facts.episodes if e.severe and max(episode.start, severe_since) <= e.onset <= facts.as_of]
-    if value < p.trough_target_low_g_per_l and severe:
+    if below_6 and severe:
         return Advice(
             kind=AdviceKind.DOSE,
             rule=AdviceRule.TROUGH_LOW_WITH_SEVERE_INFECTIONS,
@@ -179,6 +183,24 @@ def trough_advice(facts: Facts) -> Advice | None:
             notes=(_trough_note(),),
             source=sources.DOSE,
             interpretations=("trough_severe_infection_lookback_calendar_months",),
+        )
+    if below_6:
+        return Advice(
+            kind=AdviceKind.DOSE,
+            rule=AdviceRule.TROUGH_BELOW_6,
+            summary=msg(
+                "Trough IgG {value} < 6 g/L on IgRT: adjust dose or interval to reach the trough aim of 6 g/L",
+                value=trough.shown(),
+            ),
+            warning=True,
+            criteria=(trough_line,),
+            notes=(
+                msg(
+                    "Dosisjustering: the dose is adjusted towards a cumulative monthly dose of 0.4-0.8 g/kg, aiming at "
+                    "an IgG trough of 6 g/L; measure the trough just before a dose."
+                ),
+            ),
+            source=sources.DOSE,
         )
     free_since = add_calendar_months(facts.as_of, -p.dose_reduction_infection_free_calendar_months)
     recent = [e for e in facts.episodes if free_since <= e.onset <= facts.as_of]

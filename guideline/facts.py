@@ -2,6 +2,13 @@
 
 Populations follow Opsummering "Kriterier for opstart" with the decision table's precedence: population 2 inside
 the window first, then 3, then 2 after the window (same criteria as 1), then 1, then 4.
+
+* Population 3 is allogeneic HSCT ("patienter, der gennemgår allogen HSCT") for
+  ``allo_hsct_population_calendar_months`` after the latest allogeneic HSCT record (**interpretation**); later, and
+  for autologous HSCT or an HSCT of unknown type, the population-1 criteria of the haematological disease behind
+  the transplant apply. Population 4 is only for patients with neither haematological disease nor any HSCT
+  ("der ikke har hæmatologisk sygdom eller har gennemgået HSCT").
+* IgG results used by the start rules are the patient's own (``guideline.own_igg``); confounded ones are named.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from guideline.igrt import IgrtStatus, igrt_status
 from guideline.index_dates import IndexDate, index_dates
 from guideline.infections import InfectionEpisode, infection_episodes
 from guideline.labs import is_recent, latest
-from guideline.m_component import MComponentStatus, apply_estimates
-from guideline.model import DataIssue, Diagnosis, LabResult, PatientRecord
+from guideline.m_component import MComponentStatus, apply_estimates, immunoparesis
+from guideline.model import Criterion, DataIssue, Diagnosis, LabResult, PatientRecord
+from guideline.own_igg import ConfoundedIgg, Exposure, exposures, own_igg_from, replacement_records, split_igg
 from guideline.parameters import Parameters
+from guideline.text import msg
 
 
 @dataclass(frozen=True)
@@ -26,9 +35,15 @@ class Facts:
 
     Attributes:
         index: the most recent T0 on or before ``as_of``; ``window_end`` is T0 + 6 calendar months.
-        igg_latest: the newest IgG on or before ``as_of`` (any age); ``igg_recent`` the same if recent enough.
-        igg_since_t0: the newest recent IgG on or after T0 (the value the population-2 window rule reads).
+        igg_latest: the newest own IgG on or before ``as_of`` (any age); ``igg_recent`` the same if recent enough.
+        igg_since_t0: the newest recent own IgG on or after T0 (the value the population-2 window rule reads).
         populations: every population that applies; ``primary`` the one that takes precedence.
+        own_labs: the record's lab results without the IgG results that are not own (start rules read these).
+        igg_not_own: IgG results confounded by an immunoglobulin dose, with the dose and the first own-IgG date.
+        own_igg_from: the first day an own IgG can be drawn after the last immunoglobulin exposure.
+        allo_hsct_until: end of the population-3 period after the latest allogeneic HSCT (``None``: none, or
+            undated).
+        immunoparesis: IgA and IgM against their reference lows (takes the place of low IgG with an M-component).
     """
 
     record: PatientRecord
@@ -48,6 +63,19 @@ class Facts:
     data_issues: tuple[DataIssue, ...]
     igrt: IgrtStatus
     m_component: MComponentStatus
+    own_labs: tuple[LabResult, ...] = ()
+    igg_not_own: tuple[ConfoundedIgg, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+    own_igg_from: date | None = None
+    allo_hsct_until: date | None = None
+    immunoparesis: Criterion | None = None
+
+    @property
+    def immunoparesis_substitutes(self) -> bool:
+        """Documented immunoparesis takes the place of low IgG: an untyped or IgG M-component and IgA, IgM low."""
+        status = self.m_component
+        m_component = status.isotype_unknown or (status.measurable and status.igg_type is True)
+        return m_component and self.immunoparesis is not None and self.immunoparesis.held is True
 
     @property
     def adult(self) -> bool | None:
@@ -96,18 +124,23 @@ def derive(record: PatientRecord, *, as_of: date, p: Parameters) -> Facts:
     populations: set[Population] = set()
     if index is not None and age is not None and age >= p.adult_age_years:
         populations.add(Population.CAR_T_OR_BSAB)
+    allo_until = _allo_hsct_until(diagnoses, p)
     if DiagnosisKind.ALLO_HSCT in kinds:
-        populations.add(Population.ALLO_HSCT)
-    if DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY in kinds:
+        populations.add(Population.ALLO_HSCT if allo_until is None or as_of < allo_until else Population.HAEMATOLOGICAL)
+    if kinds & _HAEMATOLOGICAL_KINDS:
         populations.add(Population.HAEMATOLOGICAL)
     if not populations and index is None:
         populations.add(Population.OTHER_HYPOGAMMAGLOBULINAEMIA)
-    igg_latest = latest(record.labs, Analyte.IGG, as_of=as_of)
+    found = exposures(record, as_of=as_of)
+    own_labs, not_own = split_igg(record.labs, found, washout_days=p.igg_washout_days)
+    igrt = igrt_status(replacement_records(record), as_of=as_of, p=p)
+    igg_latest = latest(own_labs, Analyte.IGG, as_of=as_of)
     igg_recent = igg_latest if igg_latest and is_recent(igg_latest, as_of=as_of, p=p) else None
     since_t0 = igg_recent
     if index is not None and igg_recent is not None and p.pop2_igg_must_follow_t0 and igg_recent.effective < index.t0:
         since_t0 = None
     episodes, infection_issues = infection_episodes(record, as_of=as_of, p=p)
+    not_own_issues = () if igrt.on_igrt else tuple(_not_own_issue(c, p) for c in not_own if c.lab.effective <= as_of)
     return Facts(
         record=record,
         as_of=as_of,
@@ -123,7 +156,43 @@ def derive(record: PatientRecord, *, as_of: date, p: Parameters) -> Facts:
         igg_since_t0=since_t0,
         m_protein=latest(record.labs, Analyte.M_PROTEIN, as_of=as_of),
         episodes=episodes,
-        data_issues=(*record.data_issues, *infection_issues),
-        igrt=igrt_status(record.igrt, as_of=as_of, p=p),
+        data_issues=(*record.data_issues, *infection_issues, *not_own_issues),
+        igrt=igrt,
         m_component=m_component,
+        own_labs=own_labs,
+        igg_not_own=not_own,
+        exposures=found,
+        own_igg_from=own_igg_from(found, washout_days=p.igg_washout_days),
+        allo_hsct_until=allo_until,
+        immunoparesis=immunoparesis(record.labs, as_of=as_of, p=p),
+    )
+
+
+_HAEMATOLOGICAL_KINDS = frozenset(
+    {DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY, DiagnosisKind.AUTOLOGOUS_HSCT, DiagnosisKind.HSCT_UNKNOWN_TYPE}
+)
+"""Diagnoses under the population-1 criteria: the disease, or a transplant that is not known to be allogeneic."""
+
+
+def _allo_hsct_until(diagnoses: tuple[Diagnosis, ...], p: Parameters) -> date | None:
+    dated = [d.recorded for d in diagnoses if d.kind == DiagnosisKind.ALLO_HSCT and d.recorded is not None]
+    return add_calendar_months(max(dated), p.allo_hsct_population_calendar_months) if dated else None
+
+
+def _not_own_issue(confounded: ConfoundedIgg, p: Parameters) -> DataIssue:
+    dose = confounded.exposure
+    return DataIssue(
+        ref=confounded.lab.ref,
+        reason=msg(
+            "IgG {value} of {on} is not the patient's own: drawn {days} days after immunoglobulin {drug} ({dose_on}, "
+            "{dose_ref}; own IgG from {own_from}, {washout} days after a dose)",
+            value=confounded.lab.shown(),
+            on=confounded.lab.effective,
+            days=(confounded.lab.effective - dose.end).days,
+            drug=dose.display,
+            dose_on=dose.end,
+            dose_ref=dose.ref,
+            own_from=confounded.own_from,
+            washout=p.igg_washout_days,
+        ),
     )

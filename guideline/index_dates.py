@@ -1,7 +1,9 @@
 """Index date (T0): CAR-T infusion, or the first administration of a bsAb course.
 
 Source: addendum §4.1 ("CAR-T infusion eller opstart af bispecifikke antistoffer"); decision-table "Terms":
-with several, the most recent T0 counts; **interpretation** ``bsab_new_course_gap_days``.
+with several, the most recent T0 counts. A bsAb of another substance than the administration before it is an
+"opstart" (a switch starts a new course and a new T0, whatever the gap); **interpretation**
+``bsab_new_course_gap_days`` applies to the same substance given again after a long gap.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p:
     """Return every T0 on or before ``as_of``, oldest first.
 
     CAR-T: each recorded infusion is a T0. A CAR-T history code (``date_certain=False``) gives a T0 only when no
-    infusion is recorded. bsAb: administrations of any bsAb are grouped into courses; a gap of more than
-    ``p.bsab_new_course_gap_days`` days starts a new course, whose first administration is its T0.
+    infusion is recorded. bsAb: administrations are grouped into courses; a different substance than the previous
+    administration's (``substance_key``; unknown keys compare equal), or a gap of more than
+    ``p.bsab_new_course_gap_days`` days, starts a new course, whose first administration is its T0.
     """
     past = [t for t in therapies if t.on <= as_of]
     found: list[IndexDate] = []
@@ -41,7 +44,7 @@ def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p:
     bsab = sorted((t for t in past if t.kind == TherapyKind.BSAB), key=lambda t: (t.on, t.ref))
     course: list[TherapyAdministration] = []
     for t in bsab:
-        if course and (t.on - course[-1].on).days > p.bsab_new_course_gap_days:
+        if course and (_switched(course[-1], t) or (t.on - course[-1].on).days > p.bsab_new_course_gap_days):
             found.append(_course(course))
             course = []
         course.append(t)
@@ -53,3 +56,8 @@ def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p:
 def _course(course: list[TherapyAdministration]) -> IndexDate:
     first = course[0]
     return IndexDate(first.on, TherapyKind.BSAB, first.substance, tuple(t.ref for t in course), True)
+
+
+def _switched(before: TherapyAdministration, after: TherapyAdministration) -> bool:
+    """A change of bsAb substance (both known); administrations on one day are ordered by reference only."""
+    return bool(before.substance_key and after.substance_key and before.substance_key != after.substance_key)

@@ -51,7 +51,9 @@ _NEEDS_ANTIBIOTIC = {InfectionKind.POSSIBLY_BACTERIAL, InfectionKind.SEPSIS_UNSP
 class InfectionEpisode:
     """One bacterial infection episode: one or more coded Conditions with nearby onsets.
 
-    ``severe`` = needed admission, severity Severe, or life-threatening; ``reasons`` say which, with references.
+    ``severe`` = needed admission, severity Severe, life-threatening, or severe by its code (meningitis,
+    endocarditis); ``admitted`` = linked to an inpatient admission ("indlæggelseskrævende"), which a
+    ``Condition.severity`` of Severe alone is not; ``reasons`` say which, with references.
     """
 
     onset: date
@@ -62,6 +64,7 @@ class InfectionEpisode:
     life_threatening: bool
     antibiotic_treated: bool
     reasons: tuple[Message, ...]
+    admitted: bool = False
 
     def evidence(self) -> Evidence:
         """Return this episode as card evidence."""
@@ -104,6 +107,18 @@ def infection_episodes(
     antibiotic_index = _AntibioticIndex(record.antibiotics)
     for infection in sorted(record.infections, key=lambda i: (i.onset, i.ref)):
         if infection.onset > as_of:
+            continue
+        if not infection.classified:
+            not_counted.append(
+                DataIssue(
+                    ref=infection.ref,
+                    reason=msg(
+                        "{name}: an infection code the guideline's tables do not classify as bacterial: not counted "
+                        "(it still marks IgG samples taken while it was active)",
+                        name=infection.display,
+                    ),
+                )
+            )
             continue
         antibiotics = antibiotic_index.linked(infection, p)
         if not infection.kinds & _BACTERIAL and not antibiotics:
@@ -195,6 +210,9 @@ def _episode(group: list[_Classified]) -> InfectionEpisode:
     life_threatening = any(item.life_threatening for item in group)
     if life_threatening:
         reasons.append(msg("life-threatening sepsis"))
+    severe_by_code = [item.record.ref for item in group if item.record.severe_by_code]
+    if severe_by_code:
+        reasons.append(msg("severe by its code: meningitis or endocarditis ({refs})", refs=", ".join(severe_by_code)))
     antibiotics = sorted({a.ref for item in group for a in item.antibiotics})
     if antibiotics:
         reasons.append(msg("J01 antibiotic ({refs})", refs=", ".join(antibiotics)))
@@ -203,10 +221,11 @@ def _episode(group: list[_Classified]) -> InfectionEpisode:
         refs=tuple(item.record.ref for item in group),
         display=" + ".join(dict.fromkeys(item.record.display for item in group)),
         verified=any(item.verified for item in group),
-        severe=bool(admissions) or bool(severe_coded) or life_threatening,
+        severe=bool(admissions) or bool(severe_coded) or life_threatening or bool(severe_by_code),
         life_threatening=life_threatening,
         antibiotic_treated=bool(antibiotics),
         reasons=tuple(reasons),
+        admitted=bool(admissions),
     )
 
 
@@ -248,18 +267,21 @@ def igg_below_6_infection_criterion(episodes: tuple[InfectionEpisode, ...], *, o
 
     Within the last 6 calendar months: at least two severe hospitalisation-requiring bacterial infections, or at
     least one life-threatening bacterial sepsis, or at least two verified bacterial infections with a definite
-    need for antibiotics (Opsummering, "Kriterier for opstart", population 1).
+    need for antibiotics (Opsummering, "Kriterier for opstart", population 1). "Alvorlige
+    indlæggelseskrævende" is read literally: the episode is linked to an inpatient admission; a
+    ``Condition.severity`` of Severe without an admission does not count here.
     """
     months = p.consider_infection_lookback_calendar_months
     recent = _within(episodes, on=on, months=months)
-    severe = [e for e in recent if e.severe]
+    severe = [e for e in recent if e.admitted]
     septic = [e for e in recent if e.life_threatening]
     treated = [e for e in recent if e.verified and e.antibiotic_treated]
     held = len(severe) >= 2 or len(septic) >= 1 or len(treated) >= 2
     return Criterion(
         id="igg-below-6-infection-criterion",
         description=msg(
-            "In the {months} months up to {on}: >= 2 severe bacterial infections (found {severe}), or >= 1 "
+            "In the {months} months up to {on}: >= 2 severe bacterial infections requiring admission (found {severe}), "
+            "or >= 1 "
             "life-threatening bacterial sepsis (found {septic}), or >= 2 verified bacterial infections treated with "
             "antibiotics (found {treated})",
             months=months,
@@ -271,3 +293,17 @@ def igg_below_6_infection_criterion(episodes: tuple[InfectionEpisode, ...], *, o
         held=held,
         evidence=tuple(e.evidence() for e in recent),
     )
+
+
+def active_infection(infections: tuple[InfectionRecord, ...], on: date, p: Parameters) -> InfectionRecord | None:
+    """Return a coded infection active on ``on``, if any (Opsummering, "Monitorering af effekt").
+
+    Active = from onset to ``abatement[x]``; without an abatement date, for ``active_infection_days`` from onset
+    (**interpretation**). Every coded infection counts, bacterial or not, classified or not: the source asks for a
+    sample taken "når patienten ikke har en aktiv infektion", any infection.
+    """
+    for infection in sorted(infections, key=lambda i: (i.onset, i.ref), reverse=True):
+        end = infection.abatement or infection.onset + timedelta(days=p.active_infection_days)
+        if infection.onset <= on <= max(end, infection.onset):
+            return infection
+    return None

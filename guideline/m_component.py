@@ -7,8 +7,9 @@ addendum table 8-7, COMMIT (Mohan 2023): "Monoklonal komponent bør fratrækkes 
 An IgG M-component is established by the latest immunofixation (M-component typing) naming IgG. Then every IgG
 result is replaced by its estimate, paired with the M-protein measured closest to it within
 ``m_protein_pairing_max_days`` (**interpretation**); an IgG without such an M-protein cannot be interpreted and is
-reported, not used. Without a typing, a measurable M-protein leaves the isotype unknown: total IgG is used and the
-card says so.
+reported, not used. Without a typing, a measurable M-protein leaves the isotype unknown: total IgG must not decide;
+documented general immunoparesis (``immunoparesis``) takes the place of low IgG, and without it the decision is
+insufficient data (type the M-component, measure IgA and IgM), never not-indicated on total IgG.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import date
 
 from guideline.concepts import Analyte
 from guideline.labs import latest
-from guideline.model import DataIssue, LabResult, MProteinTyping, PatientRecord, PolyclonalEstimate
+from guideline.model import Criterion, DataIssue, Evidence, LabResult, MProteinTyping, PatientRecord, PolyclonalEstimate
 from guideline.parameters import Parameters
 from guideline.text import msg
 
@@ -46,6 +47,58 @@ class MComponentStatus:
         """A latest M-protein above the detection limit."""
         mp = self.m_protein
         return mp is not None and mp.comparator not in ("<", "<=") and mp.value_g_per_l > 0
+
+    @property
+    def isotype_unknown(self) -> bool:
+        """A measurable M-protein and no typing: it may be IgG, so total IgG must not decide (Opsummering)."""
+        return self.measurable and self.typing is None
+
+
+def immunoparesis(labs: tuple[LabResult, ...], *, as_of: date, p: Parameters) -> Criterion:
+    """General immunoparesis: the latest recent IgA and IgM both below their reference-range low.
+
+    Source: Opsummering, "Kriterier for opstart", 1.: "Hos patienter, der har en IgG-M-komponent ... kan
+    dokumentation af en generel immunparese træde i stedet for lavt IgG". The lab's reference low is used where the
+    result carries one, else ``iga_reference_low_default_g_per_l`` / ``igm_reference_low_default_g_per_l``
+    (**interpretation**: common adult lower limits; set them to the local laboratory's). ``held`` is ``None`` when
+    IgA or IgM has no recent result, or a bound (``< x``) cannot tell.
+    """
+    defaults = {Analyte.IGA: p.iga_reference_low_default_g_per_l, Analyte.IGM: p.igm_reference_low_default_g_per_l}
+    evidence: list[Evidence] = []
+    verdicts: list[bool | None] = []
+    for analyte, default in defaults.items():
+        lab = latest(labs, analyte, as_of=as_of)
+        if lab is None or (as_of - lab.effective).days > p.igg_recent_max_age_days:
+            verdicts.append(None)
+            continue
+        low = lab.reference_low_g_per_l if lab.reference_low_g_per_l is not None else default
+        verdicts.append(lab.is_below(low))
+        evidence.append(
+            Evidence(
+                text=msg(
+                    "{analyte} {value} (reference low {low} g/L)",
+                    analyte="IgA" if analyte == Analyte.IGA else "IgM",
+                    value=lab.shown(),
+                    low=low,
+                ),
+                ref=lab.ref,
+                value=lab.value_g_per_l,
+                comparator=lab.comparator,
+                unit="g/L",
+                on=lab.effective,
+            )
+        )
+    held: bool | None = False if False in verdicts else (None if None in verdicts else True)
+    return Criterion(
+        id="general-immunoparesis",
+        description=msg(
+            "General immunoparesis documented: IgA and IgM both below their reference-range low (measured in the "
+            "last {days} days)",
+            days=p.igg_recent_max_age_days,
+        ),
+        held=held,
+        evidence=tuple(evidence),
+    )
 
 
 def latest_typing(record: PatientRecord, *, as_of: date) -> MProteinTyping | None:

@@ -90,13 +90,18 @@ class LabResult(_Frozen):
 
 
 class TherapyAdministration(_Frozen):
-    """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code)."""
+    """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code).
+
+    ``substance`` is the drug as recorded (for the card); ``substance_key`` the active substance from the code
+    table (INN, e.g. ``"teclistamab"``), ``""`` when unknown: a bsAb of another key starts a new course.
+    """
 
     kind: TherapyKind
     substance: str
     on: date
     ref: str
     date_certain: bool = True
+    substance_key: str = ""
 
 
 class InfectionRecord(_Frozen):
@@ -108,6 +113,10 @@ class InfectionRecord(_Frozen):
         verification: ``Condition.verificationStatus`` code, ``None`` when absent.
         severity_severe: ``Condition.severity`` is Severe (SNOMED 24484000).
         encounter_refs: ``Condition.encounter`` references.
+        abatement: ``Condition.abatement[x]`` as a date, when given (the infection is active from onset to it).
+        severe_by_code: the code itself names a severe infection (meningitis, endocarditis; ``infection_sites.csv``).
+        classified: ``False`` for a code in an infection chapter that the code tables do not classify: it never
+            counts as bacterial, but a sample taken while it is active is a sample during infection.
     """
 
     ref: str
@@ -119,6 +128,9 @@ class InfectionRecord(_Frozen):
     severity_severe: bool = False
     encounter_refs: tuple[str, ...] = ()
     site: InfectionSite | None = None
+    abatement: date | None = None
+    severe_by_code: bool = False
+    classified: bool = True
 
 
 class Admission(_Frozen):
@@ -150,6 +162,10 @@ class IgrtRecord(_Frozen):
         start: first day of exposure (administration date, authoredOn, effective start); ``None`` if unknown.
         end: last day of exposure when known; an administration has ``end == start``.
         active: an order or statement that is still active (status ``active``).
+        purpose: ``"immunomodulation"`` when its reason (``reasonCode``) names an immunomodulatory indication
+            (ITP, ICANS, Guillain-Barré, ...): such a dose is not IgRT, but it still confounds IgG.
+        reason_refs: ``reasonReference`` targets (``"Condition/id"``); a reason Condition coded as an
+            immunomodulatory indication also makes the dose immunomodulatory (``guideline.own_igg``).
     """
 
     ref: str
@@ -159,6 +175,8 @@ class IgrtRecord(_Frozen):
     start: date | None
     end: date | None = None
     active: bool = False
+    purpose: Literal["replacement", "immunomodulation"] = "replacement"
+    reason_refs: tuple[str, ...] = ()
 
 
 class Measurement(_Frozen):
@@ -284,6 +302,8 @@ class KeyDates(_Frozen):
     igrt_start: date | None = None
     stop_due: date | None = None
     next_follow_up: date | None = None
+    own_igg_from: date | None = None
+    """The first day an IgG reflects the patient's own production again (last immunoglobulin dose + washout)."""
 
 
 class Finding(_Frozen):

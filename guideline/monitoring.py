@@ -3,8 +3,9 @@
 Sources: Opsummering, "Monitorering af effekt", "Kriterier for seponering", "Pausering"; addendum §3.4, §4.3.
 
 * Before a start: IgG measured twice at least 3 weeks apart, at least one sample without active infection
-  (no infection onset in the ``active_infection_days`` before it, **interpretation**); IgA and IgM measured. What is
-  missing is named and offered as lab orders.
+  (``guideline.infections.active_infection``: onset to abatement, or ``active_infection_days`` without an
+  abatement date, **interpretation**), both own IgG; IgA and IgM measured. What is missing is named and offered
+  as lab orders.
 * After a start (patient-view): follow-up 3 and 6 months after the IgRT start, then every 6 months; a reminder when
   one is due within ``follow_up_due_soon_days`` or overdue (no IgG measured from ``follow_up_done_tolerance_days``
   before it, **interpretations**), with the infection history it must review (12 months: count, type, severity).
@@ -22,7 +23,7 @@ from guideline.calendar import add_calendar_months
 from guideline.concepts import AdviceKind, AdviceRule, Analyte, MeasurementKind, Recommendation
 from guideline.criteria import ANALYTE_LABELS, lab_evidence
 from guideline.facts import Facts
-from guideline.infections import InfectionEpisode
+from guideline.infections import InfectionEpisode, active_infection
 from guideline.labs import confirming_igg, is_recent, latest, results
 from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, Measurement
 from guideline.text import Message, msg
@@ -34,9 +35,9 @@ def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
         return None
     p = facts.p
     newest = facts.igg_recent
-    earlier = confirming_igg(facts.record.labs, newest, p=p) if newest else None
+    earlier = confirming_igg(facts.own_labs, newest, p=p) if newest else None
     samples = [lab for lab in (newest, earlier) if lab is not None]
-    clean = [lab for lab in samples if not _during_infection(lab.effective, facts)]
+    clean = [lab for lab in samples if active_infection(facts.record.infections, lab.effective, p) is None]
     iga = _recent(facts, Analyte.IGA)
     igm = _recent(facts, Analyte.IGM)
     criteria = (
@@ -49,7 +50,8 @@ def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
         Criterion(
             id="igg-sample-without-active-infection",
             description=msg(
-                "At least one IgG sample without active infection (no infection onset in the {days} days before)",
+                "At least one IgG sample without active infection (active: onset to abatement, else {days} days "
+                "from onset)",
                 days=p.active_infection_days,
             ),
             held=bool(clean),
@@ -154,13 +156,15 @@ def stop_markers_advice(facts: Facts, finding: Finding) -> Advice | None:
     episode = facts.igrt.current
     if episode is None or finding.recommendation not in (Recommendation.STOP, Recommendation.PAUSE):
         return None
-    labs = facts.record.labs
-    off_igrt = [lab for lab in results(labs, Analyte.IGG, as_of=facts.as_of) if lab.effective > episode.end]
+    off_igrt = [lab for lab in results(facts.own_labs, Analyte.IGG, as_of=facts.as_of) if lab.effective > episode.end]
     criteria = [
         Criterion(
             id="igg-without-igrt",
             description=msg(
-                "IgG measured in a period without IgRT (since the last dose {end}); > 4 g/L means immune recovery",
+                "Own IgG measured in a period without IgRT (from {own_from}, {days} days after the last dose {end}); "
+                "> 4 g/L means immune recovery",
+                own_from=facts.own_igg_from or episode.end,
+                days=facts.p.igg_washout_days,
                 end=episode.end,
             ),
             held=bool(off_igrt) or None,
@@ -275,11 +279,6 @@ def _history(facts: Facts) -> Criterion:
         required=False,
         evidence=tuple(e.evidence() for e in episodes),
     )
-
-
-def _during_infection(on: date, facts: Facts) -> bool:
-    window = timedelta(days=facts.p.active_infection_days)
-    return any(on - window <= e.onset <= on for e in facts.episodes)
 
 
 def _recent(facts: Facts, analyte: Analyte) -> LabResult | None:

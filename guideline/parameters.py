@@ -63,6 +63,11 @@ class Parameters(BaseModel):
     igg_confirm_max_span_days: int = _interpretation(
         180, "the confirming (earlier) IgG for 'persistent' IgG < 4 g/L must be at most this many days older"
     )
+    overdue_stop_infection_free_calendar_months: int = _source(
+        6,
+        "past 12 months on IgRT with no stop attempt, a stop is attempted when no bacterial infection occurred on "
+        "IgRT in this many months ('revurderes hver 6. måned', addendum §4.2)",
+    )
     severe_or_recurrent_lookback_calendar_months: int = _interpretation(
         12, "'severe or recurrent verified bacterial infections' are counted over this many months"
     )
@@ -91,9 +96,6 @@ class Parameters(BaseModel):
     stop_min_winter_days_on_igrt: int = _interpretation(
         90, "a standard stop attempt is due once IgRT has covered this many winter days (1 Oct - 30 Apr)"
     )
-    age_related_igg_limit_below_age_years: int = _interpretation(
-        18, "below this age, IgG under the lab's reference-range low also meets the IgG < 6 g/L criterion"
-    )
     m_protein_pairing_max_days: int = _interpretation(
         30, "with an IgG M-component, an IgG is estimated with the M-protein measured at most this many days apart"
     )
@@ -111,7 +113,30 @@ class Parameters(BaseModel):
         6, "a severe bacterial infection on IgRT within this many months counts as 'continued severe infections'"
     )
     active_infection_days: int = _interpretation(
-        14, "an IgG sample taken up to this many days after an infection's onset was taken during active infection"
+        14,
+        "an infection without an abatement date counts as active for this many days from its onset (a sample "
+        "taken then was taken during active infection)",
+    )
+    igg_washout_days: int = _interpretation(
+        90,
+        "an IgG drawn on the day of, or fewer than this many days after, any immunoglobulin dose (ATC J06BA, any "
+        "dose or reason) is not the patient's own IgG",
+    )
+    igrt_interruption_tolerated_days: int = _interpretation(
+        90,
+        "IgRT that ended at most this many days before an IgRT restart inside the CAR-T/bsAb window, and started "
+        "before T0, was only interrupted around the therapy: 'in treatment before CAR-T/bsAb' (standard stop rules)",
+    )
+    allo_hsct_population_calendar_months: int = _interpretation(
+        24,
+        "population 3 ('patients undergoing allogeneic HSCT') applies for this many months after the latest "
+        "allogeneic HSCT record; later the population-1 criteria apply",
+    )
+    iga_reference_low_default_g_per_l: float = _interpretation(
+        0.7, "IgA reference-range low used for general immunoparesis when the result carries no reference range"
+    )
+    igm_reference_low_default_g_per_l: float = _interpretation(
+        0.4, "IgM reference-range low used for general immunoparesis when the result carries no reference range"
     )
     follow_up_due_soon_days: int = _interpretation(14, "patient-view reminds this many days before a follow-up")
     follow_up_done_tolerance_days: int = _interpretation(

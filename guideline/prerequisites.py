@@ -24,6 +24,8 @@ from guideline.model import Advice, Criterion, Evidence, Finding, InfectionRecor
 from guideline.text import msg
 
 _SITE_NAMES = {InfectionSite.LOWER_RESPIRATORY: msg("lungs"), InfectionSite.URINARY_TRACT: msg("urinary tract")}
+"""The organ foci the source names ("fx fokus i urinveje, kendte bronkiektasier og gentagne lungeinfektioner");
+other sites (skin, ear-nose-throat, ...) are recorded for severity and history but make no organ focus here."""
 
 
 def prerequisites_advice(facts: Facts, finding: Finding) -> Advice | None:
@@ -112,7 +114,7 @@ def _organ_focus(facts: Facts) -> tuple[Evidence, ...]:
     since = add_calendar_months(facts.as_of, -facts.p.infection_history_calendar_months)
     by_site: dict[InfectionSite, list[InfectionRecord]] = defaultdict(list)
     for infection in facts.record.infections:
-        if infection.site is not None and since <= infection.onset <= facts.as_of:
+        if infection.site in _SITE_NAMES and since <= infection.onset <= facts.as_of:
             by_site[infection.site].append(infection)
     merge = timedelta(days=facts.p.infection_episode_merge_days)
     for site, infections in sorted(by_site.items()):

@@ -13,14 +13,16 @@ from collections.abc import Callable
 from guideline import sources
 from guideline.concepts import DiagnosisKind, Population, Recommendation, RuleId
 from guideline.criteria import (
+    LATEST,
     NOT_INDICATED_NOTE,
     adult_criterion,
     clinical_notes,
     default_dates,
     diagnosis_evidence,
-    igg_below,
     igg_below_consider,
     index_date_criterion,
+    lab_evidence,
+    low_igg,
     make_finding,
     persistence,
     population_criterion,
@@ -37,8 +39,17 @@ from guideline.text import Message, msg
 
 Rule = Callable[[Facts], Finding | None]
 
-_IGG_INTERPRETATIONS = ("igg_recent_max_age_days",)
-LATEST = msg("Latest")
+_IGG_INTERPRETATIONS = ("igg_recent_max_age_days", "igg_washout_days")
+_PERSISTENCE_INTERPRETATIONS = ("igg_confirm_max_span_days", "active_infection_days")
+POP4_WORK_UP_NOTE = msg(
+    "Population 4: immunoglobulin can be considered in special situations, after specialised work-up including "
+    "vaccination responses and extended immunological examination with clinical immunology."
+)
+CONFIRMATION_MISSING_NOTE = msg(
+    "The confirming second IgG is missing (measurement rule, Monitorering af effekt: IgG twice at least 3 weeks "
+    "apart, at least one sample without active infection): one IgG < 4 g/L suffices here ('uanset'), but measure "
+    "the second."
+)
 RECENT_IGG = msg("Recent IgG")
 CHILD_NOTES = (
     msg(
@@ -105,6 +116,154 @@ def age_unknown(facts: Facts) -> Finding | None:
     )
 
 
+def igg_not_own(facts: Facts) -> Finding | None:
+    """The IgG the decision needs is not the patient's own: drawn under or soon after immunoglobulin.
+
+    Source: Opsummering, "Kriterier for seponering" ("Under immunglobulinsubstitution kan IgG ikke anvendes isoleret
+    som markør"); addendum §3.4 (IgG "i en periode uden immunglobulinsubstitution"). Fires when no recent own IgG
+    is left (inside the CAR-T/bsAb window: none since T0) but a recent confounded one exists. Names the dose and
+    the first date an own IgG can be drawn.
+    """
+    p = facts.p
+    window_rule = Population.CAR_T_OR_BSAB in facts.populations and facts.in_window
+    needed = facts.igg_since_t0 if window_rule else facts.igg_recent
+    recent = [
+        c
+        for c in facts.igg_not_own
+        if c.lab.effective <= facts.as_of and (facts.as_of - c.lab.effective).days <= p.igg_recent_max_age_days
+    ]
+    if needed is not None or not recent:
+        return None
+    newest = max(recent, key=lambda c: (c.lab.effective, c.lab.ref))
+    own_from = facts.own_igg_from or newest.own_from
+    dose = newest.exposure
+    criterion = Criterion(
+        id="igg-own",
+        description=msg(
+            "Own IgG: drawn {days} days or more after any immunoglobulin dose (IgG cannot be used as a marker under "
+            "immunoglobulin)",
+            days=p.igg_washout_days,
+        ),
+        held=False,
+        evidence=(
+            *(lab_evidence(c.lab) for c in sorted(recent, key=lambda c: c.lab.effective, reverse=True)[:3]),
+            Evidence(
+                text=msg(
+                    "immunoglobulin {drug}{purpose}",
+                    drug=dose.display,
+                    purpose=msg(" (immunomodulation, not IgRT)") if dose.immunomodulation else "",
+                ),
+                ref=dose.ref,
+                on=dose.end,
+            ),
+        ),
+    )
+    return make_finding(
+        facts,
+        rule=RuleId.IGG_NOT_OWN,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary,
+        criteria=(criterion,),
+        source=sources.OWN_IGG,
+        dates=default_dates(facts, own_igg_from=own_from),
+        notes=(
+            msg(
+                "Measure IgG, IgA and IgM from {own_from}, {days} days after the last immunoglobulin dose ({drug}, "
+                "{dose_on}): the IgG measured since reflects the infused immunoglobulin, not the patient's own.",
+                own_from=own_from,
+                days=p.igg_washout_days,
+                drug=dose.display,
+                dose_on=dose.end,
+            ),
+            *clinical_notes(facts, start_like=False),
+        ),
+        interpretations=_IGG_INTERPRETATIONS,
+        order_lab_tests=True,
+    )
+
+
+def m_component_untyped(facts: Facts) -> Finding | None:
+    """A measurable M-protein of unknown isotype and no documented immunoparesis: type it, measure IgA and IgM.
+
+    Source: Opsummering, "Kriterier for opstart", 1.: with an IgG M-component "er det totale IgG-niveau ikke et
+    retvisende udtryk for den humorale immunfunktion"; "dokumentation af en generel immunparese [kan] træde i stedet
+    for lavt IgG". Without the isotype, total IgG may be monoclonal IgG and must not decide either way.
+    """
+    status = facts.m_component
+    mp = status.m_protein
+    if not status.isotype_unknown or mp is None or facts.immunoparesis_substitutes:
+        return None
+    paresis = facts.immunoparesis
+    criteria = [
+        Criterion(
+            id="m-component-typed",
+            description=msg("M-component isotype known (immunofixation): not typed"),
+            held=False,
+            evidence=(lab_evidence(mp),),
+        ),
+    ]
+    if paresis is not None:
+        criteria.append(paresis)
+    return make_finding(
+        facts,
+        rule=RuleId.M_COMPONENT_UNTYPED,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary,
+        criteria=criteria,
+        source=sources.M_COMPONENT,
+        notes=(
+            msg(
+                "Type the M-component (immunofixation) and measure IgA and IgM: with an IgG M-component total IgG "
+                "does not reflect humoral immunity, and documented general immunoparesis (IgA and IgM below their "
+                "reference low) takes the place of low IgG."
+            ),
+        ),
+        interpretations=("iga_reference_low_default_g_per_l", "igm_reference_low_default_g_per_l"),
+        order_lab_tests=True,
+    )
+
+
+def hsct_type_unknown(facts: Facts) -> Finding | None:
+    """HSCT of unknown type with IgG < 4 g/L that no other start rule met: the type decides (population 3 or 1).
+
+    Source: Opsummering, "Kriterier for opstart": population 3 is allogeneic HSCT (IgG < 4 g/L "uanset"
+    infections); autologous HSCT follows the haematological disease behind it (population 1, which needs severe or
+    recurrent infections); population 4 excludes anyone who "har gennemgået HSCT".
+    """
+    unknown = facts.diagnoses_of(DiagnosisKind.HSCT_UNKNOWN_TYPE)
+    lab = facts.igg_recent
+    if not unknown or Population.ALLO_HSCT in facts.populations or lab is None:
+        return None
+    low = low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
+    if not low.held:
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.HSCT_TYPE_UNKNOWN,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=Population.HAEMATOLOGICAL,
+        criteria=(
+            Criterion(
+                id="hsct-type-known",
+                description=msg("HSCT type recorded (allogeneic: population 3; autologous: population 1)"),
+                held=False,
+                evidence=tuple(diagnosis_evidence(d) for d in unknown),
+            ),
+            low,
+        ),
+        source=sources.START_POP3,
+        notes=(
+            msg(
+                "Record whether the HSCT was allogeneic or autologous: after allogeneic HSCT, IgG < 4 g/L is a start "
+                "criterion whatever the infections (population 3); after autologous HSCT the population-1 criteria "
+                "(persistent IgG < 4 g/L and severe or recurrent bacterial infections) apply."
+            ),
+            *clinical_notes(facts, start_like=False),
+        ),
+        interpretations=(*_IGG_INTERPRETATIONS, "allo_hsct_population_calendar_months"),
+    )
+
+
 def no_igg_since_t0(facts: Facts) -> Finding | None:
     """Population 2 inside the window without a recent IgG measured on or after T0: order IgG, IgA, IgM."""
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or facts.igg_since_t0:
@@ -146,9 +305,12 @@ def start_pop2_window(facts: Facts) -> Finding | None:
     lab = facts.igg_since_t0
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or lab is None:
         return None
-    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=msg("Latest (since T0)"))
+    low = low_igg(
+        facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=msg("Latest (since T0)")
+    )
     if not low.held:
         return None
+    confirmation = persistence(facts, lab, required=False)
     return make_finding(
         facts,
         rule=RuleId.START_POP2_WINDOW,
@@ -158,15 +320,12 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             adult_criterion(facts),
             index_date_criterion(facts),
             low,
-            persistence(facts, lab, required=False),
+            confirmation,
         ),
         source=sources.START_POP2,
         dates=default_dates(facts, stop_due=facts.window_end),
         notes=(
-            msg(
-                "Inside the window one IgG < 4 g/L suffices; a confirming second IgG at least 3 weeks apart is part "
-                "of the measurement rule (Monitorering af effekt) and is shown above."
-            ),
+            *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
             msg(
                 "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
                 "(addendum §4.1, §4.2)."
@@ -177,7 +336,7 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             *_IGG_INTERPRETATIONS,
             "pop2_igg_must_follow_t0",
             "bsab_new_course_gap_days",
-            "igg_confirm_max_span_days",
+            *_PERSISTENCE_INTERPRETATIONS,
         ),
     )
 
@@ -187,18 +346,22 @@ def start_pop3(facts: Facts) -> Finding | None:
     lab = facts.igg_recent
     if Population.ALLO_HSCT not in facts.populations or lab is None:
         return None
-    low = igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
+    low = low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
     if not low.held:
         return None
+    confirmation = persistence(facts, lab, required=False)
     return make_finding(
         facts,
         rule=RuleId.START_POP3,
         recommendation=Recommendation.START,
         population=Population.ALLO_HSCT,
-        criteria=(population_criterion(facts, Population.ALLO_HSCT), low, persistence(facts, lab, required=False)),
+        criteria=(population_criterion(facts, Population.ALLO_HSCT), low, confirmation),
         source=sources.START_POP3,
-        notes=clinical_notes(facts, start_like=True),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days"),
+        notes=(
+            *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
+            *clinical_notes(facts, start_like=True),
+        ),
+        interpretations=(*_IGG_INTERPRETATIONS, *_PERSISTENCE_INTERPRETATIONS, "allo_hsct_population_calendar_months"),
     )
 
 
@@ -220,7 +383,7 @@ def start_pop1_or_pop2_after_window(facts: Facts) -> Finding | None:
         criteria=criteria,
         source=sources.START_POP2 if after_window else sources.START_POP1,
         notes=clinical_notes(facts, start_like=True),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, *_PERSISTENCE_INTERPRETATIONS, *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 
@@ -238,14 +401,8 @@ def consider_pop4(facts: Facts) -> Finding | None:
         population=Population.OTHER_HYPOGAMMAGLOBULINAEMIA,
         criteria=criteria,
         source=sources.START_POP4,
-        notes=(
-            msg(
-                "Population 4: immunoglobulin can be considered in special situations, after specialised work-up "
-                "including vaccination responses and extended immunological examination with clinical immunology."
-            ),
-            *clinical_notes(facts, start_like=True),
-        ),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
+        notes=(POP4_WORK_UP_NOTE, *clinical_notes(facts, start_like=True)),
+        interpretations=(*_IGG_INTERPRETATIONS, *_PERSISTENCE_INTERPRETATIONS, *SEVERE_OR_RECURRENT_INTERPRETATIONS),
     )
 
 
@@ -274,6 +431,7 @@ def consider_igg_below_6(facts: Facts) -> Finding | None:
         criteria=(population_criterion(facts, population), low, infections),
         source=source,
         notes=(
+            *((POP4_WORK_UP_NOTE,) if population == Population.OTHER_HYPOGAMMAGLOBULINAEMIA else ()),
             msg(
                 "Immunoglobulin can be considered where the clinician judges low IgG a decisive single factor for "
                 "the infections. Weigh: has antibiotic prophylaxis been tried; total immune competence; "
@@ -281,7 +439,7 @@ def consider_igg_below_6(facts: Facts) -> Finding | None:
             ),
             *clinical_notes(facts, start_like=True),
         ),
-        interpretations=(*_IGG_INTERPRETATIONS, "age_related_igg_limit_below_age_years", *EPISODE_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, *EPISODE_INTERPRETATIONS),
     )
 
 
@@ -306,11 +464,11 @@ def unconfirmed_low_igg(facts: Facts) -> Finding | None:
         notes=(
             msg(
                 "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
-                "after the latest, at least one sample taken without active infection."
+                "after the latest, at least one sample taken without active infection (Monitorering af effekt)."
             ),
             *clinical_notes(facts, start_like=False),
         ),
-        interpretations=(*_IGG_INTERPRETATIONS, "igg_confirm_max_span_days", *SEVERE_OR_RECURRENT_INTERPRETATIONS),
+        interpretations=(*_IGG_INTERPRETATIONS, *_PERSISTENCE_INTERPRETATIONS, *SEVERE_OR_RECURRENT_INTERPRETATIONS),
         order_lab_tests=True,
     )
 
@@ -321,8 +479,8 @@ def not_indicated(facts: Facts) -> Finding:
     p = facts.p
     criteria = [
         *(population_criterion(facts, pop) for pop in sorted(facts.populations)),
-        igg_below(lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
-        igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST),
+        low_igg(facts, lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
+        low_igg(facts, lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST),
     ]
     if facts.index is not None:
         criteria.append(index_date_criterion(facts))
@@ -344,11 +502,14 @@ START_RULES: tuple[Rule, ...] = (
     child_after_car_t_or_bsab,
     primary_immunodeficiency,
     age_unknown,
+    igg_not_own,
+    m_component_untyped,
     no_igg_since_t0,
     no_recent_igg,
     start_pop2_window,
     start_pop3,
     start_pop1_or_pop2_after_window,
+    hsct_type_unknown,
     consider_pop4,
     consider_igg_below_6,
     unconfirmed_low_igg,
@@ -381,7 +542,7 @@ def _pop1_start_criteria(facts: Facts, population: Population) -> tuple[Criterio
     if population == Population.CAR_T_OR_BSAB:
         criteria.append(index_date_criterion(facts, required=False))
     criteria += [
-        igg_below(lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
+        low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
         persistence(facts, lab, required=True),
         severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p),
     ]

@@ -40,9 +40,13 @@ def car_t(on: str) -> TherapyAdministration:
     )
 
 
-def bsab(on: str) -> TherapyAdministration:
+def bsab(on: str, substance: str = "teclistamab") -> TherapyAdministration:
     return TherapyAdministration(
-        kind=TherapyKind.BSAB, substance="Tecvayli", on=d(on), ref=f"MedicationAdministration/bsab-{on}"
+        kind=TherapyKind.BSAB,
+        substance=substance.capitalize(),
+        on=d(on),
+        ref=f"MedicationAdministration/bsab-{substance}-{on}",
+        substance_key=substance,
     )
 
 
@@ -51,7 +55,8 @@ def dx(kind: DiagnosisKind) -> Diagnosis:
 
 
 HAEM = dx(DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY)
-ALLO = dx(DiagnosisKind.ALLO_HSCT)
+ALLO = Diagnosis(ref="Condition/allo-hsct", kind=DiagnosisKind.ALLO_HSCT, display="allo-hsct", recorded=d("2026-03-01"))
+"""An allogeneic HSCT inside the 24-month population-3 period for 2026 evaluation dates."""
 
 
 def infection(
@@ -61,11 +66,17 @@ def infection(
     verification: str | None = "confirmed",
     severe: bool = False,
     encounter: str | None = None,
+    abatement: str | None = None,
+    classified: bool = True,
+    severe_by_code: bool = False,
 ) -> InfectionRecord:
     return InfectionRecord(
         ref=f"Condition/inf-{on}",
         display="infection",
-        kinds=kinds,
+        kinds=kinds if classified else frozenset(),
+        abatement=d(abatement) if abatement else None,
+        classified=classified,
+        severe_by_code=severe_by_code,
         onset=d(on),
         date_source="onsetDateTime",
         verification=verification,
@@ -82,7 +93,7 @@ def antibiotic(on: str) -> AntibioticRecord:
     return AntibioticRecord(ref=f"MedicationRequest/ab-{on}", display="amoxicillin", start=d(on))
 
 
-def ivig(on: str) -> IgrtRecord:
+def ivig(on: str, *, immunomodulation: bool = False) -> IgrtRecord:
     return IgrtRecord(
         ref=f"MedicationAdministration/ivig-{on}",
         display="Privigen",
@@ -90,6 +101,7 @@ def ivig(on: str) -> IgrtRecord:
         route=IgrtRoute.IVIG,
         start=d(on),
         end=d(on),
+        purpose="immunomodulation" if immunomodulation else "replacement",
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from guideline import assess
-from guideline.concepts import AdviceRule, Analyte, IgrtRoute, MeasurementKind, VaccineKind
+from guideline.concepts import AdviceRule, Analyte, IgrtRoute, InfectionKind, MeasurementKind, VaccineKind
 from guideline.facts import derive
 from guideline.model import Advice, LabResult, Measurement, MProteinTyping, OrderedDose, Vaccination
 from guideline.parameters import DEFAULT_PARAMETERS
@@ -190,6 +190,9 @@ def test_unknown_isotype_keeps_total_igg_and_says_so() -> None:
 
 
 # -- monitoring ---------------------------------------------------------------------------------------------
+SEPSIS = frozenset({InfectionKind.BACTERIAL_SEPSIS})
+
+
 @pytest.mark.parametrize(("onset", "clean"), [("2026-10-21", True), ("2026-10-22", False)])
 def test_a_sample_within_14_days_after_an_infection_onset_is_not_clean(onset: str, clean: bool) -> None:
     rec = record(
@@ -201,7 +204,7 @@ def test_a_sample_within_14_days_after_an_infection_onset_is_not_clean(onset: st
             lab(Analyte.IGA, 0.3, "2026-11-05", "Observation/iga"),
             lab(Analyte.IGM, 0.2, "2026-11-05", "Observation/igm"),
         ),
-        infections=(infection(onset, severe=True), infection("2026-07-01", severe=True)),
+        infections=(infection(onset, kinds=SEPSIS), infection("2026-07-01", severe=True)),
     )
     found = [a for a in advice_for(rec) if a.rule == AdviceRule.MONITORING_BEFORE_START]
     # the two IgG are only 1 day apart, so the twice-3-weeks criterion is missing in both rows

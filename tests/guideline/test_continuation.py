@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from guideline import Recommendation, RuleId, evaluate
+from guideline import RuleId, evaluate
 from guideline.concepts import IgrtRoute
 from guideline.model import IgrtRecord
 from tests.guideline.records import HAEM, car_t, d, igg, infection, ivig, ivig_every, record
@@ -55,7 +55,8 @@ def test_on_igrt_means_immunoglobulin_within_42_days(days_since_last: int, on_ig
     rec = record(diagnoses=(HAEM,), labs=(igg(7.0, "2026-11-01"),), igrt=(ivig(last.isoformat()),))
     finding = evaluate(rec, as_of=d("2026-11-20"))
     assert finding.on_igrt is on_igrt
-    assert (finding.recommendation == Recommendation.NOT_INDICATED) is (not on_igrt)
+    # Off IgRT the IgG of 24 days after the last dose is not own: never not-indicated on it (Opsummering).
+    assert (finding.rule == RuleId.IGG_NOT_OWN) is (not on_igrt)
 
 
 STANDARD = IgrtRecord(
@@ -69,25 +70,27 @@ STANDARD = IgrtRecord(
 
 
 @pytest.mark.parametrize(
-    ("as_of", "expected", "next_follow_up"),
+    ("as_of", "expected", "next_follow_up", "stop_due"),
     [
-        ("2026-05-01", RuleId.STANDARD_CONTINUE, "2026-05-02"),  # before the 3-month follow-up
-        ("2026-05-02", RuleId.STANDARD_CONTINUE, "2026-05-02"),  # 3-month follow-up day
-        ("2026-08-01", RuleId.STANDARD_CONTINUE, "2026-08-02"),  # < 6 months
-        ("2026-08-02", RuleId.STANDARD_PAUSE_SUMMER, "2026-08-02"),  # 6 months, summer
-        ("2026-09-30", RuleId.STANDARD_PAUSE_SUMMER, "2027-02-02"),
-        ("2026-10-02", RuleId.STANDARD_CONTINUE, "2027-02-02"),  # winter days on IgRT 89 < 90
-        ("2026-10-03", RuleId.STANDARD_STOP_ATTEMPT, "2027-02-02"),  # 90 winter days reached
-        ("2027-02-01", RuleId.STANDARD_STOP_ATTEMPT, "2027-02-02"),  # last day of 6-12 months
-        ("2027-02-02", RuleId.STANDARD_CONTINUE, "2027-02-02"),  # > 12 months: reassess every 6 months
-        ("2027-05-01", RuleId.STANDARD_PAUSE_SUMMER, "2027-08-02"),
+        ("2026-05-01", RuleId.STANDARD_CONTINUE, "2026-05-02", "2026-10-03"),  # before the 3-month follow-up
+        ("2026-05-02", RuleId.STANDARD_CONTINUE, "2026-05-02", "2026-10-03"),  # 3-month follow-up day
+        ("2026-08-01", RuleId.STANDARD_CONTINUE, "2026-08-02", "2026-10-03"),  # < 6 months
+        ("2026-08-02", RuleId.STANDARD_PAUSE_SUMMER, "2026-08-02", "2026-10-03"),  # 6 months, summer
+        ("2026-09-30", RuleId.STANDARD_PAUSE_SUMMER, "2027-02-02", "2026-10-03"),
+        ("2026-10-02", RuleId.STANDARD_CONTINUE, "2027-02-02", "2026-10-03"),  # winter days on IgRT 89 < 90
+        ("2026-10-03", RuleId.STANDARD_STOP_ATTEMPT, None, "2026-10-03"),  # 90 winter days reached: one date only
+        ("2027-02-01", RuleId.STANDARD_STOP_ATTEMPT, None, "2026-10-03"),  # last day of 6-12 months
+        ("2027-02-02", RuleId.STANDARD_STOP_OVERDUE, None, "2026-10-03"),  # 12 months, no attempt, no infection
+        ("2027-05-01", RuleId.STANDARD_STOP_OVERDUE, None, "2026-10-03"),  # overdue stop before a summer pause
     ],
 )
-def test_standard_follow_up_pause_and_stop(as_of: str, expected: RuleId, next_follow_up: str) -> None:
+def test_standard_follow_up_pause_and_stop(
+    as_of: str, expected: RuleId, next_follow_up: str | None, stop_due: str
+) -> None:
     finding = evaluate(record(diagnoses=(HAEM,), igrt=(STANDARD,)), as_of=d(as_of))
     assert finding.rule == expected
-    assert finding.dates.next_follow_up == d(next_follow_up)
-    assert finding.dates.stop_due == date(2026, 10, 3)
+    assert finding.dates.next_follow_up == (d(next_follow_up) if next_follow_up else None)
+    assert finding.dates.stop_due == d(stop_due)
 
 
 def test_undated_active_order_is_insufficient_data() -> None:

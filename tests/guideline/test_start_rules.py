@@ -190,13 +190,29 @@ def test_antibiotic_link_window(antibiotic_day: str, treated: bool) -> None:
                 infection("2026-06-01", severe=True, verification="provisional"),
                 infection("2026-08-01", severe=True, verification="provisional"),
             ),
+            RuleId.NOT_INDICATED,
+        ),  # severity Severe without an admission is not "indlæggelseskrævende"
+        (
+            (
+                infection("2026-06-01", verification="provisional", encounter="Encounter/a1"),
+                infection("2026-08-01", verification="provisional", encounter="Encounter/a2"),
+            ),
             RuleId.CONSIDER_IGG_BELOW_6,
         ),
     ],
-    ids=["sepsis-at-6-months", "sepsis-before-6-months", "two-severe"],
+    ids=["sepsis-at-6-months", "sepsis-before-6-months", "two-severity-severe-not-admitted", "two-admitted"],
 )
 def test_igg_below_6_infection_criterion(infections: tuple[object, ...], expected: RuleId) -> None:
-    rec = record(diagnoses=(HAEM,), labs=(igg(5.0, "2026-11-10"),), infections=infections)
+    linked = {ref for i in infections for ref in i.encounter_refs}  # type: ignore[attr-defined]
+    admissions = tuple(
+        a
+        for a in (
+            admission("2026-06-01", "2026-06-05", ref="Encounter/a1"),
+            admission("2026-08-01", "2026-08-04", ref="Encounter/a2"),
+        )
+        if a.ref in linked
+    )
+    rec = record(diagnoses=(HAEM,), labs=(igg(5.0, "2026-11-10"),), infections=infections, admissions=admissions)
     assert rule_of(rec, "2026-11-20") == expected
 
 
@@ -303,7 +319,7 @@ def test_primary_immunodeficiency_is_out_of_scope() -> None:
     assert rule_of(rec, "2026-11-20") == RuleId.PRIMARY_IMMUNODEFICIENCY
 
 
-def test_child_uses_age_related_reference_low_for_igg_below_6() -> None:
+def test_age_related_reference_low_applies_at_every_age() -> None:
     from guideline.concepts import Analyte
     from guideline.model import LabResult
 
@@ -317,7 +333,12 @@ def test_child_uses_age_related_reference_low_for_igg_below_6() -> None:
     )
     base = {"diagnoses": (HAEM,), "labs": (lab,), "infections": TWO_TREATED, "antibiotics": TWO_ANTIBIOTICS}
     assert rule_of(record(birth_date=d("2016-01-01"), **base), "2026-11-20") == RuleId.CONSIDER_IGG_BELOW_6
-    assert rule_of(record(**base), "2026-11-20") == RuleId.NOT_INDICATED
+    adult = evaluate(record(**base), as_of=d("2026-11-20"))
+    assert adult.rule == RuleId.CONSIDER_IGG_BELOW_6
+    below = next(c for c in adult.criteria if c.id == "igg-below-6")
+    assert "reference-range low (7 g/L) (not below 6 g/L)" in below.description.english()
+    without_range = lab.model_copy(update={"reference_low_g_per_l": None})
+    assert rule_of(record(**{**base, "labs": (without_range,)}), "2026-11-20") == RuleId.NOT_INDICATED
 
 
 def test_source_fixed_thresholds_cannot_be_configured() -> None:

@@ -1,0 +1,116 @@
+"""Own IgG: which IgG results reflect the patient's own production, and which are confounded by immunoglobulin.
+
+Sources: Opsummering, "Kriterier for seponering": "Under immunglobulinsubstitution kan IgG ikke anvendes isoleret
+som markør for B-celle-niveau/funktion"; addendum §3.4: immune recovery "forudsætter, at målingen af IgG foretages i
+en periode uden immunglobulinsubstitution".
+
+Rule: an IgG drawn on the day of, or fewer than ``igg_washout_days`` days after, the last day of **any**
+immunoglobulin exposure (ATC J06BA, any dose, any reason: IgRT and also high-dose IVIG for ICANS, ITP and the
+like) is not the patient's own IgG. It cannot support start, consider, not-indicated or immune recovery; on IgRT it
+is a trough and feeds the dose advice only. A sample drawn the same day as a dose counts as confounded because a
+date cannot tell a pre-dose from a post-dose sample.
+
+**interpretation** ``igg_washout_days`` (default 90): the half-life of IgG (own and infused) is about 3-4 weeks
+(21-28 days; addendum table 8-7 "lang halveringstid"). After 90 days more than three half-lives have passed, so
+at most 1/8 (28-day half-life) to 1/19 (21-day half-life) of a dose's rise in IgG remains: below 1 g/L after a
+replacement dose, which cannot move a value across the 4 and 6 g/L thresholds by itself.
+
+Immunoglobulin given for another reason ("immunomodulation": the record's ``reasonCode`` or a ``reasonReference``
+Condition coded as ITP, ICANS, Guillain-Barré, Kawasaki, ...) is not IgRT: it opens no IgRT episode and triggers
+no stop rule (``replacement_records``), but it confounds IgG like any other dose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from guideline.concepts import Analyte, DiagnosisKind
+from guideline.model import IgrtRecord, LabResult, PatientRecord
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Immunoglobulin in the body from ``start`` to ``end`` (an administration: one day; an order: its period).
+
+    ``immunomodulation``: given for another reason than replacement (not IgRT).
+    """
+
+    start: date
+    end: date
+    ref: str
+    display: str
+    immunomodulation: bool
+
+
+@dataclass(frozen=True)
+class ConfoundedIgg:
+    """An IgG that is not own: the exposure that confounds it, and the first day an own IgG can be drawn."""
+
+    lab: LabResult
+    exposure: Exposure
+    own_from: date
+
+
+def is_immunomodulation(record: IgrtRecord, immunomodulation_reasons: frozenset[str]) -> bool:
+    """Return whether an immunoglobulin record was given for another reason than replacement."""
+    return record.purpose == "immunomodulation" or bool(set(record.reason_refs) & immunomodulation_reasons)
+
+
+def immunomodulation_reasons(record: PatientRecord) -> frozenset[str]:
+    """Return the references of Conditions coded as an immunomodulatory indication (ITP, ICANS, ...)."""
+    return frozenset(d.ref for d in record.diagnoses if d.kind == DiagnosisKind.IG_IMMUNOMODULATION_INDICATION)
+
+
+def replacement_records(record: PatientRecord) -> tuple[IgrtRecord, ...]:
+    """Return the immunoglobulin records that are IgRT (all but those given for immunomodulation)."""
+    reasons = immunomodulation_reasons(record)
+    return tuple(r for r in record.igrt if not is_immunomodulation(r, reasons))
+
+
+def exposures(record: PatientRecord, *, as_of: date) -> tuple[Exposure, ...]:
+    """Return every dated immunoglobulin exposure that began on or before ``as_of``, oldest first.
+
+    An active order or statement lasts until ``as_of``; an ended one until its end (else its start).
+    Undated records are left out (an undated active order is reported by the continuation rules).
+    """
+    reasons = immunomodulation_reasons(record)
+    found = []
+    for r in record.igrt:
+        if r.start is None or r.start > as_of:
+            continue
+        end = as_of if r.active else min(max(r.end or r.start, r.start), as_of)
+        found.append(Exposure(r.start, end, r.ref, r.display, is_immunomodulation(r, reasons)))
+    return tuple(sorted(found, key=lambda e: (e.end, e.start, e.ref)))
+
+
+def confounding_exposure(lab: LabResult, found: tuple[Exposure, ...], *, washout_days: int) -> Exposure | None:
+    """Return the latest-ending exposure that confounds ``lab`` (start <= sample < end + washout), if any."""
+    hits = [e for e in found if e.start <= lab.effective < e.end + timedelta(days=washout_days)]
+    return max(hits, key=lambda e: (e.end, e.ref)) if hits else None
+
+
+def split_igg(
+    labs: tuple[LabResult, ...], found: tuple[Exposure, ...], *, washout_days: int
+) -> tuple[tuple[LabResult, ...], tuple[ConfoundedIgg, ...]]:
+    """Split lab results into those usable as own values (IgG own; other analytes as they are) and confounded IgG.
+
+    Returns:
+        ``(own_labs, confounded)``: ``own_labs`` keeps every non-IgG result and every own IgG.
+    """
+    own: list[LabResult] = []
+    confounded: list[ConfoundedIgg] = []
+    for lab in labs:
+        exposure = None if lab.analyte != Analyte.IGG else confounding_exposure(lab, found, washout_days=washout_days)
+        if exposure is None:
+            own.append(lab)
+        else:
+            confounded.append(ConfoundedIgg(lab, exposure, exposure.end + timedelta(days=washout_days)))
+    return tuple(own), tuple(confounded)
+
+
+def own_igg_from(found: tuple[Exposure, ...], *, washout_days: int) -> date | None:
+    """Return the first day an IgG is own again after the last exposure (``None`` without any exposure)."""
+    if not found:
+        return None
+    return max(e.end for e in found) + timedelta(days=washout_days)
