@@ -47,6 +47,21 @@ _LAB_ORDERS = {Analyte.IGG: ("lab-igg", "IgG"), Analyte.IGA: ("lab-iga", "IgA"),
 _STATUS = {True: msg("Met"), False: msg("Not met"), None: msg("Undetermined")}
 
 
+_IMMUNOPARESIS_SUMMARIES = {
+    RuleId.START_POP1: msg("Start IgRT: immunoparesis (IgA, IgM low) in place of low IgG with M-component; infections"),
+    RuleId.START_POP2_AFTER_WINDOW: msg(
+        "Start IgRT: immunoparesis (IgA, IgM low) in place of low IgG with M-component; infections"
+    ),
+    RuleId.START_POP2_WINDOW: msg("Start IgRT within 6 months of CAR-T/bsAb: immunoparesis in place of low IgG"),
+    RuleId.START_POP3: msg("Start IgRT after allogeneic HSCT: immunoparesis in place of low IgG (M-component)"),
+    RuleId.CONSIDER_IGG_BELOW_6: msg(
+        "IgRT can be considered: immunoparesis (IgA, IgM low) in place of low IgG with M-component; infections"
+    ),
+    RuleId.CONSIDER_POP4: msg("IgRT can be considered after specialist work-up: immunoparesis in place of low IgG"),
+}
+"""Summaries where documented immunoparesis, not an IgG value, met the IgG criterion (the IgG value would mislead)."""
+
+
 def indicator(finding: Finding, *, hook: str) -> str:
     """Return ``info`` or ``warning``: warnings where the clinician should act or reconsider an order."""
     table = _INDICATOR_ORDER if hook in ORDER_HOOKS else _INDICATOR_PATIENT_VIEW
@@ -126,6 +141,8 @@ def summary_message(finding: Finding) -> Message:
             "IgRT after CAR-T/bsAb: no own IgG before the start, so the 6-month stop rule cannot be checked"
         ),
     }
+    if finding.rests_on_immunoparesis and finding.rule in _IMMUNOPARESIS_SUMMARIES:
+        return _IMMUNOPARESIS_SUMMARIES[finding.rule]
     if finding.rule != RuleId.STANDARD_CONTINUE:
         return texts[finding.rule]
     if d.stop_due and d.stop_due >= finding.as_of:

@@ -9,12 +9,11 @@ assessment outside these criteria.
 from __future__ import annotations
 
 from guideline import sources
-from guideline.concepts import AdviceKind, AdviceRule, Analyte, Recommendation, RuleId
+from guideline.concepts import AdviceKind, AdviceRule, Recommendation, RuleId
 from guideline.criteria import lab_evidence
 from guideline.dose import order_dose_advice, trough_advice
 from guideline.facts import Facts
-from guideline.labs import latest
-from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, OrderedDose
+from guideline.model import Advice, Criterion, Evidence, Finding, OrderedDose
 from guideline.monitoring import (
     before_start_advice,
     follow_up_advice,
@@ -62,10 +61,8 @@ def advise(
 def m_component_advice(facts: Facts) -> Advice | None:
     """Return the M-component card: the polyclonal estimate the decision used, or an unknown isotype."""
     status = facts.m_component
-    labs = facts.record.labs
-    immunoparesis = _immunoparesis(
-        latest(labs, Analyte.IGA, as_of=facts.as_of), latest(labs, Analyte.IGM, as_of=facts.as_of)
-    )
+    assert facts.immunoparesis is not None
+    immunoparesis = facts.immunoparesis.model_copy(update={"required": False})
     if status.igg_type:
         estimate = facts.igg_latest
         typing = status.typing
@@ -146,7 +143,7 @@ def m_component_advice(facts: Facts) -> Advice | None:
             kind=AdviceKind.M_COMPONENT,
             rule=AdviceRule.M_COMPONENT_ISOTYPE_UNKNOWN,
             summary=msg(
-                "M-component {value} with unknown isotype: the decision used total IgG; type it", value=mp.shown()
+                "M-component {value} with unknown isotype: total IgG does not decide; type it", value=mp.shown()
             ),
             warning=True,
             criteria=tuple(criteria),
@@ -163,28 +160,3 @@ _M_NOTE = msg(
     "(Opsummering, Kriterier for opstart). COMMIT subtracts the monoclonal component when judging IgG (addendum "
     "table 8-7)."
 )
-
-
-def _immunoparesis(iga: LabResult | None, igm: LabResult | None) -> Criterion:
-    """General immunoparesis: IgA and IgM both below the lab's reference-range low."""
-    labs = [lab for lab in (iga, igm) if lab is not None]
-    description = msg("General immunoparesis: IgA and IgM both below their reference-range low")
-    if len(labs) < 2 or any(lab.reference_low_g_per_l is None for lab in labs):
-        return Criterion(
-            id="immunoparesis",
-            description=msg(
-                "General immunoparesis: IgA and IgM both below their reference-range low (not decidable: a value or "
-                "its reference range is missing)"
-            ),
-            held=None,
-            required=False,
-            evidence=tuple(lab_evidence(lab) for lab in labs),
-        )
-    held = all(lab.is_below(lab.reference_low_g_per_l or 0.0) for lab in labs)
-    return Criterion(
-        id="immunoparesis",
-        description=description,
-        held=held,
-        required=False,
-        evidence=tuple(lab_evidence(lab) for lab in labs),
-    )

@@ -83,26 +83,47 @@ def igg_below(
 
 
 def low_igg(facts: Facts, lab: LabResult | None, threshold: float, *, criterion_id: str, label: Message) -> Criterion:
-    """``igg_below``, where documented general immunoparesis takes the place of low IgG with an M-component.
+    """``igg_below``, read as the source asks where an M-component may be IgG.
 
-    Source: Opsummering, "Kriterier for opstart", 1.: with an IgG M-component (or one whose isotype is unknown)
-    "kan dokumentation af en generel immunparese træde i stedet for lavt IgG".
+    Source: Opsummering, "Kriterier for opstart", 1.: with an IgG M-component "er det totale IgG-niveau ikke et
+    retvisende udtryk for den humorale immunfunktion ... normal eller høj IgG [kan] også skyldes monoklonal
+    IgG-forhøjelse"; "dokumentation af en generel immunparese [kan] træde i stedet for lavt IgG".
+
+    * Total (or estimated polyclonal) IgG below the threshold holds: monoclonal IgG can only raise the total.
+    * Otherwise documented general immunoparesis holds in its place.
+    * Otherwise, with an M-component of unknown isotype, total IgG cannot tell: ``held`` is ``None``.
     """
     criterion = igg_below(lab, threshold, criterion_id=criterion_id, label=label)
-    if criterion.held or not facts.immunoparesis_substitutes or facts.immunoparesis is None:
+    return _m_component_reading(facts, criterion)
+
+
+def _m_component_reading(facts: Facts, criterion: Criterion) -> Criterion:
+    if criterion.held:
         return criterion
-    return criterion.model_copy(
-        update={
-            "description": msg(
-                "{label} IgG < {threshold} g/L, or in its place documented general immunoparesis (M-component: total "
-                "IgG does not reflect humoral immunity)",
-                label=label,
-                threshold=threshold,
-            ),
-            "held": True,
-            "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
-        }
-    )
+    if facts.immunoparesis_substitutes and facts.immunoparesis is not None:
+        return criterion.model_copy(
+            update={
+                "description": msg(
+                    "{criterion}, or in its place documented general immunoparesis (M-component: total IgG does not "
+                    "reflect humoral immunity)",
+                    criterion=criterion.description,
+                ),
+                "held": True,
+                "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
+                "immunoparesis_in_place_of_igg": True,
+            }
+        )
+    if facts.m_component.isotype_unknown:
+        return criterion.model_copy(
+            update={
+                "description": msg(
+                    "{criterion}: undetermined, the M-component is not typed (total IgG may be monoclonal)",
+                    criterion=criterion.description,
+                ),
+                "held": None,
+            }
+        )
+    return criterion
 
 
 def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
@@ -112,21 +133,18 @@ def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
     says which limit decided.
     """
     p = facts.p
-    criterion = low_igg(facts, lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST)
+    criterion = igg_below(lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST)
     low = lab.reference_low_g_per_l
     if criterion.held or low is None:
-        return criterion
+        return _m_component_reading(facts, criterion)
     below_reference = lab.is_below(low)
-    return criterion.model_copy(
-        update={
-            "description": msg(
-                "Latest IgG < 6 g/L or below the lab's age-related reference-range low ({low} g/L)"
-                if not below_reference
-                else "Latest IgG below the lab's age-related reference-range low ({low} g/L) (not below 6 g/L)",
-                low=low,
-            ),
-            "held": below_reference,
-        }
+    description = (
+        msg("Latest IgG below the lab's age-related reference-range low ({low} g/L) (not below 6 g/L)", low=low)
+        if below_reference
+        else msg("Latest IgG < 6 g/L or below the lab's age-related reference-range low ({low} g/L)", low=low)
+    )
+    return _m_component_reading(
+        facts, criterion.model_copy(update={"description": description, "held": below_reference})
     )
 
 
@@ -160,7 +178,7 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
             held=False,
             required=required,
         )
-        return _immunoparesis_in_place(facts, criterion)
+        return _m_component_reading(facts, criterion)
     samples = (lab, earlier)
     during = [active_infection(facts.record.infections, s.effective, p) for s in samples]
     evidence = [lab_evidence(earlier)]
@@ -186,22 +204,7 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
         required=required,
         evidence=tuple(evidence),
     )
-    return _immunoparesis_in_place(facts, criterion)
-
-
-def _immunoparesis_in_place(facts: Facts, criterion: Criterion) -> Criterion:
-    if criterion.held or not facts.immunoparesis_substitutes or facts.immunoparesis is None:
-        return criterion
-    return criterion.model_copy(
-        update={
-            "description": msg(
-                "Persistent low IgG, or in its place documented general immunoparesis (M-component: total IgG does "
-                "not reflect humoral immunity)"
-            ),
-            "held": True,
-            "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
-        }
-    )
+    return _m_component_reading(facts, criterion)
 
 
 def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:

@@ -285,6 +285,8 @@ class Criterion(_Frozen):
     ``held`` is ``None`` when the data could not decide it (e.g. a lab bound such as "< 8 g/L" against 6 g/L).
     ``required`` is ``False`` for criteria shown for information that did not decide the recommendation
     (e.g. the confirming second IgG inside the CAR-T/bsAb window).
+    ``immunoparesis_in_place_of_igg`` is ``True`` when an IgG criterion held on documented general immunoparesis
+    instead of an IgG value (M-component; Opsummering, Kriterier for opstart).
     """
 
     id: str
@@ -292,6 +294,7 @@ class Criterion(_Frozen):
     held: bool | None
     required: bool = True
     evidence: tuple[Evidence, ...] = ()
+    immunoparesis_in_place_of_igg: bool = False
 
 
 class KeyDates(_Frozen):
@@ -332,6 +335,11 @@ class Finding(_Frozen):
     data_issues: tuple[DataIssue, ...] = ()
     on_igrt: bool = False
     order_lab_tests: bool = False
+
+    @property
+    def rests_on_immunoparesis(self) -> bool:
+        """Whether a held criterion used documented immunoparesis in place of low IgG (M-component)."""
+        return any(c.held and c.immunoparesis_in_place_of_igg for c in self.criteria)
 
 
 class Advice(_Frozen):

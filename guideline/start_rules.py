@@ -183,15 +183,26 @@ def igg_not_own(facts: Facts) -> Finding | None:
 
 
 def m_component_untyped(facts: Facts) -> Finding | None:
-    """A measurable M-protein of unknown isotype and no documented immunoparesis: type it, measure IgA and IgM.
+    """An untyped M-component left the IgG criterion undetermined: type it, measure IgA and IgM; never not-indicated.
 
     Source: Opsummering, "Kriterier for opstart", 1.: with an IgG M-component "er det totale IgG-niveau ikke et
     retvisende udtryk for den humorale immunfunktion"; "dokumentation af en generel immunparese [kan] træde i stedet
-    for lavt IgG". Without the isotype, total IgG may be monoclonal IgG and must not decide either way.
+    for lavt IgG". Runs after every start rule: a low total IgG still decides (monoclonal IgG only raises it), so this
+    fires only where the IgG part is what is missing: inside the CAR-T/bsAb window, in population 3, or where an
+    infection criterion holds. Where no infection criterion holds, not-indicated rests on the infections alone.
     """
     status = facts.m_component
     mp = status.m_protein
-    if not status.isotype_unknown or mp is None or facts.immunoparesis_substitutes:
+    if not status.isotype_unknown or mp is None or facts.immunoparesis_substitutes or facts.igg_recent is None:
+        return None
+    p = facts.p
+    igg_decides = (
+        (Population.CAR_T_OR_BSAB in facts.populations and facts.in_window)
+        or Population.ALLO_HSCT in facts.populations
+        or severe_or_recurrent(facts.episodes, on=facts.as_of, p=p).held
+        or igg_below_6_infection_criterion(facts.episodes, on=facts.as_of, p=p).held
+    )
+    if not igg_decides:
         return None
     paresis = facts.immunoparesis
     criteria = [
@@ -201,6 +212,7 @@ def m_component_untyped(facts: Facts) -> Finding | None:
             held=False,
             evidence=(lab_evidence(mp),),
         ),
+        low_igg(facts, facts.igg_recent, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
     ]
     if paresis is not None:
         criteria.append(paresis)
@@ -217,6 +229,7 @@ def m_component_untyped(facts: Facts) -> Finding | None:
                 "does not reflect humoral immunity, and documented general immunoparesis (IgA and IgM below their "
                 "reference low) takes the place of low IgG."
             ),
+            *clinical_notes(facts, start_like=False),
         ),
         interpretations=("iga_reference_low_default_g_per_l", "igm_reference_low_default_g_per_l"),
         order_lab_tests=True,
@@ -503,7 +516,6 @@ START_RULES: tuple[Rule, ...] = (
     primary_immunodeficiency,
     age_unknown,
     igg_not_own,
-    m_component_untyped,
     no_igg_since_t0,
     no_recent_igg,
     start_pop2_window,
@@ -513,6 +525,7 @@ START_RULES: tuple[Rule, ...] = (
     consider_pop4,
     consider_igg_below_6,
     unconfirmed_low_igg,
+    m_component_untyped,
 )
 """Start rules in precedence order; ``not_indicated`` applies when none fires."""
 

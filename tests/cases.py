@@ -138,6 +138,7 @@ def _pop1_consider() -> dict[str, Any]:
         f.order(pid, "amoxicillin", "J01CA04", "Amoxicillin", "2026-10-03", status="completed"),
         f.lab(pid, "igg-1", "igg", 5.2, "2026-11-01"),
         f.lab(pid, "mprotein-1", "m-protein", 11.0, "2026-11-01", coding="loinc"),
+        f.immunofixation(pid, "ifx-1", "Monoklonalt IgA kappa", "2026-11-01"),
         f.lab(pid, "iga-1", "iga", 0.3, "2026-11-01", comparator="<"),
         f.lab(pid, "igm-1", "igm", 0.1, "2026-11-01"),
     ]
@@ -148,6 +149,139 @@ def _pop1_consider() -> dict[str, Any]:
         instance="11111111-1111-4111-8111-000000000005",
         draft=f.draft_order(pid, "draft-scig", *SCIG),
     )
+
+
+def _m_component_untyped_immunoparesis() -> dict[str, Any]:
+    """An M-component without typing: total IgG 7.4 cannot decide; IgA and IgM below reference take its place."""
+    pid = "sid-mm-untyped-paresis"
+    resources = [
+        f.patient(pid, "1951-02-14"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2023-05-01"),
+        f.condition(pid, "pneumonia", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-06-10"),
+        f.condition(pid, "uti", "DN390", "Urinvejsinfektion UNS", "2026-09-20"),
+        f.order(pid, "pivmecillinam", "J01CA08", "Pivmecillinam", "2026-09-20", status="completed", reason="uti"),
+        f.lab(pid, "igg-1", "igg", 7.4, "2026-11-02"),
+        f.lab(pid, "mprotein-1", "m-protein", 6.0, "2026-11-02", coding="loinc"),
+        f.lab(pid, "iga-1", "iga", 0.3, "2026-11-02", low=0.7),
+        f.lab(pid, "igm-1", "igm", 0.2, "2026-11-02", low=0.4),
+    ]
+    return f.hook_request(
+        "order-sign",
+        pid,
+        resources,
+        instance="11111111-1111-4111-8111-000000000120",
+        draft=f.draft_order(pid, "draft-scig", *SCIG),
+    )
+
+
+def _m_component_untyped_insufficient() -> dict[str, Any]:
+    """An M-component without typing and without IgA/IgM: never not-indicated on a normal total IgG."""
+    pid = "sid-mm-untyped"
+    resources = [
+        f.patient(pid, "1950-10-30"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2024-01-15"),
+        f.condition(pid, "pneumonia-1", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-03-03"),
+        f.condition(pid, "pneumonia-2", "DJ149", "Pneumoni forårsaget af Haemophilus influenzae", "2026-09-12"),
+        f.lab(pid, "igg-1", "igg", 8.1, "2026-11-04"),
+        f.lab(pid, "mprotein-1", "m-protein", 7.5, "2026-11-04", coding="loinc"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000121", "draft-scig", SCIG)
+
+
+def _igg_not_own_after_icans_ivig() -> dict[str, Any]:
+    """High-dose IVIG for ICANS after CAR-T: not IgRT, but the IgG drawn since is not the patient's own."""
+    pid = "sid-icans-ivig"
+    resources = [
+        f.patient(pid, "1962-07-19"),
+        f.condition(pid, "dlbcl", "DC833", "Diffust storcellet B-celle lymfom", "2025-09-01"),
+        f.administration(pid, "axicel", "L01XL03", "Yescarta (axicabtagene ciloleucel)", "2026-09-15"),
+        f.administration(
+            pid,
+            "ivig-icans",
+            *IVIG,
+            "2026-09-25",
+            reason=("http://hl7.org/fhir/sid/icd-10-cm", "G92.0", "Immune effector cell-associated neurotoxicity"),
+        ),
+        f.lab(pid, "igg-1", "igg", 9.6, "2026-11-10"),
+        f.lab(pid, "iga-1", "iga", 0.2, "2026-11-10"),
+        f.lab(pid, "igm-1", "igm", 0.1, "2026-11-10"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000122", "draft-ivig", IVIG)
+
+
+def _hsct_unknown_type() -> dict[str, Any]:
+    pid = "sid-hsct-unknown"
+    resources = [
+        f.patient(pid, "1970-03-22"),
+        f.condition(pid, "hsct", "DZ948E", "Stamcelletransplanteret", "2026-02-10"),
+        f.lab(pid, "igg-1", "igg", 3.2, "2026-11-06"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000123", "draft-scig", SCIG)
+
+
+def _bsab_switch_new_t0() -> dict[str, Any]:
+    """Teclistamab, then talquetamab 5 weeks later: a switch is a new start, so T0 is the talquetamab start."""
+    pid = "sid-bsab-switch"
+    resources = [
+        f.patient(pid, "1956-11-11"),
+        f.condition(pid, "mm", "DC900", "Myelomatose", "2021-04-01"),
+        *f.administrations(pid, "tec", "L01FX24", "Tecvayli (teclistamab)", "2026-01-05", "2026-08-24", 14),
+        *f.administrations(pid, "tal", "L01FX29", "Talvey (talquetamab)", "2026-09-28", "2026-11-16", 14),
+        f.lab(pid, "igg-1", "igg", 3.3, "2026-11-09"),
+        f.lab(pid, "iga-1", "iga", 0.1, "2026-11-09"),
+        f.lab(pid, "igm-1", "igm", 0.1, "2026-11-09"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000124", "draft-ivig", IVIG)
+
+
+def _standard_overdue_stop() -> dict[str, Any]:
+    """Weekly SCIG for 17 months with no stop attempt and no infection in 6 months: the attempt is overdue."""
+    pid = "sid-overdue"
+    resources = [
+        f.patient(pid, "1948-02-02"),
+        f.condition(pid, "cll", *CLL, "2014-06-01"),
+        *f.administrations(pid, "scig", *HIZENTRA, "2025-06-02", "2026-11-16", 7),
+        f.condition(pid, "pneumonia", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-02-11"),
+        f.lab(pid, "igg-1", "igg", 7.1, "2026-11-16"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000125")
+
+
+def _standard_continue_reassess() -> dict[str, Any]:
+    """The same, with a bacterial pneumonia on IgRT 2 months ago: continue and reassess every 6 months."""
+    pid = "sid-reassess"
+    resources = [
+        f.patient(pid, "1948-02-02"),
+        f.condition(pid, "cll", *CLL, "2014-06-01"),
+        *f.administrations(pid, "scig", *HIZENTRA, "2025-06-02", "2026-11-16", 7),
+        f.condition(pid, "pneumonia", "DJ139", "Pneumoni forårsaget af Streptococcus pneumoniae", "2026-09-22"),
+        f.lab(pid, "igg-1", "igg", 7.1, "2026-11-16"),
+    ]
+    return f.hook_request("patient-view", pid, resources, instance="11111111-1111-4111-8111-000000000126")
+
+
+def _samples_during_infection() -> dict[str, Any]:
+    """Two IgG < 4 g/L, each taken while an infection was active: persistence is not shown."""
+    pid = "sid-during-infection"
+    resources = [
+        f.patient(pid, "1957-09-09"),
+        f.condition(pid, "cll", *CLL, "2019-01-01"),
+        f.condition(
+            pid,
+            "pneumonia",
+            "DJ139",
+            "Pneumoni forårsaget af Streptococcus pneumoniae",
+            "2026-09-25",
+            abatement="2026-10-10",
+        ),
+        f.condition(pid, "cellulitis", "DL031", "Cellulitis på underekstremitet", "2026-11-01"),
+        f.order(pid, "amoxicillin", "J01CA04", "Amoxicillin", "2026-11-01", status="completed"),
+        f.lab(pid, "igg-1", "igg", 3.4, "2026-10-05"),
+        f.lab(pid, "igg-2", "igg", 3.1, "2026-11-05"),
+        f.lab(pid, "iga-2", "iga", 0.3, "2026-11-05"),
+        f.lab(pid, "igm-2", "igm", 0.2, "2026-11-05"),
+    ]
+    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000127", "draft-scig", SCIG)
 
 
 def _pop3_start() -> dict[str, Any]:
@@ -646,6 +780,54 @@ CASES: tuple[Case, ...] = (
     Case("product-switch-ivig-to-scig", ORDER_SELECT, "switch IVIG to SCIG: gram for gram", _product_switch),
     Case("stop-attempt-recovery-markers-rising", PATIENT_VIEW, "stop with rising IgA, IgM, CD19", _stop_markers_rising),
     Case("danish-dose-out-of-range-ivig", ORDER_SIGN, "the same cards in Danish (request extension)", _danish),
+    Case(
+        "m-component-untyped-immunoparesis-start",
+        ORDER_SIGN,
+        "1, untyped M-component: documented immunoparesis in place of low IgG -> start",
+        _m_component_untyped_immunoparesis,
+    ),
+    Case(
+        "m-component-untyped-insufficient-data",
+        ORDER_SELECT,
+        "1, untyped M-component, no IgA/IgM: total IgG cannot decide -> insufficient-data, never not-indicated",
+        _m_component_untyped_insufficient,
+    ),
+    Case(
+        "igg-not-own-after-icans-ivig",
+        ORDER_SELECT,
+        "2, IgG drawn after high-dose IVIG for ICANS: not own -> insufficient-data with the own-IgG date",
+        _igg_not_own_after_icans_ivig,
+    ),
+    Case(
+        "hsct-unknown-type-insufficient-data",
+        ORDER_SELECT,
+        "HSCT of unknown type with IgG < 4 -> insufficient-data naming the type",
+        _hsct_unknown_type,
+    ),
+    Case(
+        "bsab-switch-new-t0-start",
+        ORDER_SELECT,
+        "2, switch of bsAb substance is a new start: T0 = the new drug's first dose -> start",
+        _bsab_switch_new_t0,
+    ),
+    Case(
+        "standard-overdue-stop-attempt",
+        PATIENT_VIEW,
+        "standard, > 12 months on IgRT, no stop attempt, no infection in 6 months -> stop (overdue)",
+        _standard_overdue_stop,
+    ),
+    Case(
+        "standard-continue-reassess-infection-on-igrt",
+        PATIENT_VIEW,
+        "standard, > 12 months on IgRT with an infection in 6 months -> continue, reassess every 6 months",
+        _standard_continue_reassess,
+    ),
+    Case(
+        "igg-samples-during-infection-insufficient-data",
+        ORDER_SELECT,
+        "measurement rule: both IgG samples during active infection -> insufficient-data (repeat)",
+        _samples_during_infection,
+    ),
 )
 
 

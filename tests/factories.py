@@ -91,6 +91,7 @@ def condition(
     severe: bool = False,
     encounter: str | None = None,
     category: str = "encounter-diagnosis",
+    abatement: str | None = None,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Condition",
@@ -114,6 +115,8 @@ def condition(
         resource["severity"] = {"coding": [{"system": SNOMED, "code": "24484000", "display": "Severe"}]}
     if encounter:
         resource["encounter"] = ref("Encounter", encounter)
+    if abatement:
+        resource["abatementDateTime"] = abatement
     return resource
 
 
@@ -141,8 +144,18 @@ def medication(atc: str, display: str) -> dict[str, Any]:
     return {"coding": [{"system": ATC, "code": atc, "display": display}], "text": display}
 
 
-def administration(pid: str, mid: str, atc: str, display: str, on: str, *, status: str = "completed") -> dict[str, Any]:
-    return {
+def administration(
+    pid: str,
+    mid: str,
+    atc: str,
+    display: str,
+    on: str,
+    *,
+    status: str = "completed",
+    reason: tuple[str, str, str] | None = None,
+) -> dict[str, Any]:
+    """A MedicationAdministration; ``reason`` = (system, code, display) for ``reasonCode``."""
+    resource: dict[str, Any] = {
         "resourceType": "MedicationAdministration",
         "id": mid,
         "status": status,
@@ -150,6 +163,10 @@ def administration(pid: str, mid: str, atc: str, display: str, on: str, *, statu
         "subject": ref("Patient", pid),
         "effectiveDateTime": f"{on}T09:00:00+01:00",
     }
+    if reason:
+        system, code, text = reason
+        resource["reasonCode"] = [{"coding": [{"system": system, "code": code, "display": text}], "text": text}]
+    return resource
 
 
 def administrations(

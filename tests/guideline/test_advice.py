@@ -186,7 +186,7 @@ def test_unknown_isotype_keeps_total_igg_and_says_so() -> None:
     card = result.advice[0]
     assert card.rule == AdviceRule.M_COMPONENT_ISOTYPE_UNKNOWN
     assert dict(card.values) == {"totalIggGPerL": 9.0, "polyclonalIggIfIggType": 2.5}
-    assert next(c for c in card.criteria if c.id == "immunoparesis").held is True
+    assert next(c for c in card.criteria if c.id == "general-immunoparesis").held is True
 
 
 # -- monitoring ---------------------------------------------------------------------------------------------
