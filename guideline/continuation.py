@@ -319,6 +319,9 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
             Criterion(id="summer", description=msg("{as_of} lies in 1 May - 1 October", as_of=as_of), held=True)
         )
         rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
+    elif is_summer(as_of):
+        # Inside the high-risk period neither the summer pause nor a summer stop: continue until it ends.
+        rule, recommendation, source = RuleId.STANDARD_CONTINUE, Recommendation.CONTINUE, sources.STOP_POP2
     else:
         criteria.append(
             Criterion(

@@ -4,6 +4,8 @@
 * Monotonicity in infections: adding a severe bacterial infection never removes a ``start``.
 * Date boundaries: the CAR-T/bsAb window rule applies exactly while ``T0 <= as_of < T0 + 6 calendar months``;
   the evaluation never depends on facts dated after ``as_of``.
+* Own IgG: no not-indicated, start or consider ever rests on an IgG drawn within the washout after any
+  immunoglobulin dose (replacement or immunomodulatory).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from guideline import Recommendation, RuleId, evaluate
+from guideline import DEFAULT_PARAMETERS, Recommendation, RuleId, evaluate
 from guideline.calendar import add_calendar_months, in_window
 from guideline.concepts import DiagnosisKind, InfectionKind
 from guideline.model import LabResult, PatientRecord
+from guideline.own_igg import exposures, split_igg
 from tests.guideline.records import (
     ALLO,
     HAEM,
@@ -118,6 +121,9 @@ def test_adding_a_severe_bacterial_infection_never_removes_a_start(
     rec: PatientRecord, on: date, admitted: bool
 ) -> None:
     assume(evaluate(rec, as_of=AS_OF).recommendation == Recommendation.START)
+    # An infection active when an IgG was drawn may rightly unsettle persistence (Monitorering af effekt).
+    active = timedelta(days=DEFAULT_PARAMETERS.active_infection_days)
+    assume(not any(on <= lab.effective <= on + active for lab in rec.labs))
     severe = infection(str(on), severe=True, encounter=f"Encounter/sev-{on}" if admitted else None)
     update: dict[str, object] = {
         "infections": (*rec.infections, severe.model_copy(update={"ref": f"Condition/sev-{on}"}))
@@ -165,3 +171,29 @@ def test_the_window_rule_applies_exactly_within_t0_plus_6_calendar_months(
     assert (finding.rule == RuleId.START_POP2_WINDOW) == in_window(t0, as_of, months=6)
     if finding.rule == RuleId.START_POP2_WINDOW:
         assert finding.dates.stop_due == add_calendar_months(t0, 6)
+
+
+@st.composite
+def patient_given_immunoglobulin(draw: st.DrawFn) -> PatientRecord:
+    """A patient with one to three immunoglobulin doses, replacement or immunomodulatory, anywhere in the history."""
+    rec = draw(patient())
+    doses = draw(
+        st.lists(
+            st.tuples(day_before, st.booleans()).map(lambda t: ivig(str(t[0]), immunomodulation=t[1])),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    return rec.model_copy(update={"igrt": (*rec.igrt, *doses)})
+
+
+@PROPERTIES
+@given(patient_given_immunoglobulin())
+def test_no_not_indicated_start_or_consider_rests_on_an_igg_that_is_not_own(rec: PatientRecord) -> None:
+    finding = evaluate(rec, as_of=AS_OF)
+    assume(finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.START, Recommendation.CONSIDER))
+    found = exposures(rec, as_of=AS_OF)
+    _, confounded = split_igg(rec.labs, found, washout_days=DEFAULT_PARAMETERS.igg_washout_days)
+    not_own = {c.lab.ref for c in confounded}
+    cited = {e.ref for c in finding.criteria for e in c.evidence if e.ref and e.ref.startswith("Observation/igg")}
+    assert not cited & not_own, (finding.rule, cited & not_own)
