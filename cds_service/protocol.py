@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from cds_service.errors import InvalidHookRequestError
@@ -52,7 +61,7 @@ class FhirAuthorization(BaseModel):
 
     access_token: SecretStr = Field(min_length=1)
     token_type: str = "Bearer"
-    expires_in: int | None = None
+    expires_in: StrictInt | None = None  # JSON true is not a number of seconds (pydantic would read it as 1)
     scope: str | None = None
     subject: str | None = None
     patient: str | None = None

@@ -117,26 +117,39 @@ class Parameters(BaseModel):
         "an infection without an abatement date counts as active for this many days from its onset (a sample "
         "taken then was taken during active infection)",
     )
+    # IgG (own and infused) has a half-life of 21-28 days; after 90 days more than three half-lives have passed and
+    # at most 1/8 of a dose's rise in IgG remains (guideline.own_igg).
     igg_washout_days: int = _interpretation(
         90,
         "an IgG drawn on the day of, or fewer than this many days after, any immunoglobulin dose (ATC J06BA, any "
         "dose or reason) is not the patient's own IgG",
     )
+    # Lymphodepletion, the infusion and the first weeks after it commonly interrupt monthly IVIG or weekly SCIG;
+    # 90 days covers one skipped monthly dose plus that period, and not a stop made on purpose months earlier.
     igrt_interruption_tolerated_days: int = _interpretation(
         90,
         "IgRT that ended at most this many days before an IgRT restart inside the CAR-T/bsAb window, and started "
         "before T0, was only interrupted around the therapy: 'in treatment before CAR-T/bsAb' (standard stop rules)",
     )
+    # B-cell reconstitution after allogeneic HSCT takes 1-2 years (longer with chronic GvHD); "der gennemgår allogen
+    # HSCT" is read as that period. Later, the haematological disease behind the transplant (population 1) applies.
     allo_hsct_population_calendar_months: int = _interpretation(
         24,
         "population 3 ('patients undergoing allogeneic HSCT') applies for this many months after the latest "
         "allogeneic HSCT record; later the population-1 criteria apply",
     )
+    # Adult reference intervals IgA 0.70-4.00 g/L and IgM 0.40-2.30 g/L (Medscape, "Immunoglobulins: reference
+    # range", adults > 19 years); Danish and UK laboratories publish similar lows (IgA 0.7-0.8, IgM 0.4-0.5 g/L).
+    # A site sets its own laboratory's values; a result's own referenceRange always wins.
     iga_reference_low_default_g_per_l: float = _interpretation(
-        0.7, "IgA reference-range low used for general immunoparesis when the result carries no reference range"
+        0.7,
+        "IgA reference-range low (g/L) for general immunoparesis when the result carries no reference range "
+        "(adult interval 0.70-4.00 g/L)",
     )
     igm_reference_low_default_g_per_l: float = _interpretation(
-        0.4, "IgM reference-range low used for general immunoparesis when the result carries no reference range"
+        0.4,
+        "IgM reference-range low (g/L) for general immunoparesis when the result carries no reference range "
+        "(adult interval 0.40-2.30 g/L)",
     )
     follow_up_due_soon_days: int = _interpretation(14, "patient-view reminds this many days before a follow-up")
     follow_up_done_tolerance_days: int = _interpretation(

@@ -96,6 +96,12 @@ def test_no_prefetch_at_all_is_412(client: FlaskClient) -> None:
         (lambda b: b.update(context=[]), 400),
         (lambda b: b["prefetch"].update(observations=[1, 2]), 400),
         (lambda b: b.update(fhirAuthorization={"access_token": "t"}, fhirServer=None), 400),
+        (
+            lambda b: b.update(
+                fhirAuthorization={"access_token": "t", "expires_in": True}, fhirServer="https://ehr.example/fhir"
+            ),
+            400,
+        ),
     ],
     ids=[
         "no-hookInstance",
@@ -108,6 +114,7 @@ def test_no_prefetch_at_all_is_412(client: FlaskClient) -> None:
         "context-array",
         "prefetch-array",
         "auth-without-server",
+        "expires-in-boolean",
     ],
 )
 def test_invalid_requests_are_400(client: FlaskClient, mutate: Any, status: int) -> None:
