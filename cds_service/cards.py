@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+from cds_service.card_options import CardOptions
 from cds_service.i18n import Translator
 from cds_service.settings import Settings
 from fhir_mappers import ImmunoglobulinOrder, code_table
@@ -30,6 +32,7 @@ OVERRIDE_SYSTEM = "urn:sid-igrt:override-reason"
 SUMMARY_MAX = 139
 SOURCE_LABEL = "Medicinrådet: immunglobulin ved SID, opsummering v1.1 (18.02.2026) med CAR-T/bsAb-tillæg"
 
+DEFAULT_OPTIONS = CardOptions()
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 _INDICATOR_ORDER = {
     Recommendation.NOT_INDICATED: "warning",
@@ -178,14 +181,25 @@ def render_card(
     orders: Sequence[ImmunoglobulinOrder],
     settings: Settings,
     t: Translator,
+    advice: Sequence[Advice] = (),
+    options: CardOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Any]:
-    """Return the decision card as CDS Hooks JSON (no null or empty fields)."""
-    suggestions = _suggestions(finding, hook=hook, patient_id=patient_id, orders=orders, t=t)
+    """Return the decision card as CDS Hooks JSON (no null or empty fields).
+
+    With ``options.advice == "lines"`` the advice is folded into this card (its lab orders become this card's
+    suggestions); with ``"cards"`` the indicator is raised to the highest advice card's, so a client that sorts by
+    indicator never shows the decision below its advice (Sandbox pitfall).
+    """
+    folded = tuple(advice) if options.advice == "lines" else ()
+    suggestions = _suggestions(finding, hook=hook, patient_id=patient_id, orders=orders, t=t, advice=folded)
+    level = indicator(finding, hook=hook)
+    if options.advice == "cards" and any(a.warning for a in advice):
+        level = "warning" if level == "info" else level
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{finding.rule.value}")),
+        "uuid": card_uuid(hook_instance, finding.rule.value),
         "summary": summary(finding, t),
-        "indicator": indicator(finding, hook=hook),
-        "detail": detail(finding, orders=orders, settings=settings, t=t),
+        "indicator": level,
+        "detail": detail(finding, orders=orders, settings=settings, t=t, advice=folded, options=options),
         "source": {
             "label": SOURCE_LABEL,
             "url": _document_url(finding.source, settings),
@@ -193,7 +207,7 @@ def render_card(
         },
         "links": _links(finding.source, settings, t, pid=finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY),
         "overrideReasons": _override_reasons(finding, t),
-        "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t)},
+        "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t, advice=advice)},
     }
     if suggestions:
         card["suggestions"] = suggestions
@@ -202,44 +216,37 @@ def render_card(
     return pruned
 
 
+def card_uuid(hook_instance: str, *parts: object) -> str:
+    """Return the uuid of a card of this call: uuid5 of the hookInstance and the card's rule (and index)."""
+    return str(uuid.uuid5(CARD_NAMESPACE, ":".join((hook_instance, *map(str, parts)))))
+
+
 def render_advice_card(
     advice: Advice, *, index: int, hook_instance: str, patient_id: str, settings: Settings, t: Translator
 ) -> dict[str, Any]:
-    """Return one advice card (dose, product, M-component, monitoring, prerequisites) as CDS Hooks JSON."""
-    lines = [t(msg("**{kind}** (rule `{rule}`).", kind=advice.kind.value, rule=advice.rule.value)), ""]
-    if advice.criteria:
-        lines.append(t(msg("**Criteria evaluated**")))
-        lines.extend(_criterion_line(c, t) for c in advice.criteria)
+    """Return one advice card (dose, product, M-component, monitoring, prerequisites) as CDS Hooks JSON.
+
+    Only with the ``advice: cards`` option; the same content is otherwise folded into the decision card.
+    """
+    tm = t.markdown()
+    lines = [*(_criterion_line(c, tm) for c in advice.criteria)]
     if advice.notes:
-        lines += ["", t(msg("**Notes**")), *(f"- {t(note)}" for note in advice.notes)]
-    lines += _interpretation_lines(advice.interpretations, settings, t)
-    lines += ["", _source_line(advice.source, t)]
+        lines += ["", *(f"- {tm(note)}" for note in advice.notes)]
+    lines += _interpretation_lines(advice.interpretations, settings, tm)
+    lines += ["", _source_line(advice.source, tm)]
     suggestions = [_lab_order(advice.rule.value, analyte, patient_id, t) for analyte in advice.lab_orders]
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{advice.rule.value}:{index}")),
+        "uuid": card_uuid(hook_instance, advice.rule.value, index),
         "summary": fit_summary(t(advice.summary)),
         "indicator": "warning" if advice.warning else "info",
-        "detail": "\n".join(lines),
+        "detail": "\n".join(lines).strip(),
         "source": {
             "label": SOURCE_LABEL,
             "url": _document_url(advice.source, settings),
             "topic": {"system": RULE_SYSTEM, "code": advice.rule.value, "display": advice.source.section[:100]},
         },
         "links": _links(advice.source, settings, t),
-        "extension": {
-            EXTENSION_KEY: {
-                "kind": advice.kind.value,
-                "rule": advice.rule.value,
-                "guideline": {
-                    "document": advice.source.document,
-                    "version": advice.source.version,
-                    "section": advice.source.section,
-                },
-                "criteria": [_criterion_json(c, t) for c in advice.criteria],
-                "values": dict(advice.values),
-                "interpretations": _interpretations_json(advice.interpretations, settings, t),
-            }
-        },
+        "extension": {EXTENSION_KEY: advice_extension(advice, settings=settings, t=t)},
     }
     if suggestions:
         card["suggestions"] = suggestions
@@ -248,47 +255,160 @@ def render_advice_card(
     return pruned
 
 
-def detail(finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings, t: Translator) -> str:
-    """Return the Markdown detail: recommendation, criteria with data, dates, notes, settings, data not used."""
-    population = t(_POPULATION_NAMES[finding.population]) if finding.population else t(msg("none applies"))
-    lines = [
-        t(
-            msg(
-                "**Recommendation: {recommendation}** (rule `{rule}`, population {population}, evaluated {as_of}).",
-                recommendation=finding.recommendation.value,
-                rule=finding.rule.value,
-                population=population,
-                as_of=finding.as_of,
-            )
-        ),
-        "",
-    ]
+def advice_extension(advice: Advice, *, settings: Settings, t: Translator) -> dict[str, Any]:
+    """Return the machine-readable advice: kind, rule, summary, criteria, values and settings."""
+    return {
+        "kind": advice.kind.value,
+        "rule": advice.rule.value,
+        "summary": t(advice.summary),
+        "warning": advice.warning,
+        "guideline": {
+            "document": advice.source.document,
+            "version": advice.source.version,
+            "section": advice.source.section,
+        },
+        "criteria": [_criterion_json(c, t) for c in advice.criteria],
+        "values": dict(advice.values),
+        "interpretations": _interpretations_json(advice.interpretations, settings, t),
+    }
+
+
+MAX_FACTS = 5
+"""Lines of decisive facts shown before "Details"."""
+MAX_ADVICE_LINES = 3
+"""Advice lines shown before "Details" (only advice that asks the clinician to act)."""
+
+
+def detail(
+    finding: Finding,
+    *,
+    orders: Sequence[ImmunoglobulinOrder],
+    settings: Settings,
+    t: Translator,
+    advice: Sequence[Advice] = (),
+    options: CardOptions = DEFAULT_OPTIONS,
+) -> str:
+    """Return the Markdown detail, decision first.
+
+    Top to bottom: what to do now; the next date that matters; the decisive facts with values and dates; at most
+    three advice lines that change what to do now; the guideline section. Then, under "Details", the full trace in
+    plain language: every criterion with its data, dates, notes, all advice, the settings that shaped the answer
+    (in words) and the data that was not used. No rule ids, setting names or resource ids: those are in
+    ``extension["sid-igrt"]``. Text from the EHR is escaped (``Translator.markdown``).
+    """
+    tm = t.markdown()
+    lines = [f"**{tm(_ACTIONS[finding.recommendation])}**"]
+    next_date = _next_date(finding)
+    lead = _lead_note(finding)
+    lead_text = tm(lead) if lead is not None else ""
+    if next_date is not None and not _same_date_said(next_date, lead_text):
+        lines.append(tm(next_date))
+    if lead_text:
+        lines.append(lead_text)
+    lines.append("")
+    lines += [_fact_line(c, tm) for c in _decisive(finding)]
+    acting = [a for a in advice if a.warning][:MAX_ADVICE_LINES]
+    if acting:
+        lines += ["", *(f"- {tm(a.summary)}" for a in acting)]
+    lines += ["", tm(msg("Medicinrådet: {section}", section=finding.source.section))]
+    if not options.details:
+        return "\n".join(lines)
+    lines += ["", "**" + tm(_DETAILS) + "**", ""]
+    population = _POPULATION_NAMES[finding.population] if finding.population else msg("none applies")
+    lines.append(tm(msg("Population {population}; evaluated {as_of}.", population=population, as_of=finding.as_of)))
     if orders:
-        described = "; ".join(
-            t(msg("{display} ({ref}, matched {matched})", display=o.display, ref=o.ref, matched=o.matched))
-            for o in orders
-        )
-        lines.append(t(msg("Immunoglobulin order: {orders}", orders=described)))
-        lines.append("")
-    lines.append(t(msg("**Criteria evaluated**")))
-    lines.extend(_criterion_line(c, t) for c in finding.criteria)
-    dates = _date_lines(finding, t)
+        lines.append(tm(msg("Immunoglobulin order: {orders}", orders=tuple(o.display for o in orders))))
+    lines += ["", tm(msg("Criteria:")), *(_criterion_line(c, tm) for c in finding.criteria)]
+    dates = _date_lines(finding, tm)
     if dates:
-        lines += ["", t(msg("**Dates**")), *dates]
-    if finding.notes:
-        lines += ["", t(msg("**Notes**")), *(f"- {t(note)}" for note in finding.notes)]
-    lines += _interpretation_lines(finding.interpretations, settings, t)
+        lines += ["", tm(msg("Dates:")), *dates]
+    notes = [n for n in finding.notes if n is not lead]
+    if notes:
+        lines += ["", tm(msg("Notes:")), *(f"- {tm(note)}" for note in notes)]
+    if advice:
+        lines += ["", tm(msg("Advice:"))]
+        for item in advice:
+            lines.append(f"- {tm(item.summary)}")
+            lines += [f"  {_criterion_line(c, tm)}" for c in item.criteria]
+    lines += _interpretation_lines(finding.interpretations, settings, tm)
     if finding.data_issues:
-        lines += ["", t(msg("**Data not used**"))]
-        lines += [f"- {issue.ref}: {t(issue.reason)}" for issue in finding.data_issues]
-    lines += ["", _source_line(finding.source, t)]
+        lines += ["", tm(msg("Data not used:"))]
+        lines += [f"- {_resource_type(issue.ref)}: {tm(issue.reason)}" for issue in finding.data_issues]
+    lines += ["", _source_line(finding.source, tm)]
     return "\n".join(lines)
 
 
+_ACTIONS = {
+    Recommendation.START: msg("Start IgRT."),
+    Recommendation.CONSIDER: msg("IgRT can be considered: a clinical judgement."),
+    Recommendation.NOT_INDICATED: msg("Do not start IgRT on these data; consider targeted antibiotic prophylaxis."),
+    Recommendation.INSUFFICIENT_DATA: msg("Not decided: the data needed is missing or cannot be used."),
+    Recommendation.INDIVIDUAL_ASSESSMENT: msg("Individual assessment: these criteria do not decide for this patient."),
+    Recommendation.CONTINUE: msg("Continue IgRT."),
+    Recommendation.PAUSE: msg("Consider pausing IgRT over the summer."),
+    Recommendation.STOP: msg("Attempt to stop IgRT now."),
+}
+"""What to do now, the first line of every decision card."""
+_DETAILS = msg("Details")
+_LEAD_NOTE_RECOMMENDATIONS = frozenset(
+    {Recommendation.INSUFFICIENT_DATA, Recommendation.INDIVIDUAL_ASSESSMENT, Recommendation.CONSIDER}
+)
+
+
+def _lead_note(finding: Finding) -> Message | None:
+    """The note that says what to do, shown at the top where the recommendation itself does not say it."""
+    if finding.recommendation in _LEAD_NOTE_RECOMMENDATIONS and finding.notes:
+        return finding.notes[0]
+    return None
+
+
+def _same_date_said(line: Message, text: str) -> bool:
+    """Whether the date of a next-date line is already in ``text`` (the lead note says it in its own words)."""
+    return any(isinstance(value, date) and value.isoformat() in text for _, value in line.params)
+
+
+def _next_date(finding: Finding) -> Message | None:
+    """The one next date that matters for this recommendation (never two that conflict)."""
+    d, today = finding.dates, finding.as_of
+    if d.own_igg_from is not None:
+        return msg("Own IgG can be measured from {date}.", date=d.own_igg_from)
+    if finding.recommendation == Recommendation.STOP and d.stop_due is not None:
+        if d.stop_due < today:
+            return msg("The stop was due on {date}.", date=d.stop_due)
+        return msg("Stop due {date}.", date=d.stop_due)
+    if finding.recommendation == Recommendation.START and d.stop_due is not None:
+        return msg("Stop by {date} at the latest (6 months after CAR-T/bsAb).", date=d.stop_due)
+    if finding.recommendation in (Recommendation.CONTINUE, Recommendation.PAUSE) and d.next_follow_up is not None:
+        if d.stop_due is not None and d.stop_due >= today and d.stop_due != d.next_follow_up:
+            return msg(
+                "Next follow-up {date}; stop attempt due {stop_due}.", date=d.next_follow_up, stop_due=d.stop_due
+            )
+        return msg("Next follow-up {date}.", date=d.next_follow_up)
+    return None
+
+
+def _decisive(finding: Finding) -> list[Criterion]:
+    """The facts the decision rests on: required criteria, and informative ones that failed (what is missing)."""
+    required = [c for c in finding.criteria if c.required]
+    missing = [c for c in finding.criteria if not c.required and c.held is False]
+    return (required + missing)[:MAX_FACTS]
+
+
+def _fact_line(criterion: Criterion, tm: Translator) -> str:
+    description = tm(criterion.description)
+    shown = [text for e in criterion.evidence[:2] if (text := _evidence_text(e, tm)) not in description]
+    return f"- {_MARK[criterion.held]} {description}" + (f": {'; '.join(shown)}" if shown else "")
+
+
 def decision_extension(
-    finding: Finding, *, orders: Sequence[ImmunoglobulinOrder], settings: Settings, t: Translator
+    finding: Finding,
+    *,
+    orders: Sequence[ImmunoglobulinOrder],
+    settings: Settings,
+    t: Translator,
+    advice: Sequence[Advice] = (),
 ) -> dict[str, Any]:
-    """Return ``extension["sid-igrt"]``: the machine-readable decision (documented in the README)."""
+    """Return ``extension["sid-igrt"]``: the machine-readable decision (documented in the README), complete."""
     d = finding.dates
     return {
         "kind": "decision",
@@ -308,11 +428,14 @@ def decision_extension(
             "igrtStart": _iso(d.igrt_start),
             "stopDue": _iso(d.stop_due),
             "nextFollowUp": _iso(d.next_follow_up),
+            "ownIggFrom": _iso(d.own_igg_from),
         },
         "onIgrt": finding.on_igrt,
+        "notes": [t(note) for note in finding.notes],
         "interpretations": _interpretations_json(finding.interpretations, settings, t),
         "dataIssues": [{"resource": i.ref, "reason": t(i.reason)} for i in finding.data_issues],
         "orders": [{"resource": o.ref, "display": o.display, "matched": o.matched} for o in orders],
+        "advice": [advice_extension(a, settings=settings, t=t) for a in advice],
         "language": t.language,
     }
 
@@ -342,13 +465,25 @@ def _pruned(item: Any) -> Any:
 
 
 def _interpretation_lines(names: Sequence[str], settings: Settings, t: Translator) -> list[str]:
+    """The settings that shaped the answer, in words: "<description> (here: <value>)"; no setting names."""
     if not names:
         return []
     return [
         "",
-        t(msg("**Interpretation settings used**")),
-        *(f"- `{name}` = {_setting_value(settings, name)}: {t(_description(name))}" for name in names),
+        t(msg("Settings that shaped this answer:")),
+        *("- " + t(_setting_line(_description(name), _shown_value(settings, name))) for name in names),
     ]
+
+
+def _setting_line(description: Message, value: Any) -> Message:
+    return msg("{description} (here: {value})", description=description, value=value)
+
+
+def _shown_value(settings: Settings, name: str) -> Any:
+    value = _setting_value(settings, name)
+    if isinstance(value, bool):
+        return msg("yes") if value else msg("no")
+    return value
 
 
 def _interpretations_json(names: Sequence[str], settings: Settings, t: Translator) -> list[dict[str, Any]]:
@@ -373,21 +508,28 @@ def _source_line(source: SourceRef, t: Translator) -> str:
     )
 
 
+_MARK = {True: "✓", False: "✗", None: "?"}
+"""Met, not met, undetermined: one glyph, the same in every language (the words are in the Details legend)."""
+
+
 def _criterion_line(criterion: Criterion, t: Translator) -> str:
-    status = t(_STATUS[criterion.held])
-    role = "" if criterion.required else t(msg(" (informative)"))
-    evidence = "; ".join(_evidence_text(e, t) for e in criterion.evidence)
-    return f"- **{status}**{role}: {t(criterion.description)}" + (f" — {evidence}" if evidence else "")
+    role = "" if criterion.required else t(msg(" (for information)"))
+    description = t(criterion.description)
+    shown = [text for e in criterion.evidence if (text := _evidence_text(e, t)) not in description]
+    return f"- {_MARK[criterion.held]} {description}{role}" + (f": {'; '.join(shown)}" if shown else "")
 
 
 def _evidence_text(evidence: Evidence, t: Translator) -> str:
+    """Evidence in words: its text and date; the resource id stays in the extension."""
     text = t(evidence.text)
-    parts = [text]
     if evidence.on is not None and evidence.on.isoformat() not in text:
-        parts.append(evidence.on.isoformat())
-    if evidence.ref:
-        parts.append(f"`{evidence.ref}`")
-    return ", ".join(parts)
+        return f"{text} ({evidence.on.isoformat()})"
+    return text
+
+
+def _resource_type(ref: str) -> str:
+    """``"Observation"`` of ``"Observation/igg-1"``: what kind of data, without its id."""
+    return ref.split("/", 1)[0] if "/" in ref else ref
 
 
 def _criterion_json(criterion: Criterion, t: Translator) -> dict[str, Any]:
@@ -411,6 +553,9 @@ def _criterion_json(criterion: Criterion, t: Translator) -> dict[str, Any]:
     }
 
 
+_OWN_IGG_FROM = msg("Own IgG can be measured from")
+
+
 def _date_lines(finding: Finding, t: Translator) -> list[str]:
     d = finding.dates
     labels = (
@@ -420,7 +565,9 @@ def _date_lines(finding: Finding, t: Translator) -> list[str]:
         (msg("Stop due / stop attempt due"), d.stop_due),
         (msg("Next follow-up"), d.next_follow_up),
     )
-    return [f"- {t(label)}: {day.isoformat()}" for label, day in labels if day is not None]
+    return [f"- {t(label)}: {day.isoformat()}" for label, day in labels if day is not None] + (
+        ["- " + t(_OWN_IGG_FROM) + ": " + d.own_igg_from.isoformat()] if d.own_igg_from else []
+    )
 
 
 def _igg_value(criteria: Sequence[Criterion]) -> Message:
@@ -435,7 +582,13 @@ def _igg_value(criteria: Sequence[Criterion]) -> Message:
 
 
 def _suggestions(
-    finding: Finding, *, hook: str, patient_id: str, orders: Sequence[ImmunoglobulinOrder], t: Translator
+    finding: Finding,
+    *,
+    hook: str,
+    patient_id: str,
+    orders: Sequence[ImmunoglobulinOrder],
+    t: Translator,
+    advice: Sequence[Advice] = (),
 ) -> list[dict[str, Any]]:
     suggestions: list[dict[str, Any]] = []
     if hook in ORDER_HOOKS and finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.STOP):
@@ -460,10 +613,9 @@ def _suggestions(
                     ],
                 }
             )
-    if finding.order_lab_tests:
-        suggestions += [
-            _lab_order(finding.rule.value, a, patient_id, t) for a in (Analyte.IGG, Analyte.IGA, Analyte.IGM)
-        ]
+    analytes = [Analyte.IGG, Analyte.IGA, Analyte.IGM] if finding.order_lab_tests else []
+    analytes += [a for item in advice for a in item.lab_orders if a not in analytes]
+    suggestions += [_lab_order(finding.rule.value, a, patient_id, t) for a in _LAB_ORDERS if a in analytes]
     return suggestions
 
 

@@ -141,6 +141,16 @@ class CdsServiceResponse(BaseModel):
     cards: list[Card]
 
 
+class ConfigurationOption(StrictModel):
+    """One card configuration option a site may set per request (Da Vinci CRD STU2 pattern)."""
+
+    code: str
+    type: Literal["boolean", "string", "integer"]
+    name: str
+    description: str
+    default: bool | str | int
+
+
 class ServiceDescription(StrictModel):
     """One ``services[]`` entry of discovery."""
 
@@ -150,6 +160,11 @@ class ServiceDescription(StrictModel):
     description: str
     prefetch: dict[str, str]
     usageRequirements: str | SkipJsonSchema[None] = None
+    extension: dict[str, list[ConfigurationOption]] | SkipJsonSchema[None] = Field(
+        default=None,
+        description='``extension["sid-igrt.configuration-options"]``: the card options a request may set in its '
+        '``extension["sid-igrt"]`` (Da Vinci CRD "configuration options" pattern).',
+    )
 
 
 class Discovery(StrictModel):

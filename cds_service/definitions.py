@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cds_service.card_options import DISCOVERY_EXTENSION, discovery_options
 from cds_service.errors import UnknownServiceError
 from fhir_mappers.codes import LOINC, NPU, NPU_LEGACY, code_table
 from guideline.sources import GUIDELINE_LABEL
@@ -92,14 +93,18 @@ class ServiceDefinition:
     title: str
     description: str
 
-    def discovery(self, *, usage_requirements: str | None = None) -> dict[str, object]:
-        """Return the discovery entry with the shared prefetch templates."""
+    def discovery(self, *, usage_requirements: str | None = None, default_language: str = "en") -> dict[str, object]:
+        """Return the discovery entry with the shared prefetch templates and the card configuration options.
+
+        The options are ``extension["sid-igrt.configuration-options"]`` (``cds_service.card_options``).
+        """
         entry: dict[str, object] = {
             "hook": self.hook,
             "id": self.id,
             "title": self.title,
             "description": self.description,
             "prefetch": dict(PREFETCH),
+            "extension": {DISCOVERY_EXTENSION: discovery_options(default_language)},
         }
         if usage_requirements:
             entry["usageRequirements"] = usage_requirements

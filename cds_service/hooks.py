@@ -75,7 +75,8 @@ def discovery() -> dict[str, Any]:
     """``GET /cds-services``: one service per hook, with prefetch templates."""
     g.metric_hook = "discovery"
     requirements = usage_requirements(auth_required=settings().auth_required)
-    return {"services": [s.discovery(usage_requirements=requirements) for s in SERVICES]}
+    language = settings().language
+    return {"services": [s.discovery(usage_requirements=requirements, default_language=language) for s in SERVICES]}
 
 
 @bp.post("/<service_id>")
@@ -104,10 +105,19 @@ def call_service(service_id: str) -> dict[str, Any]:
         raise
     HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
+    accept_language = request.headers.get("Accept-Language")  # read here: evaluate() runs on another thread
 
     def evaluate() -> Answer:
         fhir_client = current.fhir_client
-        return invoke(service, hook_request, current.settings, as_of=as_of, fhir_client=fhir_client, deadline=deadline)
+        return invoke(
+            service,
+            hook_request,
+            current.settings,
+            as_of=as_of,
+            fhir_client=fhir_client,
+            deadline=deadline,
+            accept_language=accept_language,
+        )
 
     try:
         # The large-request slot is held until the evaluation is over, even one that runs on past the budget.
@@ -166,6 +176,7 @@ def _record(
             as_of=as_of,
             fetched_keys=answer.fetched_keys,
             data_issue_count=answer.data_issue_count,
+            issued_cards=answer.issued,
         )
     )
 

@@ -1,7 +1,7 @@
 """Card language: English (the message ids) or Danish, from the gettext catalog ``locales/da/LC_MESSAGES/messages.po``.
 
-The deployment setting ``CDS_LANGUAGE`` (``en`` default, or ``da``) picks the language; a request can override it
-with the documented request extension ``{"extension": {"sid-igrt": {"language": "da"}}}``. The catalog is read with
+The deployment setting ``CDS_LANGUAGE`` (``en`` default, or ``da``) picks the language; a request can choose with
+the ``language`` card option or ``Accept-Language`` (``cds_service.card_options``). The catalog is read with
 Babel once per process (no compiled ``.mo`` file to build). Numbers use the language's decimal mark (``3,1 g/L`` in
 Danish); dates stay ISO 8601 in both.
 """
@@ -9,6 +9,7 @@ Danish); dates stay ISO 8601 in both.
 from __future__ import annotations
 
 import io
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -26,24 +27,60 @@ REQUEST_EXTENSION = "sid-igrt"
 
 
 class Translator:
-    """Renders ``Message``s in one language."""
+    """Renders ``Message``s in one language.
 
-    def __init__(self, language: str, translations: NullTranslations) -> None:
+    ``markdown()`` returns the same translator for Markdown: every string parameter, at any depth, is escaped
+    (``escape_markdown``), because parameters carry text from the EHR (drug names, diagnosis displays) while the
+    templates are ours. Card lines never start with a parameter, so line-start markers need no escaping there.
+    Numbers and dates are never escaped; the plain translator is for summaries and JSON.
+    """
+
+    def __init__(self, language: str, translations: NullTranslations, *, markdown: bool = False) -> None:
         self.language = language
         self._translations = translations
+        self._markdown = markdown
 
     def __call__(self, value: Any) -> str:
         """Return ``value`` (a ``Message``, a parameter value or a tuple of them) as text in this language."""
-        if self.language == "en":
-            return english(value)
         if isinstance(value, Message):
-            template = self._translations.gettext(value.msgid)
+            template = value.msgid if self.language == "en" else self._translations.gettext(value.msgid)
             return template.format(**{name: self(param) for name, param in value.params})
         if isinstance(value, tuple):
             return ", ".join(self(v) for v in value)
-        if isinstance(value, float) and not isinstance(value, bool):
+        if isinstance(value, str):
+            return escape_markdown(value, line_start=False) if self._markdown else value
+        if isinstance(value, float) and self.language != "en":
             return format_decimal(value, format="#,##0.###", locale=self.language)
         return english(value)
+
+    def markdown(self) -> Translator:
+        """Return this translator with string parameters escaped for Markdown."""
+        return _markdown_translator(self.language)
+
+
+_INLINE_SPECIALS = re.compile(r"([\\`*_\[\]~|])")
+_LINE_START = re.compile(r"^(\s*)(?:([#+-])(?=\s|$)|(>)|(\d+)([.)])(?=\s|$))")
+
+
+def escape_markdown(text: str, *, line_start: bool = True) -> str:
+    r"""Return ``text`` safe inside Markdown: no link, image, emphasis, code, heading, list, quote, table or HTML.
+
+    Emphasis, code, link and table punctuation (``\ ` * _ [ ] ~ |``) is backslash-escaped everywhere (an image or a
+    link needs ``[``, so ``!`` and ``(`` are harmless once it is escaped); a heading, list, quote or numbered item
+    marker is escaped where the text starts; ``<`` and ``&`` become entities (no raw HTML, no entity tricks); line
+    breaks become spaces, so no new block can start. ``line_start=False`` skips the line-start markers, for text
+    placed after other text on a line (card parameters always are), where they are plain characters.
+    """
+    text = " ".join(text.replace("&", "&amp;").replace("<", "&lt;").splitlines())
+    text = _INLINE_SPECIALS.sub(r"\\\1", text)
+    return _LINE_START.sub(_escape_marker, text) if line_start else text
+
+
+def _escape_marker(match: re.Match[str]) -> str:
+    indent, bullet, quote, number, delimiter = match.groups()
+    if number is not None:
+        return f"{indent}{number}\\{delimiter}"
+    return f"{indent}\\{bullet or quote}"
 
 
 @cache
@@ -60,6 +97,12 @@ def translator(language: str) -> Translator:
     return Translator(language, _catalog(language))
 
 
+@cache
+def _markdown_translator(language: str) -> Translator:
+    plain = translator(language)
+    return Translator(language, plain._translations, markdown=True)
+
+
 def _catalog(language: str) -> Translations:
     path = resources.files("cds_service") / "locales" / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as po:
@@ -68,20 +111,3 @@ def _catalog(language: str) -> Translations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
-
-
-def request_language(extension: Any) -> str | None:
-    """Return the language asked for by the request extension ``extension["sid-igrt"]["language"]``, if any.
-
-    Raises:
-        ValueError: the extension names an unsupported language.
-    """
-    if not isinstance(extension, dict):
-        return None
-    ours = extension.get(REQUEST_EXTENSION)
-    if not isinstance(ours, dict) or "language" not in ours:
-        return None
-    language = ours["language"]
-    if language not in LANGUAGES:
-        raise ValueError(f"extension.{REQUEST_EXTENSION}.language must be one of {', '.join(LANGUAGES)}")
-    return str(language)

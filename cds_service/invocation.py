@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from cds_service.budget import Deadline
+from cds_service.card_options import CardOptions, resolve
 from cds_service.cards import render_advice_card, render_card
 from cds_service.definitions import ServiceDefinition
-from cds_service.errors import InvalidHookRequestError
 from cds_service.fhir_client import Fetched, FhirAccessError, FhirClient
-from cds_service.i18n import Translator, request_language, translator
+from cds_service.i18n import LANGUAGES, translator
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.prefetch import Fetch, gather
 from cds_service.protocol import HookRequest
@@ -35,6 +35,7 @@ from fhir_mappers.orders import draft_resources
 from guideline import assess
 from guideline.model import Finding
 from guideline.relevance import worth_showing
+from storage import IssuedCard
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +49,10 @@ class Answer:
         outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order`` |
             ``budget-exceeded`` (set by the HTTP layer: not decided within the latency budget).
         finding: the guideline finding, when a decision was made.
-        card_uuid: the card's uuid, when a card is returned.
+        card_uuid: the decision card's uuid, when a card is returned.
         fetched_keys: prefetch keys read from ``fhirServer``.
         data_issue_count: data the service could not interpret.
+        issued: every card returned (uuid, kind, rule), so feedback on any of them is attributed.
     """
 
     response: dict[str, Any]
@@ -59,6 +61,7 @@ class Answer:
     card_uuid: str | None = None
     fetched_keys: tuple[str, ...] = field(default=())
     data_issue_count: int = 0
+    issued: tuple[IssuedCard, ...] = ()
 
 
 _EVALUATION_RESERVE = 0.1
@@ -103,10 +106,13 @@ def invoke(
     as_of: date,
     fhir_client: FhirClient | None = None,
     deadline: Deadline | None = None,
+    accept_language: str | None = None,
+    language: str | None = None,
 ) -> Answer:
     """Answer one hook call.
 
     ``deadline`` bounds the fallback fetch (the HTTP layer also stops waiting for the whole call at it).
+    ``accept_language``: the HTTP ``Accept-Language`` header; ``language`` forces the card language (CLI).
 
     Raises:
         InvalidHookRequestError: a malformed prefetch value.
@@ -138,7 +144,8 @@ def invoke(
         full_urls=gathered.full_urls,
     )
     record = summarize(gathered.resources, patient_id=context.patientId, ctx=ctx, issues=gathered.issues)
-    t = card_language(request, settings)
+    options = card_options(request, settings, accept_language=accept_language, language=language)
+    t = translator(options.language)
     doses = tuple(o.dose for o in orders if o.dose is not None)
     assessment = assess(
         record, as_of=as_of, p=settings.parameters, orders=doses, follow_up=service.hook == "patient-view"
@@ -157,33 +164,42 @@ def invoke(
         orders=orders,
         settings=settings,
         t=t,
+        advice=assessment.advice,
+        options=options,
     )
-    cards = [card] + [
-        render_advice_card(
-            advice,
-            index=i,
-            hook_instance=request.hookInstance,
-            patient_id=context.patientId,
-            settings=settings,
-            t=t,
-        )
-        for i, advice in enumerate(assessment.advice)
-    ]
+    cards = [card]
+    issued = [IssuedCard(str(card["uuid"]), "decision", finding.rule.value)]
+    if options.advice == "cards":
+        for i, advice in enumerate(assessment.advice):
+            extra = render_advice_card(
+                advice,
+                index=i,
+                hook_instance=request.hookInstance,
+                patient_id=context.patientId,
+                settings=settings,
+                t=t,
+            )
+            cards.append(extra)
+            issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
-    return Answer({"cards": cards}, "card", finding, str(card["uuid"]), fetched, issue_count)
+    return Answer({"cards": cards}, "card", finding, str(card["uuid"]), fetched, issue_count, tuple(issued))
 
 
-def card_language(request: HookRequest, settings: Settings) -> Translator:
-    """Return the translator for the request's ``extension["sid-igrt"]["language"]``, else ``CDS_LANGUAGE``.
+def card_options(
+    request: HookRequest, settings: Settings, *, accept_language: str | None = None, language: str | None = None
+) -> CardOptions:
+    """Return the card options of this call (``cds_service.card_options``); ``language`` overrides them all (CLI).
 
-    Raises:
-        InvalidHookRequestError: the extension names an unsupported language (400).
+    Never raises: configuration is ignored where it is not understood.
     """
-    try:
-        language = request_language((request.model_extra or {}).get("extension"))
-    except ValueError as error:
-        raise InvalidHookRequestError(str(error), expression="extension.sid-igrt.language") from error
-    return translator(language or settings.language)
+    options = resolve(
+        (request.model_extra or {}).get("extension"),
+        accept_language=accept_language,
+        default_language=settings.language,
+    )
+    if language is not None and language in LANGUAGES:
+        options = replace(options, language=language)
+    return options
 
 
 def _log(service: ServiceDefinition, request: HookRequest, *, outcome: str) -> None:

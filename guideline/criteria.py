@@ -39,13 +39,12 @@ def lab_evidence(lab: LabResult) -> Evidence:
     if lab.estimate is not None:
         text = msg(
             "{analyte} {value} (estimated polyclonal IgG: total {total} g/L minus M-protein {m_protein} g/L of "
-            "{m_on}, {m_ref})",
+            "{m_on})",
             analyte=label,
             value=lab.shown(),
             total=lab.estimate.total_g_per_l,
             m_protein=lab.estimate.m_protein_g_per_l,
             m_on=lab.estimate.m_protein_on,
-            m_ref=lab.estimate.m_protein_ref,
         )
     elif lab.reported == lab.shown().english():
         text = msg("{analyte} {value}", analyte=label, value=lab.shown())
@@ -339,31 +338,29 @@ def clinical_notes(facts: Facts, *, start_like: bool) -> tuple[Message, ...]:
     if facts.m_component.igg_type:
         notes.append(
             msg(
-                "IgG M-component typed ({typing}): this decision rests on estimated polyclonal IgG (total IgG minus "
-                "M-protein, as COMMIT does; addendum table 8-7), not on total IgG. See the M-component card.",
-                typing=facts.m_component.typing.ref if facts.m_component.typing else "",
+                "IgG M-component on immunofixation of {typed_on}: this decision rests on estimated polyclonal IgG "
+                "(total IgG minus M-protein, as COMMIT does; addendum table 8-7), not on total IgG.",
+                typed_on=facts.m_component.typing.effective if facts.m_component.typing else "",
             )
         )
     elif facts.m_component.isotype_unknown and mp is not None:
         notes.append(
             msg(
-                "M-component {value} on {on} ({ref}) without typing: it may be IgG, so total IgG is not used to "
+                "M-component {value} on {on} without typing: it may be IgG, so total IgG is not used to "
                 "decide; documented general immunoparesis (IgA and IgM below their reference low) takes the place of "
                 "low IgG "
                 "(Opsummering, Kriterier for opstart). Type the M-component (immunofixation).",
                 value=mp.shown(),
                 on=mp.effective,
-                ref=mp.ref,
             )
         )
     if start_like and facts.igrt.ended:
         last = facts.igrt.ended[-1]
         notes.append(
             msg(
-                "IgRT ended after {end} ({refs}). If infections recur after a stop, antibiotic prophylaxis can be "
-                "tried before restarting (Opsummering, Pausering; addendum §4.3).",
+                "IgRT ended after {end}. If infections recur after a stop, antibiotic prophylaxis can be tried "
+                "before restarting (Opsummering, Pausering; addendum §4.3).",
                 end=last.end,
-                refs=", ".join(last.refs[-3:]),
             )
         )
     if start_like:

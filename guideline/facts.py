@@ -184,14 +184,13 @@ def _not_own_issue(confounded: ConfoundedIgg, p: Parameters) -> DataIssue:
     return DataIssue(
         ref=confounded.lab.ref,
         reason=msg(
-            "IgG {value} of {on} is not the patient's own: drawn {days} days after immunoglobulin {drug} ({dose_on}, "
-            "{dose_ref}; own IgG from {own_from}, {washout} days after a dose)",
+            "IgG {value} of {on} is not the patient's own: drawn {days} days after immunoglobulin {drug} of "
+            "{dose_on} (own IgG from {own_from}, {washout} days after a dose)",
             value=confounded.lab.shown(),
             on=confounded.lab.effective,
             days=(confounded.lab.effective - dose.end).days,
             drug=dose.display,
             dose_on=dose.end,
-            dose_ref=dose.ref,
             own_from=confounded.own_from,
             washout=p.igg_washout_days,
         ),

@@ -202,20 +202,20 @@ def _merge(classified: list[_Classified], p: Parameters) -> list[InfectionEpisod
 def _episode(group: list[_Classified]) -> InfectionEpisode:
     reasons: list[Message] = []
     admissions = {a.ref: a for item in group for a in item.admissions}
-    for ref, admission in sorted(admissions.items()):
-        reasons.append(msg("admitted {start} ({ref})", start=admission.start, ref=ref))
+    for _, admission in sorted(admissions.items()):
+        reasons.append(msg("admitted {start}", start=admission.start))
     severe_coded = [item.record.ref for item in group if item.record.severity_severe]
     if severe_coded:
-        reasons.append(msg("severity Severe ({refs})", refs=", ".join(severe_coded)))
+        reasons.append(msg("severity Severe"))
     life_threatening = any(item.life_threatening for item in group)
     if life_threatening:
         reasons.append(msg("life-threatening sepsis"))
     severe_by_code = [item.record.ref for item in group if item.record.severe_by_code]
     if severe_by_code:
-        reasons.append(msg("severe by its code: meningitis or endocarditis ({refs})", refs=", ".join(severe_by_code)))
-    antibiotics = sorted({a.ref for item in group for a in item.antibiotics})
+        reasons.append(msg("severe by its code (meningitis or endocarditis)"))
+    antibiotics = sorted({a.display for item in group for a in item.antibiotics})
     if antibiotics:
-        reasons.append(msg("J01 antibiotic ({refs})", refs=", ".join(antibiotics)))
+        reasons.append(msg("J01 antibiotic ({names})", names=tuple(antibiotics)))
     return InfectionEpisode(
         onset=group[0].record.onset,
         refs=tuple(item.record.ref for item in group),

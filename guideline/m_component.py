@@ -136,9 +136,11 @@ def apply_estimates(record: PatientRecord, *, as_of: date, p: Parameters) -> tup
         DataIssue(
             ref=lab.ref,
             reason=msg(
-                "IgG M-component typed ({typing}): total IgG without an M-protein within {days} days cannot be "
-                "interpreted: not used",
-                typing=typing.ref,
+                "IgG {value} of {on}: with an IgG M-component (immunofixation of {typed_on}), total IgG without an "
+                "M-protein measured within {days} days cannot be interpreted: not used",
+                value=lab.shown(),
+                on=lab.effective,
+                typed_on=typing.effective,
                 days=p.m_protein_pairing_max_days,
             ),
         )

@@ -8,7 +8,7 @@ keyed hash (``storage.pseudonyms``).
 from storage.database import Database, normalize_database_url
 from storage.errors import DatabaseUnreachableError, StorageError
 from storage.pseudonyms import Pseudonymizer
-from storage.records import DecisionEntry, FeedbackEntry, ReportRow
+from storage.records import DecisionEntry, FeedbackEntry, IssuedCard, ReportRow
 from storage.repository import AuditStore
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "DatabaseUnreachableError",
     "DecisionEntry",
     "FeedbackEntry",
+    "IssuedCard",
     "Pseudonymizer",
     "ReportRow",
     "StorageError",

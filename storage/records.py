@@ -7,6 +7,19 @@ from datetime import date, datetime
 
 
 @dataclass(frozen=True)
+class IssuedCard:
+    """A card returned by a hook call: its ``uuid`` (feedback refers to it), its kind and the rule that made it.
+
+    ``kind`` is ``decision`` or an advice kind (``dose``, ``product``, ``m-component``, ``monitoring``,
+    ``prerequisites``); ``rule`` the rule id (decision) or advice rule id.
+    """
+
+    uuid: str
+    kind: str
+    rule: str
+
+
+@dataclass(frozen=True)
 class DecisionEntry:
     """One answered (or refused) hook call.
 
@@ -25,6 +38,8 @@ class DecisionEntry:
         as_of: the evaluation date (local calendar date).
         fetched_keys: prefetch keys read from ``fhirServer`` instead of the prefetch.
         data_issue_count: data the service could not interpret (named on the card).
+        issued_cards: every card returned; the cards beside the decision card (advice shown as cards) are stored
+            in ``issued_card`` so that feedback on them is attributed.
     """
 
     recorded_at: datetime
@@ -42,6 +57,7 @@ class DecisionEntry:
     as_of: date
     fetched_keys: tuple[str, ...] = ()
     data_issue_count: int = 0
+    issued_cards: tuple[IssuedCard, ...] = ()
 
 
 @dataclass(frozen=True)

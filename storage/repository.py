@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.database import Database
 from storage.errors import StorageError
 from storage.records import DecisionEntry, FeedbackEntry, ReportRow
-from storage.schema import Decision, Feedback, JwtReplayGuard
+from storage.schema import Decision, Feedback, IssuedCardRow, JwtReplayGuard
 
 _Entry = TypeVar("_Entry", DecisionEntry, FeedbackEntry)
 _Row = TypeVar("_Row", Decision, Feedback)
@@ -45,8 +45,23 @@ class AuditStore:
             StorageError: the write failed.
         """
         # A Core insert: one statement, no ORM unit of work, on the request path of every hook call.
+        beside = [
+            {
+                "recorded_at": _utc(e.recorded_at),
+                "hook_instance": e.hook_instance,
+                "card_uuid": card.uuid,
+                "kind": card.kind,
+                "rule_id": card.rule,
+                "guideline_version": e.guideline_version,
+            }
+            for e in entries
+            for card in e.issued_cards
+            if card.uuid != e.card_uuid
+        ]
         with self.database.connection() as connection:
             connection.execute(insert(Decision), [_columns(e) for e in entries])
+            if beside:
+                connection.execute(insert(IssuedCardRow), beside)
 
     def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
         """Store a batch of feedback items in one transaction (all or none).
@@ -117,9 +132,19 @@ class AuditStore:
             StorageError: the database is unavailable.
         """
         with self.database.session() as session:
-            issued = session.execute(
-                select(Decision.card_uuid, Decision.rule_id, Decision.guideline_version, Decision.recorded_at).where(
-                    Decision.card_uuid.is_not(None)
+            issued = list(
+                session.execute(
+                    select(
+                        Decision.card_uuid, Decision.rule_id, Decision.guideline_version, Decision.recorded_at
+                    ).where(Decision.card_uuid.is_not(None))
+                ).all()
+            )
+            issued += session.execute(
+                select(
+                    IssuedCardRow.card_uuid,
+                    IssuedCardRow.rule_id,
+                    IssuedCardRow.guideline_version,
+                    IssuedCardRow.recorded_at,
                 )
             ).all()
             feedback = session.execute(
@@ -192,6 +217,8 @@ def _columns(entry: DecisionEntry | FeedbackEntry) -> dict[str, Any]:
     """The record's fields as column values (same names): instants in UTC, tuples as the column types."""
     values: dict[str, Any] = {}
     for field in fields(entry):
+        if field.name == "issued_cards":
+            continue  # stored in their own table
         value = getattr(entry, field.name)
         if isinstance(value, datetime):
             value = _utc(value)
@@ -207,6 +234,8 @@ def _record(record_type: type[_Entry], row: Decision | Feedback) -> _Entry:
     """The inverse of ``_columns``: a stored row as its record."""
     values: dict[str, Any] = {}
     for field in fields(record_type):
+        if field.name == "issued_cards":
+            continue
         value = getattr(row, field.name)
         if isinstance(value, datetime):
             value = _aware(value)

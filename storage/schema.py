@@ -47,6 +47,20 @@ class Decision(Base):
     data_issue_count: Mapped[int] = mapped_column(Integer)
 
 
+class IssuedCardRow(Base):
+    """A card returned beside the decision card (advice as cards): what feedback on its uuid is about."""
+
+    __tablename__ = "issued_card"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    hook_instance: Mapped[str] = mapped_column(String(200))
+    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    guideline_version: Mapped[str] = mapped_column(String(100))
+
+
 class Feedback(Base):
     """One row per feedback item (see ``storage.records.FeedbackEntry``)."""
 

@@ -1,0 +1,107 @@
+"""Per-site card configuration: options listed in discovery and set per request (the Da Vinci CRD pattern).
+
+Discovery lists, for each service, ``extension["sid-igrt.configuration-options"]``: one object per option with
+``code``, ``type``, ``name``, ``description`` and ``default`` (CRD STU2 "Configuration options"). A request sets
+them in its ``extension["sid-igrt"]`` object, e.g. ``{"extension": {"sid-igrt": {"advice": "cards"}}}``. Unknown
+options, and values an option does not accept, are ignored (the default applies): configuration never makes a
+hook call fail.
+
+The card language is chosen by, in order: the request's ``language`` option, the HTTP ``Accept-Language`` header,
+and the deployment's ``CDS_LANGUAGE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from cds_service.i18n import LANGUAGES, REQUEST_EXTENSION
+
+AdviceDisplay = Literal["lines", "cards", "off"]
+ADVICE_DISPLAYS: tuple[AdviceDisplay, ...] = ("lines", "cards", "off")
+DISCOVERY_EXTENSION = f"{REQUEST_EXTENSION}.configuration-options"
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """How cards are shown for one call.
+
+    Attributes:
+        advice: ``lines`` (default): the advice that changes what to do now (dose, product, prerequisites,
+            monitoring, M-component) as at most three short lines in the decision card, the rest under "Details";
+            ``cards``: each advice as its own card beside the decision (the decision card never ranks below them);
+            ``off``: advice only in ``extension["sid-igrt"].advice``.
+        details: include the "Details" section (the full criteria trace) in the decision card's ``detail``.
+        language: ``en`` or ``da``.
+    """
+
+    advice: AdviceDisplay = "lines"
+    details: bool = True
+    language: str = "en"
+
+
+def discovery_options(default_language: str) -> list[dict[str, Any]]:
+    """Return the configuration options for discovery (one list, the same for every service)."""
+    return [
+        {
+            "code": "advice",
+            "type": "string",
+            "name": "Advice display",
+            "description": (
+                "How dose, product, prerequisite, monitoring and M-component advice is shown: 'lines' (at most three "
+                "short lines in the decision card, the rest under Details), 'cards' (a card each, beside the "
+                "decision card), or 'off' (only in the card extension)."
+            ),
+            "default": "lines",
+        },
+        {
+            "code": "details",
+            "type": "boolean",
+            "name": "Details section",
+            "description": "Include the full criteria trace under a 'Details' heading in the decision card.",
+            "default": True,
+        },
+        {
+            "code": "language",
+            "type": "string",
+            "name": "Card language",
+            "description": (
+                "Card language: 'en' or 'da'. Without it the HTTP Accept-Language header, then the deployment "
+                "default, decides; an unknown language falls back to them."
+            ),
+            "default": default_language,
+        },
+    ]
+
+
+def resolve(extension: Any, *, accept_language: str | None, default_language: str) -> CardOptions:
+    """Return the options for one call from the request ``extension`` and the ``Accept-Language`` header.
+
+    Never raises: unknown options and unaccepted values are ignored.
+    """
+    ours = extension.get(REQUEST_EXTENSION) if isinstance(extension, dict) else None
+    ours = ours if isinstance(ours, dict) else {}
+    advice = ours.get("advice")
+    details = ours.get("details")
+    language = ours.get("language")
+    if language not in LANGUAGES:
+        language = negotiate(accept_language) or default_language
+    return CardOptions(
+        advice=advice if advice in ADVICE_DISPLAYS else "lines",
+        details=details if isinstance(details, bool) else True,
+        language=str(language),
+    )
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """Return the best supported language of an ``Accept-Language`` header (``da-DK`` matches ``da``), if any."""
+    if not accept_language:
+        return None
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    best = accepted.best_match(LANGUAGES)
+    named = {value.lower().split("-")[0] for value, _ in accepted if value != "*"}
+    # Only a language the caller named counts: "*" alone says nothing, so the deployment default stays.
+    return best if best in named else None
