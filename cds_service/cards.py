@@ -396,7 +396,7 @@ def _decisive(finding: Finding) -> list[Criterion]:
 
 def _fact_line(criterion: Criterion, tm: Translator) -> str:
     description = tm(criterion.description)
-    shown = [text for e in criterion.evidence[:2] if (text := _evidence_text(e, tm)) not in description]
+    shown = [_evidence_text(e, tm) for e in criterion.evidence[:2] if tm(e.text) not in description]
     return f"- {_MARK[criterion.held]} {description}" + (f": {'; '.join(shown)}" if shown else "")
 
 
@@ -515,7 +515,7 @@ _MARK = {True: "✓", False: "✗", None: "?"}
 def _criterion_line(criterion: Criterion, t: Translator) -> str:
     role = "" if criterion.required else t(msg(" (for information)"))
     description = t(criterion.description)
-    shown = [text for e in criterion.evidence if (text := _evidence_text(e, t)) not in description]
+    shown = [_evidence_text(e, t) for e in criterion.evidence if t(e.text) not in description]
     return f"- {_MARK[criterion.held]} {description}{role}" + (f": {'; '.join(shown)}" if shown else "")
 
 

@@ -12,14 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import sys
+import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from cds_service.app import load_settings
 from cds_service.definitions import SERVICES, find
 from cds_service.errors import CdsServiceError
 from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, upload_fixtures
+from cds_service.i18n import LANGUAGES
 from cds_service.invocation import invoke
 from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
@@ -44,6 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
     evaluate.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
     evaluate.add_argument("--service", help="service id (default: the service for the request's hook)")
+    evaluate.add_argument(
+        "--format",
+        choices=("json", "markdown", "text"),
+        default="json",
+        help="json: the CDS Hooks response; markdown: each card's summary and detail; text: for reading in a terminal",
+    )
+    evaluate.add_argument(
+        "--language", choices=LANGUAGES, help="card language (default: the request's, then CDS_LANGUAGE)"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply all migrations")
     report = commands.add_parser("feedback-report", help="accept/override rates per rule and guideline version")
@@ -58,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args.host, args.port, args.workers)
         if args.command == "evaluate":
-            return _evaluate(args.request, as_of=args.as_of, service_id=args.service)
+            return _evaluate(
+                args.request, as_of=args.as_of, service_id=args.service, output=args.format, language=args.language
+            )
         if args.command == "db":
             _database().upgrade()
             print("database is at the newest revision")
@@ -99,7 +115,9 @@ def _serve(host: str, port: int, workers: int) -> int:
     return 0  # pragma: no cover
 
 
-def _evaluate(path: Path, *, as_of: date | None, service_id: str | None) -> int:
+def _evaluate(
+    path: Path, *, as_of: date | None, service_id: str | None, output: str = "json", language: str | None = None
+) -> int:
     settings = load_settings({"AUTH": "off"})
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
@@ -109,14 +127,57 @@ def _evaluate(path: Path, *, as_of: date | None, service_id: str | None) -> int:
             print(f"no service for hook {hook!r}", file=sys.stderr)
             return 2
         request = parse_hook_request(body, hook=service.hook)
-        answer = invoke(service, request, settings, as_of=as_of or settings.today())
+        answer = invoke(service, request, settings, as_of=as_of or settings.today(), language=language)
     except CdsServiceError as error:
         print(json.dumps({"status": error.status, "code": error.code, "detail": error.detail}, indent=2))
         return 1
     except (OSError, ValueError) as error:
         print(f"cannot read {path}: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(answer.response, indent=2, ensure_ascii=False))
+    cards = answer.response.get("cards", [])
+    if output == "json":
+        return _write(json.dumps(answer.response, indent=2, ensure_ascii=False))
+    if output == "markdown":
+        return _write("\n\n---\n\n".join(card_markdown(card) for card in cards) or "(no card)")
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    return _write("\n\n".join(card_text(card, width=width) for card in cards) or "(no card)")
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """Return one card as Markdown: the summary as a heading, then the detail as the service wrote it."""
+    return f"## [{card['indicator']}] {card['summary']}\n\n{card.get('detail', '')}".rstrip()
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\(.)")
+
+
+def card_text(card: dict[str, Any], *, width: int = 100) -> str:
+    """Return one card as plain text for a terminal: no Markdown marks, wrapped to ``width``, suggestions and links."""
+    lines = [f"{card['indicator'].upper()}: {card['summary']}", ""]
+    for raw in card.get("detail", "").splitlines():
+        text = _MARKDOWN_ESCAPE.sub(r"\1", raw.replace("**", "")).replace("&lt;", "<").replace("&amp;", "&")
+        indent = len(text) - len(text.lstrip())
+        bullet = text.lstrip().startswith("- ")
+        lines += textwrap.wrap(
+            text.strip(),
+            width=width,
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + (2 if bullet else 0)),
+        ) or [""]
+    for suggestion in card.get("suggestions", []):
+        lines.append(f"  -> suggestion: {suggestion['label']}")
+    for link in card.get("links", []):
+        lines.append(f"  -> {link['label']}: {link['url']}")
+    return "\n".join(lines)
+
+
+def _write(text: str) -> int:
+    """Print ``text``; a reader that closed the pipe (``| head``) ends the command quietly with success."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit; let that write go nowhere
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
+from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId, TherapyKind
 from guideline.facts import Facts
 from guideline.index_dates import IndexDate
 from guideline.infections import active_infection
@@ -30,6 +30,7 @@ NOT_INDICATED_NOTE = msg(
 
 
 LATEST = msg("Latest")
+THERAPY_LABELS = {TherapyKind.CAR_T: "CAR-T", TherapyKind.BSAB: "bsAb"}
 ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", Analyte.M_PROTEIN: "M-protein"}
 
 
@@ -38,8 +39,7 @@ def lab_evidence(lab: LabResult) -> Evidence:
     label = ANALYTE_LABELS[lab.analyte]
     if lab.estimate is not None:
         text = msg(
-            "{analyte} {value} (estimated polyclonal IgG: total {total} g/L minus M-protein {m_protein} g/L of "
-            "{m_on})",
+            "{analyte} {value} (estimated polyclonal IgG: total {total} g/L minus M-protein {m_protein} g/L of {m_on})",
             analyte=label,
             value=lab.shown(),
             total=lab.estimate.total_g_per_l,
@@ -213,7 +213,9 @@ def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
     the first of them (addendum §4.1), and the count says how long the course is.
     """
     first = Evidence(
-        text=msg("{kind} {substance}", kind=index.kind.value, substance=index.substance), ref=index.refs[0], on=index.t0
+        text=msg("{kind} {substance}", kind=THERAPY_LABELS[index.kind], substance=index.substance),
+        ref=index.refs[0],
+        on=index.t0,
     )
     if len(index.refs) == 1:
         return (first,)
@@ -231,7 +233,13 @@ def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
             held=False,
             required=required,
         )
-    params = {"t0": index.t0, "as_of": facts.as_of, "end": end, "kind": index.kind.value, "substance": index.substance}
+    params = {
+        "t0": index.t0,
+        "as_of": facts.as_of,
+        "end": end,
+        "kind": THERAPY_LABELS[index.kind],
+        "substance": index.substance,
+    }
     if index.certain:
         description = msg("Inside the window T0 {t0} <= {as_of} < {end} ({kind} {substance})", **params)
     else:

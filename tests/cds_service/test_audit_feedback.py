@@ -160,3 +160,44 @@ def test_feedback_report_from_the_command_line(
     assert main(["feedback-report", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["rule"], row["cardsShown"], row["overridden"], row["overrideRate"]) == ("start-pop2-window", 1, 1, 1.0)
+
+
+def test_feedback_on_every_card_is_attributed_when_advice_is_shown_as_cards(
+    app: Flask, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    request = {**request, "extension": {"sid-igrt": {"advice": "cards"}}}
+    cards = app.test_client().post(url, json=request).get_json()["cards"]
+    assert len(cards) > 1
+    items = [{**OVERRIDDEN, "card": card["uuid"]} for card in cards]
+    assert app.test_client().post(FEEDBACK_URL, json={"feedback": items}).status_code == 200
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["feedback-report", "--json"]) == 0
+    rows = {row["rule"]: row for row in json.loads(capsys.readouterr().out)}
+    assert "(unknown card)" not in rows
+    expected = {card["extension"]["sid-igrt"]["rule"] for card in cards}
+    assert set(rows) == expected
+    assert all(row["cardsShown"] == 1 and row["overridden"] == 1 for row in rows.values())
+
+
+def test_one_card_by_default_and_the_decision_never_ranks_below_its_advice(app: Flask) -> None:
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    default = app.test_client().post(url, json=request).get_json()["cards"]
+    assert len(default) == 1
+    as_cards = app.test_client().post(url, json={**request, "extension": {"sid-igrt": {"advice": "cards"}}})
+    cards = as_cards.get_json()["cards"]
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    ordered = sorted(cards, key=lambda c: rank[c["indicator"]])  # how the Sandbox orders cards (a stable sort)
+    assert ordered[0]["extension"]["sid-igrt"]["kind"] == "decision"
+    off = app.test_client().post(url, json={**request, "extension": {"sid-igrt": {"advice": "off"}}}).get_json()
+    (card,) = off["cards"]
+    assert card["extension"]["sid-igrt"]["advice"] and "Before starting IgRT" not in card["detail"]
+
+
+def test_discovery_lists_the_card_options(app: Flask) -> None:
+    services = app.test_client().get("/cds-services").get_json()["services"]
+    for service in services:
+        options = {o["code"]: o for o in service["extension"]["sid-igrt.configuration-options"]}
+        assert set(options) == {"advice", "details", "language"}
+        assert options["advice"]["default"] == "lines" and options["details"]["type"] == "boolean"
+        assert all(o["name"] and o["description"] for o in options.values())
