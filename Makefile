@@ -33,11 +33,11 @@ serve: $(STAMP)
 ## test: lint, type-check and run the whole test suite (unit, golden, property, end-to-end against gunicorn, and the
 ## slow group: schemathesis fuzzing, fault injection, a 3-minute sustained load; wrk needed for the load test)
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 ## test-fast: the same without the slow group (minutes shorter; CI runs everything)
 test-fast: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 ## audit: known vulnerabilities in the installed dependencies (pip-audit; CI runs it)
 audit: $(STAMP)

@@ -387,16 +387,23 @@ def _next_date(finding: Finding) -> Message | None:
     return None
 
 
+_CONTEXT_CRITERIA = ("population-", "adult")
+"""Criteria that place the patient (population, age): shown under Details; the top shows what decided."""
+
+
 def _decisive(finding: Finding) -> list[Criterion]:
-    """The facts the decision rests on: required criteria, and informative ones that failed (what is missing)."""
-    required = [c for c in finding.criteria if c.required]
+    """The facts the decision rests on: required criteria, and informative ones that failed (what is missing).
+
+    A held population or age criterion is context, not a reason, and stays under Details.
+    """
+    required = [c for c in finding.criteria if c.required and not (c.held and c.id.startswith(_CONTEXT_CRITERIA))]
     missing = [c for c in finding.criteria if not c.required and c.held is False]
     return (required + missing)[:MAX_FACTS]
 
 
 def _fact_line(criterion: Criterion, tm: Translator) -> str:
     description = tm(criterion.description)
-    shown = [_evidence_text(e, tm) for e in criterion.evidence[:2] if tm(e.text) not in description]
+    shown = [_evidence_text(e, tm) for e in criterion.evidence[:1] if tm(e.text) not in description]
     return f"- {_MARK[criterion.held]} {description}" + (f": {'; '.join(shown)}" if shown else "")
 
 

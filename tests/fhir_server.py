@@ -3,6 +3,9 @@
 Supports what the service and ``load-fixtures`` use: ``POST /`` transaction of PUT entries, ``GET /Type/id``,
 ``GET /Type?patient=..&code=..&class=..`` (token OR lists) with paging through ``next`` links, and
 ``GET /metadata``. Every request needs ``Authorization: Bearer <token>`` when a token is set.
+
+For the CDS Hooks Sandbox (a browser app on another origin): CORS on every answer and ``OPTIONS`` preflights,
+``POST /Type/_search`` with a form body (the Sandbox's first try for each prefetch key), and ``GET /Patient``.
 """
 
 from __future__ import annotations
@@ -86,8 +89,21 @@ def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/fhir+json")
             self.send_header("Content-Length", str(len(raw)))
+            self._cors()
             self.end_headers()
             self.wfile.write(raw)
+
+        def _cors(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+            self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+            self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Prefer")
+            self.send_header("Access-Control-Max-Age", "600")
+
+        def do_OPTIONS(self) -> None:  # noqa: N802
+            self.send_response(204)
+            self._cors()
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _authorized(self) -> bool:
             if store.token is None or self.headers.get("Authorization") == f"Bearer {store.token}":
@@ -121,7 +137,15 @@ def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             if not self._authorized():
                 return
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            path = urlsplit(self.path).path[len(base_path) :].strip("/")
+            if path.endswith("/_search"):
+                with store.lock:
+                    store.requests.append(self.path)
+                base = f"http://{self.headers['Host']}{base_path}"
+                kind = path.split("/")[0]
+                return self._send(200, store.page(base, store.search(kind, parse_qs(raw.decode())), 0))
+            body = json.loads(raw)
             if body.get("resourceType") != "Bundle" or body.get("type") != "transaction":
                 return self._send(400, {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]})
             responses = []
