@@ -103,8 +103,7 @@ def _m_component_reading(facts: Facts, criterion: Criterion) -> Criterion:
         return criterion.model_copy(
             update={
                 "description": msg(
-                    "{criterion}, or in its place documented general immunoparesis (M-component: total IgG does not "
-                    "reflect humoral immunity)",
+                    "{criterion}: met instead by documented general immunoparesis (M-component)",
                     criterion=criterion.description,
                 ),
                 "held": True,
@@ -177,6 +176,9 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
             held=False,
             required=required,
         )
+        if facts.immunoparesis_substitutes:
+            # Immunoparesis stands in for the whole criterion: say so, not that a second IgG is missing.
+            criterion = criterion.model_copy(update={"description": msg("Persistent low IgG")})
         return _m_component_reading(facts, criterion)
     samples = (lab, earlier)
     during = [active_infection(facts.record.infections, s.effective, p) for s in samples]
