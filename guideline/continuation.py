@@ -18,7 +18,7 @@ from guideline.igrt import IgrtEpisode
 from guideline.infections import EPISODE_INTERPRETATIONS, SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
 from guideline.labs import results
 from guideline.model import Criterion, Evidence, Finding
-from guideline.own_igg import confounding_exposure
+from guideline.own_igg import ExposureIndex
 from guideline.start_rules import age_unknown, child_after_car_t_or_bsab, primary_immunodeficiency
 from guideline.text import Message, msg
 
@@ -179,11 +179,12 @@ def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
     earliest = episode.start - timedelta(days=p.igg_recent_max_age_days)
     if index is not None and p.pop2_igg_must_follow_t0:
         earliest = max(earliest, index.t0)
-    before = tuple(e for e in facts.exposures if e.ref not in episode.refs and e.start < episode.start)
+    episode_refs = set(episode.refs)
+    before = ExposureIndex(tuple(e for e in facts.exposures if e.ref not in episode_refs and e.start < episode.start))
     candidates = [
         lab
         for lab in results(facts.record.labs, Analyte.IGG, as_of=episode.start)
-        if lab.effective >= earliest and confounding_exposure(lab, before, washout_days=p.igg_washout_days) is None
+        if lab.effective >= earliest and before.confounding(lab.effective, washout_days=p.igg_washout_days) is None
     ]
     threshold = p.igg_start_below_g_per_l
     if not candidates:

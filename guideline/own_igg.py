@@ -22,6 +22,7 @@ no stop rule (``replacement_records``), but it confounds IgG like any other dose
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -54,7 +55,9 @@ class ConfoundedIgg:
 
 def is_immunomodulation(record: IgrtRecord, immunomodulation_reasons: frozenset[str]) -> bool:
     """Return whether an immunoglobulin record was given for another reason than replacement."""
-    return record.purpose == "immunomodulation" or bool(set(record.reason_refs) & immunomodulation_reasons)
+    if record.purpose == "immunomodulation":
+        return True
+    return bool(record.reason_refs) and not immunomodulation_reasons.isdisjoint(record.reason_refs)
 
 
 def immunomodulation_reasons(record: PatientRecord) -> frozenset[str]:
@@ -84,10 +87,34 @@ def exposures(record: PatientRecord, *, as_of: date) -> tuple[Exposure, ...]:
     return tuple(sorted(found, key=lambda e: (e.end, e.start, e.ref)))
 
 
+class ExposureIndex:
+    """Exposures indexed by start day, for "which exposure confounds a sample of day d" in O(log n).
+
+    Long histories hold hundreds of weekly SCIG doses and hundreds of IgG results; a scan per result would be
+    quadratic. The confounding exposure of a sample is the latest-ending one among those that began by its day.
+    """
+
+    def __init__(self, found: tuple[Exposure, ...]) -> None:
+        ordered = sorted(found, key=lambda e: (e.start, e.end, e.ref))
+        self._starts = [e.start for e in ordered]
+        self._latest_ending: list[Exposure] = []
+        for exposure in ordered:
+            best = self._latest_ending[-1] if self._latest_ending else None
+            keep = best is not None and (best.end, best.ref) >= (exposure.end, exposure.ref)
+            self._latest_ending.append(best if keep and best is not None else exposure)
+
+    def confounding(self, day: date, *, washout_days: int) -> Exposure | None:
+        """Return the exposure that confounds a sample of ``day`` (start <= day < end + washout), if any."""
+        count = bisect_right(self._starts, day)
+        if count == 0:
+            return None
+        latest = self._latest_ending[count - 1]
+        return latest if day < latest.end + timedelta(days=washout_days) else None
+
+
 def confounding_exposure(lab: LabResult, found: tuple[Exposure, ...], *, washout_days: int) -> Exposure | None:
     """Return the latest-ending exposure that confounds ``lab`` (start <= sample < end + washout), if any."""
-    hits = [e for e in found if e.start <= lab.effective < e.end + timedelta(days=washout_days)]
-    return max(hits, key=lambda e: (e.end, e.ref)) if hits else None
+    return ExposureIndex(found).confounding(lab.effective, washout_days=washout_days)
 
 
 def split_igg(
@@ -98,10 +125,11 @@ def split_igg(
     Returns:
         ``(own_labs, confounded)``: ``own_labs`` keeps every non-IgG result and every own IgG.
     """
+    index = ExposureIndex(found)
     own: list[LabResult] = []
     confounded: list[ConfoundedIgg] = []
     for lab in labs:
-        exposure = None if lab.analyte != Analyte.IGG else confounding_exposure(lab, found, washout_days=washout_days)
+        exposure = None if lab.analyte != Analyte.IGG else index.confounding(lab.effective, washout_days=washout_days)
         if exposure is None:
             own.append(lab)
         else:

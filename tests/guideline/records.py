@@ -34,6 +34,17 @@ def igg(value: float, on: str, ref: str = "Observation/igg", comparator: str | N
     )
 
 
+def lab(analyte: Analyte, value: float, on: str, ref: str, low: float | None = None) -> LabResult:
+    return LabResult(
+        analyte=analyte,
+        value_g_per_l=value,
+        effective=d(on),
+        ref=ref,
+        reported=f"{value} g/L",
+        reference_low_g_per_l=low,
+    )
+
+
 def car_t(on: str) -> TherapyAdministration:
     return TherapyAdministration(
         kind=TherapyKind.CAR_T, substance="Yescarta", on=d(on), ref=f"MedicationAdministration/cart-{on}"

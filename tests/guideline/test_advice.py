@@ -8,24 +8,13 @@ import pytest
 from guideline import assess
 from guideline.concepts import AdviceRule, Analyte, IgrtRoute, InfectionKind, MeasurementKind, VaccineKind
 from guideline.facts import derive
-from guideline.model import Advice, LabResult, Measurement, MProteinTyping, OrderedDose, Vaccination
+from guideline.model import Advice, Measurement, MProteinTyping, OrderedDose, Vaccination
 from guideline.parameters import DEFAULT_PARAMETERS
-from tests.guideline.records import ADULT, HAEM, d, igg, infection, ivig_every, record
+from tests.guideline.records import ADULT, HAEM, d, igg, infection, ivig_every, lab, record
 
 
 def weight(kg: float, on: str) -> Measurement:
     return Measurement(kind=MeasurementKind.BODY_WEIGHT, value=kg, unit="kg", effective=d(on), ref="Observation/w")
-
-
-def lab(analyte: Analyte, value: float, on: str, ref: str, low: float | None = None) -> LabResult:
-    return LabResult(
-        analyte=analyte,
-        value_g_per_l=value,
-        effective=d(on),
-        ref=ref,
-        reported=f"{value} g/L",
-        reference_low_g_per_l=low,
-    )
 
 
 def dose(grams: float | None, days: float | None, unit: str = "g", route: IgrtRoute = IgrtRoute.SCIG) -> OrderedDose:

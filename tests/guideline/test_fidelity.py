@@ -25,6 +25,7 @@ from tests.guideline.records import (
     infection,
     ivig,
     ivig_every,
+    lab,
     record,
 )
 
@@ -33,17 +34,6 @@ AS_OF = "2026-11-20"
 
 def plus(day: str, days: int) -> str:
     return (d(day) + timedelta(days=days)).isoformat()
-
-
-def lab(analyte: Analyte, value: float, on: str, ref: str, low: float | None = None) -> LabResult:
-    return LabResult(
-        analyte=analyte,
-        value_g_per_l=value,
-        effective=d(on),
-        ref=ref,
-        reported=f"{value} g/L",
-        reference_low_g_per_l=low,
-    )
 
 
 def notes_of(finding: Finding) -> str:

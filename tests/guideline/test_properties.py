@@ -197,3 +197,29 @@ def test_no_not_indicated_start_or_consider_rests_on_an_igg_that_is_not_own(rec:
     not_own = {c.lab.ref for c in confounded}
     cited = {e.ref for c in finding.criteria for e in c.evidence if e.ref and e.ref.startswith("Observation/igg")}
     assert not cited & not_own, (finding.rule, cited & not_own)
+
+
+@PROPERTIES
+@given(
+    st.lists(
+        st.tuples(day_before, st.integers(0, 60), st.booleans()),
+        max_size=8,
+    ),
+    day_before,
+    st.integers(0, 120),
+)
+def test_the_exposure_index_finds_what_a_scan_finds(
+    spans: list[tuple[date, int, bool]], sample: date, washout: int
+) -> None:
+    from guideline.own_igg import Exposure, ExposureIndex
+
+    found = tuple(
+        Exposure(start, start + timedelta(days=length), f"MedicationAdministration/{i}", "Privigen", flag)
+        for i, (start, length, flag) in enumerate(spans)
+    )
+    scanned = [e for e in found if e.start <= sample < e.end + timedelta(days=washout)]
+    indexed = ExposureIndex(found).confounding(sample, washout_days=washout)
+    if not scanned:
+        assert indexed is None
+    else:
+        assert indexed is not None and indexed.end == max(e.end for e in scanned)
