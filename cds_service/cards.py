@@ -403,7 +403,7 @@ def _decisive(finding: Finding) -> list[Criterion]:
 
 def _fact_line(criterion: Criterion, tm: Translator) -> str:
     description = tm(criterion.description)
-    shown = [_evidence_text(e, tm) for e in criterion.evidence[:1] if tm(e.text) not in description]
+    shown = _evidence_texts(criterion.evidence[:1], description, tm)
     return f"- {_MARK[criterion.held]} {description}" + (f": {'; '.join(shown)}" if shown else "")
 
 
@@ -522,16 +522,20 @@ _MARK = {True: "✓", False: "✗", None: "?"}
 def _criterion_line(criterion: Criterion, t: Translator) -> str:
     role = "" if criterion.required else t(msg(" (for information)"))
     description = t(criterion.description)
-    shown = [_evidence_text(e, t) for e in criterion.evidence if t(e.text) not in description]
+    shown = _evidence_texts(criterion.evidence, description, t)
     return f"- {_MARK[criterion.held]} {description}{role}" + (f": {'; '.join(shown)}" if shown else "")
 
 
-def _evidence_text(evidence: Evidence, t: Translator) -> str:
-    """Evidence in words: its text and date; the resource id stays in the extension."""
-    text = t(evidence.text)
-    if evidence.on is not None and evidence.on.isoformat() not in text:
-        return f"{text} ({evidence.on.isoformat()})"
-    return text
+def _evidence_texts(evidence: Sequence[Evidence], description: str, t: Translator) -> list[str]:
+    """Evidence in words (text and date), without what the description already says; ids stay in the extension."""
+    shown = []
+    for item in evidence:
+        text = t(item.text)
+        if text in description:
+            continue
+        day = item.on.isoformat() if item.on is not None else None
+        shown.append(f"{text} ({day})" if day is not None and day not in text else text)
+    return shown
 
 
 def _resource_type(ref: str) -> str:

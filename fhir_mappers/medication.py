@@ -113,8 +113,12 @@ def _igrt(
     """An immunoglobulin record; its ``reasonCode`` (codes or words) can mark it immunomodulatory, not IgRT."""
     ended = first_date(resource, _ENDS[kind], tz=ctx.tz, type_name=kind)
     end = started if kind == "MedicationAdministration" else (ended[0] if ended else None)
-    reasons = {m.concept for m in ctx.codes.matches(resource.get("reasonCode"), by_name=True)}
-    immunomodulation = _IMMUNOMODULATION in reasons
+    reason_code = resource.get("reasonCode")
+    # Most administrations carry no reason: skip the look-up (a long history holds hundreds of doses).
+    immunomodulation = reason_code is not None and any(
+        m.concept == _IMMUNOMODULATION for m in ctx.codes.matches(reason_code, by_name=True)
+    )
+    reason_references = resource.get("reasonReference")
     return IgrtRecord(
         ref=ref,
         display=name,
@@ -124,7 +128,7 @@ def _igrt(
         end=end,
         active=kind != "MedicationAdministration" and resource.get("status") == "active",
         purpose="immunomodulation" if immunomodulation else "replacement",
-        reason_refs=ctx.refs(resource.get("reasonReference")),
+        reason_refs=ctx.refs(reason_references) if reason_references is not None else (),
     )
 
 
