@@ -240,6 +240,9 @@ class ClientAuthenticator:
     def _check_claims(self, issuer: str, claims: Mapping[str, Any]) -> ClientIdentity:
         now = time.time()
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if not _numeric_date(exp) or not _numeric_date(iat):
+            # RFC 7519 NumericDate is a JSON number; PyJWT lets a numeric string through to here.
+            raise AuthenticationError("exp and iat must be JSON numbers")
         if iat > now + self._leeway:
             raise AuthenticationError("iat in the future")
         if exp - iat > self._max_lifetime:
@@ -251,6 +254,10 @@ class ClientAuthenticator:
             raise AuthenticationError("jti replayed")
         tenant = claims.get("tenant")
         return ClientIdentity(issuer=issuer, tenant=tenant if isinstance(tenant, str) else None)
+
+
+def _numeric_date(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _check_key_type(key: jwt.PyJWK, alg: str) -> None:

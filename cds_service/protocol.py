@@ -39,9 +39,20 @@ class HookContext(BaseModel):
 
 
 class OrderSignContext(HookContext):
-    """``context`` of order-sign: ``draftOrders`` (a FHIR Bundle of the orders being signed) is required."""
+    """``context`` of order-sign: ``draftOrders`` (a FHIR Bundle of the orders being signed) is required.
+
+    Anything but a Bundle (a Patient, an order outside a Bundle) is a 400: answering ``{"cards": []}`` would say
+    "no immunoglobulin ordered" about orders the service never saw. ``Bundle.type`` may be missing (the Sandbox).
+    """
 
     draftOrders: dict[str, Any]
+
+    @field_validator("draftOrders")
+    @classmethod
+    def _bundle(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("resourceType") != "Bundle":
+            raise ValueError("must be a FHIR Bundle (resourceType 'Bundle')")
+        return value
 
 
 class OrderSelectContext(OrderSignContext):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,10 @@ BAD_TOKENS = {
         SigningKey("es-1", "ES256", ec.generate_private_key(ec.SECP256R1())), DISCOVERY
     ),
     "not a JWT": lambda: "abc.def",
+    "exp a numeric string": lambda: client_jwt(ES, DISCOVERY, claims={"exp": str(int(time.time()) + 300)}),
+    "iat a numeric string": lambda: client_jwt(ES, DISCOVERY, claims={"iat": str(int(time.time()))}),
+    "exp a boolean": lambda: client_jwt(ES, DISCOVERY, claims={"exp": True}),
+    "jti a number": lambda: client_jwt(ES, DISCOVERY, claims={"jti": 12345}),
 }
 
 
