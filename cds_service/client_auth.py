@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,51 +100,89 @@ class ClientIdentity:
 
 
 @dataclass
-class _CachedKeySet:
-    keys: dict[str, jwt.PyJWK]
-    fetched_at: float
+class _KeySetState:
+    """What is known of one JWK Set URL: its keys, when they were fetched, the last attempt, a fetch under way."""
+
+    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    fetched_at: float | None = None
+    attempted_at: float | None = None
+    fetching: threading.Event | None = None
 
 
 @dataclass
 class KeySetCache:
-    """JWK Sets fetched by URL with ``requests``, cached for ``ttl`` seconds.
+    """JWK Sets fetched by URL with ``requests``, cached for ``ttl`` seconds; never a global lock around I/O.
 
-    An unknown ``kid`` triggers a refetch (key rotation), at most once per ``min_refresh`` seconds per URL so that
-    tokens with random kids cannot make the service hammer the issuer. A failed fetch keeps the old keys.
+    * An unknown ``kid`` triggers a refetch (key rotation), and a failed fetch (timeout, 404, bad JSON) is
+      remembered: either way at most one attempt per ``min_refresh`` seconds per URL, so tokens with random kids
+      cannot make the service hammer the issuer, or a JWKS URL that answers 404 cost a fetch per forged token.
+    * One fetch per URL at a time, without holding the lock that guards the cache: a JWKS URL that hangs holds one
+      caller (bounded by ``timeout``), never the other URLs, health checks or discovery.
+    * A caller that finds a fetch of its URL under way waits at most ``max_wait`` seconds for it, then answers with
+      the keys it has (an unknown kid is then a 401).
+    * ``warm(urls)`` fetches the issuers' keys at start-up, in the background.
     """
 
     session: requests.Session
     ttl: float = 3600.0
     min_refresh: float = 60.0
     timeout: tuple[float, float] = (2.0, 3.0)
+    max_wait: float = 0.5
     clock: Callable[[], float] = time.monotonic
-    _sets: dict[str, _CachedKeySet] = field(default_factory=dict)
+    _states: dict[str, _KeySetState] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key(self, url: str, kid: str) -> jwt.PyJWK | None:
         """Return the key ``kid`` of the JWK Set at ``url``, or ``None``."""
-        with self._lock:
-            cached = self._sets.get(url)
+        fetch = wait = None
+        with self._lock:  # bookkeeping only: no I/O while it is held
+            state = self._states.setdefault(url, _KeySetState())
             now = self.clock()
-            if cached is None or now - cached.fetched_at >= self.ttl:
-                cached = self._refresh(url, cached, now)
-            elif kid not in cached.keys and now - cached.fetched_at >= self.min_refresh:
-                cached = self._refresh(url, cached, now)
-            return cached.keys.get(kid) if cached else None
+            if state.fetching is not None:
+                wait = state.fetching
+            elif self._due(state, kid, now):
+                fetch = state.fetching = threading.Event()
+                state.attempted_at = now
+        if fetch is not None:
+            try:
+                self._refresh(url, state)
+            finally:
+                with self._lock:
+                    state.fetching = None
+                fetch.set()
+        elif wait is not None:
+            wait.wait(self.max_wait)
+        return state.keys.get(kid)
 
-    def _refresh(self, url: str, old: _CachedKeySet | None, now: float) -> _CachedKeySet | None:
+    def warm(self, urls: Sequence[str]) -> None:
+        """Fetch the JWK Sets at ``urls`` in a background thread (start-up), so the first calls find keys."""
+
+        def fetch_all() -> None:
+            for url in urls:
+                self.key(url, "")
+
+        threading.Thread(target=fetch_all, name="jwks-warm", daemon=True).start()
+
+    def _due(self, state: _KeySetState, kid: str, now: float) -> bool:
+        if state.attempted_at is None:
+            return True
+        since_attempt = now - state.attempted_at
+        if since_attempt < self.min_refresh:
+            return False
+        stale = state.fetched_at is None or now - state.fetched_at >= self.ttl
+        return stale or kid not in state.keys
+
+    def _refresh(self, url: str, state: _KeySetState) -> None:
         try:
             response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
             response.raise_for_status()
             keys = keys_by_kid(response.json())
         except (requests.RequestException, ValueError, jwt.PyJWTError) as error:
             logger.warning("JWKS fetch failed for %s: %s", url, type(error).__name__)
-            if old is not None:
-                old.fetched_at = now  # keep the old keys; retry after min_refresh / ttl
-            return old
-        fresh = _CachedKeySet(keys, now)
-        self._sets[url] = fresh
-        return fresh
+            return  # keep the old keys; the failed attempt counts against min_refresh
+        with self._lock:
+            state.keys = keys
+            state.fetched_at = self.clock()
 
 
 def keys_by_kid(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:

@@ -69,9 +69,11 @@ def build_runtime(settings: Settings) -> Runtime:
         key = secrets.token_bytes(32)
     authenticator = None
     if settings.auth_required:
+        key_sets = KeySetCache(requests.Session(), ttl=float(settings.jwks_cache_seconds))
+        key_sets.warm([i.jwks_url for i in settings.trusted_issuers.values() if i.jwks_url])
         authenticator = ClientAuthenticator(
             settings.trusted_issuers,
-            key_sets=KeySetCache(requests.Session(), ttl=float(settings.jwks_cache_seconds)),
+            key_sets=key_sets,
             replay_guard=FallbackReplayGuard(
                 lambda iss, jti, expires_at: store.claim_jti(iss, jti, expires_at=expires_at)
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -224,3 +225,65 @@ def test_unsafe_settings_refuse_to_start(config: dict[str, Any], message: str) -
 def test_sandbox_issuer_is_trusted_only_when_asked() -> None:
     app = make_app(AUTH="required", TRUST_SANDBOX=True, CORS_ORIGINS="*")
     assert runtime_of(app).settings.trusts_sandbox
+
+
+class _CountingSession:
+    """A JWKS server stand-in: each URL answers from ``answers`` (a status, or an exception to raise)."""
+
+    def __init__(self, answers: dict[str, Any], gate: threading.Event | None = None) -> None:
+        self.answers = answers
+        self.gate = gate
+        self.calls: list[str] = []
+
+    def get(self, url: str, **_: Any) -> Any:
+        self.calls.append(url)
+        if self.gate is not None and url == "slow":
+            self.gate.wait(10)
+        answer = self.answers[url]
+        if isinstance(answer, Exception):
+            raise answer
+        response = requests.Response()
+        response.status_code = answer
+        response._content = json.dumps(jwks(ES)).encode()
+        return response
+
+
+def test_a_failing_jwks_url_is_fetched_at_most_once_per_interval() -> None:
+    now = [1000.0]
+    session = _CountingSession({"u404": 404, "down": requests.ConnectionError("refused")})
+    cache = KeySetCache(session, min_refresh=60, clock=lambda: now[0])  # type: ignore[arg-type]
+    for i in range(50):
+        assert cache.key("u404", f"forged-{i}") is None
+        assert cache.key("down", f"forged-{i}") is None
+    assert session.calls == ["u404", "down"]
+    now[0] += 61
+    cache.key("u404", "again")
+    assert session.calls.count("u404") == 2
+
+
+def test_a_hanging_jwks_url_holds_no_other_caller() -> None:
+    gate = threading.Event()
+    session = _CountingSession({"slow": 200, "fast": 200}, gate=gate)
+    cache = KeySetCache(session, max_wait=0.2)  # type: ignore[arg-type]
+    first = threading.Thread(target=cache.key, args=("slow", "es-1"))
+    first.start()
+    time.sleep(0.1)  # the first caller is now inside the hanging fetch
+    started = time.monotonic()
+    assert cache.key("fast", "es-1") is not None  # another URL: not blocked
+    assert cache.key("slow", "other") is None  # the same URL: waits at most max_wait, no second fetch
+    assert time.monotonic() - started < 1.0
+    assert session.calls.count("slow") == 1
+    gate.set()
+    first.join(5)
+
+
+def test_keys_are_fetched_at_start_up() -> None:
+    session = _CountingSession({"issuer-keys": 200})
+    cache = KeySetCache(session)  # type: ignore[arg-type]
+    cache.warm(["issuer-keys"])
+    deadline = time.monotonic() + 5
+    while not session.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert session.calls == ["issuer-keys"]
+    assert cache.key("issuer-keys", "es-1") is not None and session.calls == ["issuer-keys"]
