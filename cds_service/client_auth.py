@@ -17,6 +17,7 @@ Any failure is a 401 with no detail (the reason is logged for the operator; neve
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import threading
@@ -320,6 +321,9 @@ class FallbackReplayGuard:
         """Args: shared: ``(issuer, jti, expires_at) -> bool``, raising ``StorageError`` when unavailable."""
         self._shared = shared
         self._seen: dict[tuple[str, str], datetime] = {}
+        self._expiries: list[tuple[datetime, tuple[str, str]]] = []
+        """A heap of (expiry, key): expired jtis leave in expiry order, a few per call, never a rebuild of the map
+        (which cost 25 ms per call at 200,000 unexpired jtis)."""
         self._lock = threading.Lock()
 
     def __call__(self, issuer: str, jti: str, expires_at: datetime) -> bool:
@@ -327,11 +331,14 @@ class FallbackReplayGuard:
         now = datetime.now(UTC)
         key = (issuer, jti)
         with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: v for k, v in self._seen.items() if v >= now}
+            while self._expiries and self._expiries[0][0] < now:
+                when, old = heapq.heappop(self._expiries)
+                if self._seen.get(old) == when:  # not re-remembered with a later expiry since
+                    del self._seen[old]
             if self._seen.get(key, now) > now:
                 return False
             self._seen[key] = expires_at
+            heapq.heappush(self._expiries, (expires_at, key))
         try:
             return self._shared(issuer, jti, expires_at)
         except StorageError as error:

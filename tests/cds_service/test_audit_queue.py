@@ -188,3 +188,19 @@ def test_a_worker_starting_during_an_outage_serves_and_reports_not_ready() -> No
     assert client.post(url, json=request).status_code == 200
     assert runtime_of(app).decisions.pending() == 1
     runtime_of(app).decisions.close(timeout=0)
+
+
+def test_the_fallback_replay_guard_forgets_expired_jtis_without_rebuilding_its_map() -> None:
+    guard = FallbackReplayGuard(lambda issuer, jti, expires_at: True)
+    now = datetime.now(UTC)
+    for i in range(20_000):  # far past the 10,000 at which the old code rebuilt the map on every call
+        guard("iss", f"live-{i}", now + timedelta(minutes=5))
+    for i in range(50):
+        guard("iss", f"expiring-{i}", now + timedelta(milliseconds=1))
+    seen = guard._seen
+    time.sleep(0.01)
+    assert guard("iss", "next", now + timedelta(minutes=5)) is True
+    assert guard._seen is seen  # the same map: expired jtis left it one by one
+    assert not any(jti.startswith("expiring-") for _, jti in seen)
+    assert len(seen) == 20_001
+    assert guard("iss", "live-7", now + timedelta(minutes=5)) is False  # unexpired jtis are still refused
