@@ -80,7 +80,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             allow_headers=["Content-Type", "Authorization"],
             methods=["GET", "POST", "OPTIONS"],
             max_age=600,
+            always_send=False,  # CORS headers only on CORS requests (those with an Origin)
         )
+
+        @app.after_request
+        def _vary_on_origin(response: Response) -> Response:
+            # Whether CORS headers are sent depends on Origin: a shared cache must not reuse one answer for another.
+            response.vary.add("Origin")
+            return response
     app.extensions["cds_openapi"] = orjson.dumps(
         openapi_document(auth_required=settings.auth_required, server_url=settings.public_base_url)
     )

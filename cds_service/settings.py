@@ -190,6 +190,10 @@ class Settings:
                 raise SettingsError("CDS_AUTH=required needs CDS_AUDIT_HMAC_KEY (the audit's patient-id hash key)")
             if "*" in cors_origins and not trust_sandbox:
                 raise SettingsError("CDS_CORS_ORIGINS=* is for local trials only (CDS_AUTH=off or CDS_TRUST_SANDBOX)")
+        database_url = str(config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+        if trust_sandbox and database_url.startswith(("postgres:", "postgresql:", "postgresql+")):
+            # The Sandbox's private key is public: anyone can sign as it. A PostgreSQL database means production.
+            raise SettingsError("CDS_TRUST_SANDBOX=true is for testers: refused with a PostgreSQL DATABASE_URL")
         public_base_url = config.get("PUBLIC_BASE_URL") or None
         if public_base_url is not None:
             parts = urlsplit(str(public_base_url))
@@ -235,7 +239,7 @@ class Settings:
             jwt_max_lifetime_seconds=_positive(config, "JWT_MAX_LIFETIME_SECONDS", int),
             jwks_cache_seconds=_positive(config, "JWKS_CACHE_SECONDS", int),
             fhir=fhir,
-            database_url=str(config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            database_url=database_url,
             audit_hmac_key=str(key).encode("utf-8") if key is not None else None,
         )
 

@@ -8,6 +8,7 @@ driver).
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,7 @@ class Database:
             if self.is_sqlite:
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                    _create_private(Path(parsed.database))
                 self.engine: Engine = create_engine(self.url, connect_args={"timeout": 15})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
@@ -156,6 +158,18 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return config
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite audit file readable by its owner only (0600) if it does not exist yet.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they are private too.
+    """
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -215,6 +215,7 @@ def test_discovery_says_loudly_when_auth_is_off() -> None:
         ({"AUDIT_HMAC_KEY": "short"}, "at least 32"),
         ({"PUBLIC_BASE_URL": "cds.example"}, "CDS_PUBLIC_BASE_URL"),
         ({"FHIR_BUDGET_SECONDS": 0}, "must be positive"),
+        ({"TRUST_SANDBOX": True, "DATABASE_URL": "postgresql://cds:x@db.internal/cds"}, "CDS_TRUST_SANDBOX"),
     ],
 )
 def test_unsafe_settings_refuse_to_start(config: dict[str, Any], message: str) -> None:
@@ -287,3 +288,21 @@ def test_keys_are_fetched_at_start_up() -> None:
     time.sleep(0.05)
     assert session.calls == ["issuer-keys"]
     assert cache.key("issuer-keys", "es-1") is not None and session.calls == ["issuer-keys"]
+
+
+def test_cors_headers_only_on_cors_requests_and_vary_on_origin() -> None:
+    client = make_app(CORS_ORIGINS="https://ehr.example").test_client()
+    plain = client.get("/health/live")
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    cors = client.get("/health/live", headers={"Origin": "https://ehr.example"})
+    assert cors.headers["Access-Control-Allow-Origin"] == "https://ehr.example"
+    assert "Origin" in cors.headers.get("Vary", "")
+
+
+def test_the_sqlite_audit_file_is_created_private(tmp_path: Path) -> None:
+    import stat
+
+    database = tmp_path / "audit" / "cds.sqlite3"
+    app = make_app(DATABASE_URL=f"sqlite:///{database}")
+    assert app.test_client().get("/health/live").status_code == 200
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
