@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Install Debian packages that provide the given commands, if missing: ensure-debian-packages.sh wrk[:pkg] ...
+# A spec "@pkg" is a package without a command (fonts), checked with dpkg.
 # (`make bench` needs wrk; `.ci/run` needs nginx for the two-instance test.) Needs root or sudo, and apt.
 set -euo pipefail
 missing=()
 for spec in "$@"; do
+  if [ "${spec#@}" != "$spec" ]; then
+    dpkg -s "${spec#@}" >/dev/null 2>&1 || missing+=("${spec#@}")
+    continue
+  fi
   command_name="${spec%%:*}"; package="${spec#*:}"
   command -v "$command_name" >/dev/null 2>&1 || [ -x "/usr/sbin/$command_name" ] || missing+=("$package")
 done
