@@ -88,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             # Whether CORS headers are sent depends on Origin: a shared cache must not reuse one answer for another.
             response.vary.add("Origin")
             return response
+
     app.extensions["cds_openapi"] = orjson.dumps(
         openapi_document(auth_required=settings.auth_required, server_url=settings.public_base_url)
     )
