@@ -7,6 +7,7 @@ inside the treatment period, reassess every 6 months, summer pause 1 May - 1 Oct
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from guideline import sources
@@ -45,7 +46,68 @@ def decide_continuation(facts: Facts) -> Finding:
             return finding
     episode = facts.igrt.current
     assert episode is not None
-    return pop2_short_course(facts, episode) or standard(facts, episode)
+    window = window_start(facts, episode)
+    if window is not None and window.standard_reason is None:
+        return pop2_short_course(facts, episode, window)
+    return standard(facts, episode, window)
+
+
+@dataclass(frozen=True)
+class WindowStart:
+    """How the current IgRT episode began relative to the CAR-T/bsAb window (addendum §4.2), worked out once.
+
+    Attributes:
+        standard_reason: why the standard stop rules apply; ``None`` when the 6-month short course does.
+        prior: severe or recurrent bacterial infections before the IgRT start.
+        basis: the own IgG before the start (``start_basis``), where it was read.
+        note: what the card says when the start did not meet the start criterion.
+    """
+
+    standard_reason: Message | None
+    prior: Criterion
+    basis: Criterion | None = None
+    note: Message | None = None
+
+
+def window_start(facts: Facts, episode: IgrtEpisode) -> WindowStart | None:
+    """Classify the episode's start for an adult after CAR-T/bsAb (``None`` for anyone else).
+
+    Standard rules (addendum §4.2, second paragraph) when IgRT started before T0, ran before T0 and was only
+    interrupted around the therapy ("i behandling med immunglobuliner forud for CAR-T", **interpretation**
+    ``igrt_interruption_tolerated_days``), started 6 months or more after T0, followed severe or recurrent
+    infections, or started without an own IgG < 4 g/L (the start did not meet the criterion). Otherwise the short
+    course: an own IgG < 4 g/L before the start, or none recorded (then ``pop2_short_course`` says so).
+    """
+    index, end = facts.index, facts.window_end
+    if Population.CAR_T_OR_BSAB not in facts.populations or index is None or end is None:
+        return None
+    prior = severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p)
+    interrupted = interrupted_before_t0(facts, episode)
+    if episode.start < index.t0:
+        return WindowStart(msg("IgRT started before T0 ({t0})", t0=index.t0), prior)
+    if interrupted is not None:
+        reason = msg(
+            "on IgRT before T0 ({t0}; from {start}), only interrupted around the therapy ({gap} days)",
+            t0=index.t0,
+            start=interrupted.start,
+            gap=(episode.start - interrupted.end).days,
+        )
+        return WindowStart(reason, prior)
+    if episode.start >= end:
+        return WindowStart(msg("IgRT started 6 months or more after T0 ({t0})", t0=index.t0), prior)
+    if prior.held:
+        return WindowStart(msg("IgRT started inside the window after severe or recurrent bacterial infections"), prior)
+    basis = start_basis(facts, episode)
+    if basis.held is not False:
+        return WindowStart(None, prior, basis)
+    note = msg(
+        "The IgRT start on {start} did not meet the start criteria (addendum §4.1: IgG < 4 g/L inside the "
+        "window; own IgG before the start: {basis}): review the indication. The standard stop rules apply.",
+        start=episode.start,
+        basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
+    )
+    reason = msg("IgRT started inside the window without an own IgG < 4 g/L before the start")
+    return WindowStart(reason, prior, basis, note)
 
 
 def igrt_start_unknown(facts: Facts) -> Finding | None:
@@ -71,27 +133,16 @@ def igrt_start_unknown(facts: Facts) -> Finding | None:
     )
 
 
-def pop2_short_course(facts: Facts, episode: IgrtEpisode) -> Finding | None:
+def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -> Finding:
     """IgRT started inside the window on an own IgG < 4 g/L alone: stop at T0 + 6 months (addendum §4.2).
 
     Source: "Ved opstart af immunglobuliner på baggrund af en IgG < 4 g/L uden forudgående svære eller
     tilbagevendende bakterielle infektioner indenfor de første 6 måneder ... skal immunglobulinsubstitution forsøges
-    seponeret 6 måneder efter". Returns ``None`` (standard rules) when the start followed severe or recurrent
-    infections, when IgRT ran before T0 and was only interrupted around the therapy ("i behandling med
-    immunglobuliner forud for CAR-T", **interpretation** ``igrt_interruption_tolerated_days``), or when the own IgG
-    before the start was not < 4 g/L (the start did not meet the criteria: ``standard`` says so).
+    seponeret 6 måneder efter". ``window`` is the episode's ``window_start`` with no standard reason: an own IgG
+    < 4 g/L before the start, or none recorded (then from T0 + 6 months the decision is insufficient data).
     """
-    index, end = facts.index, facts.window_end
-    if Population.CAR_T_OR_BSAB not in facts.populations or index is None or end is None:
-        return None
-    if not index.t0 <= episode.start < end:
-        return None
-    prior = severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p)
-    if prior.held or interrupted_before_t0(facts, episode) is not None:
-        return None
-    basis = start_basis(facts, episode)
-    if basis.held is False:
-        return None
+    index, end, prior, basis = facts.index, facts.window_end, window.prior, window.basis
+    assert index is not None and end is not None and basis is not None
     criteria = (
         _igrt_start_criterion(episode),
         Criterion(
@@ -230,7 +281,7 @@ def interrupted_before_t0(facts: Facts, episode: IgrtEpisode) -> IgrtEpisode | N
     return None
 
 
-def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
+def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = None) -> Finding:
     """Standard follow-up, summer pause and stop attempt 6-12 months after start (Opsummering, seponering).
 
     Past 12 months of continuous IgRT no stop attempt was made ("Seponering bør forsøges 6-12 måneder efter
@@ -259,11 +310,18 @@ def standard(facts: Facts, episode: IgrtEpisode) -> Finding:
         ),
     ]
     notes: list[Message] = []
-    if facts.index is not None:
-        reason, note = _standard_reason(facts, episode)
-        criteria.append(reason)
-        if note is not None:
-            notes.append(note)
+    if window is not None and window.standard_reason is not None:
+        criteria.append(
+            Criterion(
+                id="standard-stop-rules-apply",
+                description=msg(
+                    "Standard stop rules apply to this CAR-T/bsAb patient: {reason}", reason=window.standard_reason
+                ),
+                held=True,
+            )
+        )
+        if window.note is not None:
+            notes.append(window.note)
     in_high_risk_period = Population.CAR_T_OR_BSAB in facts.populations and facts.in_window
     summer_pause = is_summer(as_of) and not in_high_risk_period
     if is_summer(as_of) and in_high_risk_period and as_of >= stop_from:
@@ -404,39 +462,3 @@ def _igrt_start_criterion(episode: IgrtEpisode) -> Criterion:
         held=True,
         evidence=tuple(Evidence(text=msg("immunoglobulin"), ref=r) for r in episode.refs[-5:]),
     )
-
-
-def _standard_reason(facts: Facts, episode: IgrtEpisode) -> tuple[Criterion, Message | None]:
-    """Why a CAR-T/bsAb patient follows the standard stop rules (addendum §4.2, second paragraph), and a note."""
-    index = facts.index
-    assert index is not None
-    note: Message | None = None
-    interrupted = interrupted_before_t0(facts, episode)
-    if episode.start < index.t0:
-        reason = msg("IgRT started before T0 ({t0})", t0=index.t0)
-    elif interrupted is not None:
-        reason = msg(
-            "on IgRT before T0 ({t0}; from {start}), only interrupted around the therapy ({gap} days)",
-            t0=index.t0,
-            start=interrupted.start,
-            gap=(episode.start - interrupted.end).days,
-        )
-    elif facts.window_end is not None and episode.start >= facts.window_end:
-        reason = msg("IgRT started 6 months or more after T0 ({t0})", t0=index.t0)
-    elif severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p).held:
-        reason = msg("IgRT started inside the window after severe or recurrent bacterial infections")
-    else:
-        basis = start_basis(facts, episode)
-        reason = msg("IgRT started inside the window without an own IgG < 4 g/L before the start")
-        note = msg(
-            "The IgRT start on {start} did not meet the start criteria (addendum §4.1: IgG < 4 g/L inside the "
-            "window; own IgG before the start: {basis}): review the indication. The standard stop rules apply.",
-            start=episode.start,
-            basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
-        )
-    criterion = Criterion(
-        id="standard-stop-rules-apply",
-        description=msg("Standard stop rules apply to this CAR-T/bsAb patient: {reason}", reason=reason),
-        held=True,
-    )
-    return criterion, note
