@@ -47,7 +47,6 @@ _POPULATION_NAMES = {
     Population.OTHER_HYPOGAMMAGLOBULINAEMIA: msg("4 (hypogammaglobulinaemia without haematological disease or HSCT)"),
 }
 _LAB_ORDERS = {Analyte.IGG: ("lab-igg", "IgG"), Analyte.IGA: ("lab-iga", "IgA"), Analyte.IGM: ("lab-igm", "IgM")}
-_STATUS = {True: msg("Met"), False: msg("Not met"), None: msg("Undetermined")}
 
 
 _IMMUNOPARESIS_SUMMARIES = {

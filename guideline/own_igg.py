@@ -98,10 +98,11 @@ class ExposureIndex:
         ordered = sorted(found, key=lambda e: (e.start, e.end, e.ref))
         self._starts = [e.start for e in ordered]
         self._latest_ending: list[Exposure] = []
+        best: Exposure | None = None
         for exposure in ordered:
-            best = self._latest_ending[-1] if self._latest_ending else None
-            keep = best is not None and (best.end, best.ref) >= (exposure.end, exposure.ref)
-            self._latest_ending.append(best if keep and best is not None else exposure)
+            if best is None or (exposure.end, exposure.ref) > (best.end, best.ref):
+                best = exposure
+            self._latest_ending.append(best)
 
     def confounding(self, day: date, *, washout_days: int) -> Exposure | None:
         """Return the exposure that confounds a sample of ``day`` (start <= day < end + washout), if any."""
@@ -110,11 +111,6 @@ class ExposureIndex:
             return None
         latest = self._latest_ending[count - 1]
         return latest if day < latest.end + timedelta(days=washout_days) else None
-
-
-def confounding_exposure(lab: LabResult, found: tuple[Exposure, ...], *, washout_days: int) -> Exposure | None:
-    """Return the latest-ending exposure that confounds ``lab`` (start <= sample < end + washout), if any."""
-    return ExposureIndex(found).confounding(lab.effective, washout_days=washout_days)
 
 
 def split_igg(
