@@ -199,20 +199,12 @@ def render_card(
         "summary": summary(finding, t),
         "indicator": level,
         "detail": detail(finding, orders=orders, settings=settings, t=t, advice=folded, options=options),
-        "source": {
-            "label": SOURCE_LABEL,
-            "url": _document_url(finding.source, settings),
-            "topic": {"system": RULE_SYSTEM, "code": finding.rule.value, "display": finding.source.section[:100]},
-        },
+        "source": _source_json(finding.source, finding.rule.value, settings),
         "links": _links(finding.source, settings, t, pid=finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY),
         "overrideReasons": _override_reasons(finding, t),
         "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t, advice=advice)},
     }
-    if suggestions:
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = "any"
-    pruned: dict[str, Any] = prune(card)
-    return pruned
+    return _finished(card, suggestions)
 
 
 def card_uuid(hook_instance: str, *parts: object) -> str:
@@ -228,7 +220,7 @@ def render_advice_card(
     Only with the ``advice: cards`` option; the same content is otherwise folded into the decision card.
     """
     tm = t.markdown()
-    lines = [*(_criterion_line(c, tm) for c in advice.criteria)]
+    lines = [_criterion_line(c, tm) for c in advice.criteria]
     if advice.notes:
         lines += ["", *(f"- {tm(note)}" for note in advice.notes)]
     lines += _interpretation_lines(advice.interpretations, settings, tm)
@@ -239,14 +231,24 @@ def render_advice_card(
         "summary": fit_summary(t(advice.summary)),
         "indicator": "warning" if advice.warning else "info",
         "detail": "\n".join(lines).strip(),
-        "source": {
-            "label": SOURCE_LABEL,
-            "url": _document_url(advice.source, settings),
-            "topic": {"system": RULE_SYSTEM, "code": advice.rule.value, "display": advice.source.section[:100]},
-        },
+        "source": _source_json(advice.source, advice.rule.value, settings),
         "links": _links(advice.source, settings, t),
         "extension": {EXTENSION_KEY: advice_extension(advice, settings=settings, t=t)},
     }
+    return _finished(card, suggestions)
+
+
+def _source_json(source: SourceRef, rule: str, settings: Settings) -> dict[str, Any]:
+    """``card.source``: the Medicinrådet label and document, ``topic`` = the rule id (for override persistence)."""
+    return {
+        "label": SOURCE_LABEL,
+        "url": _document_url(source, settings),
+        "topic": {"system": RULE_SYSTEM, "code": rule, "display": source.section[:100]},
+    }
+
+
+def _finished(card: dict[str, Any], suggestions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The card with its suggestions (``selectionBehavior`` exactly when there are some), empty fields pruned."""
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "any"
