@@ -49,19 +49,23 @@ class Answer:
         outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order`` |
             ``budget-exceeded`` (set by the HTTP layer: not decided within the latency budget).
         finding: the guideline finding, when a decision was made.
-        card_uuid: the decision card's uuid, when a card is returned.
         fetched_keys: prefetch keys read from ``fhirServer``.
         data_issue_count: data the service could not interpret.
-        issued: every card returned (uuid, kind, rule), so feedback on any of them is attributed.
+        issued: every card returned (uuid, kind, rule), the decision card first, so feedback on any of them is
+            attributed.
     """
 
     response: dict[str, Any]
     outcome: str
     finding: Finding | None = None
-    card_uuid: str | None = None
     fetched_keys: tuple[str, ...] = field(default=())
     data_issue_count: int = 0
     issued: tuple[IssuedCard, ...] = ()
+
+    @property
+    def card_uuid(self) -> str | None:
+        """The decision card's uuid, when a card is returned."""
+        return self.issued[0].uuid if self.issued else None
 
 
 _EVALUATION_RESERVE = 0.1
@@ -155,7 +159,7 @@ def invoke(
     if service.hook == "patient-view":
         if not worth_showing(finding, concerned=assessment.concerned):
             _log(service, request, outcome=f"quiet:{finding.rule.value}")
-            return Answer({"cards": []}, "quiet", finding, None, fetched, issue_count)
+            return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
     card = render_card(
         finding,
         hook=service.hook,
@@ -182,7 +186,7 @@ def invoke(
             cards.append(extra)
             issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
-    return Answer({"cards": cards}, "card", finding, str(card["uuid"]), fetched, issue_count, tuple(issued))
+    return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued))
 
 
 def card_options(
