@@ -60,8 +60,8 @@ def authenticate_client() -> None:
     current = runtime()
     if request.method == "OPTIONS" or current.authenticator is None:
         return
-    base = current.settings.public_base_url
-    audience = f"{base}{request.path}" if base else request.base_url
+    # Settings refuse CDS_AUTH=required without a public base URL: aud never comes from the caller's Host header.
+    audience = f"{current.settings.public_base_url}{request.path}"
     try:
         identity = current.authenticator.authenticate(request.headers.get("Authorization"), audience=audience)
     except AuthenticationError as error:

@@ -20,8 +20,9 @@
 Client authentication (``cds_service.client_auth``):
 
 * ``CDS_AUTH`` (``required``): ``required`` or ``off`` (local trials only; said at start-up and in discovery).
-* ``CDS_PUBLIC_BASE_URL`` (unset: the URL the request arrived on): the externally visible base URL, e.g.
-  ``https://cds.example.dk/igrt``; JWT ``aud`` must equal it plus the endpoint path. Set it behind a proxy.
+* ``CDS_PUBLIC_BASE_URL`` (required with ``CDS_AUTH=required``; unset with auth off: the URL the request arrived
+  on): the externally visible base URL, e.g. ``https://cds.example.dk/igrt``; JWT ``aud`` must equal it plus the
+  endpoint path. Never derived from the request's ``Host`` when tokens are checked (a caller would choose ``aud``).
 * ``CDS_TRUSTED_ISSUERS`` (JSON) and/or ``CDS_TRUSTED_ISSUERS_FILE`` (a JSON file):
   ``{"<iss>": {"jwks_file": "...", "jwks_url": "https://...", "jku": ["https://..."]}}``.
 * ``CDS_TRUST_SANDBOX`` (false): trust the CDS Hooks Sandbox issuer (its private key is public: testers only).
@@ -156,7 +157,8 @@ class Settings:
 
         Raises:
             SettingsError: unknown time zone, bad date, an unknown / source-fixed guideline setting, or an unsafe
-                combination (auth required without trusted issuers or HMAC key; CORS ``*`` with auth required).
+                combination (auth required without trusted issuers, HMAC key or public base URL; CORS ``*`` with auth
+                required).
         """
         try:
             tz = ZoneInfo(str(config["TIMEZONE"]))
@@ -190,6 +192,13 @@ class Settings:
                 raise SettingsError("CDS_AUTH=required needs CDS_AUDIT_HMAC_KEY (the audit's patient-id hash key)")
             if "*" in cors_origins and not trust_sandbox:
                 raise SettingsError("CDS_CORS_ORIGINS=* is for local trials only (CDS_AUTH=off or CDS_TRUST_SANDBOX)")
+            if not config.get("PUBLIC_BASE_URL"):
+                # Without it the JWT aud would be built from the caller's Host / X-Forwarded-* headers, so a token
+                # minted for another site's URL would be accepted here.
+                raise SettingsError(
+                    "CDS_AUTH=required needs CDS_PUBLIC_BASE_URL (the URL the EHR calls, e.g. https://cds.example.dk): "
+                    "the JWT aud is checked against it, never against the request's Host header"
+                )
         database_url = str(config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
         if trust_sandbox and database_url.startswith(("postgres:", "postgresql:", "postgresql+")):
             # The Sandbox's private key is public: anyone can sign as it. A PostgreSQL database means production.

@@ -54,6 +54,8 @@ def make_app(**config: Any) -> Flask:
         "LATENCY_BUDGET_MS": 60_000,
         "FHIR_BUDGET_SECONDS": 30,
     }
+    if config.get("AUTH") == "required":
+        defaults["PUBLIC_BASE_URL"] = "http://localhost"  # the Flask test client's base URL
     return create_app({**defaults, **config})
 
 

@@ -134,6 +134,17 @@ def test_audience_is_the_public_base_url_behind_a_proxy(jwks_file: Path) -> None
     assert get(app, client_jwt(ES, DISCOVERY)).status_code == 401
 
 
+def test_aud_is_never_taken_from_the_callers_host_headers(jwks_file: Path) -> None:
+    app = auth_app(jwks_file, PUBLIC_BASE_URL="https://cds.region.example")
+    forged_aud = "https://other-site.example/cds-services"
+    for headers in ({"Host": "other-site.example"}, {"X-Forwarded-Host": "other-site.example"}):
+        token = client_jwt(ES, forged_aud)
+        response = app.test_client().get(
+            "/cds-services", headers={"Authorization": f"Bearer {token}", **headers}, base_url="https://x"
+        )
+        assert response.status_code == 401
+
+
 def test_rsa_keys_below_2048_bits_are_refused(tmp_path: Path) -> None:
     weak = rs384_key("weak", bits=1024)
     path = tmp_path / "weak.json"
@@ -209,6 +220,7 @@ def test_discovery_says_loudly_when_auth_is_off() -> None:
     [
         ({"AUTH": "required"}, "no trusted issuers"),
         ({"AUTH": "required", "TRUST_SANDBOX": True, "AUDIT_HMAC_KEY": None}, "CDS_AUDIT_HMAC_KEY"),
+        ({"AUTH": "required", "TRUST_SANDBOX": True, "PUBLIC_BASE_URL": None}, "needs CDS_PUBLIC_BASE_URL"),
         ({"AUTH": "maybe"}, "CDS_AUTH"),
         ({"AUTH": "required", "TRUSTED_ISSUERS": {ISSUER: {"jwks_url": "https://k"}}, "CORS_ORIGINS": "*"}, "CORS"),
         ({"TRUSTED_ISSUERS": {ISSUER: {}}}, "jwks_file, jwks_url or jku"),
