@@ -25,7 +25,7 @@ from guideline.sources import GUIDELINE_LABEL, SourceRef
 from guideline.text import Message, msg
 
 CARD_NAMESPACE = uuid.UUID("8f1d0b9e-3c55-4c43-9a4e-6f2f6c1c2b7a")
-"""uuid5 namespace: card uuid = uuid5(namespace, hookInstance + rule), unique per call and reproducible."""
+"""uuid5 namespace: card uuid = uuid5(namespace, card seed + rule), unique per call and reproducible."""
 EXTENSION_KEY = "sid-igrt"
 RULE_SYSTEM = "urn:sid-igrt:rule"
 OVERRIDE_SYSTEM = "urn:sid-igrt:override-reason"
@@ -175,7 +175,7 @@ def render_card(
     finding: Finding,
     *,
     hook: str,
-    hook_instance: str,
+    card_seed: str,
     patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
     settings: Settings,
@@ -187,15 +187,18 @@ def render_card(
 
     With ``options.advice == "lines"`` the advice is folded into this card (its lab orders become this card's
     suggestions); with ``"cards"`` the indicator is raised to the highest advice card's, so a client that sorts by
-    indicator never shows the decision below its advice (Sandbox pitfall).
+    indicator never shows the decision below its advice (Sandbox pitfall). ``card_seed``: the call's secret seed
+    (``Pseudonymizer.card_seed``; the ``hookInstance`` where no feedback is taken, as in the CLI), so that card and
+    suggestion uuids cannot be guessed.
     """
     folded = tuple(advice) if options.advice == "lines" else ()
-    suggestions = _suggestions(finding, hook=hook, patient_id=patient_id, orders=orders, t=t, advice=folded)
+    uid = card_uuid(card_seed, finding.rule.value)
+    suggestions = _suggestions(finding, hook=hook, card=uid, patient_id=patient_id, orders=orders, t=t, advice=folded)
     level = indicator(finding, hook=hook)
     if options.advice == "cards" and any(a.warning for a in advice):
         level = "warning" if level == "info" else level
     card: dict[str, Any] = {
-        "uuid": card_uuid(hook_instance, finding.rule.value),
+        "uuid": uid,
         "summary": summary(finding, t),
         "indicator": level,
         "detail": detail(finding, orders=orders, settings=settings, t=t, advice=folded, options=options),
@@ -207,13 +210,18 @@ def render_card(
     return _finished(card, suggestions)
 
 
-def card_uuid(hook_instance: str, *parts: object) -> str:
-    """Return the uuid of a card of this call: uuid5 of the hookInstance and the card's rule (and index)."""
-    return str(uuid.uuid5(CARD_NAMESPACE, ":".join((hook_instance, *map(str, parts)))))
+def card_uuid(card_seed: str, *parts: object) -> str:
+    """Return the uuid of a card of this call: uuid5 of the call's card seed and the card's rule (and index)."""
+    return str(uuid.uuid5(CARD_NAMESPACE, ":".join((card_seed, *map(str, parts)))))
+
+
+def suggestion_uuid(card: str, *parts: object) -> str:
+    """Return the uuid of a suggestion of the card with uuid ``card`` (as unguessable as the card's)."""
+    return str(uuid.uuid5(uuid.UUID(card), ":".join(map(str, parts))))
 
 
 def render_advice_card(
-    advice: Advice, *, index: int, hook_instance: str, patient_id: str, settings: Settings, t: Translator
+    advice: Advice, *, index: int, card_seed: str, patient_id: str, settings: Settings, t: Translator
 ) -> dict[str, Any]:
     """Return one advice card (dose, product, M-component, monitoring, prerequisites) as CDS Hooks JSON.
 
@@ -225,9 +233,10 @@ def render_advice_card(
         lines += ["", *(f"- {tm(note)}" for note in advice.notes)]
     lines += _interpretation_lines(advice.interpretations, settings, tm)
     lines += ["", _source_line(advice.source, tm)]
-    suggestions = [_lab_order(advice.rule.value, analyte, patient_id, t) for analyte in advice.lab_orders]
+    uid = card_uuid(card_seed, advice.rule.value, index)
+    suggestions = [_lab_order(uid, analyte, patient_id, t) for analyte in advice.lab_orders]
     card: dict[str, Any] = {
-        "uuid": card_uuid(hook_instance, advice.rule.value, index),
+        "uuid": uid,
         "summary": fit_summary(t(advice.summary)),
         "indicator": "warning" if advice.warning else "info",
         "detail": "\n".join(lines).strip(),
@@ -597,6 +606,7 @@ def _suggestions(
     finding: Finding,
     *,
     hook: str,
+    card: str,
     patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
     t: Translator,
@@ -608,7 +618,7 @@ def _suggestions(
             suggestions.append(
                 {
                     "label": t(msg("Remove the draft immunoglobulin order ({display})", display=order.display)),
-                    "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{finding.rule.value}:remove:{order.ref}")),
+                    "uuid": suggestion_uuid(card, "remove", order.ref),
                     "isRecommended": True,
                     "actions": [
                         {
@@ -627,11 +637,11 @@ def _suggestions(
             )
     analytes = [Analyte.IGG, Analyte.IGA, Analyte.IGM] if finding.order_lab_tests else []
     analytes += [a for item in advice for a in item.lab_orders if a not in analytes]
-    suggestions += [_lab_order(finding.rule.value, a, patient_id, t) for a in _LAB_ORDERS if a in analytes]
+    suggestions += [_lab_order(card, a, patient_id, t) for a in _LAB_ORDERS if a in analytes]
     return suggestions
 
 
-def _lab_order(rule: str, analyte: Analyte, patient_id: str, t: Translator) -> dict[str, Any]:
+def _lab_order(card: str, analyte: Analyte, patient_id: str, t: Translator) -> dict[str, Any]:
     """A suggestion to order serum IgG, IgA or IgM (a draft ServiceRequest with LOINC and NPU codings)."""
     concept, name = _LAB_ORDERS[analyte]
     codings = [
@@ -640,7 +650,7 @@ def _lab_order(rule: str, analyte: Analyte, patient_id: str, t: Translator) -> d
     ]
     return {
         "label": t(msg("Order serum {name}", name=name)),
-        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{rule}:order:{concept}")),
+        "uuid": suggestion_uuid(card, "order", concept),
         "isRecommended": True,
         "actions": [
             {

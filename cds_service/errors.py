@@ -44,6 +44,16 @@ class UnknownServiceError(CdsServiceError):
     status, issue_code, code = 404, "not-found", "unknown-service"
 
 
+class UnknownCardError(CdsServiceError):
+    """Feedback about a card this service did not issue to this client at this endpoint: 404, nothing stored.
+
+    One answer for a card never issued, issued to another client, or issued at another endpoint, so that a caller
+    cannot probe which uuids exist (issue 17, feedback integrity).
+    """
+
+    status, issue_code, code = 404, "not-found", "unknown-card"
+
+
 class PrefetchUnavailableError(CdsServiceError):
     """Required data was neither prefetched nor retrievable (CDS Hooks 2.0.1: respond 412)."""
 

@@ -24,15 +24,22 @@ from cds_service.errors import (
     InvalidHookRequestError,
     PrefetchUnavailableError,
     ServiceBusyError,
+    UnknownCardError,
 )
 from cds_service.feedback import parse_feedback
 from cds_service.invocation import Answer, invoke
-from cds_service.observability import BUDGET_OVERRUNS, DECISIONS, HOOK_INSTANCE, LARGE_REQUESTS_REFUSED
+from cds_service.observability import (
+    BUDGET_OVERRUNS,
+    DECISIONS,
+    FEEDBACK_REFUSED,
+    HOOK_INSTANCE,
+    LARGE_REQUESTS_REFUSED,
+)
 from cds_service.protocol import HookRequest, parse_hook_request
 from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
 from guideline.sources import GUIDELINE_VERSION
-from storage import DecisionEntry
+from storage import DecisionEntry, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +113,7 @@ def call_service(service_id: str) -> dict[str, Any]:
     HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
     accept_language = request.headers.get("Accept-Language")  # read here: evaluate() runs on another thread
+    card_seed = current.pseudonymizer.card_seed(service.id, g.client_issuer, hook_request.hookInstance)
 
     def evaluate() -> Answer:
         fhir_client = current.fhir_client
@@ -117,6 +125,7 @@ def call_service(service_id: str) -> dict[str, Any]:
             fhir_client=fhir_client,
             deadline=deadline,
             accept_language=accept_language,
+            card_seed=card_seed,
         )
 
     try:
@@ -139,8 +148,14 @@ def call_service(service_id: str) -> dict[str, Any]:
 def feedback(service_id: str) -> dict[str, Any]:
     """``POST /cds-services/{id}/feedback``: validate and store every item (all or none).
 
+    Accepted only about cards this service issued at this endpoint to this client (the JWT issuer; ``None`` with
+    authentication off); an item already stored is not stored again (idempotent, so an EHR may retry). The report
+    orders feedback by time received, not by the client's ``outcomeTimestamp``.
+
     Raises:
-        UnknownServiceError: 404. InvalidHookRequestError: 400. StorageError: 503.
+        UnknownServiceError: 404. InvalidHookRequestError: 400. UnknownCardError: 404 (nothing stored).
+        StorageError: 503, also when the card is unknown while this process still queues unwritten decisions
+        (the card may be among them: the EHR retries).
     """
     service = lookup(service_id)
     g.metric_hook = "feedback"
@@ -150,8 +165,20 @@ def feedback(service_id: str) -> dict[str, Any]:
         item.entry(service_id=service.id, client_issuer=g.client_issuer, received_at=received_at)
         for item in body.feedback
     ]
-    runtime().store.record_feedback(entries)
-    logger.info("service=%s feedback items=%d", service.id, len(entries))
+    current = runtime()
+    unknown = current.store.cards_not_issued(entries)
+    if unknown:
+        if current.decisions.pending():
+            raise StorageError("decisions are still queued for the audit database; the card may be among them")
+        FEEDBACK_REFUSED.inc()
+        logger.info("service=%s feedback refused: %d item(s) about cards not issued here", service.id, len(unknown))
+        raise UnknownCardError(
+            f"feedback[{unknown[0]}].card: no card with this uuid was issued by this service to this client; "
+            "nothing was stored.",
+            expression=f"feedback[{unknown[0]}].card",
+        )
+    stored = current.store.record_feedback(entries)
+    logger.info("service=%s feedback items=%d new=%d", service.id, len(entries), stored)
     return {}
 
 

@@ -112,8 +112,12 @@ def invoke(
     deadline: Deadline | None = None,
     accept_language: str | None = None,
     language: str | None = None,
+    card_seed: str | None = None,
 ) -> Answer:
     """Answer one hook call.
+
+    ``card_seed``: the secret seed of this call's card uuids (``Pseudonymizer.card_seed``); ``None`` uses the
+    ``hookInstance`` (the CLI and tests, where no feedback is taken).
 
     ``deadline`` bounds the fallback fetch (the HTTP layer also stops waiting for the whole call at it).
     ``accept_language``: the HTTP ``Accept-Language`` header; ``language`` forces the card language (CLI).
@@ -160,10 +164,11 @@ def invoke(
         if not worth_showing(finding, concerned=assessment.concerned):
             _log(service, request, outcome=f"quiet:{finding.rule.value}")
             return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
+    seed = card_seed or request.hookInstance
     card = render_card(
         finding,
         hook=service.hook,
-        hook_instance=request.hookInstance,
+        card_seed=seed,
         patient_id=context.patientId,
         orders=orders,
         settings=settings,
@@ -178,7 +183,7 @@ def invoke(
             extra = render_advice_card(
                 advice,
                 index=i,
-                hook_instance=request.hookInstance,
+                card_seed=seed,
                 patient_id=context.patientId,
                 settings=settings,
                 t=t,

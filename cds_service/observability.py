@@ -72,6 +72,10 @@ FHIR_FETCH_FAILURES = Counter(
 BUDGET_OVERRUNS = Counter(
     "cds_latency_budget_overruns_total", "Hook calls answered without cards past the latency budget.", ["hook"]
 )
+FEEDBACK_REFUSED = Counter(
+    "cds_feedback_refused_total",
+    "Feedback bodies refused (404) because an item named a card not issued to that client at that endpoint.",
+)
 LARGE_REQUESTS_REFUSED = Counter(
     "cds_large_requests_refused_total",
     "Large hook calls answered 503 because no large-request slot freed within the latency budget.",

@@ -28,6 +28,7 @@ _HEALTH_JSON = "application/health+json"
 _ERRORS: dict[str, str] = {
     "400": "Not a valid request (malformed JSON, a missing or ill-typed field, another hook).",
     "401": "Client JWT missing or invalid (CDS Hooks 2.0.1 'Trusting CDS Clients').",
+    "404": ("A feedback item names a card this service did not issue to this client at this endpoint; nothing stored."),
     "412": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
     "413": "Body larger than CDS_MAX_CONTENT_LENGTH.",
     "503": (
@@ -101,8 +102,11 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                 "security": security,
                 "requestBody": {"required": True, **_json(FeedbackRequest)},
                 "responses": {
-                    "200": {"description": "Every item stored", **_json(contract.FeedbackResponse)},
-                    **_errors("400", "401", "413", "503"),
+                    "200": {
+                        "description": "Every item stored (an item already stored is not stored again)",
+                        **_json(contract.FeedbackResponse),
+                    },
+                    **_errors("400", "401", "404", "413", "503"),
                 },
             }
         }

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
@@ -53,6 +55,8 @@ class AuditStore:
                 "kind": card.kind,
                 "rule_id": card.rule,
                 "guideline_version": e.guideline_version,
+                "service_id": e.service_id,
+                "client_issuer": e.client_issuer,
             }
             for e in entries
             for card in e.issued_cards
@@ -63,14 +67,47 @@ class AuditStore:
             if beside:
                 connection.execute(insert(IssuedCardRow), beside)
 
-    def record_feedback(self, entries: Sequence[FeedbackEntry]) -> None:
-        """Store a batch of feedback items in one transaction (all or none).
+    def record_feedback(self, entries: Sequence[FeedbackEntry]) -> int:
+        """Store a batch of feedback items in one transaction (all or none); return how many were new.
+
+        Idempotent: an item already stored (same endpoint, client, card, outcome, ``outcomeTimestamp``, accepted
+        suggestions and reason: ``feedback_key``) is not stored again, also when a retry races the first attempt
+        on another worker (the unique ``dedup_key`` decides).
 
         Raises:
             StorageError: the write failed.
         """
+        rows = {feedback_key(e): {**_columns(e), "dedup_key": feedback_key(e)} for e in entries}
+        if not rows:
+            return 0
+        statement = (sqlite_insert if self.database.is_sqlite else postgresql_insert)(Feedback)
+        with self.database.connection() as connection:
+            result = connection.execute(
+                statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Feedback.id),
+                list(rows.values()),
+            )
+            return len(result.all())
+
+    def cards_not_issued(self, entries: Sequence[FeedbackEntry]) -> list[int]:
+        """Return the positions in ``entries`` of feedback about a card not issued to its endpoint and client.
+
+        A card counts as issued to ``(service_id, client_issuer)`` when a decision row (the decision card) or an
+        ``issued_card`` row (a card beside it) records that uuid with that endpoint and client issuer
+        (``None`` = authentication off). Cards never issued, issued to another client, and issued at another
+        endpoint are not told apart (no oracle for a caller probing uuids).
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        uuids = {e.card_uuid for e in entries}
+        holders: set[tuple[str | None, str | None, str | None]] = set()
         with self.database.session() as session:
-            session.add_all(Feedback(**_columns(e)) for e in entries)
+            for table in (Decision, IssuedCardRow):
+                rows = session.execute(
+                    select(table.card_uuid, table.service_id, table.client_issuer).where(table.card_uuid.in_(uuids))
+                )
+                holders.update((card, service, issuer) for card, service, issuer in rows)
+        return [i for i, e in enumerate(entries) if (e.card_uuid, e.service_id, e.client_issuer) not in holders]
 
     def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
         """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).
@@ -125,8 +162,10 @@ class AuditStore:
     def feedback_report(self, *, since: datetime | None = None) -> list[ReportRow]:
         """Accept and override rates per rule and guideline version, for cards shown since ``since``.
 
-        A card's outcome is its latest feedback (by ``outcomeTimestamp``). Feedback about card uuids this service
-        never issued is reported under rule ``(unknown card)``.
+        A card is counted once: its outcome and override reason are those of the feedback received last (by time
+        received, never by the client's ``outcomeTimestamp``, which a client could set to 9999-12-31). Feedback
+        about card uuids this service never issued (stored before such feedback was refused, revision 0003) is
+        reported under rule ``(unknown card)``.
 
         Raises:
             StorageError: the database is unavailable.
@@ -154,7 +193,7 @@ class AuditStore:
                     Feedback.outcome_timestamp,
                     Feedback.override_reason_code,
                     Feedback.override_reason_display,
-                ).order_by(Feedback.outcome_timestamp, Feedback.id)
+                ).order_by(Feedback.received_at, Feedback.id)
             ).all()
         unknown = ("(unknown card)", "-")
         group_of: dict[str, tuple[str, str] | None] = {}
@@ -165,8 +204,7 @@ class AuditStore:
                 continue
             group_of[str(card)] = (rule or "?", version)
             cards[(rule or "?", version)].add(str(card))
-        latest: dict[str, str] = {}
-        reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        latest: dict[str, tuple[tuple[str, str], str, str | None]] = {}  # card -> (group, outcome, reason)
         for card, outcome, at, code, display in feedback:
             if card in group_of:
                 group = group_of[card]
@@ -177,12 +215,15 @@ class AuditStore:
             else:
                 group = unknown
                 cards[group].add(card)
-            latest[card] = outcome
-            if outcome == "overridden":
-                reasons[group][display or code or "(no reason given)"] += 1
+            reason = (display or code or "(no reason given)") if outcome == "overridden" else None
+            latest[card] = (group, outcome, reason)
+        reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for group, _, reason in latest.values():
+            if reason is not None:
+                reasons[group][reason] += 1
         rows = []
         for (rule, version), members in sorted(cards.items()):
-            outcomes = [latest[c] for c in members if c in latest]
+            outcomes = [latest[c][1] for c in members if c in latest]
             rows.append(
                 ReportRow(
                     rule_id=rule,
@@ -195,6 +236,26 @@ class AuditStore:
                 )
             )
         return rows
+
+
+def feedback_key(entry: FeedbackEntry) -> str:
+    """Return the SHA-256 hex digest of everything a feedback item says (not when it was received).
+
+    Two deliveries of the same item (an EHR retry, a replayed body) have the same key and are stored once.
+    """
+    parts = (
+        entry.service_id,
+        entry.client_issuer or "",
+        entry.card_uuid,
+        entry.outcome,
+        _utc(entry.outcome_timestamp).isoformat(),
+        "\x1f".join(sorted(entry.accepted_suggestions)),
+        entry.override_reason_system or "",
+        entry.override_reason_code or "",
+        entry.override_reason_display or "",
+        str(entry.has_user_comment),
+    )
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
 
 
 def _utc(value: datetime) -> datetime:

@@ -55,6 +55,10 @@ class IssuedCardRow(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     hook_instance: Mapped[str] = mapped_column(String(200))
+    # The endpoint and client the card was issued to (feedback is accepted from them only); NULL on rows written
+    # before revision 0003 whose decision could not be found.
+    service_id: Mapped[str | None] = mapped_column(String(64))
+    client_issuer: Mapped[str | None] = mapped_column(String(500))
     card_uuid: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     rule_id: Mapped[str] = mapped_column(String(64))
@@ -62,12 +66,17 @@ class IssuedCardRow(Base):
 
 
 class Feedback(Base):
-    """One row per feedback item (see ``storage.records.FeedbackEntry``)."""
+    """One row per distinct feedback item (see ``storage.records.FeedbackEntry``).
+
+    ``dedup_key`` (unique) is the SHA-256 of everything the item says, so the same item sent again is stored once;
+    NULL on rows written before revision 0003.
+    """
 
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dedup_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     service_id: Mapped[str] = mapped_column(String(64))
     client_issuer: Mapped[str | None] = mapped_column(String(500))
     card_uuid: Mapped[str] = mapped_column(String(200), index=True)

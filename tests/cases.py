@@ -844,6 +844,16 @@ def write_all() -> None:
         (directory / "case.json").write_text(dump(meta), encoding="utf-8")
 
 
+def without_uuids(value: Any) -> Any:
+    """``value`` with every ``uuid`` member removed: card and suggestion uuids are derived from the service's secret
+    key, the endpoint and the client, so a service with another key or caller gives the same cards with other uuids."""
+    if isinstance(value, dict):
+        return {k: without_uuids(v) for k, v in value.items() if k != "uuid"}
+    if isinstance(value, list):
+        return [without_uuids(v) for v in value]
+    return value
+
+
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 

@@ -14,7 +14,7 @@ import requests
 
 from storage import AuditStore, Database
 from tests import live_server
-from tests.cases import AS_OF, CASES, Case, case_dir
+from tests.cases import AS_OF, CASES, Case, case_dir, without_uuids
 from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, fresh_postgres_url, sqlite_url
 from tests.fhir_server import FhirStore, running_fhir_server
 from tests.jwt_keys import ISSUER, client_jwt, es384_key, jwks
@@ -109,7 +109,8 @@ def test_golden_cases_over_http_are_answered_and_recorded(servers: Servers, case
     expected = json.loads((directory / "expected.json").read_text(encoding="utf-8"))
     url = f"{servers.base}/cds-services/{case.service}"
     response = requests.post(url, data=request, headers=signed(url), timeout=10)
-    assert {"status": response.status_code, "body": response.json()} == expected
+    # The same cards as the golden file; the uuids differ (derived with the client issuer, here authenticated).
+    assert {"status": response.status_code, "body": without_uuids(response.json())} == without_uuids(expected)
     hook_instance = json.loads(request)["hookInstance"]
     recorded = [d for d in servers.audit.decisions(limit=500) if d.hook_instance == hook_instance]
     assert recorded and recorded[0].client_issuer == ISSUER
@@ -176,21 +177,25 @@ def test_a_refused_fhir_token_is_412(servers: Servers) -> None:
     assert "observations (not provided; fhirServer: the FHIR server refused access (HTTP 401))" in response.text
 
 
-def test_feedback_over_http_is_stored(servers: Servers) -> None:
-    url = f"{servers.base}/cds-services/sid-igrt-order-select/feedback"
-    body = {
-        "feedback": [
-            {
-                "card": "e2e-card",
-                "outcome": "accepted",
-                "acceptedSuggestions": [{"id": "s-1"}],
-                "outcomeTimestamp": "2026-11-20T10:00:00Z",
-            }
-        ]
-    }
-    assert requests.post(url, json=body, headers=signed(url), timeout=5).status_code == 200
-    stored = [f for f in servers.audit.feedback() if f.card_uuid == "e2e-card"]
-    assert stored and stored[0].client_issuer == ISSUER
+def test_feedback_over_http_is_stored_once_and_only_for_issued_cards(servers: Servers) -> None:
+    case = next(c for c in CASES if c.name == "pop2-window-igg-below-4-start")
+    url = f"{servers.base}/cds-services/{case.service}"
+    request = json.loads((case_dir(case) / "request.json").read_text(encoding="utf-8"))
+    request["hookInstance"] = "e2e-feedback-0001"
+    card = requests.post(url, json=request, headers=signed(url), timeout=10).json()["cards"][0]
+    item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-20T10:00:00Z"}
+    item["acceptedSuggestions"] = [{"id": card["suggestions"][0]["uuid"]}]
+    feedback_url = f"{url}/feedback"
+    for _ in range(3):  # an EHR retrying: stored once
+        assert requests.post(feedback_url, json={"feedback": [item]}, headers=signed(feedback_url), timeout=5).ok
+    stored = [f for f in servers.audit.feedback() if f.card_uuid == card["uuid"]]
+    assert len(stored) == 1 and stored[0].client_issuer == ISSUER
+    never_issued = {**item, "card": "e2e-card-never-issued"}
+    refused = requests.post(feedback_url, json={"feedback": [never_issued]}, headers=signed(feedback_url), timeout=5)
+    assert refused.status_code == 404 and refused.headers["Content-Type"].startswith("application/fhir+json")
+    other_endpoint = f"{servers.base}/cds-services/sid-igrt-order-sign/feedback"
+    elsewhere = requests.post(other_endpoint, json={"feedback": [item]}, headers=signed(other_endpoint), timeout=5)
+    assert elsewhere.status_code == 404
 
 
 def test_a_replayed_client_token_is_401(servers: Servers) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ import pytest
 from flask import Flask
 
 from cds_service.app import runtime_of
+from cds_service.cards import CARD_NAMESPACE
 from cds_service.cli import main
-from storage import Pseudonymizer
+from storage import DecisionEntry, IssuedCard, Pseudonymizer
 from tests.cases import CASES, case_dir
 from tests.conftest import TEST_HMAC_KEY, make_app, sqlite_url
 
@@ -103,8 +106,32 @@ EPIC_EXTENSION = {
 DISMISSED = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:08:00Z"}
 
 
+def issue(app: Flask, *uuids: str, service_id: str = "sid-igrt-order-select", client_issuer: str | None = None) -> None:
+    """Record cards with these uuids as issued (one decision card and the rest beside it), as a hook call does."""
+    cards = tuple(IssuedCard(u, "decision" if i == 0 else "dose", "start-pop2-window") for i, u in enumerate(uuids))
+    runtime_of(app).store.record_decision(
+        DecisionEntry(
+            recorded_at=datetime.now(UTC),
+            service_id=service_id,
+            hook="order-select",
+            hook_instance="hi-feedback",
+            client_issuer=client_issuer,
+            patient_hmac="0" * 64,
+            outcome="card",
+            rule_id="start-pop2-window",
+            recommendation="start",
+            population=2,
+            guideline_version="SID 1.1",
+            card_uuid=uuids[0],
+            as_of=date(2026, 11, 20),
+            issued_cards=cards,
+        )
+    )
+
+
 def test_feedback_in_every_client_shape_is_stored(app: Flask) -> None:
     items = [ACCEPTED, OVERRIDDEN, SANDBOX, EPIC_CODED, EPIC_EXTENSION, DISMISSED]
+    issue(app, *(item["card"] for item in items))
     response = app.test_client().post(FEEDBACK_URL, json={"feedback": items})
     assert response.status_code == 200
     stored = {e.card_uuid: e for e in runtime_of(app).store.feedback()}
@@ -140,6 +167,51 @@ def test_invalid_feedback_is_400_and_nothing_is_stored(app: Flask, body: Any, wh
     if where != "body":
         assert response.get_json()["issue"][0]["expression"] == [where]
     assert runtime_of(app).store.feedback() == []
+
+
+def test_feedback_about_a_card_never_issued_is_404_and_nothing_is_stored(app: Flask) -> None:
+    issue(app, "c-1")
+    response = app.test_client().post(FEEDBACK_URL, json={"feedback": [ACCEPTED, {**OVERRIDDEN, "card": "c-9"}]})
+    assert response.status_code == 404
+    issue_ = response.get_json()["issue"][0]
+    assert issue_["code"] == "not-found" and issue_["expression"] == ["feedback[1].card"]
+    assert runtime_of(app).store.feedback() == []  # all or none
+
+
+def test_feedback_at_another_services_endpoint_is_404(app: Flask) -> None:
+    issue(app, "c-1", service_id="sid-igrt-order-sign")
+    assert app.test_client().post(FEEDBACK_URL, json={"feedback": [ACCEPTED]}).status_code == 404
+    sign = "/cds-services/sid-igrt-order-sign/feedback"
+    assert app.test_client().post(sign, json={"feedback": [ACCEPTED]}).status_code == 200
+
+
+def test_the_same_feedback_sent_five_times_counts_once(
+    app: Flask, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    card = app.test_client().post(url, json=request).get_json()["cards"][0]["uuid"]
+    body = {"feedback": [{**OVERRIDDEN, "card": card}]}
+    for _ in range(5):
+        assert app.test_client().post(FEEDBACK_URL, json=body).status_code == 200
+    assert len(runtime_of(app).store.feedback()) == 1
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["feedback-report", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["cardsShown"], row["cardsWithFeedback"], row["overridden"]) == (1, 1, 1)
+    assert row["topOverrideReasons"] == [{"reason": "Patient declined", "count": 1}]
+
+
+def test_card_uuids_cannot_be_derived_from_the_hook_instance(db_url: str) -> None:
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    ours = make_app(DATABASE_URL=db_url).test_client().post(url, json=request).get_json()["cards"][0]
+    other_key = make_app(AUDIT_HMAC_KEY="x" * 40).test_client().post(url, json=request).get_json()["cards"][0]
+    assert ours["uuid"] != other_key["uuid"]  # the uuid depends on the secret key, not only on the request
+    for hook_instance_only in (
+        uuid.uuid5(CARD_NAMESPACE, f"{request['hookInstance']}:start-pop2-window"),
+        uuid.uuid5(CARD_NAMESPACE, request["hookInstance"]),
+    ):
+        assert ours["uuid"] != str(hook_instance_only)
+    assert {s["uuid"] for s in ours.get("suggestions", [])}.isdisjoint(s["uuid"] for s in other_key["suggestions"])
 
 
 def test_feedback_for_an_unknown_service_is_404(app: Flask) -> None:

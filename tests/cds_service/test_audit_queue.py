@@ -16,7 +16,7 @@ from cds_service.app import runtime_of
 from cds_service.audit_queue import AuditQueueFullError, DecisionWriter
 from cds_service.client_auth import FallbackReplayGuard
 from storage import AuditStore, StorageError
-from tests.cds_service.test_audit_feedback import ACCEPTED, FEEDBACK_URL, golden
+from tests.cds_service.test_audit_feedback import ACCEPTED, FEEDBACK_URL, golden, issue
 from tests.conftest import make_app
 
 
@@ -99,6 +99,7 @@ def test_feedback_during_an_outage_is_503_and_the_retry_is_stored_once(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     current = runtime_of(app)
+    issue(app, ACCEPTED["card"])
     outage = Outage(current.store, monkeypatch)
     client = app.test_client()
     response = client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED]})
@@ -106,6 +107,20 @@ def test_feedback_during_an_outage_is_503_and_the_retry_is_stored_once(
     outage.end()
     assert client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED]}).status_code == 200
     assert [f.card_uuid for f in current.store.feedback()] == [ACCEPTED["card"]]
+
+
+def test_feedback_about_a_card_still_queued_is_503_so_the_ehr_retries(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = runtime_of(app)
+    outage = Outage(current.store, monkeypatch)
+    url, request, _ = golden("pop2-window-igg-below-4-start")
+    card = app.test_client().post(url, json=request).get_json()["cards"][0]["uuid"]  # its decision is queued
+    body = {"feedback": [{**ACCEPTED, "card": card}]}
+    assert app.test_client().post(FEEDBACK_URL, json=body).status_code == 503
+    outage.end()
+    assert current.decisions.flush(timeout=5) == 0
+    assert app.test_client().post(FEEDBACK_URL, json=body).status_code == 200
 
 
 def test_readiness_fails_during_an_outage_so_the_balancer_drains_the_instance(

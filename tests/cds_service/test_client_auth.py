@@ -19,6 +19,7 @@ from flask import Flask
 from cds_service.client_auth import KeySetCache
 from cds_service.runtime import runtime_of
 from cds_service.settings import SettingsError
+from tests.cds_service.test_audit_feedback import issue
 from tests.conftest import TEST_HMAC_KEY, make_app
 from tests.jwt_keys import ISSUER, SigningKey, client_jwt, es384_key, jwks, rs384_key
 
@@ -52,6 +53,7 @@ def test_a_valid_token_is_accepted_on_discovery_service_and_feedback(jwks_file: 
     app = auth_app(jwks_file)
     client = app.test_client()
     assert get(app, client_jwt(key, DISCOVERY)).status_code == 200
+    issue(app, "c1", service_id="sid-igrt-patient-view", client_issuer=ISSUER)
     body = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:00:00Z"}]}
     feedback_url = f"{SERVICE}/feedback"
     ok = client.post(
@@ -61,6 +63,23 @@ def test_a_valid_token_is_accepted_on_discovery_service_and_feedback(jwks_file: 
     )
     assert ok.status_code == 200
     assert client.post("/cds-services/sid-igrt-patient-view/feedback", json=body).status_code == 401
+
+
+def test_feedback_is_accepted_only_from_the_client_the_card_was_issued_to(tmp_path: Path) -> None:
+    other_issuer, other_key = "https://other-ehr.test.example", es384_key("other-1")
+    files = {}
+    for name, key in (("ehr", ES), ("other", other_key)):
+        files[name] = tmp_path / f"{name}.jwks.json"
+        files[name].write_text(json.dumps(jwks(key)), encoding="utf-8")
+    issuers = {ISSUER: {"jwks_file": str(files["ehr"])}, other_issuer: {"jwks_file": str(files["other"])}}
+    app = make_app(AUTH="required", TRUSTED_ISSUERS=issuers)
+    issue(app, "c1", service_id="sid-igrt-patient-view", client_issuer=ISSUER)
+    path, url = "/cds-services/sid-igrt-patient-view/feedback", f"{SERVICE}/feedback"
+    forged = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "9999-12-31T00:00:00Z"}
+    token = client_jwt(other_key, url, issuer=other_issuer)
+    response = app.test_client().post(path, json={"feedback": [forged]}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    assert runtime_of(app).store.feedback() == []
 
 
 def _hs256() -> str:

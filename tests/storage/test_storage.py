@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
-from storage import AuditStore, Database, DecisionEntry, FeedbackEntry, Pseudonymizer, StorageError
+from storage import AuditStore, Database, DecisionEntry, FeedbackEntry, IssuedCard, Pseudonymizer, StorageError
 from storage.schema import Base
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -138,11 +141,79 @@ def test_feedback_report_rates_per_rule_and_version(database_url: str) -> None:
     start = rows["start-pop2-window"]
     assert (start.cards_shown, start.cards_with_feedback, start.accepted, start.overridden) == (4, 3, 1, 2)
     assert start.accept_rate == 0.25 and start.override_rate == 0.5
-    assert start.top_override_reasons == (("Patient-Declined", 2), ("Other", 1))
+    # Each card once, with the reason of its latest feedback: start-0 was overridden, then accepted.
+    assert start.top_override_reasons == (("Patient-Declined", 1), ("Other", 1))
     stop = rows["stop-pop2-short-course"]
     assert (stop.cards_shown, stop.cards_with_feedback, stop.accept_rate) == (1, 0, 0.0)
     assert rows["(unknown card)"].accepted == 1 and rows["(unknown card)"].accept_rate is None
     assert store.feedback_report(since=NOW + timedelta(days=1)) == []  # nothing shown or fed back since
+
+
+def test_feedback_is_stored_once_however_often_it_is_sent(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    items = [feedback("card-1", "overridden", reason="other"), feedback("card-2", "accepted")]
+    assert store.record_feedback([*items, items[0]]) == 2  # a duplicate within one body too
+    for _ in range(4):
+        again = [replace(item, received_at=NOW + timedelta(minutes=1)) for item in items]
+        assert store.record_feedback(again) == 0
+    assert len(store.feedback()) == 2
+    changed = replace(items[0], outcome_timestamp=NOW + timedelta(minutes=2))
+    assert store.record_feedback([changed]) == 1  # another answer about the same card is new
+
+
+def test_the_latest_feedback_is_the_one_received_last_not_the_one_dated_last(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    store.record_decision(decision("card-1"))
+    far_future = datetime(9999, 12, 31, tzinfo=UTC)
+    store.record_feedback([replace(feedback("card-1", "overridden", reason="other"), outcome_timestamp=far_future)])
+    store.record_feedback([replace(feedback("card-1", "accepted"), received_at=NOW + timedelta(minutes=1))])
+    (row,) = store.feedback_report()
+    assert (row.accepted, row.overridden, row.top_override_reasons) == (1, 0, ())
+
+
+def test_a_card_counts_as_issued_only_to_its_endpoint_and_client(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    beside = IssuedCard("advice-card", "dose", "dose-trough")
+    store.record_decision(decision("card-1", issued_cards=(IssuedCard("card-1", "decision", "start"), beside)))
+    issuer = "https://ehr.test.example"
+    asked = [
+        replace(feedback("card-1", "accepted"), client_issuer=issuer),
+        replace(feedback("advice-card", "accepted"), client_issuer=issuer),
+        replace(feedback("card-1", "accepted"), client_issuer="https://other-ehr.example"),
+        replace(feedback("card-1", "accepted"), client_issuer=None),
+        replace(feedback("advice-card", "accepted"), client_issuer=issuer, service_id="sid-igrt-order-sign"),
+        replace(feedback("never-issued", "accepted"), client_issuer=issuer),
+    ]
+    assert store.cards_not_issued(asked) == [2, 3, 4, 5]
+
+
+def test_migration_0003_fills_the_endpoint_and_client_of_cards_issued_before_it(database_url: str) -> None:
+    database = opened(database_url)
+    config = database._alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text(
+                "INSERT INTO decision (recorded_at, service_id, hook, hook_instance, client_issuer, patient_hmac, "
+                "outcome, guideline_version, card_uuid, as_of, data_issue_count) VALUES (:at, 'sid-igrt-order-sign', "
+                "'order-sign', 'hi-9', 'https://ehr.test.example', 'h', 'card', 'v', 'card-9', :day, 0)"
+            ),
+            {"at": NOW, "day": date(2026, 11, 20)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO issued_card (recorded_at, hook_instance, card_uuid, kind, rule_id, guideline_version) "
+                "VALUES (:at, 'hi-9', 'advice-9', 'dose', 'dose-trough', 'v')"
+            ),
+            {"at": NOW},
+        )
+    database.upgrade()
+    store = AuditStore(database)
+    ok = replace(
+        feedback("advice-9", "accepted"), service_id="sid-igrt-order-sign", client_issuer="https://ehr.test.example"
+    )
+    assert store.cards_not_issued([ok, replace(ok, client_issuer=None)]) == [1]
 
 
 def test_pseudonyms_are_keyed() -> None:
