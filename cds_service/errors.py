@@ -38,6 +38,15 @@ class InvalidHookRequestError(CdsServiceError):
     status, issue_code, code = 400, "invalid", "invalid-hook-request"
 
 
+class RequestTimeoutError(CdsServiceError):
+    """The request body did not arrive within its deadline (``cds_service.request_body``): 408, nothing evaluated.
+
+    Not audited (no hookInstance or patient was read); logged and counted.
+    """
+
+    status, issue_code, code = 408, "timeout", "request-timeout"
+
+
 class UnknownServiceError(CdsServiceError):
     """No service with this id (CDS Hooks 2.0.1 "Discovery": services live at ``/cds-services/{id}``)."""
 

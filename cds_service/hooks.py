@@ -36,6 +36,7 @@ from cds_service.observability import (
     LARGE_REQUESTS_REFUSED,
 )
 from cds_service.protocol import HookRequest, parse_hook_request
+from cds_service.request_body import read_body
 from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
 from guideline.sources import GUIDELINE_VERSION
@@ -44,6 +45,9 @@ from storage import DecisionEntry, StorageError
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("cds_services", __name__, url_prefix="/cds-services")
+
+FEEDBACK_BODY_SECONDS = 10.0
+"""Time for a feedback body to arrive (not on the clinician's path; 100 items are a few kB)."""
 
 
 def runtime() -> Runtime:
@@ -99,14 +103,17 @@ def call_service(service_id: str) -> dict[str, Any]:
     g.metric_hook = service.hook
     current = runtime()
     deadline = Deadline(g.started + current.settings.latency_budget, current.settings.latency_budget)
+    # The body is read before the large-request slot is taken, within the budget: a client uploading slowly holds
+    # its own thread until the deadline (then 408), never the slot other large calls need.
+    raw = read_body(deadline)
     try:
-        admission = current.large_requests.admit(request.content_length, deadline)
+        admission = current.large_requests.admit(len(raw), deadline)
     except ServiceBusyError:
         LARGE_REQUESTS_REFUSED.labels(service.hook).inc()
         logger.warning("service=%s outcome=busy: a large call got no slot within the latency budget", service.id)
         raise
     try:
-        hook_request = parse_hook_request(_json_body(), hook=service.hook)
+        hook_request = parse_hook_request(_json_body(raw), hook=service.hook)
     except BaseException:
         admission.release()
         raise
@@ -159,7 +166,7 @@ def feedback(service_id: str) -> dict[str, Any]:
     """
     service = lookup(service_id)
     g.metric_hook = "feedback"
-    body = parse_feedback(_json_body())
+    body = parse_feedback(_json_body(read_body(Deadline(g.started + FEEDBACK_BODY_SECONDS, FEEDBACK_BODY_SECONDS))))
     received_at = datetime.now(UTC)
     entries = [
         item.entry(service_id=service.id, client_issuer=g.client_issuer, received_at=received_at)
@@ -208,9 +215,8 @@ def _record(
     )
 
 
-def _json_body() -> Any:
+def _json_body(raw: bytes) -> Any:
     """Parse the body as JSON whatever the Content-Type (clients differ); deep nesting is a 400, not a crash."""
-    raw = request.get_data(cache=False)
     if not raw:
         raise InvalidHookRequestError("The request body is empty; a JSON body is required.")
     try:

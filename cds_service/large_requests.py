@@ -6,11 +6,14 @@ at once would add some 80 MB to a worker, and gain nothing, because evaluation i
 thread at a time anyway: four at once each finish four times later, past the latency budget together, where one
 at a time at least the first ones are answered in time.
 
-So a call whose body is larger than ``CDS_LARGE_REQUEST_BYTES`` (or of unknown length: chunked) must hold this
-process's single large-request slot from before its body is read until its evaluation is over, including an
-evaluation that runs on after the latency budget cut the call. Small calls never wait. A large call that gets no
-slot within its latency budget is refused with 503 (``ServiceBusyError``) without its body being read; it is logged
-and counted, but not audited, because nothing of the request (patient, hookInstance) was read.
+So a call whose body is larger than ``CDS_LARGE_REQUEST_BYTES`` must hold this process's single large-request slot
+from when its body has been read (within the call's deadline: ``cds_service.request_body``) until its evaluation is
+over, including an evaluation that runs on after the latency budget cut the call. The body is read *before* the slot
+is taken, so a client that uploads slowly holds only its own request thread, never the slot (issue 17: four slow
+chunked uploads used to make every large call answer 503 while they lasted); the raw bytes cost at most
+``CDS_MAX_CONTENT_LENGTH`` per request thread. Small calls never wait. A large call that gets no slot within its
+latency budget is refused with 503 (``ServiceBusyError``) before its body is parsed; it is logged and counted, but
+not audited, because nothing of the request (patient, hookInstance) was read.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class Admission:
 
 
 class LargeRequestGate:
-    """Admits calls: small ones at once, large ones (``> threshold`` bytes, or unknown length) one at a time.
+    """Admits calls: small ones at once, large ones (``> threshold`` bytes) one at a time.
 
     Args:
         threshold: body size in bytes above which a call is large (``CDS_LARGE_REQUEST_BYTES``).
@@ -53,17 +56,17 @@ class LargeRequestGate:
         self.threshold = threshold
         self._slots = threading.BoundedSemaphore(slots)
 
-    def admit(self, content_length: int | None, deadline: Deadline) -> Admission:
+    def admit(self, body_bytes: int, deadline: Deadline) -> Admission:
         """Return the call's admission; a large call waits for a slot at most until ``deadline``.
 
         Args:
-            content_length: the request's ``Content-Length`` in bytes; ``None`` (chunked) counts as large.
+            body_bytes: the size of the request body as read (chunked bodies included).
             deadline: the call's latency budget.
 
         Raises:
             ServiceBusyError: a large call got no slot before the deadline (503).
         """
-        if content_length is not None and content_length <= self.threshold:
+        if body_bytes <= self.threshold:
             return Admission(None)
         if not self._slots.acquire(timeout=deadline.remaining()):
             raise ServiceBusyError(

@@ -29,6 +29,7 @@ _ERRORS: dict[str, str] = {
     "400": "Not a valid request (malformed JSON, a missing or ill-typed field, another hook).",
     "401": "Client JWT missing or invalid (CDS Hooks 2.0.1 'Trusting CDS Clients').",
     "404": ("A feedback item names a card this service did not issue to this client at this endpoint; nothing stored."),
+    "408": "The request body did not arrive in time (hook calls: within the latency budget); nothing evaluated.",
     "412": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
     "413": "Body larger than CDS_MAX_CONTENT_LENGTH.",
     "503": (
@@ -91,7 +92,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                         "description": "Cards (none when nothing is worth showing or the latency budget ran out)",
                         **_json(contract.CdsServiceResponse),
                     },
-                    **_errors("400", "401", "412", "413", "503"),
+                    **_errors("400", "401", "408", "412", "413", "503"),
                 },
             }
         }
@@ -106,7 +107,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                         "description": "Every item stored (an item already stored is not stored again)",
                         **_json(contract.FeedbackResponse),
                     },
-                    **_errors("400", "401", "404", "413", "503"),
+                    **_errors("400", "401", "404", "408", "413", "503"),
                 },
             }
         }

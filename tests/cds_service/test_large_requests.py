@@ -15,6 +15,9 @@ from cds_service.large_requests import LargeRequestGate
 from tests.cds_service.test_serving import golden_request, slow_evaluations
 from tests.conftest import make_app
 
+LARGE = 10**9
+"""A body size above every threshold used here."""
+
 
 def refused(hook: str) -> float:
     return REGISTRY.get_sample_value("cds_large_requests_refused_total", {"hook": hook}) or 0.0
@@ -23,13 +26,10 @@ def refused(hook: str) -> float:
 # --- the gate -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("content_length", "large"),
-    [(0, False), (999, False), (1000, False), (1001, True), (None, True)],  # None: chunked, size unknown
-)
-def test_a_call_is_large_above_the_threshold_or_of_unknown_length(content_length: int | None, large: bool) -> None:
+@pytest.mark.parametrize(("body_bytes", "large"), [(0, False), (999, False), (1000, False), (1001, True)])
+def test_a_call_is_large_above_the_threshold(body_bytes: int, large: bool) -> None:
     gate = LargeRequestGate(threshold=1000)
-    assert gate.admit(content_length, Deadline.starting_now(1)).holds_slot is large
+    assert gate.admit(body_bytes, Deadline.starting_now(1)).holds_slot is large
 
 
 def test_large_calls_take_turns_and_small_ones_never_wait() -> None:
@@ -50,9 +50,9 @@ def test_large_calls_take_turns_and_small_ones_never_wait() -> None:
 
 def test_a_waiting_large_call_gets_the_slot_when_it_is_released() -> None:
     gate = LargeRequestGate(threshold=1000)
-    first = gate.admit(None, Deadline.starting_now(1))
+    first = gate.admit(LARGE, Deadline.starting_now(1))
     threading.Timer(0.1, first.release).start()
-    second = gate.admit(None, Deadline.starting_now(2))
+    second = gate.admit(LARGE, Deadline.starting_now(2))
     assert second.holds_slot
     second.release()
 
@@ -91,7 +91,7 @@ def test_a_large_call_without_a_slot_in_its_budget_is_503_unread_and_unaudited()
     app = make_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=150, FHIR_BUDGET_SECONDS=0.1)
     url, request = golden_request("pop2-window-igg-below-4-start")  # a body of several kB: large here
     gate = runtime_of(app).large_requests
-    held = gate.admit(None, Deadline.starting_now(1))
+    held = gate.admit(LARGE, Deadline.starting_now(1))
     hook = url.rsplit("sid-igrt-", 1)[1]
     before = refused(hook)
     response = app.test_client().post(url, json=request)
@@ -109,7 +109,7 @@ def test_a_large_call_without_a_slot_in_its_budget_is_503_unread_and_unaudited()
 def test_a_small_call_is_answered_while_a_large_one_holds_the_slot() -> None:
     app = make_app(LARGE_REQUEST_BYTES=1_000_000, LATENCY_BUDGET_MS=150, FHIR_BUDGET_SECONDS=0.1)
     url, request = golden_request("pop2-window-igg-below-4-start")
-    held = runtime_of(app).large_requests.admit(None, Deadline.starting_now(1))
+    held = runtime_of(app).large_requests.admit(LARGE, Deadline.starting_now(1))
     response = app.test_client().post(url, json=request)
     held.release()
     assert response.status_code == 200 and response.get_json()["cards"]
@@ -122,9 +122,9 @@ def test_the_slot_is_held_until_an_evaluation_cut_by_the_budget_ends(monkeypatch
     gate = runtime_of(app).large_requests
     assert app.test_client().post(url, json=request).get_json() == {"cards": []}  # cut by the budget
     with pytest.raises(ServiceBusyError):  # the late evaluation still holds the slot (and its memory)
-        gate.admit(None, Deadline.starting_now(0.05))
+        gate.admit(LARGE, Deadline.starting_now(0.05))
     assert finished.wait(5)
-    gate.admit(None, Deadline.starting_now(1)).release()  # free again once it ended
+    gate.admit(LARGE, Deadline.starting_now(1)).release()  # free again once it ended
 
 
 def test_a_malformed_large_call_gives_its_slot_back() -> None:
@@ -133,4 +133,4 @@ def test_a_malformed_large_call_gives_its_slot_back() -> None:
         "/cds-services/sid-igrt-order-sign", data=b"{not json" + b" " * 100, content_type="application/json"
     )
     assert response.status_code == 400
-    runtime_of(app).large_requests.admit(None, Deadline.starting_now(0.05)).release()
+    runtime_of(app).large_requests.admit(LARGE, Deadline.starting_now(0.05)).release()
