@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: serve test test-fast audit lint typecheck clean catalog bench
+.PHONY: serve test test-fast audit lint typecheck clean catalog bench deploy-lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ bench: $(BENCH_STAMP)
 ## catalog: refresh the Danish card-text catalog from the code's msg("...") texts (then translate new entries)
 catalog: $(STAMP)
 	$(BIN)/python scripts/update_catalog.py
+
+## deploy-lock: regenerate deploy/requirements.lock (the image's dependencies, every file pinned by SHA-256) from
+## pyproject.toml, against PyPI itself (not a local mirror, whose files may differ)
+deploy-lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --index-url https://pypi.org/simple -o deploy/requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,16 +1,29 @@
-"""The Dockerfile and Kubernetes manifests in ``deploy/`` agree with the app (they cannot be run here)."""
+"""The Dockerfile, the nginx proxy and the Kubernetes manifests in ``deploy/`` agree with the app and with each other.
+
+They cannot be applied here; what can be checked is checked: the pod's only way in is the proxy, gunicorn binds the
+loopback, the hardening settings are present, the ingress routes ``/cds-services`` only, ``/metrics`` is on the
+internal port only, and the dependencies are installed from a lock file with hashes that matches ``pyproject.toml``.
+The proxy configuration itself runs under nginx in ``tests/test_proxy_slow_clients.py``.
+"""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from flask import Flask
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from cds_service.settings import DEFAULTS
+from tests.nginx_proxy import DEPLOY_TEMPLATE, render_deploy_template
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+PROXY_PORT, METRICS_PORT, WORKER_PORT = 8080, 9090, 8081
 
 
 def manifests() -> dict[str, dict[str, Any]]:
@@ -21,39 +34,138 @@ def manifests() -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_the_manifests_are_a_deployment_service_and_cpu_autoscaler() -> None:
+def pod() -> dict[str, Any]:
+    spec: dict[str, Any] = manifests()["Deployment"]["spec"]["template"]["spec"]
+    return spec
+
+
+def container(name: str) -> dict[str, Any]:
+    return next(c for c in pod()["containers"] if c["name"] == name)
+
+
+def test_kustomize_applies_every_manifest_and_the_proxy_configuration() -> None:
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text(encoding="utf-8"))
+    listed = {Path(r).name for r in kustomization["resources"]}
+    assert listed == {p.name for p in (DEPLOY / "k8s").glob("*.yaml")}
+    (generator,) = kustomization["configMapGenerator"]
+    volume = next(v for v in pod()["volumes"] if v["name"] == "proxy-template")
+    assert generator["name"] == volume["configMap"]["name"]
+    assert (DEPLOY / generator["files"][0].split("=")[1]).resolve() == DEPLOY_TEMPLATE
+
+
+def test_the_manifests_fit_together() -> None:
     found = manifests()
-    assert set(found) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    assert set(found) == {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Ingress",
+    }
     deployment, service, hpa = found["Deployment"], found["Service"], found["HorizontalPodAutoscaler"]
+    labels = deployment["spec"]["selector"]["matchLabels"]
     name = deployment["metadata"]["name"]
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu" and hpa["spec"]["minReplicas"] >= 2
-    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert service["spec"]["ports"][0]["targetPort"] == container["ports"][0]["name"]
+    assert service["spec"]["selector"] == labels
+    assert found["PodDisruptionBudget"]["spec"] == {"minAvailable": 1, "selector": {"matchLabels": labels}}
+    assert found["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"] == labels
+    proxy_ports = {p["name"]: p["containerPort"] for p in container("proxy")["ports"]}
+    assert proxy_ports == {"http": PROXY_PORT, "metrics": METRICS_PORT}
+    assert {p["targetPort"] for p in service["spec"]["ports"]} == set(proxy_ports)
 
 
-def test_the_probes_point_at_the_health_endpoints_of_the_app(app: Flask) -> None:
-    (container,) = manifests()["Deployment"]["spec"]["template"]["spec"]["containers"]
+def test_only_the_proxy_is_reachable_and_gunicorn_binds_the_loopback() -> None:
+    assert "ports" not in container("cds")  # nothing of the worker container is published
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert f'CMD ["cds-service", "serve", "--host", "127.0.0.1", "--port", "{WORKER_PORT}"]' in dockerfile
+    assert "EXPOSE" not in dockerfile and "USER 10001" in dockerfile
+    proxy_env = {v["name"]: v["value"] for v in container("proxy")["env"]}
+    assert proxy_env["CDS_UPSTREAM"] == f"127.0.0.1:{WORKER_PORT}"
+    assert (proxy_env["CDS_PROXY_PORT"], proxy_env["CDS_METRICS_PORT"]) == (str(PROXY_PORT), str(METRICS_PORT))
+    render_deploy_template(proxy_env)  # every variable the template uses is set on the container
+    policy = manifests()["NetworkPolicy"]["spec"]
+    admitted = {port["port"] for rule in policy["ingress"] for port in rule["ports"]}
+    assert admitted == {PROXY_PORT, METRICS_PORT}
+    monitoring = next(r for r in policy["ingress"] if r["ports"] == [{"protocol": "TCP", "port": METRICS_PORT}])
+    assert monitoring["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    egress_ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    assert egress_ports == {53, 5432, 443}
+
+
+def test_the_proxy_serves_the_api_on_one_port_and_metrics_on_the_other() -> None:
+    servers = re.split(r"\nserver \{", DEPLOY_TEMPLATE.read_text(encoding="utf-8"))[1:]
+    public, internal = servers
+    assert "listen ${CDS_PROXY_PORT};" in public and "listen ${CDS_METRICS_PORT};" in internal
+    assert "/metrics" not in public.split("location", 1)[1]  # only as the comment above the locations
+    assert re.findall(r"location (?:= )?(\S+) \{", public) == [
+        "/cds-services",
+        "/health/live",
+        "/health/ready",
+        "/openapi.json",
+        "/",
+    ]
+    assert re.findall(r"location (?:= )?(\S+) \{", internal) == ["/metrics", "/"]
+    for directive in ("proxy_request_buffering on;", "client_header_timeout 5s;", "client_body_timeout 5s;"):
+        assert directive in public
+    max_body = int(re.search(r"client_max_body_size (\d+)m;", public).group(1))  # type: ignore[union-attr]
+    assert max_body * 1024 * 1024 == DEFAULTS["MAX_CONTENT_LENGTH"]
+
+
+def test_the_ingress_routes_cds_services_only() -> None:
+    ingress = manifests()["Ingress"]["spec"]
+    (rule,) = ingress["rules"]
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/cds-services", "Prefix")
+    assert path["backend"]["service"] == {"name": "sid-igrt-cds", "port": {"name": "http"}}
+    assert ingress["tls"][0]["hosts"] == [rule["host"]]
+
+
+def test_the_pod_is_hardened() -> None:
+    spec = pod()
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    term = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"] == manifests()["Deployment"]["spec"]["selector"]["matchLabels"]
+    for each in spec["containers"]:
+        context = each["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert "memory" in each["resources"]["limits"]
+
+
+def test_the_probes_go_through_the_proxy_to_the_health_endpoints_of_the_app(app: Flask) -> None:
+    cds = container("cds")
     client = app.test_client()
     for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
-        assert container[probe]["httpGet"]["path"] == path
+        assert cds[probe]["httpGet"] == {"path": path, "port": PROXY_PORT}
         assert client.get(path).status_code == 200
-    assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert cds["startupProbe"]["httpGet"] == {"path": "/health/live", "port": PROXY_PORT}
 
 
 def test_the_deployment_sets_only_settings_the_service_reads() -> None:
-    (container,) = manifests()["Deployment"]["spec"]["template"]["spec"]["containers"]
-    names = {variable["name"] for variable in container["env"]}
+    names = {variable["name"] for variable in container("cds")["env"]}
     known = {f"CDS_{key}" for key in DEFAULTS} | {"DATABASE_URL"}
     assert names <= known, names - known
-    secrets = {v["name"] for v in container["env"] if "valueFrom" in v}
+    assert "CDS_PUBLIC_BASE_URL" in names  # required with CDS_AUTH=required (the default)
+    secrets = {v["name"] for v in container("cds")["env"] if "valueFrom" in v}
     assert {"DATABASE_URL", "CDS_AUDIT_HMAC_KEY"} <= secrets  # never inline values
 
 
-def test_the_image_runs_serve_as_a_non_root_user_on_the_probed_port() -> None:
+def test_the_image_installs_the_locked_dependencies_with_hashes() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    (container,) = manifests()["Deployment"]["spec"]["template"]["spec"]["containers"]
-    port = container["ports"][0]["containerPort"]
-    assert f'CMD ["cds-service", "serve", "--host", "0.0.0.0", "--port", "{port}"]' in dockerfile
-    assert "USER 10001" in dockerfile and f"EXPOSE {port}" in dockerfile
+    assert "--require-hashes" in dockerfile and "-r requirements.lock" in dockerfile
+    assert "--no-deps" in dockerfile  # our own package adds nothing unlocked
+    lock = (DEPLOY / "requirements.lock").read_text(encoding="utf-8")
+    entries = re.findall(r"^([A-Za-z0-9._-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", lock, re.M)
+    pinned = {canonicalize_name(name): version for name, version, _ in entries}
+    assert len(pinned) == len(re.findall(r"^[A-Za-z0-9._-]+==", lock, re.M))  # every pin carries its hashes
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"{name} is not in deploy/requirements.lock: run `make deploy-lock`"
+        assert requirement.specifier.contains(pinned[name]), f"{name}=={pinned[name]} does not satisfy {line}"

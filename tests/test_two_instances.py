@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,21 +31,13 @@ from tests.cases import CASES, case_dir
 from tests.conftest import fresh_postgres_url
 from tests.jwt_keys import ISSUER, client_jwt, es384_key, jwks
 from tests.live_server import free_port
+from tests.nginx_proxy import nginx_binary
 
 pytestmark = pytest.mark.e2e
 
 CALLS = 120
 FEEDBACK_ITEMS = 40
 CLIENT_KEY = es384_key("scale-es384")
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if found is None:
-        if os.environ.get("CDS_TEST_REQUIRE_NGINX") == "1":
-            pytest.fail("CDS_TEST_REQUIRE_NGINX=1 but nginx is not installed")
-        pytest.skip("no nginx: apt-get install nginx-light (.ci/run does)")
-    return found
 
 
 NGINX_CONF = """
