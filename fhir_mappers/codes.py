@@ -37,6 +37,8 @@ SKS_D = "urn:oid:1.2.208.176.2.4.12"
 SKS = "urn:oid:1.2.208.176.2.4"
 ICD10_DK_EXTENSIONS = "http://hl7.dk/fhir/core/CodeSystem/icd10-danish-extensions"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+EDQM = "http://standardterms.edqm.eu"
 NAME = "name"
 
 _ICD_FAMILY = {ICD10, SKS_D, ICD10_DK_EXTENSIONS, ICD10_CM}
@@ -54,6 +56,9 @@ CONCEPTS = frozenset(
         "igrt",
         "igrt-scig",
         "igrt-ivig",
+        "ig-specific",
+        "route-iv",
+        "route-sc",
         "antibiotic-systemic",
         "infection-bacterial",
         "infection-possibly-bacterial",

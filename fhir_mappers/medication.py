@@ -24,6 +24,14 @@ from guideline.text import msg
 MedicationPart = TherapyAdministration | IgrtRecord | AntibioticRecord | DataIssue
 
 _RELEVANT = ("car-t", "bsab", "bsab-not-b-cell", "igrt-scig", "igrt-ivig", "igrt", "antibiotic-systemic")
+_NOT_IGRT = "ig-specific"  # specific immunoglobulins (J06BB: anti-D, hepatitis B ...) and ATG: never IgRT
+_ROUTE_CONCEPTS = {"route-iv": IgrtRoute.IVIG, "route-sc": IgrtRoute.SCIG}
+_DOSAGE_PATHS = {
+    "MedicationRequest": "dosageInstruction",
+    "MedicationOrder": "dosageInstruction",
+    "MedicationAdministration": "dosage",
+    "MedicationStatement": "dosage",
+}
 _SOURCES: Mapping[str, Literal["administration", "order", "statement"]] = {
     "MedicationAdministration": "administration",
     "MedicationRequest": "order",
@@ -49,9 +57,48 @@ _ENDS = {
 
 
 def medication_match(resource: Mapping[str, Any], ctx: MappingContext) -> Match | None:
-    """Return the guideline concept of a Medication* resource's medication (codes first, then names)."""
+    """Return the guideline concept of a Medication* resource's medication (codes first, then names).
+
+    Codes in any system of ``codes.csv`` (ATC, RxNorm, SNOMED CT) decide; without one, names in the concept's
+    ``text`` and Coding displays (brand names, and generic names in English and Danish: "immune globulin",
+    "immunoglobulin", "immunglobulin"). A specific immunoglobulin (ATC J06BB, or a name such as "hepatitis B" or
+    "Rho(D)" beside the generic name) or antithymocyte globulin is not IgRT: ``None``.
+    """
     matches = ctx.codes.matches(ctx.medication_code(resource), by_name=True)
+    if any(m.concept == _NOT_IGRT for m in matches):
+        return None
     return next((m for concept in _RELEVANT for m in matches if m.concept == concept), None)
+
+
+def igrt_route(resource: Mapping[str, Any], ctx: MappingContext, match: Match) -> IgrtRoute:
+    """Return the route of an immunoglobulin record or order: SCIG, IVIG or unknown.
+
+    The medication's own concept decides first (ATC J06BA01 / J06BA02, a product, "IVIG", "immune globulin
+    subcutaneous"); else route words in its name ("... Subcutaneous Solution"); else the dosage's ``route``
+    (``dosageInstruction[].route`` of an order, ``dosage.route`` of an administration, ``dosage[].route`` of a
+    statement): SNOMED CT 47625008 / 34206005, EDQM 20045000 / 20066000, or the words in ``route.text``.
+    """
+    route = ROUTES.get(match.concept, IgrtRoute.UNKNOWN)
+    if route is not IgrtRoute.UNKNOWN:
+        return route
+    found = _route_in(ctx.medication_code(resource), ctx)
+    if found is not IgrtRoute.UNKNOWN:
+        return found
+    for dosage in as_list(resource.get(_DOSAGE_PATHS.get(str(resource.get("resourceType")), "dosage"))):
+        if isinstance(dosage, Mapping):
+            found = _route_in(dosage.get("route"), ctx)
+            if found is not IgrtRoute.UNKNOWN:
+                return found
+    return IgrtRoute.UNKNOWN
+
+
+def _route_in(concept: Any, ctx: MappingContext) -> IgrtRoute:
+    if concept is None:
+        return IgrtRoute.UNKNOWN
+    routes = {
+        _ROUTE_CONCEPTS[m.concept] for m in ctx.codes.matches(concept, by_name=True) if m.concept in _ROUTE_CONCEPTS
+    }
+    return routes.pop() if len(routes) == 1 else IgrtRoute.UNKNOWN  # both named: not told
 
 
 def map_medication(
@@ -123,7 +170,7 @@ def _igrt(
         ref=ref,
         display=name,
         source=_SOURCES[kind],
-        route=ROUTES[match.concept],
+        route=igrt_route(resource, ctx, match),
         start=started,
         end=end,
         active=kind != "MedicationAdministration" and resource.get("status") == "active",

@@ -13,8 +13,7 @@ from typing import Any
 from fhir_mappers.bundle import read_value
 from fhir_mappers.context import MappingContext
 from fhir_mappers.elements import as_list, concept_text
-from fhir_mappers.medication import ROUTES as _ROUTES
-from fhir_mappers.medication import medication_match
+from fhir_mappers.medication import igrt_route, medication_match
 from fhir_mappers.references import reference_key, resource_key
 from guideline.concepts import IgrtRoute
 from guideline.model import OrderedDose
@@ -72,6 +71,16 @@ def immunoglobulin_orders(
     return tuple(found)
 
 
+def _annotation_only(quantity: Mapping[str, Any]) -> bool:
+    """Whether the dose's unit is only a UCUM annotation such as ``{pill}`` (a count with no amount of drug).
+
+    The CDS Hooks Sandbox puts ``1 {pill}`` on every draft it builds; no immunoglobulin amount can be read from
+    it, so it is read as "no dose stated yet", not as a wrong unit.
+    """
+    unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
+    return isinstance(unit, str) and unit.strip().startswith("{") and unit.strip().endswith("}")
+
+
 _DOSE_UNITS = {"g": ("g", 1.0), "mg": ("g", 0.001), "ml": ("mL", 1.0), "g/kg": ("g/kg", 1.0), "mg/kg": ("g/kg", 0.001)}
 _PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0}
 
@@ -83,7 +92,7 @@ def ordered_dose(resource: Mapping[str, Any], ctx: MappingContext, order: Immuno
     Timing: ``timing.repeat`` frequency per period (h, d, wk, mo). What cannot be read is named in ``problem``.
     """
     match = medication_match(resource, ctx)
-    route = _ROUTES.get(match.concept if match else "", IgrtRoute.UNKNOWN)
+    route = igrt_route(resource, ctx, match) if match else IgrtRoute.UNKNOWN
     product = find_product(order.display)
     concentration = stated_concentration(order.display) or (product.concentration_mg_per_ml if product else None)
     base = OrderedDose(
@@ -100,7 +109,7 @@ def ordered_dose(resource: Mapping[str, Any], ctx: MappingContext, order: Immuno
     rates = [r for r in as_list(dosage.get("doseAndRate")) if isinstance(r, Mapping)]
     quantity = rates[0].get("doseQuantity") if rates else dosage.get("doseQuantity")
     updates: dict[str, Any] = {}
-    if isinstance(quantity, Mapping):
+    if isinstance(quantity, Mapping) and not _annotation_only(quantity):
         value = quantity.get("value")
         raw_unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
         unit = _DOSE_UNITS.get(raw_unit.strip().lower()) if isinstance(raw_unit, str) else None
