@@ -4,17 +4,19 @@ CDS Hooks 2.0.1 asks services to answer "on the order of 500 ms"; an EHR that wa
 and many give up and show nothing. So the call is evaluated on a thread of the process's evaluation pool while the
 request thread waits at most until the deadline. Past it, the request is answered without the late cards
 (``{"cards": []}``) and the overrun is logged, counted and audited; the evaluation finishes in the background and
-its result is dropped (never shown late, never half-shown). Fallback FHIR fetches get what is left of the budget.
+its result is dropped (never shown late, never half-shown). Time waiting on the EHR's FHIR server (the fallback
+fetch, bounded by ``CDS_FHIR_BUDGET_SECONDS``) is added to the deadline, not taken from the service's own budget.
 """
 
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import TypeVar
 
 _T = TypeVar("_T")
@@ -28,21 +30,59 @@ class BudgetExceededError(Exception):
         self.budget = budget
 
 
-@dataclass(frozen=True)
 class Deadline:
-    """A point in ``time.monotonic()`` seconds by which the call must be answered."""
+    """When the call must be answered: ``at``, in ``time.monotonic()`` seconds, moved only by waits on the EHR.
 
-    at: float
-    budget: float
+    ``budget`` is the service's own latency budget (``CDS_LATENCY_BUDGET_MS``). Time spent waiting on the EHR's FHIR
+    server is not the service's: ``waiting_on_ehr`` moves the deadline by the fetch's allowance for as long as the
+    fetch runs and gives back what it did not use, so a call answers by arrival + budget + the time the EHR took
+    (at most its allowance). Thread-safe: the evaluation thread moves it while the request thread waits on it.
+    """
+
+    _WAIT_SLICE = 0.05
+    """Seconds the request thread waits before looking at the deadline again (it may have moved)."""
+
+    def __init__(self, at: float, budget: float) -> None:
+        """Args: at: the deadline (``time.monotonic()`` seconds); budget: the latency budget it was made from."""
+        self._at = at
+        self.budget = budget
+        self.waited_on_ehr = 0.0
+        self._lock = threading.Lock()
 
     @classmethod
     def starting_now(cls, budget: float) -> Deadline:
         """Return the deadline ``budget`` seconds from now."""
         return cls(time.monotonic() + budget, budget)
 
+    @property
+    def at(self) -> float:
+        """The deadline now (``time.monotonic()`` seconds)."""
+        return self._at
+
     def remaining(self) -> float:
         """Return the seconds left (0 when passed)."""
-        return max(self.at - time.monotonic(), 0.0)
+        return max(self._at - time.monotonic(), 0.0)
+
+    @contextmanager
+    def waiting_on_ehr(self, allowance: float) -> Iterator[float]:
+        """Move the deadline by ``allowance`` seconds while the block waits on the EHR; give back the unused part.
+
+        Yields the ``time.monotonic()`` instant by which the waiting must end (now + ``allowance``).
+        """
+        started = time.monotonic()
+        with self._lock:
+            self._at += allowance
+        try:
+            yield started + allowance
+        finally:
+            used = min(time.monotonic() - started, allowance)
+            with self._lock:
+                self._at -= allowance - used
+                self.waited_on_ehr += used
+
+    def wait_slice(self) -> float:
+        """Seconds to wait before looking again: what is left, at most ``_WAIT_SLICE``."""
+        return min(self.remaining(), self._WAIT_SLICE)
 
 
 class Evaluator:
@@ -70,11 +110,15 @@ class Evaluator:
         future = self._pool.submit(context.run, work)
         if on_done is not None:
             future.add_done_callback(lambda _: on_done())
-        try:
-            return future.result(timeout=deadline.remaining())
-        except FutureTimeout as error:
-            future.cancel()  # only helps if it never started; a running evaluation finishes and is dropped
-            raise BudgetExceededError(deadline.budget) from error
+        while True:
+            try:
+                # In slices: a fallback fetch moves the deadline while this thread waits (Deadline.waiting_on_ehr).
+                return future.result(timeout=deadline.wait_slice())
+            except FutureTimeout as error:
+                if deadline.remaining() > 0:
+                    continue
+                future.cancel()  # only helps if it never started; a running evaluation finishes and is dropped
+                raise BudgetExceededError(deadline.budget) from error
 
     def close(self) -> None:
         """Stop accepting work (running evaluations finish)."""

@@ -1,16 +1,28 @@
 """Fetching what the prefetch lacks from the EHR's FHIR server (CDS Hooks 2.0.1 "FHIR Resource Access").
 
-One pooled ``requests.Session`` per process; the missing queries run concurrently on a small thread pool, each
-request with connect and read timeouts, and the whole fetch within a total budget. Searchset ``next`` links are
-followed only on the origin of ``fhirServer``; redirects are never followed. The access token goes only into the
-``Authorization`` header of these requests; it is never logged or stored.
+One pooled ``requests.Session`` per process; the missing queries run concurrently on a small thread pool. Limits,
+all per hook call, and each with a defined answer when it is hit (the key is named unavailable on the card or in the
+412, never a late card):
 
-Only servers on the allowlist are contacted, and only over https unless plain http is allowed (local testing).
+* **Time.** Connect and read timeouts per request, and one deadline for everything the call fetches
+  (``CDS_FHIR_BUDGET_SECONDS``), enforced inside the body read too: a server that drips a byte every 100 ms is cut
+  at the deadline (a watchdog shuts the connection's read side) and the connection is closed, not reused.
+* **Size.** At most ``max_response_bytes`` per answer and ``max_call_bytes`` over all answers of the call (keys and
+  pages together); past either the read stops and the connection is closed.
+* **Where.** Only servers on the allowlist, over https unless plain http is allowed (local testing). Every URL
+  actually requested (the queries and each ``next`` link) must, after normalisation, lie under the allowlisted
+  base: dot segments (``/../``, ``/./``), encoded dots or slashes (``%2e``, ``%2f``) and backslashes are refused, on
+  ``fhirServer`` and on ``next`` links alike. Redirects are never followed.
+
+The access token goes only into the ``Authorization`` header of these requests; it is never logged or stored.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -20,8 +32,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+
+from cds_service.request_body import WATCHDOG
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSAFE_IN_PATH = re.compile(r"%2e|%2f|%5c|\\", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -31,21 +47,23 @@ class FhirClientSettings:
     Attributes:
         allowlist: FHIR base URLs the service may contact; ``fhirServer`` must equal one or lie under it.
         allow_http: accept ``http://`` servers (local testing only).
-        connect_timeout / read_timeout: per request, seconds.
-        budget: total seconds for all fetches of one hook call.
+        connect_timeout / read_timeout: per request, seconds (read: the longest silence between bytes).
+        budget: seconds the call may wait on the EHR for all its fetches together (added to the latency budget).
         max_pages: searchset pages followed per query; more is reported as unavailable, not silently cut.
         max_concurrency: parallel requests per process.
         max_response_bytes: the largest response body read.
+        max_call_bytes: the most bytes read over all responses of one hook call.
     """
 
     allowlist: tuple[str, ...] = ()
     allow_http: bool = False
-    connect_timeout: float = 0.2
-    read_timeout: float = 0.25
-    budget: float = 0.3
+    connect_timeout: float = 1.0
+    read_timeout: float = 2.0
+    budget: float = 3.0
     max_pages: int = 10
     max_concurrency: int = 8
-    max_response_bytes: int = 20 * 1024 * 1024
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_call_bytes: int = 16 * 1024 * 1024
 
 
 FailureKind = Literal["not-allowed", "budget", "timeout", "refused", "http-status", "unreachable", "invalid", "other"]
@@ -84,17 +102,22 @@ class FhirClient:
         """Return the base URL without a trailing slash if the service may contact it.
 
         Raises:
-            FhirAccessError: not http(s), plain http not allowed, or not on the allowlist.
+            FhirAccessError: not http(s), plain http not allowed, a path that normalises to something else (dot
+                segments, encoded dots or slashes, backslashes, a query or fragment), or not on the allowlist.
         """
         parts = urlsplit(fhir_server)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise FhirAccessError("fhirServer is not an http(s) URL", "not-allowed")
         if parts.scheme == "http" and not self.settings.allow_http:
             raise FhirAccessError("fhirServer must use https", "not-allowed")
+        if parts.query or parts.fragment or not _plain_path(parts.path):
+            raise FhirAccessError(
+                "fhirServer's path is not a plain base path (dot segments or encoding)", "not-allowed"
+            )
         base = fhir_server.rstrip("/")
         for allowed in self.settings.allowlist:
             allowed = allowed.rstrip("/")
-            if _same_origin(base, allowed) and (base == allowed or base.startswith(allowed + "/")):
+            if _under(base, allowed):
                 return base
         raise FhirAccessError("fhirServer is not on the service's FHIR server allowlist", "not-allowed")
 
@@ -117,9 +140,10 @@ class FhirClient:
         except FhirAccessError as error:
             return dict.fromkeys(urls, error)
         budget = self.settings.budget if budget is None else max(min(budget, self.settings.budget), 0.0)
-        deadline = time.monotonic() + budget
+        call = _CallLimits(time.monotonic() + budget, self.settings.max_call_bytes)
+        deadline = call.deadline
         futures: dict[str, Future[Fetched]] = {
-            key: self._pool.submit(self._fetch_one, base, access_token, url, deadline) for key, url in urls.items()
+            key: self._pool.submit(self._fetch_one, base, access_token, url, call) for key, url in urls.items()
         }
         wait(futures.values(), timeout=max(deadline - time.monotonic(), 0) + 0.05)
         results: dict[str, Fetched | FhirAccessError] = {}
@@ -137,14 +161,16 @@ class FhirClient:
                 results[key] = FhirAccessError(f"fetch failed ({type(failure).__name__})")
         return results
 
-    def _fetch_one(self, base: str, token: str, url: str, deadline: float) -> Fetched:
+    def _fetch_one(self, base: str, token: str, url: str, call: _CallLimits) -> Fetched:
         is_read = "?" not in url and url.count("/") == 1 and not url.startswith("http")
         current = urljoin(base + "/", url)
         entries: list[Any] = []
         for _page in range(self.settings.max_pages):
             if not _same_origin(current, base):
                 raise FhirAccessError("a next link leaves the FHIR server's origin", "invalid")
-            body = self._get(current, token, deadline, allow_not_found=is_read)
+            if not _under(current, base):
+                raise FhirAccessError("a URL leaves the FHIR server's base path (after normalisation)", "not-allowed")
+            body = self._get(current, token, call, allow_not_found=is_read)
             if body is None:
                 return Fetched(None)
             if is_read:
@@ -163,8 +189,8 @@ class FhirClient:
             current = urljoin(current, next_url)
         raise FhirAccessError(f"more than {self.settings.max_pages} pages of results", "invalid")
 
-    def _get(self, url: str, token: str, deadline: float, *, allow_not_found: bool) -> dict[str, Any] | None:
-        remaining = deadline - time.monotonic()
+    def _get(self, url: str, token: str, call: _CallLimits, *, allow_not_found: bool) -> dict[str, Any] | None:
+        remaining = call.deadline - time.monotonic()
         if remaining <= 0:
             raise FhirAccessError("no answer within the fetch budget", "budget")
         timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
@@ -177,7 +203,7 @@ class FhirClient:
                     return None
                 if r.status_code != 200:
                     raise FhirAccessError(f"the FHIR server answered HTTP {r.status_code}", "http-status")
-                raw = _read_capped(r, self.settings.max_response_bytes)
+                raw = _read_limited(r, self.settings.max_response_bytes, call)
         except requests.Timeout as error:
             raise FhirAccessError("the FHIR server timed out", "timeout") from error
         except requests.RequestException as error:
@@ -217,12 +243,84 @@ def _same_origin(url: str, base: str) -> bool:
     return a.scheme == b.scheme and (a.hostname or "") == (b.hostname or "") and port_a == port_b
 
 
-def _read_capped(response: requests.Response, limit: int) -> bytes:
+class _CallLimits:
+    """What one hook call may still fetch: until ``deadline`` (``time.monotonic()`` s), at most ``max_bytes``."""
+
+    def __init__(self, deadline: float, max_bytes: int) -> None:
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self._read = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> None:
+        """Count ``size`` more bytes read.
+
+        Raises:
+            FhirAccessError: the call's answers together exceed ``max_bytes``.
+        """
+        with self._lock:
+            self._read += size
+            over = self._read > self.max_bytes
+        if over:
+            raise FhirAccessError(f"the FHIR server's answers to this call exceed {self.max_bytes} bytes", "invalid")
+
+
+def _read_limited(response: requests.Response, limit: int, call: _CallLimits) -> bytes:
+    """Read the body within the call's deadline and byte limits; on any limit the connection is closed.
+
+    ``read1`` returns what one socket read brings, so the deadline is checked however slowly bytes arrive; a server
+    that falls silent is cut by the watchdog at the deadline (``cds_service.request_body.ReadWatchdog``).
+    """
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    watch = WATCHDOG.watch(sock, call.deadline) if sock is not None else None
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=65536):
-        size += len(chunk)
-        if size > limit:
-            raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes", "invalid")
-        chunks.append(chunk)
+    try:
+        while True:
+            try:
+                chunk = raw.read1(65536, decode_content=True)
+            except Exception as error:  # urllib3's errors: the watchdog shut the socket, a timeout, a broken answer
+                if time.monotonic() >= call.deadline:
+                    raise FhirAccessError("the answer did not arrive within the fetch budget", "budget") from error
+                if isinstance(error, ReadTimeoutError | TimeoutError):
+                    raise FhirAccessError("the FHIR server timed out", "timeout") from error
+                raise FhirAccessError(
+                    f"the FHIR server's answer broke off ({type(error).__name__})", "unreachable"
+                ) from error
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes", "invalid")
+            call.take(len(chunk))
+            if time.monotonic() >= call.deadline:
+                raise FhirAccessError("the answer did not arrive within the fetch budget", "budget")
+            chunks.append(chunk)
+    except BaseException:
+        raw.close()  # never return a half-read connection to the pool
+        raise
+    finally:
+        if watch is not None and WATCHDOG.release(watch):
+            raw.close()
     return b"".join(chunks)
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``path`` is already normal: no dot segments, no encoded dots or slashes, no backslashes."""
+    if _UNSAFE_IN_PATH.search(path):
+        return False
+    segments = path.split("/")
+    return not any(segment in (".", "..") for segment in segments)
+
+
+def _under(url: str, base: str) -> bool:
+    """Whether ``url`` (normalised) is ``base`` or lies under it, on the same origin."""
+    if not _same_origin(url, base):
+        return False
+    path = urlsplit(url).path
+    if not _plain_path(path):
+        return False
+    normal = posixpath.normpath(path) if path else "/"
+    base_path = urlsplit(base).path.rstrip("/")
+    return normal == base_path or normal.startswith(base_path + "/") or (not base_path and normal.startswith("/"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -68,18 +69,14 @@ class Answer:
         return self.issued[0].uuid if self.issued else None
 
 
-_EVALUATION_RESERVE = 0.1
-"""Seconds of the latency budget kept for mapping, evaluating and recording after a fallback fetch (at most a
-quarter of the budget)."""
-
-
 def fallback_fetch(
     request: HookRequest, client: FhirClient | None, deadline: Deadline | None = None
 ) -> tuple[Fetch | None, str]:
     """Return the fallback fetch for this request, or ``None`` and why there is none.
 
-    The fetch gets what is left of ``deadline`` minus the evaluation reserve; its time and failures are counted
-    (``cds_fhir_fetch_duration_seconds``, ``cds_fhir_fetch_failures_total``).
+    The fetch may wait on the EHR up to ``CDS_FHIR_BUDGET_SECONDS`` (all keys and pages together); that time is
+    added to ``deadline`` rather than taken from the service's own latency budget (``Deadline.waiting_on_ehr``).
+    Its time and failures are counted (``cds_fhir_fetch_duration_seconds``, ``cds_fhir_fetch_failures_total``).
     """
     if client is None:
         return None, "no FHIR server access from this command"
@@ -89,11 +86,10 @@ def fallback_fetch(
     token = request.fhirAuthorization.access_token.get_secret_value()
 
     def fetch(urls: Mapping[str, str]) -> Mapping[str, Fetched | FhirAccessError]:
-        budget = None
-        if deadline is not None:
-            budget = deadline.remaining() - min(_EVALUATION_RESERVE, deadline.budget / 4)
-        with FHIR_FETCH_SECONDS.time():
-            results = client.fetch_all(server, token, urls, budget=budget)
+        allowance = client.settings.budget
+        waiting = deadline.waiting_on_ehr(allowance) if deadline is not None else nullcontext()
+        with FHIR_FETCH_SECONDS.time(), waiting:
+            results = client.fetch_all(server, token, urls, budget=allowance)
         for result in results.values():
             if isinstance(result, FhirAccessError):
                 FHIR_FETCH_FAILURES.labels(result.kind).inc()

@@ -37,6 +37,15 @@ class HookContext(BaseModel):
     selections: list[str] | None = None
     draftOrders: dict[str, Any] | None = None
 
+    @field_validator("patientId")
+    @classmethod
+    def _not_a_dot_segment(cls, value: str) -> str:
+        # "." and ".." match the FHIR id pattern but, put into a query path (Patient/{{context.patientId}}), they
+        # would address another resource on the EHR's FHIR server.
+        if value in (".", ".."):
+            raise ValueError("'.' and '..' are not patient ids")
+        return value
+
 
 class OrderSignContext(HookContext):
     """``context`` of order-sign: ``draftOrders`` (a FHIR Bundle of the orders being signed) is required.

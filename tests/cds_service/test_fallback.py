@@ -231,3 +231,52 @@ def test_malformed_fhir_authorization_is_400_without_echoing_the_token(authoriza
     response = fallback_app().test_client().post(URL, json=request_body(fhirAuthorization=authorization))
     assert response.status_code == 400
     assert TOKEN not in response.get_data(as_text=True)
+
+
+SNEAKY_SERVERS = {
+    "dot-dot segments": f"{FHIR}/../../admin",
+    "trailing dot-dot": f"{FHIR}/..",
+    "dot segment": f"{FHIR}/./",
+    "encoded dots": f"{FHIR}/%2e%2e/admin",
+    "encoded dots, upper case": f"{FHIR}/%2E%2E/admin",
+    "encoded slash": f"{FHIR}/..%2fadmin",
+    "backslash": f"{FHIR}/..\\admin",
+    "query": f"{FHIR}?x=1",
+}
+
+
+@pytest.mark.parametrize("server", SNEAKY_SERVERS.values(), ids=SNEAKY_SERVERS.keys())
+@responses.activate
+def test_a_fhir_server_that_normalises_elsewhere_is_never_contacted(server: str) -> None:
+    response = fallback_app().test_client().post(URL, json=request_body(fhirServer=server))
+    assert response.status_code == 412
+    assert "not a plain base path" in response.get_json()["issue"][0]["details"]["text"]
+    assert len(responses.calls) == 0
+
+
+SNEAKY_NEXT = {
+    "dot-dot out of the base path": "https://fhir.ehr.test.example/api/FHIR/R4/../../internal/Observation?p=2",
+    "same origin, another path": "https://fhir.ehr.test.example/internal/Observation?p=2",
+    "encoded dots": "https://fhir.ehr.test.example/api/FHIR/R4/%2e%2e/%2e%2e/internal?p=2",
+    "relative dot-dot": "../../internal/Observation?p=2",
+}
+
+
+@pytest.mark.parametrize("next_url", SNEAKY_NEXT.values(), ids=SNEAKY_NEXT.keys())
+@responses.activate
+def test_next_links_that_leave_the_base_path_are_not_followed(next_url: str) -> None:
+    first = {"resourceType": "Bundle", "entry": [], "link": [{"relation": "next", "url": next_url}]}
+    responses.get(re.compile(re.escape(FHIR) + r"/Observation\?.*"), json=first)
+    response = fallback_app().test_client().post(URL, json=request_body(drop=("observations",)))
+    assert response.status_code == 412
+    assert "leaves the FHIR server's base path" in response.get_json()["issue"][0]["details"]["text"]
+    assert len(responses.calls) == 1  # the first page only
+
+
+@pytest.mark.parametrize("patient_id", [".", ".."])
+def test_a_patient_id_that_is_a_dot_segment_is_400(patient_id: str) -> None:
+    body = request_body()
+    body["context"] = {**body["context"], "patientId": patient_id}
+    response = fallback_app().test_client().post(URL, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["context.patientId"]

@@ -19,11 +19,10 @@ from bench.payloads import payload
 from cds_service import hooks
 from cds_service.app import load_settings, runtime_of
 from cds_service.budget import BudgetExceededError, Deadline, Evaluator
-from cds_service.fhir_client import FhirAccessError
+from cds_service.fhir_client import FhirAccessError, FhirClientSettings
 from cds_service.invocation import fallback_fetch
 from cds_service.observability import RequestContextFilter, json_formatter
 from cds_service.protocol import parse_hook_request
-from cds_service.settings import SettingsError
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app
 
@@ -108,35 +107,64 @@ def test_the_budget_counts_from_the_request_arrival() -> None:
 
 
 class RecordingClient:
-    def __init__(self) -> None:
+    def __init__(self, deadline: Deadline) -> None:
+        self.settings = FhirClientSettings(budget=3.0)
+        self.deadline = deadline
         self.budgets: list[float | None] = []
+        self.remaining_during: list[float] = []
 
     def fetch_all(self, server: str, token: str, urls: Any, *, budget: float | None = None) -> Any:
         self.budgets.append(budget)
+        self.remaining_during.append(self.deadline.remaining())
+        time.sleep(0.2)  # the EHR takes 200 ms
         return dict.fromkeys(urls, FhirAccessError("no answer within the fetch budget", "budget"))
 
 
-def test_the_fallback_fetch_gets_what_is_left_of_the_budget_minus_the_evaluation_reserve() -> None:
+def test_time_waiting_on_the_ehr_is_added_to_the_deadline_not_taken_from_the_latency_budget() -> None:
     _, body = golden_request("pop2-window-igg-below-4-start")
     body = {**body, "fhirServer": "https://ehr.example/fhir", "fhirAuthorization": _authorization()}
     request = parse_hook_request(body, hook="order-select")
-    client = RecordingClient()
-    fetch, _ = fallback_fetch(request, client, Deadline.starting_now(0.4))  # type: ignore[arg-type]
+    deadline = Deadline.starting_now(0.4)
+    client = RecordingClient(deadline)
+    fetch, _ = fallback_fetch(request, client, deadline)  # type: ignore[arg-type]
     assert fetch is not None
     failures = metric("cds_fhir_fetch_failures_total", reason="budget")
     fetch({"observations": "Observation?patient=p"})
-    (budget,) = client.budgets
-    assert budget is not None and 0.25 < budget <= 0.3  # 0.4 s left minus a 0.1 s reserve
+    assert client.budgets == [3.0]  # the FHIR budget, whatever is left of the latency budget
+    assert 3.3 < client.remaining_during[0] <= 3.4  # while fetching: 0.4 s + the 3 s allowance
+    assert 0.3 < deadline.remaining() <= 0.4  # after: the 0.2 s the EHR took are not the service's
+    assert 0.19 < deadline.waited_on_ehr < 0.3
     assert metric("cds_fhir_fetch_failures_total", reason="budget") == failures + 1
+
+
+def test_an_evaluation_waiting_on_the_ehr_is_waited_for_up_to_the_fhir_allowance() -> None:
+    evaluator = Evaluator(threads=1)
+
+    def fetching(seconds: float, allowance: float) -> Any:
+        def work() -> str:
+            with deadline.waiting_on_ehr(allowance):
+                time.sleep(seconds)
+            return "cards"
+
+        return work
+
+    deadline = Deadline.starting_now(0.1)
+    assert evaluator.run(fetching(0.4, allowance=1.0), deadline) == "cards"  # 0.4 s on the EHR: still answered
+    deadline = Deadline.starting_now(0.1)
+    started = time.monotonic()
+    with pytest.raises(BudgetExceededError):
+        evaluator.run(fetching(1.0, allowance=0.3), deadline)  # the EHR overran its allowance
+    assert 0.35 < time.monotonic() - started < 0.7  # 0.1 s + 0.3 s, not the whole second
+    evaluator.close()
 
 
 def _authorization() -> dict[str, Any]:
     return {"access_token": "t", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "s"}
 
 
-def test_a_fhir_budget_that_leaves_no_time_to_evaluate_is_refused() -> None:
-    with pytest.raises(SettingsError, match="must be less than CDS_LATENCY_BUDGET_MS"):
-        load_settings({"AUTH": "off", "LATENCY_BUDGET_MS": 300, "FHIR_BUDGET_SECONDS": 0.3})
+def test_the_fhir_budget_is_its_own_not_a_share_of_the_latency_budget() -> None:
+    settings = load_settings({"AUTH": "off", "LATENCY_BUDGET_MS": 300, "FHIR_BUDGET_SECONDS": 3})
+    assert (settings.latency_budget, settings.fhir.budget) == (0.3, 3.0)
 
 
 # --- health -----------------------------------------------------------------------------------------------------
