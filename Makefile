@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: serve test test-fast audit lint typecheck clean catalog bench deploy-lock
+.PHONY: serve test test-fast audit lint typecheck clean catalog bench deploy-lock demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ serve: $(STAMP)
 	fi
 	CDS_AUTH="$${CDS_AUTH:-off}" CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" \
 	  $(BIN)/cds-service serve --host $(HOST) --port $(PORT)
+
+## demo: the synthetic patients on a local FHIR server (FHIR_PORT, 8081), dated relative to today, and the service
+## (PORT, 8080) reading them; prints each patient's card, checked against its golden file, and Sandbox links.
+## Local trial only: authentication off, CORS open. Ctrl-C stops both.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
 
 ## test: lint, type-check and run the whole test suite (unit, golden, property, end-to-end against gunicorn, and the
 ## slow group: schemathesis fuzzing, fault injection, a 3-minute sustained load; wrk needed for the load test)

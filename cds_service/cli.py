@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("fhir_base_url", help="e.g. http://localhost:8081/fhir")
     load.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="fixtures/golden directory")
     load.add_argument("--token", default=os.environ.get("FHIR_TOKEN"), help="bearer token (or FHIR_TOKEN)")
+    load.add_argument(
+        "--relative-to",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="move each patient's dates so it looks on DATE as on its fixture date (e.g. today's date)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "feedback-report":
             return _report(args.since, as_json=args.json)
-        return _load_fixtures(args.fhir_base_url, args.fixtures, args.token)
+        return _load_fixtures(args.fhir_base_url, args.fixtures, args.token, args.relative_to)
     except (SettingsError, StorageError, FixtureUploadError) as error:
         print(f"cds-service {args.command}: {error}", file=sys.stderr)
         return 1
@@ -227,8 +233,8 @@ def _row_json(row: ReportRow) -> dict[str, object]:
     }
 
 
-def _load_fixtures(base_url: str, fixtures: Path, token: str | None) -> int:
-    summary = upload_fixtures(base_url, fixtures, token=token)
+def _load_fixtures(base_url: str, fixtures: Path, token: str | None, today: date | None = None) -> int:
+    summary = upload_fixtures(base_url, fixtures, token=token, today=today)
     print(f"uploaded {summary.resources} resources for {len(summary.patients)} patients to {base_url}")
     for patient_id, cases in sorted(summary.patients.items()):
         print(f"  Patient/{patient_id}: {', '.join(cases)}")

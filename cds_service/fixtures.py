@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,16 @@ class UploadSummary:
     patients: Mapping[str, tuple[str, ...]]
 
 
-def fixture_transaction(fixtures: Path) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+def fixture_transaction(
+    fixtures: Path, *, today: date | None = None
+) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
     """Build the transaction Bundle from every fixture request under ``fixtures``.
+
+    Args:
+        fixtures: the ``fixtures/golden`` directory.
+        today: move every date of a patient's data by ``today - asOf`` days (``asOf``: the evaluation date in its
+            case's ``case.json``), so the patient looks on ``today`` as it did on ``asOf`` and a service evaluating
+            as of today gives the golden card. ``None``: the dates as written.
 
     Returns:
         ``(bundle, {patientId: (case, ...)})``.
@@ -56,7 +66,9 @@ def fixture_transaction(fixtures: Path) -> tuple[dict[str, Any], dict[str, tuple
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise FixtureUploadError(f"cannot read {path}: {error}") from error
         cases[patient_id].append(f"{path.parent.parent.name}/{path.parent.name}")
+        days = (today - case_as_of(path.parent)).days if today is not None else 0
         for resource in _patient_resources(request.get("prefetch") or {}, patient_id):
+            resource = shift_dates(resource, days)
             key = f"{resource['resourceType']}/{resource['id']}"
             if key in resources and resources[key] != resource:
                 # Cases share a patient only with the same data; anything else would upload a different patient.
@@ -70,13 +82,17 @@ def fixture_transaction(fixtures: Path) -> tuple[dict[str, Any], dict[str, tuple
     return bundle, {pid: tuple(c) for pid, c in cases.items()}
 
 
-def upload_fixtures(base_url: str, fixtures: Path, *, token: str | None = None, timeout: float = 60) -> UploadSummary:
+def upload_fixtures(
+    base_url: str, fixtures: Path, *, token: str | None = None, timeout: float = 60, today: date | None = None
+) -> UploadSummary:
     """POST the fixture transaction to ``base_url`` and check every entry succeeded.
+
+    ``today``: dates moved so the data looks on ``today`` as on its fixture date (``fixture_transaction``).
 
     Raises:
         FixtureUploadError: unreachable server, a non-2xx answer, or an entry that failed.
     """
-    bundle, patients = fixture_transaction(fixtures)
+    bundle, patients = fixture_transaction(fixtures, today=today)
     headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -95,6 +111,42 @@ def upload_fixtures(base_url: str, fixtures: Path, *, token: str | None = None, 
     if failed or len(statuses) != len(bundle["entry"]):
         raise FixtureUploadError(f"{len(failed)} entries failed ({', '.join(failed[:5])})")
     return UploadSummary(resources=len(bundle["entry"]), patients=patients)
+
+
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+def case_as_of(case_directory: Path) -> date:
+    """Return the evaluation date of a fixture case (``asOf`` in its ``case.json``).
+
+    Raises:
+        FixtureUploadError: no readable ``case.json`` with an ISO ``asOf``.
+    """
+    try:
+        return date.fromisoformat(json.loads((case_directory / "case.json").read_text(encoding="utf-8"))["asOf"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise FixtureUploadError(f"cannot read the asOf date of {case_directory.name}: {error}") from error
+
+
+def shift_dates(value: Any, days: int) -> Any:
+    """Return ``value`` with every FHIR ``date`` / ``dateTime`` / ``instant`` string moved by ``days`` days.
+
+    Full dates only (``YYYY-MM-DD`` with or without a time, which is kept); a year or year-month is left as it is.
+    Whole days keep every interval in days; a rule in calendar months may move by a day at a month's end.
+    """
+    if days == 0:
+        return value
+    if isinstance(value, dict):
+        return {key: shift_dates(child, days) for key, child in value.items()}
+    if isinstance(value, list):
+        return [shift_dates(child, days) for child in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        try:
+            moved = date.fromisoformat(match.group(1)) + timedelta(days=days)
+        except ValueError:
+            return value
+        return moved.isoformat() + (match.group(2) or "")
+    return value
 
 
 def _patient_resources(prefetch: Mapping[str, Any], patient_id: str) -> Iterator[dict[str, Any]]:

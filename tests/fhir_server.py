@@ -161,9 +161,9 @@ def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_fhir_server(store: FhirStore, base_path: str = "/fhir") -> Iterator[str]:
-    """Serve ``store`` on a free port of 127.0.0.1; yields the base URL."""
-    server = _Server(("127.0.0.1", 0), _handler(store, base_path))
+def running_fhir_server(store: FhirStore, base_path: str = "/fhir", *, port: int = 0) -> Iterator[str]:
+    """Serve ``store`` on 127.0.0.1 (``port``, or a free one); yields the base URL."""
+    server = _Server(("127.0.0.1", port), _handler(store, base_path))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
