@@ -160,3 +160,22 @@ def test_a_sandbox_order_select_without_a_medication_yet_gives_no_card() -> None
     del draft["medicationCodeableConcept"]
     request["context"]["draftOrders"].pop("type", None)
     assert decision(request) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "systemic"),
+    [
+        ("Amoxicillin 500 mg tablet", True),
+        ("Piperacillin/tazobactam 4 g/0,5 g", True),
+        ("Ciprofloxacin eye drops", False),
+    ],
+)
+def test_a_systemic_antibiotic_named_in_words_links_infections(text: str, systemic: bool) -> None:
+    statement = {
+        "resourceType": "MedicationStatement",
+        "status": "completed",
+        "effectiveDateTime": "2026-10-01",
+        "medicationCodeableConcept": {"text": text},
+    }
+    records = map_medication(statement, CTX, "MedicationStatement/ab")
+    assert [type(r).__name__ for r in records] == (["AntibioticRecord"] if systemic else [])
