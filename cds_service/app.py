@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -70,7 +71,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     code_table()  # load and validate once, at start-up
     for language in LANGUAGES:
         translator(language)  # read the catalogs now, not on a first call that has a latency budget
-    _announce(settings)
+    if os.environ.get(ANNOUNCED_ENV) != "1":  # `cds-service serve` said it once for the instance
+        announce(settings)
     if settings.cors_origins:
         from flask_cors import CORS
 
@@ -137,7 +139,12 @@ def _observe_requests(app: Flask) -> None:
             HOOK_INSTANCE.reset(tokens[1])
 
 
-def _announce(settings: Settings) -> None:
+ANNOUNCED_ENV = "CDS_STARTUP_ANNOUNCED"
+"""Set by ``cds-service serve`` after it logged the start-up warnings, so gunicorn's workers do not repeat them."""
+
+
+def announce(settings: Settings) -> None:
+    """Log the start-up warnings of these settings (auth off, Sandbox trusted, fixed date, CORS, plain-http FHIR)."""
     if not settings.auth_required:
         logger.warning("*** CDS_AUTH=off: ANY caller is trusted. Local trials only; never expose this port. ***")
     if settings.trusts_sandbox:

@@ -20,12 +20,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cds_service.app import load_settings
+from cds_service.app import ANNOUNCED_ENV, announce, load_settings
 from cds_service.definitions import SERVICES, find
 from cds_service.errors import CdsServiceError
 from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, upload_fixtures
 from cds_service.i18n import LANGUAGES
 from cds_service.invocation import invoke
+from cds_service.observability import configure_logging
 from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
 from storage import AuditStore, Database, ReportRow, StorageError
@@ -98,8 +99,10 @@ def _database() -> Database:
 
 
 def _serve(host: str, port: int, workers: int) -> int:
-    # Validate the settings and migrate once, before gunicorn forks its workers.
-    load_settings()
+    # Validate the settings, say what is unusual about them, and migrate once, before gunicorn forks its workers.
+    configure_logging()
+    announce(load_settings())
+    os.environ[ANNOUNCED_ENV] = "1"
     _database().upgrade()
     print(f"CDS Hooks discovery: http://{host}:{port}/cds-services", flush=True)
     # glibc gives each thread its own malloc arena; with gthread workers that multiplies idle memory. Read by glibc

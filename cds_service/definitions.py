@@ -141,15 +141,16 @@ SERVICES: tuple[ServiceDefinition, ...] = (
 USAGE_REQUIREMENTS = (
     "Needs the listed prefetch (all keys except medicationStatements and procedures are required). Keys the client "
     "does not prefetch are fetched from fhirServer when the request carries fhirAuthorization and the server is on "
-    "the service's allowlist; otherwise the service answers 412. Calls need a signed client JWT (ES384 or RS384) "
-    "from a trusted issuer. Dates are evaluated in the Europe/Copenhagen time zone by default."
+    "the service's allowlist; otherwise the service answers 412. Dates are evaluated in the Europe/Copenhagen time "
+    "zone by default."
 )
+AUTH_REQUIRED_NOTICE = "Calls need a signed client JWT (ES384 or RS384) from a trusted issuer. "
 AUTH_OFF_NOTICE = "AUTHENTICATION IS OFF (CDS_AUTH=off): this instance trusts any caller and is for local trials only. "
 
 
 def usage_requirements(*, auth_required: bool) -> str:
-    """Return the discovery ``usageRequirements`` text, saying loudly when authentication is off."""
-    return USAGE_REQUIREMENTS if auth_required else AUTH_OFF_NOTICE + USAGE_REQUIREMENTS
+    """Return the discovery ``usageRequirements`` text: whether a client JWT is needed (loudly when it is not)."""
+    return (AUTH_REQUIRED_NOTICE if auth_required else AUTH_OFF_NOTICE) + USAGE_REQUIREMENTS
 
 
 def find(service_id: str) -> ServiceDefinition | None:

@@ -72,7 +72,7 @@ errorlog = "-"
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "cds_service.observability.json_formatter"}},
+    "formatters": {"json": {"()": "cds_service.observability.log_formatter"}},  # CDS_LOG_FORMAT
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"level": "WARNING", "handlers": []},  # the service's logger has its own JSON handler
     "loggers": {

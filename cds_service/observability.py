@@ -29,8 +29,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import (
@@ -119,9 +121,37 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _utc_iso(created: float) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-28T20:50:12.345Z``."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _UtcJsonFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging API)
+        return _utc_iso(record.created)
+
+
+class _UtcTextFormatter(logging.Formatter):
+    """One line for a person: time, level, logger, message, then the request's ids and any extra fields."""
+
+    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging API)
+        return _utc_iso(record.created)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extra = {k: v for k, v in record.__dict__.items() if k not in self._STANDARD and not k.startswith("_")}
+        return line + "".join(f" {key}={value}" for key, value in extra.items())
+
+
 def json_formatter() -> JsonFormatter:
-    """Return the JSON log formatter (also used for gunicorn's own log by ``cds_service.gunicorn_conf``)."""
-    return JsonFormatter(
+    """Return the JSON log formatter: ``time`` (ISO 8601 UTC), ``level``, ``logger``, ``message`` and extra fields."""
+    return _UtcJsonFormatter(
         "{asctime}{levelname}{name}{message}",
         style="{",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
@@ -129,17 +159,62 @@ def json_formatter() -> JsonFormatter:
     )
 
 
+def log_format() -> str:
+    """``CDS_LOG_FORMAT``: ``json`` or ``text``; unset: ``text`` at a terminal, else ``json``.
+
+    Raises:
+        ValueError: another value (settings validation reports it as a start-up error naming the variable).
+    """
+    value = os.environ.get("CDS_LOG_FORMAT", "").strip().lower()
+    if not value:
+        return "text" if sys.stderr.isatty() else "json"
+    if value not in LOG_FORMATS:
+        raise ValueError(f"CDS_LOG_FORMAT: 'json' or 'text', not {value!r}")
+    return value
+
+
+def log_level() -> int:
+    """``CDS_LOG_LEVEL``: DEBUG, INFO (default), WARNING or ERROR.
+
+    Raises:
+        ValueError: another value.
+    """
+    value = os.environ.get("CDS_LOG_LEVEL", "INFO").strip().upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"CDS_LOG_LEVEL: one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return int(getattr(logging, value))
+
+
+def log_formatter() -> logging.Formatter:
+    """Return the formatter ``CDS_LOG_FORMAT`` asks for (also used for gunicorn's own log; JSON if invalid)."""
+    try:
+        text = log_format() == "text"
+    except ValueError:
+        text = False
+    if text:
+        return _UtcTextFormatter("{asctime} {levelname:<7} {name}: {message}", style="{")
+    return json_formatter()
+
+
 def configure_logging() -> None:
-    """Send the ``cds_service`` logger's INFO lines to stderr as JSON (once per process)."""
+    """Send the ``cds_service`` logger's lines to stderr in ``CDS_LOG_FORMAT`` at ``CDS_LOG_LEVEL`` (once per process).
+
+    An invalid value falls back to JSON at INFO here; the settings validation then stops the start with one line
+    naming the variable (``cds_service.settings``).
+    """
     service_logger = logging.getLogger("cds_service")
     if any(getattr(h, "_cds_json", False) for h in service_logger.handlers):
         return
+    try:
+        formatter, level = log_formatter(), log_level()
+    except ValueError:
+        formatter, level = json_formatter(), logging.INFO
     handler = logging.StreamHandler()
-    handler.setFormatter(json_formatter())
+    handler.setFormatter(formatter)
     handler.addFilter(RequestContextFilter())
     handler._cds_json = True  # type: ignore[attr-defined]
     service_logger.addHandler(handler)
-    service_logger.setLevel(logging.INFO)
+    service_logger.setLevel(level)
 
 
 def metrics_exposition() -> tuple[bytes, str]:

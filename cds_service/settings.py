@@ -71,6 +71,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cds_service.client_auth import SANDBOX_ISSUER, TrustedIssuer, sandbox_issuer
 from cds_service.fhir_client import FhirClientSettings
+from cds_service.observability import log_format, log_level
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 
 SID_GUIDELINE_URL = (
@@ -86,6 +87,8 @@ PID_GUIDELINE_URL = (
 DEFAULTS: Mapping[str, Any] = {
     "TIMEZONE": "Europe/Copenhagen",
     "LANGUAGE": "en",
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
     "GUIDELINE_URL": SID_GUIDELINE_URL,
     "ADDENDUM_URL": SID_GUIDELINE_URL,
     "GUIDELINE_LISTING_URL": GUIDELINE_LISTING_URL,
@@ -165,6 +168,11 @@ class Settings:
                 combination (auth required without trusted issuers, HMAC key or public base URL; CORS ``*`` with auth
                 required).
         """
+        for check in (log_format, log_level):  # read from the environment by the logging set-up itself
+            try:
+                check()
+            except ValueError as error:
+                raise SettingsError(str(error)) from error
         try:
             tz = ZoneInfo(str(config["TIMEZONE"]))
         except (ZoneInfoNotFoundError, ValueError) as error:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from cds_service.client_auth import KeySetCache
+from cds_service.definitions import usage_requirements
 from cds_service.runtime import runtime_of
 from cds_service.settings import SettingsError
 from tests.cds_service.test_audit_feedback import issue
@@ -232,6 +233,9 @@ def test_preflight_needs_no_token(jwks_file: Path) -> None:
 def test_discovery_says_loudly_when_auth_is_off() -> None:
     services = make_app().test_client().get("/cds-services").get_json()["services"]
     assert all(s["usageRequirements"].startswith("AUTHENTICATION IS OFF") for s in services)
+    assert not any("signed client JWT" in s["usageRequirements"] for s in services)  # never both
+    assert usage_requirements(auth_required=True).startswith("Calls need a signed client JWT")
+    assert "AUTHENTICATION IS OFF" not in usage_requirements(auth_required=True)
 
 
 @pytest.mark.parametrize(
