@@ -4,23 +4,34 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
-
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: serve test test-fast audit lint typecheck clean catalog bench deploy-lock demo
+.PHONY: serve test test-fast audit lint typecheck clean catalog bench lock demo
 
 $(BIN)/python:
+	@echo "make: creating the virtual environment $(VENV) (Python: $(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Serving needs the runtime dependencies only, every file pinned by SHA-256 in requirements.lock (the Docker image
+# installs the same file); the test tools come on top from requirements-test.lock. `make lock` refreshes both.
+$(SERVE_STAMP): $(BIN)/python requirements.lock pyproject.toml
+	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 34 packages; ~20 s the first time)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@echo "make: installing sid-igrt-cds itself (editable, no further dependencies)"
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): $(SERVE_STAMP) requirements-test.lock
+	@echo "make: installing the test dependencies from requirements-test.lock (hash-checked, 97 packages; ~40 s the first time)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
 	touch $(STAMP)
 
 ## serve: install and run the service under gunicorn on HOST:PORT. Local-trial defaults (override in the
 ## environment): client authentication OFF, CORS open to any origin, audit in SQLite under var/.
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	@if [ "$${CDS_AUTH:-off}" = off ]; then \
 	  echo "************************************************************************************"; \
 	  echo "* LOCAL TRIAL: client authentication is OFF (CDS_AUTH=off) and CORS is open (*).    *"; \
@@ -33,7 +44,7 @@ serve: $(STAMP)
 ## demo: the synthetic patients on a local FHIR server (FHIR_PORT, 8081), dated relative to today, and the service
 ## (PORT, 8080) reading them; prints each patient's card, checked against its golden file, and Sandbox links.
 ## Local trial only: authentication off, CORS open. Ctrl-C stops both.
-demo: $(STAMP)
+demo: $(SERVE_STAMP)
 	$(BIN)/python scripts/demo.py
 
 ## test: lint, type-check and run the whole test suite (unit, golden, property, end-to-end against gunicorn, and the
@@ -70,12 +81,14 @@ bench: $(BENCH_STAMP)
 catalog: $(STAMP)
 	$(BIN)/python scripts/update_catalog.py
 
-## deploy-lock: regenerate deploy/requirements.lock (the image's dependencies, every file pinned by SHA-256) from
-## pyproject.toml, against PyPI itself (not a local mirror, whose files may differ)
-deploy-lock: $(STAMP)
+## lock: refresh requirements.lock (runtime) and requirements-test.lock (runtime + test) from pyproject.toml, every
+## file with its SHA-256, resolved against PyPI itself (not a local mirror, whose files may differ)
+lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	  --no-emit-index-url --index-url https://pypi.org/simple -o deploy/requirements.lock pyproject.toml
+	  --no-emit-index-url --index-url https://pypi.org/simple -o requirements.lock pyproject.toml
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --index-url https://pypi.org/simple --extra test -o requirements-test.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
