@@ -31,6 +31,7 @@ from cds_service.invocation import Answer, invoke
 from cds_service.observability import (
     BUDGET_OVERRUNS,
     DECISIONS,
+    FEEDBACK_OUTCOMES,
     FEEDBACK_REFUSED,
     HOOK_INSTANCE,
     LARGE_REQUESTS_REFUSED,
@@ -173,7 +174,8 @@ def feedback(service_id: str) -> dict[str, Any]:
         for item in body.feedback
     ]
     current = runtime()
-    unknown = current.store.cards_not_issued(entries)
+    rules = current.store.issued_rules(entries)
+    unknown = [i for i, rule in enumerate(rules) if rule is None]
     if unknown:
         if current.decisions.pending():
             raise StorageError("decisions are still queued for the audit database; the card may be among them")
@@ -185,7 +187,10 @@ def feedback(service_id: str) -> dict[str, Any]:
             expression=f"feedback[{unknown[0]}].card",
         )
     stored = current.store.record_feedback(entries)
-    logger.info("service=%s feedback items=%d new=%d", service.id, len(entries), stored)
+    rule_of = {e.card_uuid: rule for e, rule in zip(entries, rules, strict=True)}
+    for entry in stored:  # new items only: a retried body is not counted twice
+        FEEDBACK_OUTCOMES.labels(service.hook, rule_of[entry.card_uuid] or "?", entry.outcome).inc()
+    logger.info("service=%s feedback items=%d new=%d", service.id, len(entries), len(stored))
     return {}
 
 

@@ -74,6 +74,11 @@ FHIR_FETCH_FAILURES = Counter(
 BUDGET_OVERRUNS = Counter(
     "cds_latency_budget_overruns_total", "Hook calls answered without cards past the latency budget.", ["hook"]
 )
+FEEDBACK_OUTCOMES = Counter(
+    "cds_feedback_outcomes_total",
+    "Feedback items stored (each once), by hook, the rule of the card and outcome (accepted or overridden).",
+    ["hook", "rule", "outcome"],
+)
 FEEDBACK_REFUSED = Counter(
     "cds_feedback_refused_total",
     "Feedback bodies refused (404) because an item named a card not issued to that client at that endpoint.",

@@ -67,8 +67,8 @@ class AuditStore:
             if beside:
                 connection.execute(insert(IssuedCardRow), beside)
 
-    def record_feedback(self, entries: Sequence[FeedbackEntry]) -> int:
-        """Store a batch of feedback items in one transaction (all or none); return how many were new.
+    def record_feedback(self, entries: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:
+        """Store a batch of feedback items in one transaction (all or none); return those that were new.
 
         Idempotent: an item already stored (same endpoint, client, card, outcome, ``outcomeTimestamp``, accepted
         suggestions and reason: ``feedback_key``) is not stored again, also when a retry races the first attempt
@@ -77,19 +77,20 @@ class AuditStore:
         Raises:
             StorageError: the write failed.
         """
-        rows = {feedback_key(e): {**_columns(e), "dedup_key": feedback_key(e)} for e in entries}
-        if not rows:
-            return 0
+        keyed = {feedback_key(e): e for e in entries}
+        if not keyed:
+            return []
         statement = (sqlite_insert if self.database.is_sqlite else postgresql_insert)(Feedback)
         with self.database.connection() as connection:
             result = connection.execute(
-                statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Feedback.id),
-                list(rows.values()),
+                statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Feedback.dedup_key),
+                [{**_columns(e), "dedup_key": key} for key, e in keyed.items()],
             )
-            return len(result.all())
+            new = {str(key) for (key,) in result.all()}
+        return [e for key, e in keyed.items() if key in new]
 
-    def cards_not_issued(self, entries: Sequence[FeedbackEntry]) -> list[int]:
-        """Return the positions in ``entries`` of feedback about a card not issued to its endpoint and client.
+    def issued_rules(self, entries: Sequence[FeedbackEntry]) -> list[str | None]:
+        """Return, for each feedback item, the rule of the card it is about, or ``None`` if not issued to it.
 
         A card counts as issued to ``(service_id, client_issuer)`` when a decision row (the decision card) or an
         ``issued_card`` row (a card beside it) records that uuid with that endpoint and client issuer
@@ -100,14 +101,16 @@ class AuditStore:
             StorageError: the database is unavailable.
         """
         uuids = {e.card_uuid for e in entries}
-        holders: set[tuple[str | None, str | None, str | None]] = set()
+        holders: dict[tuple[str | None, str | None, str | None], str] = {}
         with self.database.session() as session:
             for table in (Decision, IssuedCardRow):
                 rows = session.execute(
-                    select(table.card_uuid, table.service_id, table.client_issuer).where(table.card_uuid.in_(uuids))
+                    select(table.card_uuid, table.service_id, table.client_issuer, table.rule_id).where(
+                        table.card_uuid.in_(uuids)
+                    )
                 )
-                holders.update((card, service, issuer) for card, service, issuer in rows)
-        return [i for i, e in enumerate(entries) if (e.card_uuid, e.service_id, e.client_issuer) not in holders]
+                holders.update({(card, service, issuer): rule or "?" for card, service, issuer, rule in rows})
+        return [holders.get((e.card_uuid, e.service_id, e.client_issuer)) for e in entries]
 
     def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
         """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).

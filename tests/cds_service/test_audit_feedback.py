@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from prometheus_client import REGISTRY
 
 from cds_service.app import runtime_of
 from cds_service.cards import CARD_NAMESPACE
@@ -191,9 +192,12 @@ def test_the_same_feedback_sent_five_times_counts_once(
     url, request, _ = golden("pop2-window-igg-below-4-start")
     card = app.test_client().post(url, json=request).get_json()["cards"][0]["uuid"]
     body = {"feedback": [{**OVERRIDDEN, "card": card}]}
+    labels = {"hook": "order-select", "rule": "start-pop2-window", "outcome": "overridden"}
+    before = REGISTRY.get_sample_value("cds_feedback_outcomes_total", labels) or 0.0
     for _ in range(5):
         assert app.test_client().post(FEEDBACK_URL, json=body).status_code == 200
     assert len(runtime_of(app).store.feedback()) == 1
+    assert REGISTRY.get_sample_value("cds_feedback_outcomes_total", labels) == before + 1  # the metric too
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["feedback-report", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)

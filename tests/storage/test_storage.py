@@ -152,13 +152,13 @@ def test_feedback_report_rates_per_rule_and_version(database_url: str) -> None:
 def test_feedback_is_stored_once_however_often_it_is_sent(database_url: str) -> None:
     store = AuditStore(migrated(database_url))
     items = [feedback("card-1", "overridden", reason="other"), feedback("card-2", "accepted")]
-    assert store.record_feedback([*items, items[0]]) == 2  # a duplicate within one body too
+    assert store.record_feedback([*items, items[0]]) == items  # a duplicate within one body too
     for _ in range(4):
         again = [replace(item, received_at=NOW + timedelta(minutes=1)) for item in items]
-        assert store.record_feedback(again) == 0
+        assert store.record_feedback(again) == []
     assert len(store.feedback()) == 2
     changed = replace(items[0], outcome_timestamp=NOW + timedelta(minutes=2))
-    assert store.record_feedback([changed]) == 1  # another answer about the same card is new
+    assert store.record_feedback([changed]) == [changed]  # another answer about the same card is new
 
 
 def test_the_latest_feedback_is_the_one_received_last_not_the_one_dated_last(database_url: str) -> None:
@@ -184,7 +184,7 @@ def test_a_card_counts_as_issued_only_to_its_endpoint_and_client(database_url: s
         replace(feedback("advice-card", "accepted"), client_issuer=issuer, service_id="sid-igrt-order-sign"),
         replace(feedback("never-issued", "accepted"), client_issuer=issuer),
     ]
-    assert store.cards_not_issued(asked) == [2, 3, 4, 5]
+    assert store.issued_rules(asked) == ["start-pop2-window", "dose-trough", None, None, None, None]
 
 
 def test_migration_0003_fills_the_endpoint_and_client_of_cards_issued_before_it(database_url: str) -> None:
@@ -213,7 +213,7 @@ def test_migration_0003_fills_the_endpoint_and_client_of_cards_issued_before_it(
     ok = replace(
         feedback("advice-9", "accepted"), service_id="sid-igrt-order-sign", client_issuer="https://ehr.test.example"
     )
-    assert store.cards_not_issued([ok, replace(ok, client_issuer=None)]) == [1]
+    assert store.issued_rules([ok, replace(ok, client_issuer=None)]) == ["dose-trough", None]
 
 
 def test_pseudonyms_are_keyed() -> None:
