@@ -157,3 +157,24 @@ def test_the_image_installs_the_locked_dependencies_with_hashes() -> None:
     assert "COPY requirements.lock" in dockerfile
     assert "--require-hashes" in dockerfile and "-r requirements.lock" in dockerfile
     assert "--no-deps" in dockerfile  # our own package adds nothing unlocked
+
+
+def test_compose_runs_the_service_behind_the_proxy_with_postgresql() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))["services"]
+    cds, proxy, db = compose["cds"], compose["proxy"], compose["db"]
+    assert cds["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert proxy["network_mode"] == "service:cds"  # gunicorn's loopback port is reachable by the proxy only
+    proxy_env = {k: str(v) for k, v in proxy["environment"].items()}
+    assert proxy_env["CDS_UPSTREAM"] == f"127.0.0.1:{WORKER_PORT}"
+    render_deploy_template(proxy_env)
+    template = next(v for v in proxy["volumes"] if "templates" in v)
+    assert (ROOT / template.split(":")[0]).resolve() == DEPLOY_TEMPLATE
+    assert f"8080:{PROXY_PORT}" in cds["ports"] and all(f":{WORKER_PORT}" not in p for p in cds["ports"])
+    assert f"127.0.0.1:{METRICS_PORT}:{METRICS_PORT}" in cds["ports"]  # metrics not on a public interface
+    env = cds["environment"]
+    known = {f"CDS_{key}" for key in DEFAULTS} | {"DATABASE_URL"}
+    assert set(env) <= known, set(env) - known
+    assert env["DATABASE_URL"].startswith("postgresql://") and "@db:5432/" in env["DATABASE_URL"]
+    for secret in ("CDS_AUDIT_HMAC_KEY", "CDS_PUBLIC_BASE_URL"):
+        assert env[secret].startswith("${") and ":?" in env[secret]  # required from the environment, never inline
+    assert cds["depends_on"]["db"]["condition"] == "service_healthy" and "healthcheck" in db
