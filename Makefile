@@ -35,7 +35,7 @@ serve: $(SERVE_STAMP)
 	@if [ "$${CDS_AUTH:-off}" = off ]; then \
 	  echo "************************************************************************************"; \
 	  echo "* LOCAL TRIAL: client authentication is OFF (CDS_AUTH=off) and CORS is open (*).    *"; \
-	  echo "* Any caller is trusted. Do not expose this port. Production: see README, 'Connect'. *"; \
+	  echo "* Any caller is trusted. Do not expose this port. Production: docs/integrating.md.  *"; \
 	  echo "************************************************************************************"; \
 	fi
 	CDS_AUTH="$${CDS_AUTH:-off}" CDS_CORS_ORIGINS="$${CDS_CORS_ORIGINS:-*}" \

@@ -425,7 +425,7 @@ def decision_extension(
     t: Translator,
     advice: Sequence[Advice] = (),
 ) -> dict[str, Any]:
-    """Return ``extension["sid-igrt"]``: the machine-readable decision (documented in the README), complete."""
+    """Return ``extension["sid-igrt"]``: the machine-readable decision (documented in docs/cards.md), complete."""
     d = finding.dates
     return {
         "kind": "decision",

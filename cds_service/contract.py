@@ -123,7 +123,7 @@ class Card(StrictModel):
     overrideReasons: list[DisplayedCoding] | SkipJsonSchema[None] = None
     links: list[Link] | SkipJsonSchema[None] = None
     extension: dict[str, Any] | SkipJsonSchema[None] = Field(
-        default=None, description='``extension["sid-igrt"]``: the machine-readable decision (see the README).'
+        default=None, description='``extension["sid-igrt"]``: the machine-readable decision (see docs/cards.md).'
     )
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 The fixture requests (``fixtures/golden/<service>/<case>/request.json``) carry each patient's data as prefetch.
 This module turns it into one FHIR ``transaction`` Bundle of ``PUT`` entries, so ids are stable and the Sandbox
-(or any client) can open ``Patient/<patientId>`` by the id the README lists. Resource ids are prefixed with the
+(or any client) can open ``Patient/<patientId>`` by the id docs/integrating.md lists. Resource ids are prefixed with the
 patient id (fixtures reuse short ids such as ``igg-1``) and references are rewritten to match. Resources of other
 patients and OperationOutcome entries (test data for exclusion rules) are left out. Draft orders are not uploaded:
 they are what the clinician is ordering in the hook, not stored data.

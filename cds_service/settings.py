@@ -35,8 +35,8 @@ FHIR server fallback (``cds_service.fhir_client``):
 * ``CDS_FHIR_CONNECT_TIMEOUT`` (1 s), ``CDS_FHIR_READ_TIMEOUT`` (2 s of silence), ``CDS_FHIR_BUDGET_SECONDS``
   (3 s for all fetches of one call, added to the latency budget: time on the EHR's side is not the service's),
   ``CDS_FHIR_MAX_PAGES`` (10 per query), ``CDS_FHIR_MAX_CONCURRENCY`` (8), ``CDS_FHIR_MAX_RESPONSE_BYTES`` (8 MiB per
-  answer), ``CDS_FHIR_MAX_CALL_BYTES`` (16 MiB over all answers of one call). Why these defaults: README, "FHIR
-  server fallback".
+  answer), ``CDS_FHIR_MAX_CALL_BYTES`` (16 MiB over all answers of one call). Why these defaults: docs/integrating.md,
+  "FHIR server fallback".
 
 Serving (``cds_service.serving``, ``cds_service.observability``):
 

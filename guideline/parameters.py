@@ -199,3 +199,17 @@ def describe(name: str) -> str:
 
 
 DEFAULT_PARAMETERS = Parameters()
+
+
+def interpretation_table() -> str:
+    """Return the Markdown table of every interpretation setting: name, default, meaning (for the docs).
+
+    ``docs/configuration.md`` holds this table verbatim (``scripts/update_docs.py`` writes it; a test compares).
+    """
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, field in Parameters.model_fields.items():
+        if interpretation_kind(name) == INTERPRETATION:
+            default = getattr(DEFAULT_PARAMETERS, name)
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            rows.append(f"| `{name}` | {shown} | {field.description} |")
+    return "\n".join(rows) + "\n"

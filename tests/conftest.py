@@ -100,7 +100,7 @@ def conforming_responses(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 REPORT: list[str] = []
-"""Lines for the end of the test run: fuzzing counts, load figures (the README's reliability section)."""
+"""Lines for the end of the test run: fuzzing counts, load figures (docs/reliability.md)."""
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

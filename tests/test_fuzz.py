@@ -69,7 +69,7 @@ def test_no_5xx_and_every_answer_as_documented(case: schemathesis.Case, live: li
 
 
 def test_fuzz_report(live: live_server.LiveService) -> None:
-    """Runs after the fuzzing (file order): the count of requests by status, for the README's reliability table."""
+    """Runs after the fuzzing (file order): the count of requests by status, for docs/reliability.md."""
     total = sum(FUZZED.values())
     REPORT.append(
         f"schemathesis: {total} requests ({EXAMPLES} examples per operation), by status {dict(sorted(FUZZED.items()))}"
