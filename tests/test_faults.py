@@ -1,8 +1,9 @@
 """Fault injection against the live server: a misbehaving FHIR server, and an audit database that goes away.
 
 A real local HTTP server (stdlib, one thread per request) plays the EHR's FHIR server; its first path segment picks
-the fault. The service runs under gunicorn with its production latency budget (400 ms) and FHIR budget (300 ms).
-Each fault has a defined outcome: HTTP 412 naming the data (required data not fetchable) within the budget, never a
+the fault. The service runs under gunicorn with its production latency budget (400 ms) and a 500 ms FHIR budget
+(the time it may wait on the EHR, added to its own). Each fault has a defined outcome: HTTP 412 naming the data
+(required data not fetchable) within the two budgets, never a
 5xx and never a card built on half the data. The database outage runs on PostgreSQL (made to refuse connections):
 calls keep their cards, feedback is 503, readiness is 503, and every queued decision row is in the database once
 it is back.
@@ -36,6 +37,7 @@ CASE = next(c for c in CASES if c.name == "pop2-window-igg-below-4-start")
 GOLDEN = json.loads((case_dir(CASE) / "request.json").read_text(encoding="utf-8"))
 TOKEN = "fault-test-fhir-token"
 LATENCY_BUDGET = 0.4
+FHIR_BUDGET = 0.5
 SLACK = 0.35  # loopback, a loaded 2-core CI machine, the client's own overhead
 
 
@@ -82,7 +84,7 @@ class _Faulty(BaseHTTPRequestHandler):
 
 
 FAULTS = {
-    "slow": "timed out",
+    "slow": "observations (not provided; fhirServer:",  # timed out, or cut at the budget: whichever fires first
     "error-500": "answered HTTP 500",
     "unauthorized": "refused access (HTTP 401)",
     "invalid-json": "not JSON",
@@ -110,6 +112,7 @@ def live(fhir_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[l
         "CDS_FHIR_SERVER_ALLOWLIST": ",".join(f"{fhir_base}/{fault}/fhir" for fault in [*FAULTS, "healthy"]),
         "CDS_FHIR_ALLOW_HTTP": "true",
         "CDS_LATENCY_BUDGET_MS": str(int(LATENCY_BUDGET * 1000)),
+        "CDS_FHIR_BUDGET_SECONDS": str(FHIR_BUDGET),
     }
     with live_server.running_service(env, directory / "service.log") as service:
         yield service
@@ -135,7 +138,7 @@ def test_each_fhir_fault_is_a_412_within_the_budget(live: live_server.LiveServic
     assert response.status_code == 412, response.text
     detail = response.json()["issue"][0]["details"]["text"]
     assert "observations" in detail and FAULTS[fault] in detail and TOKEN not in detail
-    assert elapsed < LATENCY_BUDGET + SLACK, f"{fault}: {elapsed:.3f} s"
+    assert elapsed < LATENCY_BUDGET + FHIR_BUDGET + SLACK, f"{fault}: {elapsed:.3f} s"
 
 
 def test_the_healthy_fhir_server_gives_the_card(live: live_server.LiveService, fhir_base: str) -> None:
@@ -170,8 +173,10 @@ def test_a_database_outage_loses_no_decision(tmp_path: Path) -> None:
     with live_server.running_service(env, tmp_path / "service.log", workers=2) as service:
         hook = f"{service.base}/cds-services/{CASE.service}"
         feedback = f"{hook}/feedback"
-        item = {"card": "c-1", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:00:00Z"}
-        assert requests.post(hook, json={**GOLDEN, "hookInstance": "before"}, timeout=10).status_code == 200
+        before = requests.post(hook, json={**GOLDEN, "hookInstance": "before"}, timeout=10)
+        assert before.status_code == 200
+        card = before.json()["cards"][0]["uuid"]  # feedback is accepted only about cards the service issued
+        item = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:00:00Z"}
         set_connections(url, database_name, allowed=False)
         try:
             during = [
