@@ -70,6 +70,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cds_service.client_auth import SANDBOX_ISSUER, TrustedIssuer, sandbox_issuer
+from cds_service.definitions import PREFETCH
 from cds_service.fhir_client import FhirClientSettings
 from cds_service.observability import log_format, log_level
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
@@ -180,7 +181,8 @@ class Settings:
         try:
             parameters = DEFAULT_PARAMETERS.with_interpretations(dict(config.get("GUIDELINE") or {}))
         except ValueError as error:
-            raise SettingsError(f"CDS_GUIDELINE__*: {error}") from error
+            name, _, why = str(error).partition(": ")
+            raise SettingsError(f"CDS_GUIDELINE__{name.upper()}: {why}") from error
         fixed = config.get("FIXED_DATE")
         try:
             fixed_date = date.fromisoformat(str(fixed)) if fixed else None
@@ -234,6 +236,7 @@ class Settings:
             max_call_bytes=_positive(config, "FHIR_MAX_CALL_BYTES", int),
         )
         latency_budget = _positive(config, "LATENCY_BUDGET_MS", int) / 1000
+        _positive(config, "MAX_CONTENT_LENGTH", int)  # read by Flask; checked here so a bad value stops the start
         metrics_token = config.get("METRICS_TOKEN") or None
         if metrics_token is not None and len(str(metrics_token)) < 16:
             raise SettingsError("CDS_METRICS_TOKEN: at least 16 characters")
@@ -247,7 +250,7 @@ class Settings:
             addendum_url=str(config["ADDENDUM_URL"]),
             listing_url=str(config["GUIDELINE_LISTING_URL"]),
             pid_guideline_url=str(config["PID_GUIDELINE_URL"]),
-            optional_prefetch=frozenset(_as_list(config.get("OPTIONAL_PREFETCH"))),
+            optional_prefetch=_optional_prefetch(config),
             parameters=parameters,
             fixed_date=fixed_date,
             cors_origins=cors_origins,
@@ -310,13 +313,22 @@ def _as_bool(value: Any, name: str) -> bool:
 
 
 def _positive(config: Mapping[str, Any], name: str, kind: type[int] | type[float]) -> Any:
+    what = "a positive whole number" if kind is int else "a positive number"
     try:
         value = kind(config.get(name, DEFAULTS[name]))
     except (TypeError, ValueError) as error:
-        raise SettingsError(f"CDS_{name}: not a number: {config.get(name)!r}") from error
+        raise SettingsError(f"CDS_{name}: must be {what}, not {config.get(name)!r}") from error
     if value <= 0:
-        raise SettingsError(f"CDS_{name}: must be positive")
+        raise SettingsError(f"CDS_{name}: must be positive ({what}), not {config.get(name)!r}")
     return value
+
+
+def _optional_prefetch(config: Mapping[str, Any]) -> frozenset[str]:
+    keys = frozenset(_as_list(config.get("OPTIONAL_PREFETCH")))
+    unknown = sorted(keys - set(PREFETCH))
+    if unknown:
+        raise SettingsError(f"CDS_OPTIONAL_PREFETCH: unknown prefetch key {unknown[0]!r} (keys: {', '.join(PREFETCH)})")
+    return keys
 
 
 def _as_list(value: Any) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SOURCE = "source"
 INTERPRETATION = "interpretation"
@@ -172,18 +172,24 @@ class Parameters(BaseModel):
             overrides: field name (case-insensitive) to new value.
 
         Raises:
-            ValueError: a name is unknown or names a source-fixed threshold (those follow the guideline text).
+            ValueError: ``"<name>: <why>"``: a name is unknown, names a source-fixed threshold (those follow the
+                guideline text), or a value of the wrong type.
         """
         updates: dict[str, Any] = {}
         for raw_name, value in overrides.items():
             name = raw_name.lower()
             field = type(self).model_fields.get(name)
             if field is None:
-                raise ValueError(f"unknown guideline setting {raw_name!r}")
+                raise ValueError(f"{raw_name}: not a guideline setting (see docs/configuration.md)")
             if interpretation_kind(name) != INTERPRETATION:
-                raise ValueError(f"{name} is fixed by the guideline text and cannot be configured")
+                raise ValueError(f"{raw_name}: fixed by the guideline text, not configurable")
             updates[name] = value
-        return type(self).model_validate({**self.model_dump(), **updates})
+        try:
+            return type(self).model_validate({**self.model_dump(), **updates})
+        except ValidationError as error:  # one line: which setting, what it must be, what it got
+            first = error.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "?"
+            raise ValueError(f"{name}: {first['msg']}, not {first.get('input')!r}") from None
 
 
 def interpretation_kind(name: str) -> str:

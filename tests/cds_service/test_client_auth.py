@@ -250,6 +250,12 @@ def test_discovery_says_loudly_when_auth_is_off() -> None:
         ({"AUDIT_HMAC_KEY": "short"}, "at least 32"),
         ({"PUBLIC_BASE_URL": "cds.example"}, "CDS_PUBLIC_BASE_URL"),
         ({"FHIR_BUDGET_SECONDS": 0}, "must be positive"),
+        ({"LATENCY_BUDGET_MS": "abc"}, r"CDS_LATENCY_BUDGET_MS: must be a positive whole number, not 'abc'"),
+        ({"MAX_CONTENT_LENGTH": "big"}, "CDS_MAX_CONTENT_LENGTH: must be a positive whole number"),
+        ({"OPTIONAL_PREFETCH": "observations,x"}, r"CDS_OPTIONAL_PREFETCH: unknown prefetch key 'x' \(keys: patient"),
+        ({"GUIDELINE": {"NOPE": 1}}, "CDS_GUIDELINE__NOPE: not a guideline setting"),
+        ({"GUIDELINE": {"ADULT_AGE_YEARS": 16}}, "CDS_GUIDELINE__ADULT_AGE_YEARS: fixed by the guideline text"),
+        ({"GUIDELINE": {"IGG_WASHOUT_DAYS": "x"}}, "CDS_GUIDELINE__IGG_WASHOUT_DAYS: Input should be a valid integer"),
         ({"TRUST_SANDBOX": True, "DATABASE_URL": "postgresql://cds:x@db.internal/cds"}, "CDS_TRUST_SANDBOX"),
     ],
 )
