@@ -5,6 +5,8 @@
 * ``db upgrade``: apply the Alembic migrations to ``DATABASE_URL``.
 * ``feedback-report``: accept / override rates per rule and guideline version (read-only).
 * ``load-fixtures FHIR_BASE_URL``: upload the synthetic fixture patients to an open FHIR R4 server.
+* ``cohort INPUT --out DIR``: evaluate every patient of a Bulk NDJSON export (``cohort.run``).
+* ``synth-cohort N DIR``: write N synthetic patients as Bulk NDJSON (``cohort.synth``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import shutil
 import sys
 import textwrap
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,15 @@ from typing import Any
 from cds_service.app import ANNOUNCED_ENV, announce, load_settings
 from cds_service.definitions import SERVICES, find
 from cds_service.errors import CdsServiceError
-from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, upload_fixtures
+from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
 from cds_service.i18n import LANGUAGES
 from cds_service.invocation import invoke
 from cds_service.observability import configure_logging
 from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
+from cohort.run import run_cohort
+from cohort.synth import templates_by_patient, write_synthetic_cohort
+from guideline.sources import GUIDELINE_VERSION
 from storage import AuditStore, Database, ReportRow, StorageError
 
 
@@ -74,8 +80,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DATE",
         help="move each patient's dates so it looks on DATE as on its fixture date (e.g. today's date)",
     )
+    cohort = commands.add_parser(
+        "cohort", help="evaluate every patient of a FHIR Bulk Data NDJSON export: worklist, GuidanceResponses, HTML"
+    )
+    cohort.add_argument("input", type=Path, help="directory of *.ndjson files ($export layout or per patient)")
+    cohort.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
+    cohort.add_argument("--out", type=Path, required=True, help="output directory")
+    cohort.add_argument("--workers", type=int, help="processes (default: every core)")
+    synth = commands.add_parser("synth-cohort", help="write N synthetic patients as FHIR Bulk NDJSON")
+    synth.add_argument("count", type=int, help="patients")
+    synth.add_argument("out", type=Path, help="output directory")
+    synth.add_argument("--as-of", type=date.fromisoformat, help="the date the cohort is for (default: today)")
+    synth.add_argument("--seed", type=int, default=1, help="random seed (same seed, same files)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "cohort":
+            return _cohort(args.input, args.out, args.as_of, args.workers)
+        if args.command == "synth-cohort":
+            return _synth_cohort(args.count, args.out, args.as_of, args.seed)
         if args.command == "serve":
             return _serve(args.host, args.port, args.workers)
         if args.command == "evaluate":
@@ -89,9 +111,44 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "feedback-report":
             return _report(args.since, as_json=args.json)
         return _load_fixtures(args.fhir_base_url, args.fixtures, args.token, args.relative_to)
-    except (SettingsError, StorageError, FixtureUploadError) as error:
+    except (SettingsError, StorageError, FixtureUploadError, FileNotFoundError) as error:
         print(f"cds-service {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _cohort(input_dir: Path, out_dir: Path, as_of: date | None, workers: int | None) -> int:
+    settings = load_settings({"AUTH": "off"})  # the service's settings: same parameters, time zone
+    day = as_of or settings.today()
+    result = run_cohort(
+        input_dir,
+        out_dir,
+        as_of=day,
+        parameters=settings.parameters,
+        tz=settings.tz,
+        guideline_version=GUIDELINE_VERSION,
+        workers=workers,
+    )
+    counts = Counter(row.recommendation for row in result.rows)
+    print(
+        f"{len(result.rows)} patients as of {day} in {result.seconds:.1f} s ({result.patients_per_second:.0f}/s, "
+        f"{result.workers} processes): " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+    )
+    if result.bad_lines:
+        print(f"{len(result.bad_lines)} unreadable lines skipped, e.g. {result.bad_lines[0]}", file=sys.stderr)
+    if result.without_patient:
+        print(f"{result.without_patient} resources name no patient and were not evaluated", file=sys.stderr)
+    for path in result.outputs:
+        print(f"  {path}")
+    return 0
+
+
+def _synth_cohort(count: int, out_dir: Path, as_of: date | None, seed: int) -> int:
+    day = as_of or load_settings({"AUTH": "off"}).today()
+    bundle, _ = fixture_transaction(DEFAULT_FIXTURES, today=day)
+    templates, shared = templates_by_patient([entry["resource"] for entry in bundle["entry"]])
+    written = write_synthetic_cohort(count, out_dir, templates=templates, shared=shared, as_of=day, seed=seed)
+    print(f"{count} patients for {day} in {out_dir}: " + ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
+    return 0
 
 
 def _database() -> Database:

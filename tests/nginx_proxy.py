@@ -77,12 +77,13 @@ def running_nginx(directory: Path, site_conf: str, ready_url: str) -> Iterator[N
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                requests.get(ready_url, timeout=2)
-                break
-            except requests.RequestException:
-                if process.poll() is not None:
+                if requests.get(ready_url, timeout=2).status_code == 200:
                     break
-                time.sleep(0.1)
+            except requests.RequestException:
+                pass
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
         else:
             pytest.fail(f"nginx did not start: {(directory / 'nginx-error.log').read_text(errors='replace')}")
         if process.poll() is not None:

@@ -13,10 +13,6 @@ skipped without them locally, failed without them in CI (``CDS_TEST_REQUIRE_NGIN
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +27,7 @@ from tests.cases import CASES, case_dir
 from tests.conftest import fresh_postgres_url
 from tests.jwt_keys import ISSUER, client_jwt, es384_key, jwks
 from tests.live_server import free_port
-from tests.nginx_proxy import nginx_binary
+from tests.nginx_proxy import nginx_binary, running_nginx
 
 pytestmark = pytest.mark.e2e
 
@@ -40,34 +36,21 @@ FEEDBACK_ITEMS = 40
 CLIENT_KEY = es384_key("scale-es384")
 
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    client_max_body_size 10m;
-    upstream cds {{
-        server 127.0.0.1:{a};
-        server 127.0.0.1:{b};
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{proxy};
-        location / {{
-            proxy_pass http://cds;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Request-ID $request_id;
-        }}
+SITE_CONF = """
+client_max_body_size 10m;
+upstream cds {{
+    server 127.0.0.1:{a};
+    server 127.0.0.1:{b};
+    keepalive 16;
+}}
+server {{
+    listen 127.0.0.1:{proxy};
+    location / {{
+        proxy_pass http://cds;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Request-ID $request_id;
     }}
 }}
 """
@@ -76,7 +59,7 @@ http {{
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], str]]:
     """nginx on a proxy port in front of two ``cds-service serve`` instances sharing one PostgreSQL database."""
-    nginx = nginx_binary()
+    nginx_binary()  # skip (or fail in CI) before starting anything
     database_url = fresh_postgres_url()
     directory = tmp_path_factory.mktemp("scale")
     jwks_file = directory / "client.jwks.json"
@@ -86,7 +69,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
     ports, proxy_port = [free_port(), free_port()], free_port()
     proxy = f"http://127.0.0.1:{proxy_port}"
     instances: list[live_server.LiveService] = []
-    nginx_process: subprocess.Popen[bytes] | None = None
     try:
         for index, port in enumerate(ports):
             env = {
@@ -101,31 +83,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
             instances.append(live_server.start(env, directory / f"instance-{index}.log", port=port, workers=2))
         for instance in instances:
             live_server.wait_ready(instance)
-        for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (directory / temp).mkdir()
-        conf = directory / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=directory, a=ports[0], b=ports[1], proxy=proxy_port), encoding="utf-8")
-        with (directory / "nginx.out").open("wb") as nginx_log:
-            nginx_process = subprocess.Popen(
-                [nginx, "-c", str(conf), "-p", str(directory)],
-                stdout=nginx_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{proxy}/health/live", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"nginx did not start: {(directory / 'nginx-error.log').read_text(errors='replace')}")
-        yield proxy, [instance.base for instance in instances], database_url
+        site = SITE_CONF.format(a=ports[0], b=ports[1], proxy=proxy_port)
+        with running_nginx(directory, site, f"{proxy}/health/live"):
+            yield proxy, [instance.base for instance in instances], database_url
     finally:
-        if nginx_process is not None and nginx_process.poll() is None:
-            os.killpg(nginx_process.pid, signal.SIGTERM)
-            nginx_process.wait(timeout=30)
         for instance in instances:
             live_server.stop(instance)
 

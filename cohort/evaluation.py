@@ -1,0 +1,110 @@
+"""One patient of the cohort, evaluated as a ``patient-view`` hook call would evaluate it.
+
+The same functions as the hook path: ``fhir_mappers.summarize`` maps the resources into the guideline model and
+``guideline.assess`` applies the rules with the same parameters (``follow_up=True``, as patient-view). The result is
+a ``WorklistRow``: the decision, its dates, and what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from fhir_mappers import MappingContext, code_table, summarize
+from guideline import assess
+from guideline.concepts import Recommendation
+from guideline.parameters import Parameters
+from guideline.relevance import worth_showing
+from guideline.text import english
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """The decision for one patient on ``as_of`` (dates ISO, ``None`` where the rule sets none).
+
+    ``missing`` lists, in words, the data the decision lacked or could not use (the card's data issues, and the lab
+    tests to order when the rule asks for them). ``patient_view_card``: patient-view would show this patient a card
+    (``guideline.relevance.worth_showing``): on IgRT, or a start, consider or missing-data finding for a patient the
+    guideline concerns; the other rows are patients the guideline has nothing to say about now.
+    """
+
+    patient_id: str
+    recommendation: str
+    rule: str
+    population: int | None
+    t0: date | None
+    window_end: date | None
+    stop_due: date | None
+    next_follow_up: date | None
+    on_igrt: bool
+    patient_view_card: bool
+    missing: tuple[str, ...]
+    order_lab_tests: bool
+
+
+def evaluate_patient(
+    patient_id: str,
+    raw_resources: Sequence[bytes],
+    *,
+    as_of: date,
+    parameters: Parameters,
+    tz: ZoneInfo,
+    medications: Mapping[str, Mapping[str, Any]],
+) -> WorklistRow:
+    """Map and evaluate one patient.
+
+    Args:
+        patient_id: the Patient id the resources belong to.
+        raw_resources: the patient's resources as JSON bytes (one NDJSON line each).
+        as_of: the evaluation date.
+        parameters: the guideline parameters (the service's settings, interpretations included).
+        tz: the time zone dates are read in (``CDS_TIMEZONE``).
+        medications: ``"Medication/id"`` -> Medication, for ``medicationReference``.
+    """
+    resources = [orjson.loads(raw) for raw in raw_resources]
+    ctx = MappingContext(tz=tz, codes=code_table(), medications=medications)
+    record = summarize(resources, patient_id=patient_id, ctx=ctx)
+    assessment = assess(record, as_of=as_of, p=parameters, orders=(), follow_up=True)
+    finding = assessment.finding
+    missing = [f"{issue.ref}: {english(issue.reason)}" for issue in finding.data_issues]
+    if finding.order_lab_tests:
+        missing.insert(0, "measure IgG, IgA and IgM")
+    return WorklistRow(
+        patient_id=patient_id,
+        recommendation=finding.recommendation.value,
+        rule=finding.rule.value,
+        population=int(finding.population) if finding.population else None,
+        t0=finding.dates.t0,
+        window_end=finding.dates.window_end,
+        stop_due=finding.dates.stop_due,
+        next_follow_up=finding.dates.next_follow_up,
+        on_igrt=finding.on_igrt,
+        patient_view_card=worth_showing(finding, concerned=assessment.concerned),
+        missing=tuple(missing),
+        order_lab_tests=finding.order_lab_tests,
+    )
+
+
+_URGENCY = {
+    Recommendation.STOP.value: 0,
+    Recommendation.INSUFFICIENT_DATA.value: 1,
+    Recommendation.START.value: 2,
+    Recommendation.CONSIDER.value: 3,
+    Recommendation.PAUSE.value: 4,
+    Recommendation.CONTINUE.value: 5,
+}
+
+
+def due_order(row: WorklistRow) -> tuple[bool, date, int, str]:
+    """Sort key: patients with a card first, what is due first (the earliest stop or follow-up date) among them.
+
+    Then by recommendation (stop, missing data, start, consider, pause, continue), then by patient id.
+    """
+    dates = [d for d in (row.stop_due, row.next_follow_up) if d is not None]
+    due = min(dates) if dates else date.max
+    return (not row.patient_view_card, due, _URGENCY.get(row.recommendation, 9), row.patient_id)

@@ -1,0 +1,169 @@
+"""What a cohort run writes: the worklist CSV, one FHIR R4 ``GuidanceResponse`` per patient, an HTML summary.
+
+* ``worklist.csv``: one row per patient, what is due first at the top (``cohort.evaluation.due_order``).
+* ``guidance-responses.ndjson``: FHIR R4 ``GuidanceResponse`` (status ``success``, or ``data-required`` with a
+  ``dataRequirement`` for IgG, IgA and IgM when the decision needs them), ``moduleCanonical`` naming the guideline
+  and its version, the decision and dates in a contained ``Parameters`` referenced by ``outputParameters``.
+* ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): patients per recommendation and
+  population, stop-due dates per month over the coming 12 months, the unreadable lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cohort.bulk import BadLine
+from cohort.evaluation import WorklistRow
+from guideline.calendar import add_calendar_months
+
+MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
+"""``GuidanceResponse.moduleCanonical``: the guideline this service implements, with its version (SID summary v1.1;
+the full version text, addendum included, is the ``guidelineVersion`` output parameter)."""
+LOINC = "http://loinc.org"
+LAB_CODES = (("2465-3", "IgG"), ("2458-8", "IgA"), ("2472-9", "IgM"))
+COLUMNS = (
+    "patient_id",
+    "recommendation",
+    "rule",
+    "population",
+    "t0",
+    "window_end",
+    "stop_due",
+    "next_follow_up",
+    "on_igrt",
+    "patient_view_card",
+    "missing_data",
+)
+
+
+def write_worklist(rows: Sequence[WorklistRow], path: Path) -> None:
+    """Write the worklist CSV (rows already in due order); dates ISO, empty where none."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    row.patient_id,
+                    row.recommendation,
+                    row.rule,
+                    row.population or "",
+                    _iso(row.t0),
+                    _iso(row.window_end),
+                    _iso(row.stop_due),
+                    _iso(row.next_follow_up),
+                    "yes" if row.on_igrt else "no",
+                    "yes" if row.patient_view_card else "no",
+                    "; ".join(row.missing),
+                ]
+            )
+
+
+def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) -> dict[str, Any]:
+    """Return the FHIR R4 ``GuidanceResponse`` of one patient's decision (a JSON-ready dict)."""
+    parameters: list[dict[str, Any]] = [
+        {"name": "recommendation", "valueCode": row.recommendation},
+        {"name": "rule", "valueCode": row.rule},
+        {"name": "onIgrt", "valueBoolean": row.on_igrt},
+        {"name": "guidelineVersion", "valueString": guideline_version},
+    ]
+    if row.population is not None:
+        parameters.append({"name": "population", "valueInteger": row.population})
+    for name, value in (
+        ("t0", row.t0),
+        ("windowEnd", row.window_end),
+        ("stopDue", row.stop_due),
+        ("nextFollowUp", row.next_follow_up),
+    ):
+        if value is not None:
+            parameters.append({"name": name, "valueDate": value.isoformat()})
+    parameters += [{"name": "missingData", "valueString": text} for text in row.missing]
+    response: dict[str, Any] = {
+        "resourceType": "GuidanceResponse",
+        "id": f"sid-igrt-{row.patient_id}"[:64],
+        "contained": [{"resourceType": "Parameters", "id": "decision", "parameter": parameters}],
+        "moduleCanonical": MODULE,
+        "status": "data-required" if row.recommendation == "insufficient-data" else "success",
+        "subject": {"reference": f"Patient/{row.patient_id}"},
+        "occurrenceDateTime": as_of.isoformat(),
+        "outputParameters": {"reference": "#decision"},
+    }
+    if row.order_lab_tests:
+        response["dataRequirement"] = [
+            {"type": "Observation", "codeFilter": [{"path": "code", "code": [{"system": LOINC, "code": code}]}]}
+            for code, _ in LAB_CODES
+        ]
+    return response
+
+
+def write_guidance_responses(rows: Iterable[WorklistRow], path: Path, *, as_of: date, version: str) -> None:
+    """Write one ``GuidanceResponse`` per line."""
+    with path.open("wb") as handle:
+        for row in rows:
+            handle.write(orjson.dumps(guidance_response(row, as_of=as_of, guideline_version=version)) + b"\n")
+
+
+def write_summary(
+    rows: Sequence[WorklistRow], bad_lines: Sequence[BadLine], path: Path, *, as_of: date, version: str
+) -> None:
+    """Write the self-contained HTML summary (see the module docstring)."""
+    shown = [row for row in rows if row.patient_view_card]
+    by_recommendation = Counter(row.recommendation for row in shown)
+    by_population = Counter(f"population {row.population}" if row.population else "no population" for row in shown)
+    months = [add_calendar_months(as_of.replace(day=1), n) for n in range(12)]
+    stop_due = Counter(row.stop_due.replace(day=1) for row in rows if row.stop_due is not None)
+    overdue = sum(1 for row in rows if row.stop_due is not None and row.stop_due < as_of)
+    per_month = [(month.strftime("%Y-%m"), stop_due.get(month, 0)) for month in months]
+    concerned = sum(row.patient_view_card for row in rows)
+    bad = "".join(f"<li>{html.escape(b.path)}, line {b.line}: {html.escape(b.reason)}</li>" for b in bad_lines[:200])
+    more = f"<p>… and {len(bad_lines) - 200} more.</p>" if len(bad_lines) > 200 else ""
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>IgRT worklist {as_of.isoformat()}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:60em}} svg text{{font-size:12px}}</style>
+</head><body>
+<h1>IgRT worklist, as of {as_of.isoformat()}</h1>
+<p>{len(rows)} patients evaluated ({html.escape(version)}); {concerned} would get a patient-view card (the
+worklist's first rows; the others are patients the guideline has nothing to say about now);
+{overdue} are past their stop or stop-attempt date; {len(bad_lines)} unreadable lines skipped.
+The worklist (what is due first at the top) is <code>worklist.csv</code>.</p>
+<h2>Patients with a card, per recommendation</h2>
+{_bars(sorted(by_recommendation.items(), key=lambda kv: -kv[1]))}
+<h2>Patients with a card, per population</h2>
+{_bars(sorted(by_population.items()))}
+<h2>Stop or stop attempt due, per month (the next 12 months; {overdue} overdue not shown)</h2>
+{_bars(per_month)}
+<h2>Unreadable lines</h2>
+{f"<ul>{bad}</ul>{more}" if bad_lines else "<p>None.</p>"}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+
+
+def _bars(items: Sequence[tuple[str, int]]) -> str:
+    """A horizontal bar chart as inline SVG (labels escaped)."""
+    if not items:
+        return "<p>None.</p>"
+    top = max(count for _, count in items) or 1
+    height = 22 * len(items) + 4
+    bars = []
+    for index, (label, count) in enumerate(items):
+        y = 4 + 22 * index
+        width = 0 if count == 0 else max(2, round(360 * count / top))
+        bars.append(
+            f'<text x="0" y="{y + 14}">{html.escape(label)}</text>'
+            f'<rect x="190" y="{y}" width="{width}" height="16" fill="#3b6ea5"/>'
+            f'<text x="{196 + width}" y="{y + 14}">{count}</text>'
+        )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" role="img">{"".join(bars)}</svg>'
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value is not None else ""

@@ -1,0 +1,111 @@
+"""Synthetic cohorts as FHIR Bulk NDJSON, for tests, the benchmark and demos (``cds-service synth-cohort``).
+
+A realistic mix: most patients are of no concern to the guideline (a Patient and nothing the rules read); the rest
+are copies of the synthetic fixture patients (after CAR-T or bsAb, on IgRT, with missing data ...), each under a new
+id with every resource id and reference renamed, so the copies are separate patients. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from cohort.bulk import patient_of
+
+CONCERNED_SHARE = 0.3
+"""Share of patients copied from the fixture patients; the rest have no data the guideline reads."""
+
+
+def templates_by_patient(
+    resources: Sequence[Mapping[str, Any]],
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Group fixture resources into one list per patient; return them and the patient-less Medications."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    shared: list[dict[str, Any]] = []
+    for resource in resources:
+        patient = patient_of(dict(resource))
+        if patient is None:
+            shared.append(dict(resource))
+        else:
+            groups.setdefault(patient, []).append(dict(resource))
+    return [groups[key] for key in sorted(groups)], shared
+
+
+def write_synthetic_cohort(
+    count: int,
+    out_dir: Path,
+    *,
+    templates: Sequence[Sequence[Mapping[str, Any]]],
+    shared: Sequence[Mapping[str, Any]] = (),
+    as_of: date,
+    seed: int = 1,
+) -> dict[str, int]:
+    """Write ``count`` patients as ``<Type>.ndjson`` files in ``out_dir``; return resources written per type.
+
+    Args:
+        count: patients to write.
+        out_dir: the directory (created).
+        templates: one resource list per fixture patient, dated for ``as_of`` (copies are made of these).
+        shared: resources of no patient (Medication), written once.
+        as_of: the date the cohort will be evaluated on (birth dates of the plain patients are drawn before it).
+        seed: the random seed (the same seed gives the same files).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    handles: dict[str, IO[bytes]] = {}
+    written: dict[str, int] = {}
+
+    def emit(resource: Mapping[str, Any]) -> None:
+        kind = str(resource["resourceType"])
+        if kind not in handles:
+            handles[kind] = (out_dir / f"{kind}.ndjson").open("wb")
+        handles[kind].write(orjson.dumps(resource) + b"\n")
+        written[kind] = written.get(kind, 0) + 1
+
+    try:
+        for resource in shared:
+            emit(resource)
+        for number in range(count):
+            patient_id = f"synth-{number:07d}"
+            if templates and rng.random() < CONCERNED_SHARE:
+                for resource in _copy(templates[rng.randrange(len(templates))], patient_id):
+                    emit(resource)
+            else:
+                born = as_of - timedelta(days=rng.randrange(20 * 365, 90 * 365))
+                emit({"resourceType": "Patient", "id": patient_id, "birthDate": born.isoformat()})
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return written
+
+
+def _copy(resources: Sequence[Mapping[str, Any]], patient_id: str) -> list[dict[str, Any]]:
+    """The resources under ``patient_id``: every id prefixed, every reference to them renamed."""
+    old_patient = next(str(r["id"]) for r in resources if r.get("resourceType") == "Patient")
+    renamed = {f"{r['resourceType']}/{r['id']}": f"{r['resourceType']}/{patient_id}-{r['id']}" for r in resources}
+    renamed[f"Patient/{old_patient}"] = f"Patient/{patient_id}"
+    copies = []
+    for resource in resources:
+        copy = _rename(resource, renamed)
+        copy["id"] = patient_id if resource.get("resourceType") == "Patient" else f"{patient_id}-{resource['id']}"
+        copies.append(copy)
+    return copies
+
+
+def _rename(value: Any, renamed: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {key: _rename(child, renamed) for key, child in value.items()}
+        reference = out.get("reference")
+        if isinstance(reference, str):
+            tail = "/".join(reference.rsplit("/", 2)[-2:])
+            if tail in renamed:
+                out["reference"] = renamed[tail]
+        return out
+    if isinstance(value, list):
+        return [_rename(child, renamed) for child in value]
+    return value

@@ -1,0 +1,187 @@
+"""The population worklist (``cds-service cohort``): Bulk NDJSON in, worklist, GuidanceResponses and HTML out.
+
+The fixture patients evaluated as a cohort get the decisions their golden hook calls get (the same mappers and
+rules); unreadable lines are named and skipped; both Bulk layouts are read; one process and several agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from cds_service.fixtures import DEFAULT_FIXTURES, fixture_transaction
+from cohort.run import run_cohort
+from cohort.synth import templates_by_patient, write_synthetic_cohort
+from guideline.parameters import DEFAULT_PARAMETERS
+from guideline.sources import GUIDELINE_VERSION
+
+AS_OF = date(2026, 11, 20)
+TZ = ZoneInfo("Europe/Copenhagen")
+
+
+def fixture_resources() -> list[dict[str, object]]:
+    bundle, _ = fixture_transaction(DEFAULT_FIXTURES, today=AS_OF)
+    return [entry["resource"] for entry in bundle["entry"]]
+
+
+def write_export(resources: list[dict[str, object]], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    by_type: dict[str, list[bytes]] = {}
+    for resource in resources:
+        by_type.setdefault(str(resource["resourceType"]), []).append(orjson.dumps(resource))
+    for kind, lines in by_type.items():
+        (directory / f"{kind}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    return directory
+
+
+def run(input_dir: Path, out_dir: Path, workers: int = 1) -> object:
+    return run_cohort(
+        input_dir,
+        out_dir,
+        as_of=AS_OF,
+        parameters=DEFAULT_PARAMETERS,
+        tz=TZ,
+        guideline_version=GUIDELINE_VERSION,
+        workers=workers,
+        progress=None,
+    )
+
+
+def golden_patient_view() -> dict[str, tuple[str, str]]:
+    """patientId -> (recommendation, rule) of each patient-view golden case that shows a card as of AS_OF."""
+    found = {}
+    for case in sorted((DEFAULT_FIXTURES / "sid-igrt-patient-view").iterdir()):
+        if json.loads((case / "case.json").read_text(encoding="utf-8"))["asOf"] != AS_OF.isoformat():
+            continue
+        expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+        request = json.loads((case / "request.json").read_text(encoding="utf-8"))
+        cards = expected["body"].get("cards") or []
+        if cards:
+            decision = cards[0]["extension"]["sid-igrt"]
+            found[request["context"]["patientId"]] = (decision["recommendation"], decision["rule"])
+    return found
+
+
+def test_the_fixture_patients_as_a_cohort_get_their_golden_decisions(tmp_path: Path) -> None:
+    result = run(write_export(fixture_resources(), tmp_path / "export"), tmp_path / "out")
+    rows = {row.patient_id: row for row in result.rows}  # type: ignore[attr-defined]
+    golden = golden_patient_view()
+    assert len(golden) >= 12
+    for patient_id, (recommendation, rule) in golden.items():
+        row = rows[patient_id]
+        assert (row.recommendation, row.rule, row.patient_view_card) == (recommendation, rule, True), patient_id
+    assert not rows["sid-unrelated"].patient_view_card and not rows["sid-pop2-quiet"].patient_view_card
+
+
+def test_the_outputs(tmp_path: Path) -> None:
+    result = run(write_export(fixture_resources(), tmp_path / "export"), tmp_path / "out")
+    with (tmp_path / "out" / "worklist.csv").open(encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 35 and table[0]["patient_view_card"] == "yes"
+    shown = [r for r in table if r["patient_view_card"] == "yes"]
+    assert table[: len(shown)] == shown  # patients with a card first
+    due = [
+        min(d for d in (r["stop_due"], r["next_follow_up"]) if d) for r in shown if r["stop_due"] or r["next_follow_up"]
+    ]
+    assert due == sorted(due)  # what is due first
+    responses = [json.loads(line) for line in (tmp_path / "out" / "guidance-responses.ndjson").read_text().splitlines()]
+    assert len(responses) == 35 and {r["resourceType"] for r in responses} == {"GuidanceResponse"}
+    by_subject = {r["subject"]["reference"]: r for r in responses}
+    missing = by_subject["Patient/sid-pop2-no-igg-t0"]
+    assert missing["status"] == "data-required" and missing["moduleCanonical"].endswith("|1.1")
+    codes = {f["codeFilter"][0]["code"][0]["code"] for f in missing["dataRequirement"]}
+    assert codes == {"2465-3", "2458-8", "2472-9"}
+    stop = by_subject["Patient/sid-pop2-short-stop"]
+    values = {
+        p["name"]: next(v for k, v in p.items() if k.startswith("value")) for p in stop["contained"][0]["parameter"]
+    }
+    assert (stop["status"], values["recommendation"], values["stopDue"]) == ("success", "stop", "2026-10-10")
+    assert stop["outputParameters"] == {"reference": "#decision"}
+    page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 3 and "35 patients evaluated" in page and "<script" not in page
+    assert result.bad_lines == ()  # type: ignore[attr-defined]
+
+
+def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_path: Path) -> None:
+    export = write_export(fixture_resources(), tmp_path / "export")
+    good = len((export / "Observation.ndjson").read_bytes().splitlines())
+    with (export / "Observation.ndjson").open("ab") as handle:
+        handle.write(b'{"resourceType": "Observation", "id": "broken"\n')  # cut off
+        handle.write(b'["not", "a", "resource"]\n')
+        handle.write(b"\n")  # blank lines are not errors
+    result = run(export, tmp_path / "out")
+    found = [(b.path, b.line, b.reason) for b in result.bad_lines]  # type: ignore[attr-defined]
+    assert [(path, line) for path, line, _ in found] == [
+        ("Observation.ndjson", good + 1),
+        ("Observation.ndjson", good + 2),
+    ]
+    assert found[0][2].startswith("not JSON") and found[1][2] == "not a FHIR resource (no resourceType)"
+    assert len(result.rows) == 35  # type: ignore[attr-defined]
+    assert "2 unreadable lines skipped" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+
+
+def test_the_patient_organised_layout_gives_the_same_worklist(tmp_path: Path) -> None:
+    resources = fixture_resources()
+    flat = run(write_export(resources, tmp_path / "flat"), tmp_path / "out-flat")
+    by_patient: dict[str, list[dict[str, object]]] = {}
+    for resource in resources:
+        subject = resource.get("subject") or resource.get("patient") or {}
+        key = str(resource["id"]) if resource["resourceType"] == "Patient" else str(subject.get("reference", "x"))  # type: ignore[union-attr]
+        by_patient.setdefault(key.rsplit("/", 1)[-1], []).append(resource)
+    for patient, items in by_patient.items():
+        write_export(items, tmp_path / "nested" / patient)
+    nested = run(tmp_path / "nested", tmp_path / "out-nested")
+    assert nested.rows == flat.rows  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_several_processes_give_the_same_worklist_as_one(tmp_path: Path, workers: int) -> None:
+    templates, shared = templates_by_patient(fixture_resources())
+    write_synthetic_cohort(600, tmp_path / "synth", templates=templates, shared=shared, as_of=AS_OF, seed=7)
+    one = run(tmp_path / "synth", tmp_path / "one", workers=1)
+    many = run(tmp_path / "synth", tmp_path / "many", workers=workers)
+    assert one.rows == many.rows and len(one.rows) == 600  # type: ignore[attr-defined]
+    shown = sum(row.patient_view_card for row in one.rows)  # type: ignore[attr-defined]
+    assert 0.1 * 600 < shown < 0.4 * 600  # most synthetic patients are of no concern to the guideline
+
+
+def test_the_synthetic_cohort_is_the_same_for_a_seed(tmp_path: Path) -> None:
+    templates, shared = templates_by_patient(fixture_resources())
+    for name in ("a", "b"):
+        write_synthetic_cohort(50, tmp_path / name, templates=templates, shared=shared, as_of=AS_OF, seed=3)
+    for path in (tmp_path / "a").iterdir():
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes()
+    patients = io.BytesIO((tmp_path / "a" / "Patient.ndjson").read_bytes()).read().splitlines()
+    assert len(patients) == 50
+
+
+def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cds_service.cli", *args]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env={**os.environ, "CDS_AUTH": "off"}
+        )
+
+    made = cli("synth-cohort", "300", str(tmp_path / "export"), "--as-of", "2026-11-20")
+    assert made.returncode == 0 and made.stdout.startswith("300 patients for 2026-11-20"), made.stderr
+    done = cli("cohort", str(tmp_path / "export"), "--as-of", "2026-11-20", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("300 patients as of 2026-11-20 in ")
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "worklist.csv",
+        "guidance-responses.ndjson",
+        "summary.html",
+    }
+    missing = cli("cohort", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out2"))
+    assert missing.returncode == 1 and "is not a directory" in missing.stderr
