@@ -1,4 +1,5 @@
-"""The guideline core imports no web, FHIR or storage layer; the mappers no web layer; storage no service code."""
+"""The guideline core imports no web, FHIR or storage layer; the mappers and the cohort runner no web layer; storage
+no service code."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ FORBIDDEN = {
     "guideline": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "gunicorn", "storage", "sqlalchemy"},
     "fhir_mappers": {"flask", "requests", "werkzeug", "cds_service", "gunicorn", "storage", "sqlalchemy"},
     "storage": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "guideline", "gunicorn"},
+    "cohort": {"flask", "requests", "werkzeug", "cds_service", "gunicorn", "storage", "sqlalchemy"},
 }
 
 
