@@ -32,6 +32,7 @@ from cds_service.invocation import invoke
 from cds_service.observability import configure_logging
 from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
+from cohort.evaluation import changes
 from cohort.run import run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from guideline.sources import GUIDELINE_VERSION
@@ -86,7 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     cohort.add_argument("input", type=Path, help="directory of *.ndjson files ($export layout or per patient)")
     cohort.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
     cohort.add_argument("--out", type=Path, required=True, help="output directory")
-    cohort.add_argument("--workers", type=int, help="processes (default: every core)")
+    cohort.add_argument("--workers", type=int, help="processes (default: every core; local engine)")
+    cohort.add_argument(
+        "--engine", choices=("local", "spark"), default="local", help="local (default) or spark (PySpark, `make spark`)"
+    )
+    cohort.add_argument("--master", default="local[*]", help="Spark master URL for --engine spark (default local[*])")
+    cohort.add_argument(
+        "--compare-settings",
+        type=Path,
+        metavar="FILE",
+        help='JSON of interpretation settings, e.g. {"igg_washout_days": 60}: also evaluate every patient under them '
+        "and write changes.csv (who would change, and why)",
+    )
     synth = commands.add_parser("synth-cohort", help="write N synthetic patients as FHIR Bulk NDJSON")
     synth.add_argument("count", type=int, help="patients")
     synth.add_argument("out", type=Path, help="output directory")
@@ -95,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "cohort":
-            return _cohort(args.input, args.out, args.as_of, args.workers)
+            return _cohort(
+                args.input, args.out, args.as_of, args.workers, args.compare_settings, args.engine, args.master
+            )
         if args.command == "synth-cohort":
             return _synth_cohort(args.count, args.out, args.as_of, args.seed)
         if args.command == "serve":
@@ -116,9 +130,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _cohort(input_dir: Path, out_dir: Path, as_of: date | None, workers: int | None) -> int:
+def _cohort(
+    input_dir: Path,
+    out_dir: Path,
+    as_of: date | None,
+    workers: int | None,
+    compare_file: Path | None = None,
+    engine: str = "local",
+    master: str = "local[*]",
+) -> int:
     settings = load_settings({"AUTH": "off"})  # the service's settings: same parameters, time zone
     day = as_of or settings.today()
+    compare = None
+    if compare_file is not None:
+        try:
+            overrides = json.loads(compare_file.read_text(encoding="utf-8"))
+            if not isinstance(overrides, dict):
+                raise ValueError("a JSON object of interpretation settings is expected")
+            compare = settings.parameters.with_interpretations(overrides)
+        except (OSError, ValueError) as error:
+            raise SettingsError(f"--compare-settings {compare_file}: {error}") from error
     result = run_cohort(
         input_dir,
         out_dir,
@@ -127,16 +158,24 @@ def _cohort(input_dir: Path, out_dir: Path, as_of: date | None, workers: int | N
         tz=settings.tz,
         guideline_version=GUIDELINE_VERSION,
         workers=workers,
+        compare=compare,
+        compare_label=compare_file.name if compare_file else "",
+        engine=engine,
+        master=master,
     )
     counts = Counter(row.recommendation for row in result.rows)
+    where = f"{result.workers} processes" if engine == "local" else f"Spark {master}"
     print(
         f"{len(result.rows)} patients as of {day} in {result.seconds:.1f} s ({result.patients_per_second:.0f}/s, "
-        f"{result.workers} processes): " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+        f"{where}): " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
     )
     if result.bad_lines:
         print(f"{len(result.bad_lines)} unreadable lines skipped, e.g. {result.bad_lines[0]}", file=sys.stderr)
     if result.without_patient:
         print(f"{result.without_patient} resources name no patient and were not evaluated", file=sys.stderr)
+    if compare is not None:
+        changed = sum(1 for row, other in result.compared if changes(row, other))
+        print(f"under {compare_file}: {changed} patients' decision would change (changes.csv)")
     for path in result.outputs:
         print(f"  {path}")
     return 0

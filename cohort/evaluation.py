@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from fhir_mappers import MappingContext, code_table, summarize
-from guideline import assess
+from guideline import Assessment, assess
 from guideline.concepts import Recommendation
 from guideline.parameters import Parameters
 from guideline.relevance import worth_showing
@@ -45,6 +45,7 @@ class WorklistRow:
     patient_view_card: bool
     missing: tuple[str, ...]
     order_lab_tests: bool
+    interpretations: tuple[str, ...] = ()
 
 
 def evaluate_patient(
@@ -55,8 +56,9 @@ def evaluate_patient(
     parameters: Parameters,
     tz: ZoneInfo,
     medications: Mapping[str, Mapping[str, Any]],
-) -> WorklistRow:
-    """Map and evaluate one patient.
+    compare: Parameters | None = None,
+) -> tuple[WorklistRow, WorklistRow | None]:
+    """Map and evaluate one patient; with ``compare``, evaluate the same mapped record again under those parameters.
 
     Args:
         patient_id: the Patient id the resources belong to.
@@ -65,11 +67,22 @@ def evaluate_patient(
         parameters: the guideline parameters (the service's settings, interpretations included).
         tz: the time zone dates are read in (``CDS_TIMEZONE``).
         medications: ``"Medication/id"`` -> Medication, for ``medicationReference``.
+        compare: other parameters (``--compare-settings``), or ``None``.
+
+    Returns:
+        ``(row under parameters, row under compare or None)``.
     """
-    resources = [orjson.loads(raw) for raw in raw_resources]
+    # The same order whatever the engine delivered them in (SQLite, or a Spark shuffle): the same row.
+    resources = [orjson.loads(raw) for raw in sorted(raw_resources)]
     ctx = MappingContext(tz=tz, codes=code_table(), medications=medications)
     record = summarize(resources, patient_id=patient_id, ctx=ctx)
-    assessment = assess(record, as_of=as_of, p=parameters, orders=(), follow_up=True)
+    row = _row(patient_id, assess(record, as_of=as_of, p=parameters, orders=(), follow_up=True))
+    if compare is None:
+        return row, None
+    return row, _row(patient_id, assess(record, as_of=as_of, p=compare, orders=(), follow_up=True))
+
+
+def _row(patient_id: str, assessment: Assessment) -> WorklistRow:
     finding = assessment.finding
     missing = [f"{issue.ref}: {english(issue.reason)}" for issue in finding.data_issues]
     if finding.order_lab_tests:
@@ -87,7 +100,18 @@ def evaluate_patient(
         patient_view_card=worth_showing(finding, concerned=assessment.concerned),
         missing=tuple(missing),
         order_lab_tests=finding.order_lab_tests,
+        interpretations=finding.interpretations,
     )
+
+
+COMPARED = ("recommendation", "rule", "population", "t0", "window_end", "stop_due", "next_follow_up")
+"""The fields a compare run reports changes in (``patient_view_card`` too)."""
+
+
+def changes(current: WorklistRow, other: WorklistRow) -> list[tuple[str, object, object]]:
+    """Return ``(field, current value, other value)`` for every compared field that differs."""
+    fields = (*COMPARED, "patient_view_card")
+    return [(f, getattr(current, f), getattr(other, f)) for f in fields if getattr(current, f) != getattr(other, f)]
 
 
 _URGENCY = {

@@ -44,7 +44,7 @@ class PatientGrouper:
         self._flush()
         self._db.commit()
         self._db.execute("CREATE INDEX IF NOT EXISTS resource_patient ON resource (patient)")
-        cursor = self._db.execute("SELECT patient, body FROM resource ORDER BY patient")
+        cursor = self._db.execute("SELECT patient, body FROM resource ORDER BY patient, rowid")
         current: str | None = None
         bodies: list[bytes] = []
         while rows := cursor.fetchmany(_BATCH):

@@ -6,6 +6,8 @@
   and its version, the decision and dates in a contained ``Parameters`` referenced by ``outputParameters``.
 * ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): patients per recommendation and
   population, stop-due dates per month over the coming 12 months, the unreadable lines.
+* ``changes.csv`` (compare runs): each patient whose recommendation, rule, population, dates or card would change
+  under other interpretation settings, a line per changed field, with the settings behind the change.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 import html
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,9 @@ from typing import Any
 import orjson
 
 from cohort.bulk import BadLine
-from cohort.evaluation import WorklistRow
+from cohort.evaluation import WorklistRow, changes
 from guideline.calendar import add_calendar_months
+from guideline.parameters import Parameters
 
 MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
 """``GuidanceResponse.moduleCanonical``: the guideline this service implements, with its version (SID summary v1.1;
@@ -111,10 +114,54 @@ def write_guidance_responses(rows: Iterable[WorklistRow], path: Path, *, as_of: 
             handle.write(orjson.dumps(guidance_response(row, as_of=as_of, guideline_version=version)) + b"\n")
 
 
-def write_summary(
-    rows: Sequence[WorklistRow], bad_lines: Sequence[BadLine], path: Path, *, as_of: date, version: str
+def compare_overrides(current: Parameters, other: Parameters) -> dict[str, tuple[Any, Any]]:
+    """Return ``{setting: (current value, compared value)}`` for every setting the two parameter sets differ in."""
+    mine, theirs = current.model_dump(), other.model_dump()
+    return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}
+
+
+def write_changes(
+    pairs: Iterable[tuple[WorklistRow, WorklistRow]],
+    path: Path,
+    *,
+    label: str,
+    overrides: Mapping[str, tuple[Any, Any]],
 ) -> None:
-    """Write the self-contained HTML summary (see the module docstring)."""
+    """Write ``changes.csv``: one line per changed field of each patient whose decision would change.
+
+    ``why`` names the changed settings the decision used (under either setting), else every changed setting.
+    """
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("patient_id", "field", "current", f"with {label}".strip(), "why"))
+        for current, other in pairs:
+            changed = changes(current, other)
+            if not changed:
+                continue
+            used = [name for name in overrides if name in current.interpretations or name in other.interpretations]
+            why = "; ".join(f"{name}: {overrides[name][0]} -> {overrides[name][1]}" for name in used or overrides)
+            for field, before, after in changed:
+                writer.writerow((current.patient_id, field, _cell(before), _cell(after), why))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def write_summary(
+    rows: Sequence[WorklistRow],
+    bad_lines: Sequence[BadLine],
+    path: Path,
+    *,
+    as_of: date,
+    version: str,
+    changed: int | None = None,
+) -> None:
+    """Write the self-contained HTML summary (see the module docstring); ``changed``: patients a compare changed."""
     shown = [row for row in rows if row.patient_view_card]
     by_recommendation = Counter(row.recommendation for row in shown)
     by_population = Counter(f"population {row.population}" if row.population else "no population" for row in shown)
@@ -125,6 +172,11 @@ def write_summary(
     concerned = sum(row.patient_view_card for row in rows)
     bad = "".join(f"<li>{html.escape(b.path)}, line {b.line}: {html.escape(b.reason)}</li>" for b in bad_lines[:200])
     more = f"<p>… and {len(bad_lines) - 200} more.</p>" if len(bad_lines) > 200 else ""
+    compared = (
+        f" Under the compared settings, {changed} patients' decision would change (<code>changes.csv</code>)."
+        if changed is not None
+        else ""
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>IgRT worklist {as_of.isoformat()}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}} svg text{{font-size:12px}}</style>
@@ -133,7 +185,7 @@ def write_summary(
 <p>{len(rows)} patients evaluated ({html.escape(version)}); {concerned} would get a patient-view card (the
 worklist's first rows; the others are patients the guideline has nothing to say about now);
 {overdue} are past their stop or stop-attempt date; {len(bad_lines)} unreadable lines skipped.
-The worklist (what is due first at the top) is <code>worklist.csv</code>.</p>
+The worklist (what is due first at the top) is <code>worklist.csv</code>.{compared}</p>
 <h2>Patients with a card, per recommendation</h2>
 {_bars(sorted(by_recommendation.items(), key=lambda kv: -kv[1]))}
 <h2>Patients with a card, per population</h2>

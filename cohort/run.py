@@ -21,9 +21,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from cohort.bulk import BadLine, ndjson_files, patient_of, read_lines
-from cohort.evaluation import WorklistRow, due_order, evaluate_patient
+from cohort.evaluation import WorklistRow, changes, due_order, evaluate_patient
 from cohort.grouping import PatientGrouper
-from cohort.outputs import write_guidance_responses, write_summary, write_worklist
+from cohort.outputs import compare_overrides, write_changes, write_guidance_responses, write_summary, write_worklist
 from guideline.parameters import Parameters
 
 _CHUNK = 200
@@ -32,7 +32,10 @@ _CHUNK = 200
 
 @dataclass(frozen=True)
 class CohortResult:
-    """What a run did: rows in due order, unreadable lines, resources of no patient, seconds, worker processes."""
+    """What a run did: rows in due order, unreadable lines, resources of no patient, seconds, worker processes.
+
+    ``workers`` is 0 for the Spark engine (its parallelism is the cluster's).
+    """
 
     rows: tuple[WorklistRow, ...]
     bad_lines: tuple[BadLine, ...]
@@ -40,6 +43,8 @@ class CohortResult:
     seconds: float
     workers: int
     outputs: tuple[Path, ...] = field(default=())
+    compared: tuple[tuple[WorklistRow, WorklistRow], ...] = ()
+    """With ``compare``: every patient as ``(current, under the compared settings)``, in worklist order."""
 
     @property
     def patients_per_second(self) -> float:
@@ -57,6 +62,10 @@ def run_cohort(
     guideline_version: str,
     workers: int | None = None,
     progress: TextIO | None = sys.stderr,
+    compare: Parameters | None = None,
+    compare_label: str = "",
+    engine: str = "local",
+    master: str = "local[*]",
 ) -> CohortResult:
     """Evaluate every patient of the Bulk NDJSON export in ``input_dir``; write the outputs into ``out_dir``.
 
@@ -69,17 +78,59 @@ def run_cohort(
         guideline_version: written into each ``GuidanceResponse.moduleCanonical`` and the summary.
         workers: processes (default: every core); 1 evaluates in this process.
         progress: where the progress line goes (``None``: silent).
+        compare: other parameters to evaluate every patient under as well (``--compare-settings``): then
+            ``changes.csv`` lists each patient whose recommendation, rule, population, dates or card would change.
+        compare_label: how the compared settings are named in ``changes.csv`` (e.g. the settings file).
+        engine: ``local`` (this machine, the default) or ``spark`` (``cohort.spark_engine``, on ``master``).
+        master: the Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn`` ...), for ``engine="spark"``.
 
     Raises:
         FileNotFoundError: ``input_dir`` holds no NDJSON file.
+        ValueError: an unknown engine.
     """
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if engine == "spark":
+        from cohort.spark_engine import evaluate_with_spark  # pyspark only when asked for
+
+        pairs, bad, without_patient = evaluate_with_spark(
+            input_dir, master=master, as_of=as_of, parameters=parameters, tz=tz, compare=compare
+        )
+        used = 0
+    elif engine == "local":
+        workers = max(1, workers or os.cpu_count() or 1)
+        pairs, bad, without_patient = _evaluate_locally(input_dir, as_of, parameters, tz, compare, workers, progress)
+        used = workers
+    else:
+        raise ValueError(f"unknown engine {engine!r} (local or spark)")
+    return _write(
+        pairs,
+        bad,
+        without_patient,
+        out_dir,
+        as_of=as_of,
+        parameters=parameters,
+        guideline_version=guideline_version,
+        compare=compare,
+        compare_label=compare_label,
+        seconds=time.monotonic() - started,
+        workers=used,
+    )
+
+
+def _evaluate_locally(
+    input_dir: Path,
+    as_of: date,
+    parameters: Parameters,
+    tz: ZoneInfo,
+    compare: Parameters | None,
+    workers: int,
+    progress: TextIO | None,
+) -> tuple[list[_Pair], list[BadLine], int]:
     files = ndjson_files(input_dir)
     bad: list[BadLine] = []
     medications: dict[str, Mapping[str, Any]] = {}
     without_patient = 0
-    workers = max(1, workers or os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="cohort-") as scratch:
         grouper = PatientGrouper(Path(scratch) / "patients.sqlite3")
         try:
@@ -95,20 +146,53 @@ def run_cohort(
                         without_patient += 1
             total = grouper.count()
             meter = _Progress(total, progress)
-            context = (as_of, parameters, tz, medications)
-            rows = _evaluate_all(grouper.patients(), context, workers, meter)
+            context = (as_of, parameters, tz, medications, compare)
+            pairs = _evaluate_all(grouper.patients(), context, workers, meter)
             meter.done()
         finally:
             grouper.close()
-    rows.sort(key=due_order)
-    outputs = (out_dir / "worklist.csv", out_dir / "guidance-responses.ndjson", out_dir / "summary.html")
+    return pairs, bad, without_patient
+
+
+def _write(
+    pairs: list[_Pair],
+    bad: list[BadLine],
+    without_patient: int,
+    out_dir: Path,
+    *,
+    as_of: date,
+    parameters: Parameters,
+    guideline_version: str,
+    compare: Parameters | None,
+    compare_label: str,
+    seconds: float,
+    workers: int,
+) -> CohortResult:
+    """Write the outputs of either engine (rows in worklist order; bad lines by file and line)."""
+    pairs.sort(key=lambda pair: due_order(pair[0]))
+    bad.sort(key=lambda b: (b.path, b.line))
+    rows = [row for row, _ in pairs]
+    outputs = [out_dir / "worklist.csv", out_dir / "guidance-responses.ndjson", out_dir / "summary.html"]
     write_worklist(rows, outputs[0])
     write_guidance_responses(rows, outputs[1], as_of=as_of, version=guideline_version)
-    write_summary(rows, bad, outputs[2], as_of=as_of, version=guideline_version)
-    return CohortResult(tuple(rows), tuple(bad), without_patient, time.monotonic() - started, workers, outputs)
+    compared = tuple((row, other) for row, other in pairs if other is not None)
+    changed = sum(1 for row, other in compared if changes(row, other))
+    if compare is not None:
+        outputs.append(out_dir / "changes.csv")
+        write_changes(compared, outputs[-1], label=compare_label, overrides=compare_overrides(parameters, compare))
+    write_summary(
+        rows,
+        bad,
+        outputs[2],
+        as_of=as_of,
+        version=guideline_version,
+        changed=changed if compare is not None else None,
+    )
+    return CohortResult(tuple(rows), tuple(bad), without_patient, seconds, workers, tuple(outputs), compared)
 
 
-_Context = tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]]]
+_Context = tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]], Parameters | None]
+_Pair = tuple[WorklistRow, WorklistRow | None]
 _WORKER_CONTEXT: _Context | None = None
 
 
@@ -117,11 +201,13 @@ def _init_worker(context: _Context) -> None:
     _WORKER_CONTEXT = context
 
 
-def _evaluate_chunk(chunk: Sequence[tuple[str, list[bytes]]]) -> list[WorklistRow]:
+def _evaluate_chunk(chunk: Sequence[tuple[str, list[bytes]]]) -> list[_Pair]:
     assert _WORKER_CONTEXT is not None
-    as_of, parameters, tz, medications = _WORKER_CONTEXT
+    as_of, parameters, tz, medications, compare = _WORKER_CONTEXT
     return [
-        evaluate_patient(patient, raws, as_of=as_of, parameters=parameters, tz=tz, medications=medications)
+        evaluate_patient(
+            patient, raws, as_of=as_of, parameters=parameters, tz=tz, medications=medications, compare=compare
+        )
         for patient, raws in chunk
     ]
 
@@ -139,8 +225,8 @@ def _chunks(patients: Iterator[tuple[str, list[bytes]]]) -> Iterator[list[tuple[
 
 def _evaluate_all(
     patients: Iterator[tuple[str, list[bytes]]], context: _Context, workers: int, meter: _Progress
-) -> list[WorklistRow]:
-    rows: list[WorklistRow] = []
+) -> list[_Pair]:
+    rows: list[_Pair] = []
     if workers == 1:
         _init_worker(context)
         for chunk in _chunks(patients):
@@ -148,7 +234,7 @@ def _evaluate_all(
             meter.advance(len(chunk))
         return rows
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(context,)) as pool:
-        pending: set[Future[list[WorklistRow]]] = set()
+        pending: set[Future[list[_Pair]]] = set()
         for chunk in _chunks(patients):
             if len(pending) >= 2 * workers:  # bounded: the export is never all in flight
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)

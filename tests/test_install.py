@@ -55,3 +55,10 @@ def test_make_serve_installs_the_runtime_lock_only() -> None:
     assert re.search(r"^serve: \$\(SERVE_STAMP\)$", makefile, re.M)
     test_rule = makefile.split("$(STAMP): ", 1)[1].split("\n\n", 1)[0]
     assert "--require-hashes -r requirements-test.lock" in test_rule
+
+
+def test_the_spark_lock_pins_pyspark_with_hashes() -> None:
+    pinned = pins("requirements-spark.lock")
+    wanted = Requirement(PROJECT["optional-dependencies"]["spark"][0])
+    assert wanted.specifier.contains(pinned["pyspark"]) and "py4j" in pinned
+    assert f"pyspark{wanted.specifier}" in (ROOT / "requirements-spark.in").read_text(encoding="utf-8")

@@ -185,3 +185,44 @@ def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
     }
     missing = cli("cohort", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out2"))
     assert missing.returncode == 1 and "is not a directory" in missing.stderr
+
+
+def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
+    export = write_export(fixture_resources(), tmp_path / "export")
+    shorter_washout = DEFAULT_PARAMETERS.with_interpretations({"igg_washout_days": 30})
+    result = run_cohort(
+        export,
+        tmp_path / "out",
+        as_of=AS_OF,
+        parameters=DEFAULT_PARAMETERS,
+        tz=TZ,
+        guideline_version=GUIDELINE_VERSION,
+        workers=1,
+        progress=None,
+        compare=shorter_washout,
+        compare_label="washout-30.json",
+    )
+    with (tmp_path / "out" / "changes.csv").open(encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    changed = {line["patient_id"] for line in lines}
+    # The patient whose IgG was drawn 5 weeks after high-dose IVIG for ICANS: not own IgG with a 90-day washout.
+    assert "sid-icans-ivig" in changed
+    icans = {line["field"]: line for line in lines if line["patient_id"] == "sid-icans-ivig"}
+    assert icans["recommendation"]["current"] == "insufficient-data"
+    assert icans["recommendation"]["with washout-30.json"] != "insufficient-data"
+    assert icans["recommendation"]["why"] == "igg_washout_days: 90 -> 30"
+    assert len(result.compared) == 35  # type: ignore[attr-defined]
+    assert "patients' decision would change" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    same = run_cohort(
+        export,
+        tmp_path / "same",
+        as_of=AS_OF,
+        parameters=DEFAULT_PARAMETERS,
+        tz=TZ,
+        guideline_version=GUIDELINE_VERSION,
+        workers=1,
+        progress=None,
+        compare=DEFAULT_PARAMETERS,
+    )
+    assert (tmp_path / "same" / "changes.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only
+    assert same.rows == result.rows  # type: ignore[attr-defined]
