@@ -92,7 +92,7 @@ class ServiceUnavailableError(CdsServiceError):
 class ServiceBusyError(CdsServiceError):
     """A large hook call could not start within its latency budget (``cds_service.large_requests``): 503.
 
-    Answered with ``Retry-After``; the request body was not read, so nothing was evaluated or audited.
+    Answered with ``Retry-After``; the request body was read but not parsed, so nothing was evaluated or audited.
     """
 
     status, issue_code, code = 503, "throttled", "busy"

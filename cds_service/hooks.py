@@ -98,7 +98,7 @@ def call_service(service_id: str) -> dict[str, Any]:
     Raises:
         UnknownServiceError: 404. InvalidHookRequestError: 400. PrefetchUnavailableError: 412.
         AuditQueueFullError: 503 (the decision can be neither recorded nor queued).
-        ServiceBusyError: 503 (a large call got no large-request slot within the budget; body not read).
+        ServiceBusyError: 503 (a large call got no large-request slot within the budget; body not parsed).
     """
     service = lookup(service_id)
     g.metric_hook = service.hook
