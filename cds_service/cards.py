@@ -537,7 +537,10 @@ def _criterion_line(criterion: Criterion, t: Translator) -> str:
 
 
 def _evidence_texts(evidence: Sequence[Evidence], description: str, t: Translator) -> list[str]:
-    """Evidence in words (text and date), without what the description already says; ids stay in the extension."""
+    """Evidence in words (text and date), without what the description already says, each distinct text once.
+
+    Five doses read "immunoglobulin" once, not five times; every item and its id stay in the extension.
+    """
     shown = []
     for item in evidence:
         text = t(item.text)
@@ -545,7 +548,7 @@ def _evidence_texts(evidence: Sequence[Evidence], description: str, t: Translato
             continue
         day = item.on.isoformat() if item.on is not None else None
         shown.append(f"{text} ({day})" if day is not None and day not in text else text)
-    return shown
+    return list(dict.fromkeys(shown))
 
 
 def _resource_type(ref: str) -> str:
