@@ -12,13 +12,14 @@ import json
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
 from cds_service.fixtures import DEFAULT_FIXTURES, fixture_transaction
-from cohort.run import run_cohort
+from cohort.run import CohortResult, run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from guideline.parameters import DEFAULT_PARAMETERS
 from guideline.sources import GUIDELINE_VERSION
@@ -42,7 +43,7 @@ def write_export(resources: list[dict[str, object]], directory: Path) -> Path:
     return directory
 
 
-def run(input_dir: Path, out_dir: Path, workers: int = 1) -> object:
+def run(input_dir: Path, out_dir: Path, workers: int = 1, **options: Any) -> CohortResult:
     return run_cohort(
         input_dir,
         out_dir,
@@ -52,6 +53,7 @@ def run(input_dir: Path, out_dir: Path, workers: int = 1) -> object:
         guideline_version=GUIDELINE_VERSION,
         workers=workers,
         progress=None,
+        **options,
     )
 
 
@@ -72,7 +74,7 @@ def golden_patient_view() -> dict[str, tuple[str, str]]:
 
 def test_the_fixture_patients_as_a_cohort_get_their_golden_decisions(tmp_path: Path) -> None:
     result = run(write_export(fixture_resources(), tmp_path / "export"), tmp_path / "out")
-    rows = {row.patient_id: row for row in result.rows}  # type: ignore[attr-defined]
+    rows = {row.patient_id: row for row in result.rows}
     golden = golden_patient_view()
     assert len(golden) >= 12
     for patient_id, (recommendation, rule) in golden.items():
@@ -107,7 +109,7 @@ def test_the_outputs(tmp_path: Path) -> None:
     assert stop["outputParameters"] == {"reference": "#decision"}
     page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 3 and "35 patients evaluated" in page and "<script" not in page
-    assert result.bad_lines == ()  # type: ignore[attr-defined]
+    assert result.bad_lines == ()
 
 
 def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_path: Path) -> None:
@@ -118,13 +120,13 @@ def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_pa
         handle.write(b'["not", "a", "resource"]\n')
         handle.write(b"\n")  # blank lines are not errors
     result = run(export, tmp_path / "out")
-    found = [(b.path, b.line, b.reason) for b in result.bad_lines]  # type: ignore[attr-defined]
+    found = [(b.path, b.line, b.reason) for b in result.bad_lines]
     assert [(path, line) for path, line, _ in found] == [
         ("Observation.ndjson", good + 1),
         ("Observation.ndjson", good + 2),
     ]
     assert found[0][2].startswith("not JSON") and found[1][2] == "not a FHIR resource (no resourceType)"
-    assert len(result.rows) == 35  # type: ignore[attr-defined]
+    assert len(result.rows) == 35
     assert "2 unreadable lines skipped" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
 
 
@@ -139,7 +141,7 @@ def test_the_patient_organised_layout_gives_the_same_worklist(tmp_path: Path) ->
     for patient, items in by_patient.items():
         write_export(items, tmp_path / "nested" / patient)
     nested = run(tmp_path / "nested", tmp_path / "out-nested")
-    assert nested.rows == flat.rows  # type: ignore[attr-defined]
+    assert nested.rows == flat.rows
 
 
 @pytest.mark.parametrize("workers", [2])
@@ -148,8 +150,8 @@ def test_several_processes_give_the_same_worklist_as_one(tmp_path: Path, workers
     write_synthetic_cohort(600, tmp_path / "synth", templates=templates, shared=shared, as_of=AS_OF, seed=7)
     one = run(tmp_path / "synth", tmp_path / "one", workers=1)
     many = run(tmp_path / "synth", tmp_path / "many", workers=workers)
-    assert one.rows == many.rows and len(one.rows) == 600  # type: ignore[attr-defined]
-    shown = sum(row.patient_view_card for row in one.rows)  # type: ignore[attr-defined]
+    assert one.rows == many.rows and len(one.rows) == 600
+    shown = sum(row.patient_view_card for row in one.rows)
     assert 0.1 * 600 < shown < 0.4 * 600  # most synthetic patients are of no concern to the guideline
 
 
@@ -190,18 +192,7 @@ def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
 def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
     export = write_export(fixture_resources(), tmp_path / "export")
     shorter_washout = DEFAULT_PARAMETERS.with_interpretations({"igg_washout_days": 30})
-    result = run_cohort(
-        export,
-        tmp_path / "out",
-        as_of=AS_OF,
-        parameters=DEFAULT_PARAMETERS,
-        tz=TZ,
-        guideline_version=GUIDELINE_VERSION,
-        workers=1,
-        progress=None,
-        compare=shorter_washout,
-        compare_label="washout-30.json",
-    )
+    result = run(export, tmp_path / "out", compare=shorter_washout, compare_label="washout-30.json")
     with (tmp_path / "out" / "changes.csv").open(encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     changed = {line["patient_id"] for line in lines}
@@ -211,18 +202,8 @@ def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
     assert icans["recommendation"]["current"] == "insufficient-data"
     assert icans["recommendation"]["with washout-30.json"] != "insufficient-data"
     assert icans["recommendation"]["why"] == "igg_washout_days: 90 -> 30"
-    assert len(result.compared) == 35  # type: ignore[attr-defined]
+    assert len(result.compared) == 35
     assert "patients' decision would change" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
-    same = run_cohort(
-        export,
-        tmp_path / "same",
-        as_of=AS_OF,
-        parameters=DEFAULT_PARAMETERS,
-        tz=TZ,
-        guideline_version=GUIDELINE_VERSION,
-        workers=1,
-        progress=None,
-        compare=DEFAULT_PARAMETERS,
-    )
+    same = run(export, tmp_path / "same", compare=DEFAULT_PARAMETERS)
     assert (tmp_path / "same" / "changes.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only
-    assert same.rows == result.rows  # type: ignore[attr-defined]
+    assert same.rows == result.rows
