@@ -1,7 +1,7 @@
 """The real CDS Hooks Sandbox, in headless Chromium, against ``cds-service serve`` and a local FHIR server.
 
 What a tester sees: patient-view and an immunoglobulin order (injected as ``../shared/tools/cds-hooks-sandbox``'s
-docs/cards.md says) render the decision card first, at most 600 pixels tall before its "Details" part, with no console
+README says) render the decision card first, at most 600 pixels tall before its "Details" part, with no console
 error caused by us; Dismiss with an override reason and a suggestion click reach the feedback table. Screenshots
 go to ``test-artifacts/sandbox/`` (kept by CI beside the test report).
 
