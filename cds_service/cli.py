@@ -32,7 +32,7 @@ from cds_service.invocation import invoke
 from cds_service.observability import configure_logging
 from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
-from cohort.evaluation import changes
+from cohort.evaluation import changed_patients
 from cohort.run import run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from guideline.sources import GUIDELINE_VERSION
@@ -174,7 +174,7 @@ def _cohort(
     if result.without_patient:
         print(f"{result.without_patient} resources name no patient and were not evaluated", file=sys.stderr)
     if compare is not None:
-        changed = sum(1 for row, other in result.compared if changes(row, other))
+        changed = changed_patients(result.compared)
         print(f"under {compare_file}: {changed} patients' decision would change (changes.csv)")
     for path in result.outputs:
         print(f"  {path}")

@@ -22,6 +22,8 @@ from typing import Any
 
 import requests
 
+from fhir_mappers.references import with_references_renamed
+
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 
 
@@ -170,8 +172,7 @@ def _patient_resources(prefetch: Mapping[str, Any], patient_id: str) -> Iterator
         renamed[f"{kind}/{old}"] = f"{kind}/{new}"
         resource["id"] = new
     for resource in found:
-        _rewrite_references(resource, renamed)
-        yield resource
+        yield with_references_renamed(resource, renamed)
 
 
 def _belongs(resource: Mapping[str, Any], patient_id: str) -> bool:
@@ -189,17 +190,3 @@ def _belongs(resource: Mapping[str, Any], patient_id: str) -> bool:
 def _new_id(patient_id: str, old: str) -> str:
     new = old if old.startswith(patient_id + "-") else f"{patient_id}-{old}"
     return new[:64]
-
-
-def _rewrite_references(value: Any, renamed: Mapping[str, str]) -> None:
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        if isinstance(ref, str):
-            tail = "/".join(ref.rsplit("/", 2)[-2:])
-            if tail in renamed:
-                value["reference"] = renamed[tail]
-        for child in value.values():
-            _rewrite_references(child, renamed)
-    elif isinstance(value, list):
-        for child in value:
-            _rewrite_references(child, renamed)

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from fhir_mappers.references import reference_key
+
 
 @dataclass(frozen=True)
 class BadLine:
@@ -52,30 +54,38 @@ def read_lines(path: Path, *, root: Path) -> Iterator[Line | BadLine]:
     name = str(path.relative_to(root))
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                resource = orjson.loads(raw)
-            except orjson.JSONDecodeError as error:
-                yield BadLine(name, number, f"not JSON ({error.msg})")
-                continue
-            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-                yield BadLine(name, number, "not a FHIR resource (no resourceType)")
-                continue
-            yield Line(resource, raw)
+            item = parse_line(raw, path=name, number=number)
+            if item is not None:
+                yield item
+
+
+def parse_line(raw: bytes, *, path: str, number: int) -> Line | BadLine | None:
+    """Read one line of ``path``: a ``Line``, a ``BadLine`` (why, with file and 1-based line), or ``None`` if blank.
+
+    The one rule both engines read lines by (``read_lines`` here, ``cohort.spark_engine`` on Spark).
+    """
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        resource = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return BadLine(path, number, f"not JSON ({error.msg})")
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return BadLine(path, number, "not a FHIR resource (no resourceType)")
+    return Line(resource, raw)
 
 
 def patient_of(resource: dict[str, Any]) -> str | None:
-    """Return the id of the patient a resource belongs to (``Patient.id``, or ``subject`` / ``patient``), else None."""
+    """Return the id of the patient a resource belongs to (``Patient.id``, or ``subject`` / ``patient``), else None.
+
+    The reference is read as the mappers read it (``fhir_mappers.references.reference_key``: relative, absolute or
+    versioned), so a resource grouped under a patient is one ``summarize`` accepts for that patient.
+    """
     if resource.get("resourceType") == "Patient":
         value = resource.get("id")
         return value if isinstance(value, str) and value else None
-    for field in ("subject", "patient"):
-        reference = resource.get(field)
-        if isinstance(reference, dict) and isinstance(reference.get("reference"), str):
-            text = reference["reference"]
-            if "Patient/" in text:
-                patient = text.rsplit("Patient/", 1)[1].split("/", 1)[0]
-                return patient or None
-    return None
+    key = reference_key(resource.get("subject") or resource.get("patient"))
+    if key is None or not key.startswith("Patient/"):
+        return None
+    return key.removeprefix("Patient/") or None

@@ -7,7 +7,7 @@ a ``WorklistRow``: the decision, its dates, and what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -132,3 +132,8 @@ def due_order(row: WorklistRow) -> tuple[bool, date, int, str]:
     dates = [d for d in (row.stop_due, row.next_follow_up) if d is not None]
     due = min(dates) if dates else date.max
     return (not row.patient_view_card, due, _URGENCY.get(row.recommendation, 9), row.patient_id)
+
+
+def changed_patients(pairs: Iterable[tuple[WorklistRow, WorklistRow]]) -> int:
+    """Return how many patients' rows differ between the two evaluations (``changes`` not empty)."""
+    return sum(1 for current, other in pairs if changes(current, other))

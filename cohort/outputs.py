@@ -32,7 +32,7 @@ MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
 the full version text, addendum included, is the ``guidelineVersion`` output parameter)."""
 LOINC = "http://loinc.org"
 LAB_CODES = (("2465-3", "IgG"), ("2458-8", "IgA"), ("2472-9", "IgM"))
-COLUMNS = (
+FIELDS = (
     "patient_id",
     "recommendation",
     "rule",
@@ -43,31 +43,18 @@ COLUMNS = (
     "next_follow_up",
     "on_igrt",
     "patient_view_card",
-    "missing_data",
 )
+"""The ``WorklistRow`` fields written as they are; ``missing_data`` follows them."""
+COLUMNS = (*FIELDS, "missing_data")
 
 
 def write_worklist(rows: Sequence[WorklistRow], path: Path) -> None:
-    """Write the worklist CSV (rows already in due order); dates ISO, empty where none."""
+    """Write the worklist CSV (rows already in due order); dates ISO, yes/no, empty where none."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(
-                [
-                    row.patient_id,
-                    row.recommendation,
-                    row.rule,
-                    row.population or "",
-                    _iso(row.t0),
-                    _iso(row.window_end),
-                    _iso(row.stop_due),
-                    _iso(row.next_follow_up),
-                    "yes" if row.on_igrt else "no",
-                    "yes" if row.patient_view_card else "no",
-                    "; ".join(row.missing),
-                ]
-            )
+            writer.writerow([*(_cell(getattr(row, field)) for field in FIELDS), "; ".join(row.missing)])
 
 
 def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) -> dict[str, Any]:
@@ -215,7 +202,3 @@ def _bars(items: Sequence[tuple[str, int]]) -> str:
             f'<text x="{196 + width}" y="{y + 14}">{count}</text>'
         )
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" role="img">{"".join(bars)}</svg>'
-
-
-def _iso(value: date | None) -> str:
-    return value.isoformat() if value is not None else ""

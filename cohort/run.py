@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from cohort.bulk import BadLine, ndjson_files, patient_of, read_lines
-from cohort.evaluation import WorklistRow, changes, due_order, evaluate_patient
+from cohort.evaluation import WorklistRow, changed_patients, due_order, evaluate_patient
 from cohort.grouping import PatientGrouper
 from cohort.outputs import compare_overrides, write_changes, write_guidance_responses, write_summary, write_worklist
 from guideline.parameters import Parameters
@@ -176,7 +176,7 @@ def _write(
     write_worklist(rows, outputs[0])
     write_guidance_responses(rows, outputs[1], as_of=as_of, version=guideline_version)
     compared = tuple((row, other) for row, other in pairs if other is not None)
-    changed = sum(1 for row, other in compared if changes(row, other))
+    changed = changed_patients(compared)
     if compare is not None:
         outputs.append(out_dir / "changes.csv")
         write_changes(compared, outputs[-1], label=compare_label, overrides=compare_overrides(parameters, compare))
@@ -239,12 +239,14 @@ def _evaluate_all(
             if len(pending) >= 2 * workers:  # bounded: the export is never all in flight
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    rows += future.result()
-                    meter.advance(len(future.result()))
+                    done = future.result()
+                    rows += done
+                    meter.advance(len(done))
             pending.add(pool.submit(_evaluate_chunk, chunk))
         for future in pending:
-            rows += future.result()
-            meter.advance(len(future.result()))
+            done = future.result()
+            rows += done
+            meter.advance(len(done))
     return rows
 
 

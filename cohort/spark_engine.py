@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
-
-from cohort.bulk import BadLine, ndjson_files, patient_of
+from cohort.bulk import BadLine, ndjson_files, parse_line, patient_of
 from cohort.evaluation import WorklistRow, evaluate_patient
 from guideline.parameters import Parameters
 
@@ -32,26 +30,22 @@ _Pair = tuple[WorklistRow, WorklistRow | None]
 
 
 def classify(path: str, line: int, text: str) -> tuple[str, Any]:
-    """Classify one line as the local engine does.
+    """Classify one line by the local engine's rules (``cohort.bulk.parse_line``, ``patient_of``).
 
     Returns ``("bad", BadLine)``, ``("medication", (key, resource))``, ``("patient", (patient id, raw bytes))``,
     ``("orphan", None)`` or ``("blank", None)``.
     """
-    raw = text.strip().encode("utf-8")
-    if not raw:
+    item = parse_line(text.encode("utf-8"), path=path, number=line)
+    if item is None:
         return "blank", None
-    try:
-        resource = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return "bad", BadLine(path, line, f"not JSON ({error.msg})")
-    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-        return "bad", BadLine(path, line, "not a FHIR resource (no resourceType)")
-    if resource["resourceType"] == "Medication":
-        return "medication", (f"Medication/{resource.get('id')}", resource)
-    patient = patient_of(resource)
+    if isinstance(item, BadLine):
+        return "bad", item
+    if item.resource["resourceType"] == "Medication":
+        return "medication", (f"Medication/{item.resource.get('id')}", item.resource)
+    patient = patient_of(item.resource)
     if patient is None:
         return "orphan", None
-    return "patient", (patient, raw)
+    return "patient", (patient, item.raw)
 
 
 def evaluate_with_spark(

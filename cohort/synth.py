@@ -16,6 +16,7 @@ from typing import IO, Any
 import orjson
 
 from cohort.bulk import patient_of
+from fhir_mappers.references import with_references_renamed
 
 CONCERNED_SHARE = 0.3
 """Share of patients copied from the fixture patients; the rest have no data the guideline reads."""
@@ -91,21 +92,7 @@ def _copy(resources: Sequence[Mapping[str, Any]], patient_id: str) -> list[dict[
     renamed[f"Patient/{old_patient}"] = f"Patient/{patient_id}"
     copies = []
     for resource in resources:
-        copy = _rename(resource, renamed)
+        copy = with_references_renamed(resource, renamed)
         copy["id"] = patient_id if resource.get("resourceType") == "Patient" else f"{patient_id}-{resource['id']}"
         copies.append(copy)
     return copies
-
-
-def _rename(value: Any, renamed: Mapping[str, str]) -> Any:
-    if isinstance(value, dict):
-        out = {key: _rename(child, renamed) for key, child in value.items()}
-        reference = out.get("reference")
-        if isinstance(reference, str):
-            tail = "/".join(reference.rsplit("/", 2)[-2:])
-            if tail in renamed:
-                out["reference"] = renamed[tail]
-        return out
-    if isinstance(value, list):
-        return [_rename(child, renamed) for child in value]
-    return value

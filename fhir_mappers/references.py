@@ -36,3 +36,23 @@ def resource_key(resource: Mapping[str, Any]) -> str:
     """Return ``"Type/id"`` of a resource; a resource without an id gets ``"Type/(no id)"``."""
     rid = resource.get("id")
     return f"{resource.get('resourceType')}/{rid if isinstance(rid, str) and rid else '(no id)'}"
+
+
+def with_references_renamed(value: Any, renamed: Mapping[str, str]) -> Any:
+    """Return a copy of ``value`` (a resource or any part of one) with each ``reference`` renamed.
+
+    A reference is renamed when its last two path segments (``"Type/id"``) are a key of ``renamed``; the whole
+    reference becomes that key's value (``"Patient/p1"`` -> ``"Patient/synth-0000001"``). Used to copy synthetic
+    patients under new ids (fixtures, synthetic cohorts).
+    """
+    if isinstance(value, Mapping):
+        out = {key: with_references_renamed(child, renamed) for key, child in value.items()}
+        reference = out.get("reference")
+        if isinstance(reference, str):
+            tail = "/".join(reference.rsplit("/", 2)[-2:])
+            if tail in renamed:
+                out["reference"] = renamed[tail]
+        return out
+    if isinstance(value, list):
+        return [with_references_renamed(child, renamed) for child in value]
+    return value
