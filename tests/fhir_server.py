@@ -161,16 +161,26 @@ def _handler(store: FhirStore, base_path: str) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_fhir_server(store: FhirStore, base_path: str = "/fhir", *, port: int = 0) -> Iterator[str]:
-    """Serve ``store`` on 127.0.0.1 (``port``, or a free one); yields the base URL."""
-    server = _Server(("127.0.0.1", port), _handler(store, base_path))
+def serving(handler: type[BaseHTTPRequestHandler] | Any, *, port: int = 0) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (``port``, or a free one) from a daemon thread; yields ``http://127.0.0.1:P``.
+
+    One thread per request (``daemon_threads``), a backlog of 128; shut down and closed when the block ends.
+    """
+    server = _Server(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{base_path}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def running_fhir_server(store: FhirStore, base_path: str = "/fhir", *, port: int = 0) -> Iterator[str]:
+    """Serve ``store`` on 127.0.0.1 (``port``, or a free one); yields the base URL."""
+    with serving(_handler(store, base_path), port=port) as base:
+        yield f"{base}{base_path}"
 
 
 if __name__ == "__main__":  # a standalone server for measurements: python -m tests.fhir_server PORT TOKEN

@@ -12,17 +12,16 @@ import copy
 import json
 import select
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app
-from tests.fhir_server import FhirStore, running_fhir_server
+from tests.fhir_server import FhirStore, running_fhir_server, serving
 
 pytestmark = pytest.mark.e2e
 CASE = next(c for c in CASES if c.name == "pop2-window-igg-below-4-start")
@@ -85,15 +84,8 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def server() -> Iterator[tuple[str, Behaviour]]:
     behaviour = Behaviour()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(behaviour))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/fhir", behaviour
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_handler(behaviour)) as base:
+        yield f"{base}/fhir", behaviour
 
 
 def _post(fhir: str, drop: tuple[str, ...], **config: Any) -> tuple[Any, float]:

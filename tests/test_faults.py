@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from storage import AuditStore, Database
 from tests import live_server
 from tests.cases import CASES, case_dir
 from tests.conftest import fresh_postgres_url
+from tests.fhir_server import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -95,13 +95,8 @@ FAULTS = {
 
 @pytest.fixture(scope="module")
 def fhir_base() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Faulty)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Faulty) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

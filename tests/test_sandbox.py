@@ -17,7 +17,6 @@ import http.server
 import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ import pytest
 from cds_service.fixtures import upload_fixtures
 from storage import AuditStore, Database
 from tests.cases import AS_OF, CASES, case_dir
-from tests.fhir_server import FhirStore, running_fhir_server
+from tests.fhir_server import FhirStore, running_fhir_server, serving
 from tests.live_server import LiveService, start, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,15 +72,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(SANDBOX))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(functools.partial(_QuietHandler, directory=str(SANDBOX))) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
