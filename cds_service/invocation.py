@@ -156,6 +156,10 @@ def invoke(
     )
     finding = assessment.finding
     fetched, issue_count = gathered.fetched_keys, len(finding.data_issues)
+    if assessment.deceased:
+        # Patient.deceased[x]: no recommendation on any hook (issue "clinical fidelity 3" §9).
+        _log(service, request, outcome=f"quiet:{finding.rule.value}")
+        return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
     if service.hook == "patient-view":
         if not worth_showing(finding, concerned=assessment.concerned):
             _log(service, request, outcome=f"quiet:{finding.rule.value}")

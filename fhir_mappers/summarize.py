@@ -7,7 +7,6 @@ with ``entered-in-error`` status, or that belong to another patient, are left ou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
 from typing import Any
 
 from fhir_mappers.condition import map_condition
@@ -18,7 +17,7 @@ from fhir_mappers.errors import MappingError
 from fhir_mappers.immunization import map_immunization
 from fhir_mappers.medication import map_medication, medication_match
 from fhir_mappers.observation import map_observation
-from fhir_mappers.patient import map_patient
+from fhir_mappers.patient import Demographics, map_deceased, map_patient
 from fhir_mappers.procedure import map_procedure
 from fhir_mappers.references import resource_key
 from guideline.model import (
@@ -85,7 +84,7 @@ def summarize(
     """
     collected: dict[str, list[Any]] = {name: [] for name in _PARTS.values()}
     collected["data_issues"].extend(issues)
-    birth_date: date | None = None
+    demographics = Demographics(None, None, deceased=False)
     seen: set[str] = set()
     for resource in resources:
         kind = resource.get("resourceType")
@@ -107,7 +106,9 @@ def summarize(
                     collected["data_issues"].append(DataIssue(ref=ref, reason=problem))
                 continue
             if kind == "Patient":
-                birth_date = map_patient(resource, ctx)
+                # Deceased is read first: a Patient without a birthDate is still known to have died.
+                demographics = Demographics(None, None, deceased=map_deceased(resource))
+                demographics = map_patient(resource, ctx)
                 continue
             if match is not None:
                 result = map_medication(resource, ctx, ref, match=match)
@@ -119,7 +120,12 @@ def summarize(
         for part in result if isinstance(result, list) else [result]:
             if part is not None:
                 collected[_PARTS[type(part)]].append(part)
-    return PatientRecord(birth_date=birth_date, **{name: tuple(parts) for name, parts in collected.items()})
+    return PatientRecord(
+        birth_date=demographics.birth_date,
+        birth_date_latest=demographics.birth_date_latest,
+        deceased=demographics.deceased,
+        **{name: tuple(parts) for name, parts in collected.items()},
+    )
 
 
 def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ctx: MappingContext) -> Message | None:

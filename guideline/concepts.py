@@ -59,6 +59,8 @@ class RuleId(StrEnum):
     STANDARD_STOP_ATTEMPT = "stop-standard-attempt"
     STANDARD_STOP_OVERDUE = "stop-standard-attempt-overdue"
     STANDARD_CONTINUE_REASSESS = "continue-standard-reassess"
+    PATIENT_DECEASED = "no-recommendation-patient-deceased"
+    """``Patient.deceased[x]``: no recommendation, and no card on any hook."""
 
 
 class Analyte(StrEnum):

@@ -6,24 +6,34 @@ from dataclasses import dataclass
 from datetime import date
 
 from guideline.advice import advise
+from guideline.concepts import RuleId
 from guideline.continuation import decide_continuation
 from guideline.facts import Facts, derive
 from guideline.model import Advice, Finding, OrderedDose, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
-from guideline.relevance import concerns
-from guideline.start_rules import decide_start
+from guideline.relevance import concerns, in_scope
+from guideline.start_rules import decide_start, patient_deceased
 
 
 @dataclass(frozen=True)
 class Assessment:
     """One evaluation: the decision, the advice shown beside it, and whether patient-view concerns the patient.
 
-    ``concerned`` is ``guideline.relevance.concerns`` on the facts' record (IgG estimates applied).
+    ``concerned`` is ``guideline.relevance.concerns`` on the facts' record (IgG estimates applied): patient-view
+    shows a card. ``in_scope`` is ``guideline.relevance.in_scope``: ``False`` for a patient the guideline does not
+    concern at all (the worklist's "not relevant"). ``deceased``: the record says the patient has died; the finding
+    is then ``RuleId.PATIENT_DECEASED`` and no hook shows a card.
     """
 
     finding: Finding
     advice: tuple[Advice, ...]
     concerned: bool
+    in_scope: bool = True
+
+    @property
+    def deceased(self) -> bool:
+        """Whether the patient has died (no recommendation on any hook; excluded from the worklist)."""
+        return self.finding.rule == RuleId.PATIENT_DECEASED
 
 
 def evaluate(record: PatientRecord, *, as_of: date, p: Parameters = DEFAULT_PARAMETERS) -> Finding:
@@ -59,11 +69,15 @@ def assess(
     """
     facts = derive(record, as_of=as_of, p=p)
     finding = _decide(facts)
+    if finding.rule == RuleId.PATIENT_DECEASED:
+        return Assessment(finding, (), concerned=False, in_scope=in_scope(record, as_of=as_of, p=p))
     advice = advise(facts, finding, orders=orders, follow_up=follow_up)
-    return Assessment(finding, advice, concerns(facts.record, as_of=as_of, p=p))
+    return Assessment(finding, advice, concerns(facts.record, as_of=as_of, p=p), in_scope(record, as_of=as_of, p=p))
 
 
 def _decide(facts: Facts) -> Finding:
+    if facts.record.deceased:
+        return patient_deceased(facts)
     if facts.igrt.on_igrt:
         return decide_continuation(facts)
     return decide_start(facts)

@@ -27,6 +27,7 @@ from guideline.concepts import (
     TherapyKind,
     VaccineKind,
 )
+from guideline.ordered_dose import OrderedDose as OrderedDose  # re-exported: the order hooks' model
 from guideline.sources import SourceRef
 from guideline.text import Message, msg
 
@@ -210,31 +211,6 @@ class MProteinTyping(_Frozen):
     ref: str
 
 
-class OrderedDose(_Frozen):
-    """The dose of a draft immunoglobulin order, as far as the order states it.
-
-    Attributes:
-        route: SCIG/IVIG from the ATC code or product.
-        product: the Tabel 1 product name when recognised (``guideline.products``).
-        concentration_mg_per_ml: from the product, or stated in the order text ("200 mg/ml", "10 %").
-        dose_value / dose_unit: one administration: ``g``, ``mL`` or ``g/kg``.
-        interval_days: days between administrations (timing period / frequency); ``interval_months`` instead
-            when the timing is in months (``periodUnit`` ``mo``).
-        problem: why the dose cannot be read, when it cannot.
-    """
-
-    ref: str
-    display: str
-    route: IgrtRoute
-    product: str | None = None
-    concentration_mg_per_ml: float | None = None
-    dose_value: float | None = None
-    dose_unit: Literal["g", "mL", "g/kg"] | None = None
-    interval_days: float | None = None
-    interval_months: float | None = None
-    problem: Message | None = None
-
-
 class Diagnosis(_Frozen):
     """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
 
@@ -252,9 +228,17 @@ class DataIssue(_Frozen):
 
 
 class PatientRecord(_Frozen):
-    """Everything the rules know about one patient. Lab results in g/L; all tuples in no particular order."""
+    """Everything the rules know about one patient. Lab results in g/L; all tuples in no particular order.
+
+    Attributes:
+        birth_date: the birth date; for a partial ``birthDate`` ("1999", "2009-04") the earliest possible one.
+        birth_date_latest: the latest possible birth date of a partial ``birthDate``; ``None`` when exact.
+        deceased: ``Patient.deceased[x]`` says the patient has died: no recommendation is made.
+    """
 
     birth_date: date | None = None
+    birth_date_latest: date | None = None
+    deceased: bool = False
     labs: tuple[LabResult, ...] = ()
     therapies: tuple[TherapyAdministration, ...] = ()
     infections: tuple[InfectionRecord, ...] = ()

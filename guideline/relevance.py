@@ -37,6 +37,41 @@ def concerns(record: PatientRecord, *, as_of: date, p: Parameters) -> bool:
     return False
 
 
+def in_scope(record: PatientRecord, *, as_of: date, p: Parameters) -> bool:
+    """Return whether the guideline has anything to say about a patient at all (the worklist's "not relevant").
+
+    In scope: haematological disease, any HSCT, CAR-T or bsAb (any date, a CAR-T history code included), any
+    immunoglobulin record, or an IgG ever below 6 g/L or below its lab's reference low (issue "clinical fidelity 3"
+    §10). Everyone else is a patient the SID guideline does not concern: patient-view stays quiet, and the worklist
+    counts them apart instead of asking for IgG, IgA and IgM.
+    """
+    if record.therapies or record.igrt:
+        return True
+    if any(d.kind in _SCOPE_DIAGNOSES for d in record.diagnoses if d.recorded is None or d.recorded <= as_of):
+        return True
+    for lab in record.labs:
+        if lab.analyte != Analyte.IGG or lab.effective > as_of:
+            continue
+        if lab.is_below(p.igg_consider_below_g_per_l) is True:
+            return True
+        if lab.reference_low_g_per_l is not None and lab.is_below(lab.reference_low_g_per_l) is True:
+            return True
+    return False
+
+
+_SCOPE_DIAGNOSES = frozenset(
+    {
+        DiagnosisKind.HAEMATOLOGICAL_MALIGNANCY,
+        DiagnosisKind.ALLO_HSCT,
+        DiagnosisKind.AUTOLOGOUS_HSCT,
+        DiagnosisKind.HSCT_UNKNOWN_TYPE,
+        DiagnosisKind.CAR_T_HISTORY,
+        DiagnosisKind.PRIMARY_IMMUNODEFICIENCY,
+    }
+)
+"""Diagnoses that bring a patient into the guideline's view (a primary immunodeficiency: to say it does not apply)."""
+
+
 def worth_showing(finding: Finding, *, concerned: bool) -> bool:
     """Return whether patient-view shows ``finding``.
 

@@ -66,6 +66,21 @@ CHILD_NOTES = (
 )
 
 
+def patient_deceased(facts: Facts) -> Finding:
+    """The patient has died (``Patient.deceased[x]``): no recommendation; the hooks show no card.
+
+    Checked before every other rule, on and off IgRT (issue "clinical fidelity 3" §9).
+    """
+    return make_finding(
+        facts,
+        rule=RuleId.PATIENT_DECEASED,
+        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        population=None,
+        criteria=(Criterion(id="patient-alive", description=msg("Patient alive (Patient.deceased)"), held=False),),
+        source=sources.SCOPE,
+    )
+
+
 def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
     """Children after CAR-T/bsAb: individual assessment, never the adult criteria (addendum §4, §4.3)."""
     if not facts.child_after_therapy:

@@ -7,42 +7,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests import factories as f
-
-ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
-AS_OF = "2026-11-20"
-IVIG = ("J06BA02", "Privigen 100 mg/ml infusionsvæske")
-SCIG = ("J06BA01", "Hizentra 200 mg/ml injektionsvæske")
-
-
-@dataclass(frozen=True)
-class Case:
-    """A golden case: the decision-table row it shows and the request that shows it."""
-
-    name: str
-    service: str
-    row: str
-    build: Callable[[], dict[str, Any]]
-    as_of: str = AS_OF
-
-
-def _order_select(
-    pid: str, resources: list[dict[str, Any]], instance: str, draft_id: str, product: tuple[str, str]
-) -> dict[str, Any]:
-    """An order-select request (Sandbox shape) with one selected draft immunoglobulin order."""
-    return f.hook_request(
-        "order-select",
-        pid,
-        resources,
-        instance=instance,
-        draft=f.draft_order(pid, draft_id, *product),
-        selections=[f"MedicationRequest/{draft_id}"],
-    )
+from tests.cases_dose import CASES as DOSE_CASES
+from tests.cases_whole_patient import CASES as WHOLE_PATIENT_CASES
+from tests.golden_case import AS_OF as AS_OF
+from tests.golden_case import IVIG, ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW, ROOT, SCIG, Case, order_select
 
 
 def _pop2_window_start() -> dict[str, Any]:
@@ -57,7 +29,7 @@ def _pop2_window_start() -> dict[str, Any]:
         f.lab(pid, "iga-1", "iga", 0.2, "2026-10-30"),
         f.lab(pid, "igm-1", "igm", 0.1, "2026-10-30"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000001", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000001", "draft-ivig", IVIG)
 
 
 def _pop2_after_window_start() -> dict[str, Any]:
@@ -109,7 +81,7 @@ def _pop2_after_window_not_indicated() -> dict[str, Any]:
         f.lab(pid, "igg-1", "igg", 3.6, "2026-10-01"),
         f.lab(pid, "igg-2", "igg", 3.5, "2026-11-01"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000003", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000003", "draft-ivig", IVIG)
 
 
 def _pop1_start() -> dict[str, Any]:
@@ -185,7 +157,7 @@ def _m_component_untyped_insufficient() -> dict[str, Any]:
         f.lab(pid, "igg-1", "igg", 8.1, "2026-11-04"),
         f.lab(pid, "mprotein-1", "m-protein", 7.5, "2026-11-04", coding="loinc"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000121", "draft-scig", SCIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000121", "draft-scig", SCIG)
 
 
 def _igg_not_own_after_icans_ivig() -> dict[str, Any]:
@@ -206,7 +178,7 @@ def _igg_not_own_after_icans_ivig() -> dict[str, Any]:
         f.lab(pid, "iga-1", "iga", 0.2, "2026-11-10"),
         f.lab(pid, "igm-1", "igm", 0.1, "2026-11-10"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000122", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000122", "draft-ivig", IVIG)
 
 
 def _hsct_unknown_type() -> dict[str, Any]:
@@ -216,7 +188,7 @@ def _hsct_unknown_type() -> dict[str, Any]:
         f.condition(pid, "hsct", "DZ948E", "Stamcelletransplanteret", "2026-02-10"),
         f.lab(pid, "igg-1", "igg", 3.2, "2026-11-06"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000123", "draft-scig", SCIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000123", "draft-scig", SCIG)
 
 
 def _bsab_switch_new_t0() -> dict[str, Any]:
@@ -231,7 +203,7 @@ def _bsab_switch_new_t0() -> dict[str, Any]:
         f.lab(pid, "iga-1", "iga", 0.1, "2026-11-09"),
         f.lab(pid, "igm-1", "igm", 0.1, "2026-11-09"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000124", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000124", "draft-ivig", IVIG)
 
 
 def _standard_overdue_stop() -> dict[str, Any]:
@@ -281,7 +253,7 @@ def _samples_during_infection() -> dict[str, Any]:
         f.lab(pid, "iga-2", "iga", 0.3, "2026-11-05"),
         f.lab(pid, "igm-2", "igm", 0.2, "2026-11-05"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000127", "draft-scig", SCIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000127", "draft-scig", SCIG)
 
 
 def _pop3_start() -> dict[str, Any]:
@@ -307,7 +279,7 @@ def _pop4_consider() -> dict[str, Any]:
         f.lab(pid, "igg-1", "igg", 3.3, "2026-09-20", coding="npu-legacy"),
         f.lab(pid, "igg-2", "igg", 3.0, "2026-11-03", coding="npu-legacy"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000007", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000007", "draft-ivig", IVIG)
 
 
 def _no_recent_igg() -> dict[str, Any]:
@@ -317,7 +289,7 @@ def _no_recent_igg() -> dict[str, Any]:
         f.condition(pid, "cll", "C91.1", "Chronic lymphocytic leukaemia of B-cell type", "2020-01-01", system=f.ICD10),
         f.lab(pid, "igg-old", "igg", 3.9, "2026-06-01"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000008", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000008", "draft-ivig", IVIG)
 
 
 def _child() -> dict[str, Any]:
@@ -328,7 +300,7 @@ def _child() -> dict[str, Any]:
         f.administration(pid, "tisacel", "L01XL04", "Kymriah (tisagenlecleucel)", "2026-07-01"),
         f.lab(pid, "igg-1", "igg", 2.5, "2026-11-01"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000009", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000009", "draft-ivig", IVIG)
 
 
 def _short_course(hook: str, instance: str) -> dict[str, Any]:
@@ -416,7 +388,7 @@ def _unconfirmed() -> dict[str, Any]:
         ),
         f.lab(pid, "igg-1", "igg", 3.5, "2026-11-01"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000017", "draft-ivig", IVIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000017", "draft-ivig", IVIG)
 
 
 def _pid() -> dict[str, Any]:
@@ -426,7 +398,7 @@ def _pid() -> dict[str, Any]:
         f.condition(pid, "cvid", "DD801C", "Common variable agammaglobulinemia", "2010-01-01"),
         f.lab(pid, "igg-1", "igg", 2.0, "2026-11-01"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000018", "draft-scig", SCIG)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000018", "draft-scig", SCIG)
 
 
 def _quiet_not_indicated() -> dict[str, Any]:
@@ -472,7 +444,6 @@ def _missing_prefetch() -> dict[str, Any]:
     return body
 
 
-ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW = "sid-igrt-order-select", "sid-igrt-order-sign", "sid-igrt-patient-view"
 HIZENTRA = ("J06BA01", "Hizentra 200 mg/ml injektionsvæske")
 CLL = ("DC911", "Kronisk lymfatisk leukæmi af B-celle type")
 
@@ -578,7 +549,7 @@ def _infections_after_stop() -> dict[str, Any]:
         f.lab(pid, "iga-2", "iga", 0.3, "2026-11-09"),
         f.lab(pid, "igm-2", "igm", 0.2, "2026-11-09"),
     ]
-    return _order_select(pid, resources, "11111111-1111-4111-8111-000000000106", "draft-scig", HIZENTRA)
+    return order_select(pid, resources, "11111111-1111-4111-8111-000000000106", "draft-scig", HIZENTRA)
 
 
 def _product_switch() -> dict[str, Any]:
@@ -625,7 +596,7 @@ def _danish() -> dict[str, Any]:
     return body
 
 
-CASES: tuple[Case, ...] = (
+_CASES: tuple[Case, ...] = (
     Case("pop2-window-igg-below-4-start", ORDER_SELECT, "2, inside window: IgG < 4 -> start", _pop2_window_start),
     Case(
         "pop2-after-window-severe-infection-start",
@@ -829,6 +800,10 @@ CASES: tuple[Case, ...] = (
         _samples_during_infection,
     ),
 )
+
+
+CASES: tuple[Case, ...] = (*_CASES, *WHOLE_PATIENT_CASES, *DOSE_CASES)
+"""Every golden case: one per decision-table row, then those of the clinical-fidelity issues."""
 
 
 def case_dir(case: Case) -> Path:
