@@ -16,7 +16,7 @@ from typing import Any
 from fhir_mappers.codes import site_table
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
-from fhir_mappers.elements import coded_value, concept_text
+from fhir_mappers.elements import coded_value, codings, concept_text
 from fhir_mappers.errors import InvalidElementError, MissingElementError
 from guideline.concepts import SEVERE_SITES, DiagnosisKind, InfectionKind, InfectionSite, TherapyKind
 from guideline.model import Diagnosis, InfectionRecord, TherapyAdministration
@@ -90,6 +90,7 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
                 abatement=abatement[0] if abatement else None,
                 severe_by_code=site in SEVERE_SITES,
                 classified=not unclassified,
+                code_key=_code_key(resource.get("code")),
             )
         )
     for kind in diagnosis_kinds:
@@ -102,3 +103,12 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
                 )
             )
     return parts
+
+
+def _code_key(concept: Any) -> str:
+    """The first coding as ``system|code`` (upper case, no dots), shared by an encounter diagnosis and its copy."""
+    for coding in codings(concept):
+        system, code = coding.get("system"), coding.get("code")
+        if isinstance(system, str) and isinstance(code, str) and code.strip():
+            return f"{system}|{code.strip().upper().replace('.', '')}"
+    return ""

@@ -17,7 +17,7 @@ from fhir_mappers.elements import as_list, concept_names, concept_text
 from fhir_mappers.errors import InvalidElementError, MappingError, MissingElementError, UnsupportedUnitError
 from fhir_mappers.units import quantity_in_g_per_l
 from guideline.concepts import Analyte, MeasurementKind
-from guideline.model import Comparator, LabResult, Measurement, MProteinTyping
+from guideline.model import Comparator, LabResult, Measurement, MProteinTyping, PreliminaryLab
 from guideline.text import msg
 
 _ANALYTES = {
@@ -41,8 +41,11 @@ _ISOTYPE = re.compile(r"(?<![a-z])ig\s*([gam])(?![a-z])", re.IGNORECASE)
 
 def map_observation(
     resource: Mapping[str, Any], ctx: MappingContext, ref: str
-) -> LabResult | Measurement | MProteinTyping | None:
+) -> LabResult | PreliminaryLab | Measurement | MProteinTyping | None:
     """Map a final/amended/corrected Observation the guideline reads.
+
+    A ``preliminary`` IgG becomes a ``PreliminaryLab``: it never decides, but the card names it, and a newer low one
+    keeps a confident not-indicated from being issued (issue "clinical fidelity 3" §9).
 
     Returns:
         ``None`` when the code is not one the guideline reads.
@@ -61,13 +64,15 @@ def map_observation(
         if measurement is None:
             return _typing(resource, effective, ref)
         return _measurement(resource, measurement, effective, ref)
-    _check_final(resource)
+    preliminary = resource.get("status") == "preliminary" and analyte == Analyte.IGG
+    if not preliminary:
+        _check_final(resource)
     if "valueQuantity" not in resource:
         name = concept_text(resource.get("code"))
         raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
     value, comparator, reported = quantity_in_g_per_l(resource["valueQuantity"], path="Observation.valueQuantity")
     comparator_value: Comparator | None = comparator  # type: ignore[assignment]
-    return LabResult(
+    lab = LabResult(
         analyte=analyte,
         value_g_per_l=value,
         comparator=comparator_value,
@@ -76,6 +81,7 @@ def map_observation(
         reported=reported,
         reference_low_g_per_l=_reference_low(resource),
     )
+    return PreliminaryLab(lab=lab) if preliminary else lab
 
 
 def _check_final(resource: Mapping[str, Any]) -> None:

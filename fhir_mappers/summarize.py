@@ -31,6 +31,7 @@ from guideline.model import (
     Measurement,
     MProteinTyping,
     PatientRecord,
+    PreliminaryLab,
     TherapyAdministration,
     Vaccination,
 )
@@ -57,6 +58,7 @@ _PARTS: Mapping[type, str] = {
     Measurement: "measurements",
     Vaccination: "vaccinations",
     MProteinTyping: "m_protein_typings",
+    PreliminaryLab: "preliminary_labs",
     TherapyAdministration: "therapies",
     InfectionRecord: "infections",
     Admission: "admissions",

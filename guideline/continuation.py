@@ -16,10 +16,17 @@ from guideline.concepts import Analyte, Population, Recommendation, RuleId
 from guideline.criteria import clinical_notes, default_dates, lab_evidence, make_finding, t0_evidence
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
-from guideline.infections import EPISODE_INTERPRETATIONS, SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
+from guideline.infections import (
+    EPISODE_INTERPRETATIONS,
+    SEVERE_OR_RECURRENT_INTERPRETATIONS,
+    igg_below_6_infection_criterion,
+    severe_or_recurrent,
+)
 from guideline.labs import results
-from guideline.model import Criterion, Evidence, Finding
+from guideline.model import Criterion, Evidence, Finding, LabResult, Overrule, UpperBoundReason
+from guideline.monitoring import follow_up_due
 from guideline.own_igg import ExposureIndex
+from guideline.safety import first_holding, population_3_applies
 from guideline.start_rules import age_unknown, child_after_car_t_or_bsab, primary_immunodeficiency
 from guideline.text import Message, msg
 
@@ -39,17 +46,130 @@ RESTART_NOTE = msg(
 
 
 def decide_continuation(facts: Facts) -> Finding:
-    """Return continue, pause or stop (or individual assessment / insufficient data) for a patient on IgRT."""
+    """Return continue, pause or stop (or individual assessment / insufficient data) for a patient on IgRT.
+
+    Three steps: the continuation rules ``propose`` (the CAR-T/bsAb short course or the standard rules); every stop
+    or pause then passes the safety checks (``guard``, ``guideline.safety``); a continue then passes
+    ``review_indication`` (IgRT started without a start criterion is reviewed, never continued with confidence).
+    """
     for rule in (child_after_car_t_or_bsab, primary_immunodeficiency, age_unknown, igrt_start_unknown):
         finding = rule(facts)
         if finding is not None:
             return finding
     episode = facts.igrt.current
     assert episode is not None
+    return review_indication(facts, episode, guard(facts, episode, propose(facts, episode)))
+
+
+def propose(facts: Facts, episode: IgrtEpisode) -> Finding:
+    """The continuation rules' answer before the safety checks: short course (addendum §4.2) or standard."""
     window = window_start(facts, episode)
     if window is not None and window.standard_reason is None:
         return pop2_short_course(facts, episode, window)
     return standard(facts, episode, window)
+
+
+_STOP_NOTES = frozenset({EXTENSION_NOTE.msgid, RECOVERY_NOTE.msgid, RESTART_NOTE.msgid})
+
+
+def guard(facts: Facts, episode: IgrtEpisode, proposal: Finding) -> Finding:
+    """Pass a proposed stop or pause through ``guideline.safety.SAFETY_CHECKS``; other proposals pass unchanged.
+
+    The first check that holds decides: the finding becomes its ``continue`` or ``individual-assessment``, keeps
+    the proposal's criteria and the check's criterion, names the proposal in ``overruled``, and leads its notes
+    with the check's one line. The stop date moves to the end of a new high-risk period where that is the check.
+    """
+    if proposal.recommendation not in (Recommendation.STOP, Recommendation.PAUSE):
+        return proposal
+    hold = first_holding(facts, episode)
+    if hold is None:
+        return proposal
+    due, overdue = follow_up_due(facts, episode)
+    notes = [n for n in proposal.notes if n.msgid not in _STOP_NOTES]
+    return make_finding(
+        facts,
+        rule=hold.rule,
+        recommendation=hold.recommendation,
+        population=proposal.population,
+        criteria=(*proposal.criteria, hold.criterion),
+        source=hold.source,
+        dates=default_dates(
+            facts,
+            igrt_start=episode.start,
+            stop_due=hold.stop_due,
+            next_follow_up=due,
+            follow_up_overdue=overdue,
+        ),
+        notes=(hold.reason, *notes),
+        interpretations=(*proposal.interpretations, *hold.interpretations),
+        overruled=Overrule(
+            check=hold.check,
+            proposed_rule=proposal.rule,
+            proposed=proposal.recommendation,
+            reason=hold.reason,
+        ),
+    )
+
+
+def review_indication(facts: Facts, episode: IgrtEpisode, decided: Finding) -> Finding:
+    """A continue on IgRT that was started without a start criterion becomes individual assessment.
+
+    Source: Opsummering, "Kriterier for opstart": "Primær profylakse med immunglobulin anbefales ikke". IgRT started
+    although the IgG before the start was not below 4 g/L (and not below 6 g/L with the 6-month infection
+    criterion) did not meet the start criteria: the card shows that IgG and asks to review the indication; a stop or
+    pause keeps its recommendation and carries the same note (issue "clinical fidelity 3" §5).
+    """
+    basis = start_indication(facts, episode)
+    if basis is None:
+        return decided
+    note = msg(
+        "IgRT was started on {start} without IgG < 4 g/L before the start ({basis}): primary prophylaxis with "
+        "immunoglobulin is not recommended (Opsummering, Kriterier for opstart). Review the indication.",
+        start=episode.start,
+        basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
+    )
+    if decided.recommendation != Recommendation.CONTINUE:
+        return decided.model_copy(update={"notes": (*decided.notes, note), "criteria": (*decided.criteria, basis)})
+    return decided.model_copy(
+        update={
+            "rule": RuleId.START_CRITERIA_NOT_MET,
+            "recommendation": Recommendation.INDIVIDUAL_ASSESSMENT,
+            "criteria": (*decided.criteria, basis),
+            "notes": (note, *decided.notes),
+            "source": sources.START_POP1,
+            "interpretations": tuple(dict.fromkeys((*decided.interpretations, "igg_recent_max_age_days"))),
+        }
+    )
+
+
+def start_indication(facts: Facts, episode: IgrtEpisode) -> Criterion | None:
+    """The IgG before the IgRT start when it shows the start met no start criterion; ``None`` otherwise.
+
+    Reads the newest IgG of the ``igg_recent_max_age_days`` up to the start day (an own IgG, or one below 4 g/L drawn
+    under earlier immunoglobulin, an upper bound). Met: below 4 g/L (every population's IgG criterion), or below
+    6 g/L (or the lab's reference low) with the 6-month infection criterion on the start day ("kan overvejes").
+    ``None`` also when no such IgG is recorded (nothing to say) or an M-component makes total IgG unreliable.
+    """
+    status = facts.m_component
+    if status.igg_type or status.isotype_unknown:
+        return None
+    lab = _pre_start_igg(facts, episode, earliest=episode.start - timedelta(days=facts.p.igg_recent_max_age_days))
+    if lab is None or lab.is_below(facts.p.igg_start_below_g_per_l) is not False:
+        return None
+    low = lab.reference_low_g_per_l
+    below_6 = lab.is_below(facts.p.igg_consider_below_g_per_l) or (low is not None and lab.is_below(low))
+    if below_6 and igg_below_6_infection_criterion(facts.episodes, on=episode.start, p=facts.p).held:
+        return None
+    return Criterion(
+        id="igrt-start-criteria-met",
+        description=msg(
+            "IgRT started on {start} on a start criterion: IgG < 4 g/L before the start, or < 6 g/L with the "
+            "infection criterion",
+            start=episode.start,
+        ),
+        held=False,
+        evidence=(lab_evidence(lab),),
+    )
 
 
 @dataclass(frozen=True)
@@ -60,28 +180,37 @@ class WindowStart:
         standard_reason: why the standard stop rules apply; ``None`` when the 6-month short course does.
         prior: severe or recurrent bacterial infections before the IgRT start.
         basis: the own IgG before the start (``start_basis``), where it was read.
-        note: what the card says when the start did not meet the start criterion.
     """
 
     standard_reason: Message | None
     prior: Criterion
     basis: Criterion | None = None
-    note: Message | None = None
 
 
 def window_start(facts: Facts, episode: IgrtEpisode) -> WindowStart | None:
     """Classify the episode's start for an adult after CAR-T/bsAb (``None`` for anyone else).
 
-    Standard rules (addendum §4.2, second paragraph) when IgRT started before T0, ran before T0 and was only
+    Standard rules (addendum §4.2, second paragraph) when population 3 applies (an allogeneic HSCT takes
+    precedence, ``guideline.safety.population_3_applies``), IgRT started before T0, ran before T0 and was only
     interrupted around the therapy ("i behandling med immunglobuliner forud for CAR-T", **interpretation**
     ``igrt_interruption_tolerated_days``), started 6 months or more after T0, followed severe or recurrent
-    infections, or started without an own IgG < 4 g/L (the start did not meet the criterion). Otherwise the short
-    course: an own IgG < 4 g/L before the start, or none recorded (then ``pop2_short_course`` says so).
+    infections, or started without an own IgG < 4 g/L (the start did not meet the criterion:
+    ``review_indication`` says so). Otherwise the short course: an own IgG < 4 g/L before the start (or one below
+    4 g/L under earlier immunoglobulin, an upper bound), or none recorded (then ``pop2_short_course`` says so).
     """
     index, end = facts.index, facts.window_end
     if Population.CAR_T_OR_BSAB not in facts.populations or index is None or end is None:
         return None
     prior = severe_or_recurrent(facts.episodes, on=episode.start, p=facts.p)
+    transplant = population_3_applies(facts)
+    if transplant is not None:
+        reason = msg(
+            "population 3 takes precedence: allogeneic HSCT ({display}, {on}); stop attempt 6-12 months after the "
+            "IgRT start",
+            display=transplant.display,
+            on=transplant.recorded or msg("date not recorded"),
+        )
+        return WindowStart(reason, prior)
     interrupted = interrupted_before_t0(facts, episode)
     if episode.start < index.t0:
         return WindowStart(msg("IgRT started before T0 ({t0})", t0=index.t0), prior)
@@ -100,14 +229,8 @@ def window_start(facts: Facts, episode: IgrtEpisode) -> WindowStart | None:
     basis = start_basis(facts, episode)
     if basis.held is not False:
         return WindowStart(None, prior, basis)
-    note = msg(
-        "The IgRT start on {start} did not meet the start criteria (addendum §4.1: IgG < 4 g/L inside the "
-        "window; own IgG before the start: {basis}): review the indication. The standard stop rules apply.",
-        start=episode.start,
-        basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
-    )
     reason = msg("IgRT started inside the window without an own IgG < 4 g/L before the start")
-    return WindowStart(reason, prior, basis, note)
+    return WindowStart(reason, prior, basis)
 
 
 def igrt_start_unknown(facts: Facts) -> Finding | None:
@@ -199,7 +322,7 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
             ),
             interpretations=interpretations,
         )
-    follow_up = add_calendar_months(episode.start, 3)
+    due, overdue = follow_up_due(facts, episode)
     return make_finding(
         facts,
         rule=RuleId.POP2_SHORT_COURSE_STOP if stop else RuleId.POP2_SHORT_COURSE_CONTINUE,
@@ -211,7 +334,8 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
             facts,
             igrt_start=episode.start,
             stop_due=end,
-            next_follow_up=None if stop else (follow_up if facts.as_of <= follow_up < end else end),
+            next_follow_up=None if stop else min(due, end),
+            follow_up_overdue=not stop and overdue and due < end,
         ),
         notes=(EXTENSION_NOTE, RECOVERY_NOTE, *clinical_notes(facts, start_like=False)),
         interpretations=interpretations,
@@ -221,8 +345,7 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
 def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
     """The own IgG before the IgRT start: was it < 4 g/L (the short-course start criterion, addendum §4.2)?
 
-    Reads the newest IgG from ``igg_recent_max_age_days`` before the start up to the start day that no earlier
-    immunoglobulin confounds (the episode's own doses excluded: a sample on the first dose day is the baseline),
+    Reads the newest IgG from ``igg_recent_max_age_days`` before the start up to the start day (``_pre_start_igg``),
     on or after T0 when ``pop2_igg_must_follow_t0``. ``held`` is ``None`` when there is none.
     """
     p = facts.p
@@ -230,15 +353,9 @@ def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
     earliest = episode.start - timedelta(days=p.igg_recent_max_age_days)
     if index is not None and p.pop2_igg_must_follow_t0:
         earliest = max(earliest, index.t0)
-    episode_refs = set(episode.refs)
-    before = ExposureIndex(tuple(e for e in facts.exposures if e.ref not in episode_refs and e.start < episode.start))
-    candidates = [
-        lab
-        for lab in results(facts.record.labs, Analyte.IGG, as_of=episode.start)
-        if lab.effective >= earliest and before.confounding(lab.effective, washout_days=p.igg_washout_days) is None
-    ]
+    lab = _pre_start_igg(facts, episode, earliest=earliest)
     threshold = p.igg_start_below_g_per_l
-    if not candidates:
+    if lab is None:
         return Criterion(
             id="own-igg-below-4-before-start",
             description=msg(
@@ -250,7 +367,6 @@ def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
             ),
             held=None,
         )
-    lab = candidates[0]
     held = lab.is_below(threshold)
     return Criterion(
         id="own-igg-below-4-before-start",
@@ -267,6 +383,37 @@ def start_basis(facts: Facts, episode: IgrtEpisode) -> Criterion:
         held=held,
         evidence=(lab_evidence(lab),),
     )
+
+
+def _pre_start_igg(facts: Facts, episode: IgrtEpisode, *, earliest: date) -> LabResult | None:
+    """The newest IgG from ``earliest`` up to the IgRT start day that tells the IgG before the start.
+
+    An IgG that no earlier immunoglobulin confounds (the episode's own doses excluded: a sample on the first dose day
+    is the baseline), or one below 4 g/L drawn under earlier immunoglobulin (an upper bound of the own IgG, which
+    proves it low: ``guideline.own_igg``). A confounded one at or above 4 g/L is skipped: it tells nothing.
+    """
+    p = facts.p
+    episode_refs = set(episode.refs)
+    before = ExposureIndex(tuple(e for e in facts.exposures if e.ref not in episode_refs and e.start < episode.start))
+    for lab in results(facts.record.labs, Analyte.IGG, as_of=episode.start):
+        if lab.effective < earliest:
+            return None
+        dose = before.confounding(lab.effective, washout_days=p.igg_washout_days)
+        if dose is None:
+            return lab
+        bound = lab.model_copy(
+            update={
+                "upper_bound_after": UpperBoundReason(
+                    dose_display=dose.display,
+                    dose_ref=dose.ref,
+                    dose_on=dose.end,
+                    own_from=dose.end + timedelta(days=p.igg_washout_days),
+                )
+            }
+        )
+        if bound.is_below(p.igg_start_below_g_per_l):
+            return bound
+    return None
 
 
 def interrupted_before_t0(facts: Facts, episode: IgrtEpisode) -> IgrtEpisode | None:
@@ -296,7 +443,7 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
     stop_until = add_calendar_months(start, p.stop_attempt_until_calendar_months)
     stop_due = date_when_winter_days_reach(start, stop_from, p.stop_min_winter_days_on_igrt)
     winter = winter_days_between(start, as_of)
-    follow_up = next_follow_up(start, as_of, facts)
+    follow_up, overdue = follow_up_due(facts, episode)
     criteria: list[Criterion] = [
         _igrt_start_criterion(episode),
         Criterion(
@@ -320,23 +467,15 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
                 held=True,
             )
         )
-        if window.note is not None:
-            notes.append(window.note)
-    in_high_risk_period = Population.CAR_T_OR_BSAB in facts.populations and facts.in_window
-    summer_pause = is_summer(as_of) and not in_high_risk_period
-    if is_summer(as_of) and in_high_risk_period and as_of >= stop_from:
-        criteria.append(
-            Criterion(
-                id="not-in-first-6-months-after-car-t-bsab",
-                description=msg(
-                    "Summer pause not inside the first 6 months after CAR-T/bsAb (until {end}), the period of highest "
-                    "infection risk (addendum §3.4, §4.3)",
-                    end=facts.window_end,
-                ),
-                held=False,
-            )
-        )
-    dates = default_dates(facts, igrt_start=start, stop_due=stop_due, next_follow_up=follow_up)
+    summer_pause = is_summer(as_of)
+    dates = default_dates(
+        facts,
+        igrt_start=start,
+        stop_due=stop_due,
+        stop_attempt_until=stop_until,
+        next_follow_up=follow_up,
+        follow_up_overdue=overdue,
+    )
     interpretations = [*_IGRT_INTERPRETATIONS, "stop_min_winter_days_on_igrt"]
     if as_of < stop_from:
         rule, recommendation, source = RuleId.STANDARD_CONTINUE, Recommendation.CONTINUE, sources.STOP_STANDARD
@@ -346,7 +485,7 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
         interpretations = [*_IGRT_INTERPRETATIONS, *EPISODE_INTERPRETATIONS]
         if not recent.held:
             rule, recommendation, source = RuleId.STANDARD_STOP_OVERDUE, Recommendation.STOP, sources.STOP_STANDARD
-            dates = default_dates(facts, igrt_start=start, stop_due=stop_due)
+            dates = default_dates(facts, igrt_start=start, stop_due=stop_due, stop_attempt_until=stop_until)
             notes.append(
                 msg(
                     "A stop attempt was due 6-12 months after the start ({stop_from} to {stop_until}) and is overdue "
@@ -358,13 +497,11 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
                     months=p.overdue_stop_infection_free_calendar_months,
                 )
             )
-        elif summer_pause:
-            rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
-            dates = default_dates(facts, igrt_start=start, next_follow_up=follow_up)
         else:
+            # A bacterial infection on IgRT in the last 6 months: continue and reassess (no summer pause either).
             rule, recommendation = RuleId.STANDARD_CONTINUE_REASSESS, Recommendation.CONTINUE
             source = sources.STOP_STANDARD
-            dates = default_dates(facts, igrt_start=start, next_follow_up=follow_up)
+            dates = default_dates(facts, igrt_start=start, next_follow_up=follow_up, follow_up_overdue=overdue)
             notes.append(
                 msg(
                     "Bacterial infection on IgRT in the last {months} months: continue, and reassess continue, pause "
@@ -378,9 +515,6 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
             Criterion(id="summer", description=msg("{as_of} lies in 1 May - 1 October", as_of=as_of), held=True)
         )
         rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
-    elif is_summer(as_of):
-        # Inside the high-risk period neither the summer pause nor a summer stop: continue until it ends.
-        rule, recommendation, source = RuleId.STANDARD_CONTINUE, Recommendation.CONTINUE, sources.STOP_POP2
     else:
         criteria.append(
             Criterion(
@@ -411,7 +545,7 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
         recommendation = Recommendation.STOP if attempt else Recommendation.CONTINUE
         source = sources.STOP_STANDARD
         if attempt:
-            dates = default_dates(facts, igrt_start=start, stop_due=stop_due)
+            dates = default_dates(facts, igrt_start=start, stop_due=stop_due, stop_attempt_until=stop_until)
     if recommendation in (Recommendation.STOP, Recommendation.PAUSE):
         notes.append(RESTART_NOTE)
         notes.append(RECOVERY_NOTE)
@@ -444,15 +578,6 @@ def _infections_on_igrt(facts: Facts, episode: IgrtEpisode) -> Criterion:
         held=bool(found),
         evidence=tuple(e.evidence() for e in found),
     )
-
-
-def next_follow_up(start: date, as_of: date, facts: Facts) -> date:
-    """Return the first follow-up on or after ``as_of``: 3 and 6 months after start, then every 6 months."""
-    p = facts.p
-    months = list(p.follow_up_calendar_months)
-    while add_calendar_months(start, months[-1]) < as_of:
-        months.append(months[-1] + p.reassess_every_calendar_months)
-    return next(add_calendar_months(start, m) for m in months if add_calendar_months(start, m) >= as_of)
 
 
 def _igrt_start_criterion(episode: IgrtEpisode) -> Criterion:

@@ -14,7 +14,7 @@ from guideline.facts import Facts
 from guideline.index_dates import IndexDate
 from guideline.infections import active_infection
 from guideline.labs import confirming_igg
-from guideline.model import Criterion, Diagnosis, Evidence, Finding, KeyDates, LabResult
+from guideline.model import Criterion, Diagnosis, Evidence, Finding, KeyDates, LabResult, Overrule
 from guideline.sources import SourceRef
 from guideline.text import Message, msg
 
@@ -35,7 +35,10 @@ ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", An
 
 
 def lab_evidence(lab: LabResult) -> Evidence:
-    """Return a lab result as card evidence (value in g/L, date, reference)."""
+    """Return a lab result as card evidence (value in g/L, date, reference).
+
+    An IgG drawn under immunoglobulin (``LabResult.upper_bound``) says so: it is an upper bound of the own IgG.
+    """
     label = ANALYTE_LABELS[lab.analyte]
     if lab.estimate is not None:
         text = msg(
@@ -50,6 +53,15 @@ def lab_evidence(lab: LabResult) -> Evidence:
         text = msg("{analyte} {value}", analyte=label, value=lab.shown())
     else:
         text = msg("{analyte} {value} (reported {reported})", analyte=label, value=lab.shown(), reported=lab.reported)
+    bound = lab.upper_bound_after
+    if bound is not None:
+        text = msg(
+            "{lab} (drawn {days} days after immunoglobulin {drug} of {dose_on}: the own IgG is at most this)",
+            lab=text,
+            days=(lab.effective - bound.dose_on).days,
+            drug=bound.dose_display,
+            dose_on=bound.dose_on,
+        )
     return Evidence(
         text=text,
         ref=lab.ref,
@@ -154,7 +166,7 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
     IgG (``guideline.own_igg``). With an M-component, documented general immunoparesis takes the place of low IgG.
     """
     p = facts.p
-    earlier = confirming_igg(facts.own_labs, lab, p=p)
+    earlier = confirming_igg(facts.decision_labs, lab, p=p)
     params = {
         "min_days": p.igg_confirm_min_gap_days,
         "max_days": p.igg_confirm_max_span_days,
@@ -390,6 +402,7 @@ def make_finding(
     notes: Iterable[Message] = (),
     interpretations: Iterable[str] = (),
     order_lab_tests: bool = False,
+    overruled: Overrule | None = None,
 ) -> Finding:
     """Build a ``Finding`` with the facts' data issues and IgRT status attached."""
     return Finding(
@@ -405,9 +418,10 @@ def make_finding(
         data_issues=facts.data_issues,
         on_igrt=facts.igrt.on_igrt,
         order_lab_tests=order_lab_tests,
+        overruled=overruled,
     )
 
 
-def default_dates(facts: Facts, **extra: date | None) -> KeyDates:
+def default_dates(facts: Facts, **extra: date | bool | None) -> KeyDates:
     """Return T0 and the window end, plus any ``extra`` dates."""
     return KeyDates(t0=facts.index.t0 if facts.index else None, window_end=facts.window_end, **extra)

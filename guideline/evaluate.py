@@ -13,6 +13,7 @@ from guideline.model import Advice, Finding, OrderedDose, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 from guideline.relevance import concerns, in_scope
 from guideline.start_rules import decide_start, patient_deceased
+from guideline.t0_unknown import decide_t0_unknown
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ def assess(
 def _decide(facts: Facts) -> Finding:
     if facts.record.deceased:
         return patient_deceased(facts)
+    return decide_t0_unknown(facts, _decide_known) or _decide_known(facts)
+
+
+def _decide_known(facts: Facts) -> Finding:
     if facts.igrt.on_igrt:
         return decide_continuation(facts)
     return decide_start(facts)

@@ -30,17 +30,17 @@ class IndexDate:
 def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p: Parameters) -> tuple[IndexDate, ...]:
     """Return every T0 on or before ``as_of``, oldest first.
 
-    CAR-T: each recorded infusion is a T0. A CAR-T history code (``date_certain=False``) gives a T0 only when no
-    infusion is recorded. bsAb: administrations are grouped into courses; a different substance than the previous
-    administration's (``substance_key``; unknown keys compare equal), or a gap of more than
-    ``p.bsab_new_course_gap_days`` days, starts a new course, whose first administration is its T0.
+    CAR-T: each recorded infusion is a T0. A CAR-T history code (``date_certain=False``) is never a T0: its date is
+    when it was recorded, not the infusion (``guideline.facts`` keeps it as ``car_t_undated``). bsAb:
+    administrations are grouped into courses; a different substance than the previous administration's
+    (``substance_key``; unknown keys compare equal), or a gap of more than ``p.bsab_new_course_gap_days`` days,
+    starts a new course, whose first administration is its T0.
     """
     past = [t for t in therapies if t.on <= as_of]
     found: list[IndexDate] = []
-    car_t = [t for t in past if t.kind == TherapyKind.CAR_T]
-    infusions = [t for t in car_t if t.date_certain]
-    for t in infusions or car_t:
-        found.append(IndexDate(t.on, TherapyKind.CAR_T, t.substance, (t.ref,), t.date_certain))
+    for t in past:
+        if t.kind == TherapyKind.CAR_T and t.date_certain:
+            found.append(IndexDate(t.on, TherapyKind.CAR_T, t.substance, (t.ref,), True))
     bsab = sorted((t for t in past if t.kind == TherapyKind.BSAB), key=lambda t: (t.on, t.ref))
     course: list[TherapyAdministration] = []
     for t in bsab:

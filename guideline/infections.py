@@ -29,6 +29,7 @@ from guideline.text import Message, join, msg
 
 EPISODE_INTERPRETATIONS = (
     "infection_episode_merge_days",
+    "infection_copy_max_days",
     "antibiotic_link_days_before_onset",
     "antibiotic_link_days_after_onset",
     "emergency_encounter_counts_as_admission",
@@ -95,18 +96,48 @@ class _Classified:
     admissions: tuple[Admission, ...]
 
 
-def infection_episodes(
-    record: PatientRecord, *, as_of: date, p: Parameters
-) -> tuple[tuple[InfectionEpisode, ...], tuple[DataIssue, ...]]:
+@dataclass(frozen=True)
+class InfectionHistory:
+    """The coded infections read once: bacterial episodes, what was not counted and why.
+
+    Attributes:
+        episodes: bacterial infection episodes with onset on or before the date, oldest first.
+        issues: data issues for the coded infections not counted as bacterial, and for copies counted once.
+        not_verified: infections coded without organism (pneumonia UNS, UTI, sepsis UNS) and without a linked J01
+            antibiotic: not counted as bacterial, but they would count if verified (issue "clinical fidelity 3" §9).
+    """
+
+    episodes: tuple[InfectionEpisode, ...]
+    issues: tuple[DataIssue, ...]
+    not_verified: tuple[InfectionRecord, ...]
+
+
+def infection_episodes(record: PatientRecord, *, as_of: date, p: Parameters) -> InfectionHistory:
     """Return the bacterial infection episodes with onset on or before ``as_of`` (oldest first).
 
-    Also returns, as data issues, the coded infections that were not counted as bacterial and why.
+    Also returns, as data issues, the coded infections that were not counted as bacterial and why. One infection
+    recorded twice counts once: a Condition without an onset (dated by its ``recordedDate``) with the same code as
+    a dated one whose onset lies at most ``infection_copy_max_days`` before it is that infection's copy (an
+    encounter diagnosis and its problem-list entry); copies with onsets within an episode merge into it anyway.
     """
     classified: list[_Classified] = []
     not_counted: list[DataIssue] = []
+    not_verified: list[InfectionRecord] = []
     antibiotic_index = _AntibioticIndex(record.antibiotics)
-    for infection in sorted(record.infections, key=lambda i: (i.onset, i.ref)):
-        if infection.onset > as_of:
+    infections = sorted((i for i in record.infections if i.onset <= as_of), key=lambda i: (i.onset, i.ref))
+    copies = _copies(infections, p)
+    for infection in infections:
+        if infection.ref in copies:
+            not_counted.append(
+                DataIssue(
+                    ref=infection.ref,
+                    reason=msg(
+                        "{name}: the same infection as {original} (same code, no onset of its own): counted once",
+                        name=infection.display,
+                        original=copies[infection.ref],
+                    ),
+                )
+            )
             continue
         if not infection.classified:
             not_counted.append(
@@ -122,6 +153,7 @@ def infection_episodes(
             continue
         antibiotics = antibiotic_index.linked(infection, p)
         if not infection.kinds & _BACTERIAL and not antibiotics:
+            not_verified.append(infection)
             not_counted.append(
                 DataIssue(
                     ref=infection.ref,
@@ -141,7 +173,28 @@ def infection_episodes(
                 admissions=_linked_admissions(infection, record.admissions, p),
             )
         )
-    return tuple(_merge(classified, p)), tuple(not_counted)
+    return InfectionHistory(tuple(_merge(classified, p)), tuple(not_counted), tuple(not_verified))
+
+
+def _copies(infections: list[InfectionRecord], p: Parameters) -> dict[str, str]:
+    """Map the ref of each undated copy (no onset, dated by ``recordedDate``) to the ref of the infection it copies.
+
+    ``infections`` is sorted by onset. A copy follows its original: same ``code_key``, original dated by an onset
+    (not by ``recordedDate``) at most ``infection_copy_max_days`` before the copy's recorded date.
+    """
+    found: dict[str, str] = {}
+    dated: dict[str, list[InfectionRecord]] = defaultdict(list)
+    for infection in infections:
+        if not infection.code_key:
+            continue
+        if infection.date_source != "recordedDate":
+            dated[infection.code_key].append(infection)
+            continue
+        for original in reversed(dated.get(infection.code_key, [])):
+            if 0 <= (infection.onset - original.onset).days <= p.infection_copy_max_days:
+                found[infection.ref] = original.ref
+                break
+    return found
 
 
 def _is_verified(infection: InfectionRecord, p: Parameters) -> bool:

@@ -53,6 +53,20 @@ class PolyclonalEstimate(_Frozen):
     m_protein_on: date
 
 
+class UpperBoundReason(_Frozen):
+    """Why an IgG is only an upper bound of the patient's own IgG: the immunoglobulin dose drawn after.
+
+    Attributes:
+        dose_display / dose_ref / dose_on: the immunoglobulin exposure (its last day) the sample follows.
+        own_from: the first day an own IgG can be drawn (the dose + ``igg_washout_days``).
+    """
+
+    dose_display: str
+    dose_ref: str
+    dose_on: date
+    own_from: date
+
+
 class LabResult(_Frozen):
     """One immunoglobulin or M-protein result.
 
@@ -61,6 +75,8 @@ class LabResult(_Frozen):
         comparator: set when the lab reported a bound (``"<"`` for "< 0.3 g/L"); the true value is beyond it.
         reported: the value as reported, e.g. ``"340 mg/dL"``.
         reference_low_g_per_l: the lab's reference-range low in g/L, when given.
+        upper_bound_after: set by the guideline core (``guideline.own_igg``) on an IgG drawn under or within the
+            washout after immunoglobulin: infused IgG only raises the value, so it is an upper bound of the own IgG.
     """
 
     analyte: Analyte
@@ -71,23 +87,44 @@ class LabResult(_Frozen):
     reported: str
     reference_low_g_per_l: float | None = None
     estimate: PolyclonalEstimate | None = None
+    upper_bound_after: UpperBoundReason | None = None
+
+    @property
+    def upper_bound(self) -> bool:
+        """Whether the value is only an upper bound of the patient's own IgG (drawn under immunoglobulin)."""
+        return self.upper_bound_after is not None
 
     def is_below(self, threshold_g_per_l: float) -> bool | None:
-        """Return whether the true value is strictly below the threshold; ``None`` when the bound can't tell."""
+        """Return whether the true value is strictly below the threshold; ``None`` when the bound can't tell.
+
+        An IgG drawn under or soon after immunoglobulin (``upper_bound``) is read as an upper bound of the own IgG:
+        below a threshold it proves the own IgG is below it too; at or above it, it cannot tell (``None``).
+        """
         value = self.value_g_per_l
         if self.comparator is None:
-            return value < threshold_g_per_l
-        if self.comparator == "<":
-            return True if value <= threshold_g_per_l else None
-        if self.comparator == "<=":
-            return True if value < threshold_g_per_l else None
-        return False if value >= threshold_g_per_l else None
+            below: bool | None = value < threshold_g_per_l
+        elif self.comparator == "<":
+            below = True if value <= threshold_g_per_l else None
+        elif self.comparator == "<=":
+            below = True if value < threshold_g_per_l else None
+        else:
+            below = False if value >= threshold_g_per_l else None
+        return None if below is False and self.upper_bound else below
 
     def shown(self) -> Message:
         """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``."""
         if self.comparator:
             return msg("{comparator} {value} g/L", comparator=self.comparator, value=self.value_g_per_l)
         return msg("{value} g/L", value=self.value_g_per_l)
+
+
+class PreliminaryLab(_Frozen):
+    """A lab result that is not final yet (``Observation.status`` ``preliminary``): never decides, always named.
+
+    A newer preliminary low IgG keeps a confident not-indicated from being issued (``guideline.start_rules``).
+    """
+
+    lab: LabResult
 
 
 class TherapyAdministration(_Frozen):
@@ -118,6 +155,8 @@ class InfectionRecord(_Frozen):
         severe_by_code: the code itself names a severe infection (meningitis, endocarditis; ``infection_sites.csv``).
         classified: ``False`` for a code in an infection chapter that the code tables do not classify: it never
             counts as bacterial, but a sample taken while it is active is a sample during infection.
+        code_key: the first coding as ``system|code``; with ``date_source == "recordedDate"`` (no onset) a record
+            of the same code as an earlier dated one may be its problem-list copy (``guideline.infections``).
     """
 
     ref: str
@@ -132,6 +171,8 @@ class InfectionRecord(_Frozen):
     abatement: date | None = None
     severe_by_code: bool = False
     classified: bool = True
+    code_key: str = ""
+    """The Condition's first coding as ``system|code`` (a copy of one infection in another list has the same)."""
 
 
 class Admission(_Frozen):
@@ -250,6 +291,7 @@ class PatientRecord(_Frozen):
     measurements: tuple[Measurement, ...] = ()
     vaccinations: tuple[Vaccination, ...] = ()
     m_protein_typings: tuple[MProteinTyping, ...] = ()
+    preliminary_labs: tuple[PreliminaryLab, ...] = ()
 
 
 class Evidence(_Frozen):
@@ -291,6 +333,26 @@ class KeyDates(_Frozen):
     next_follow_up: date | None = None
     own_igg_from: date | None = None
     """The first day an IgG reflects the patient's own production again (last immunoglobulin dose + washout)."""
+    stop_attempt_until: date | None = None
+    """The end of the standard stop-attempt window ("6-12 måneder efter"): a stop attempt is due from
+    ``stop_due`` until this date. ``None`` for the CAR-T/bsAb 6-month rule, whose ``stop_due`` is "senest"."""
+    follow_up_overdue: bool = False
+    """``next_follow_up`` lies before the evaluation date: that follow-up is overdue (no IgG measured for it)."""
+
+
+class Overrule(_Frozen):
+    """A stop or pause the rules proposed, and the safety check that overruled it (``guideline.safety``).
+
+    Attributes:
+        check: the check's id (``"treatment-failing"``, ``"new-high-risk-period"``, ...).
+        proposed_rule / proposed: the rule and recommendation that were overruled.
+        reason: one line for the card: which check held and why, with its source.
+    """
+
+    check: str
+    proposed_rule: RuleId
+    proposed: Recommendation
+    reason: Message
 
 
 class Finding(_Frozen):
@@ -305,6 +367,7 @@ class Finding(_Frozen):
         data_issues: resources not used, with the reason.
         on_igrt: whether the patient is on IgRT on ``as_of``.
         order_lab_tests: the decision needs IgG, IgA and IgM measured (drives the lab-order suggestion).
+        overruled: the stop or pause a safety check overruled, when one did.
     """
 
     rule: RuleId
@@ -319,6 +382,7 @@ class Finding(_Frozen):
     data_issues: tuple[DataIssue, ...] = ()
     on_igrt: bool = False
     order_lab_tests: bool = False
+    overruled: Overrule | None = None
 
     @property
     def rests_on_immunoparesis(self) -> bool:

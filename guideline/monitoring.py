@@ -23,6 +23,7 @@ from guideline.calendar import add_calendar_months
 from guideline.concepts import AdviceKind, AdviceRule, Analyte, MeasurementKind, Recommendation
 from guideline.criteria import ANALYTE_LABELS, lab_evidence
 from guideline.facts import Facts
+from guideline.igrt import IgrtEpisode
 from guideline.infections import InfectionEpisode, active_infection
 from guideline.labs import confirming_igg, is_recent, latest, results
 from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, Measurement
@@ -35,7 +36,7 @@ def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
         return None
     p = facts.p
     newest = facts.igg_recent
-    earlier = confirming_igg(facts.own_labs, newest, p=p) if newest else None
+    earlier = confirming_igg(facts.decision_labs, newest, p=p) if newest else None
     samples = [lab for lab in (newest, earlier) if lab is not None]
     clean = [lab for lab in samples if active_infection(facts.record.infections, lab.effective, p) is None]
     iga = _recent(facts, Analyte.IGA)
@@ -86,22 +87,52 @@ def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
     )
 
 
+def next_follow_up(start: date, as_of: date, facts: Facts) -> date:
+    """Return the first scheduled follow-up on or after ``as_of``: 3 and 6 months after start, then every 6 months."""
+    p = facts.p
+    months = list(p.follow_up_calendar_months)
+    while add_calendar_months(start, months[-1]) < as_of:
+        months.append(months[-1] + p.reassess_every_calendar_months)
+    return next(add_calendar_months(start, m) for m in months if add_calendar_months(start, m) >= as_of)
+
+
+def follow_up_due(facts: Facts, episode: IgrtEpisode) -> tuple[date, bool]:
+    """Return the follow-up the clinician must act on, and whether it is overdue; the same date on every hook.
+
+    Source: Opsummering, "Monitorering af effekt" and "Kriterier for seponering": follow-up 3 and 6 months after the
+    start, then every 6 months. The latest scheduled follow-up up to ``as_of`` is overdue when no IgG was measured
+    from ``follow_up_done_tolerance_days`` before it (**interpretation**), unless the next one is due within
+    ``follow_up_due_soon_days`` (then that one is what to prepare); otherwise the next one after ``as_of`` is due.
+    The decision card, the follow-up reminder and the worklist all read this (issue "clinical fidelity 4" §7).
+    """
+    as_of = facts.as_of
+    upcoming = next_follow_up(episode.start, as_of + timedelta(days=1), facts)
+    past = _scheduled(episode.start, as_of, facts)
+    soon = upcoming <= as_of + timedelta(days=facts.p.follow_up_due_soon_days)
+    if past is not None and not _done(facts, past) and not soon:
+        return past, True
+    return (past, True) if past == as_of and not _done(facts, past) else (upcoming, False)
+
+
+def _done(facts: Facts, scheduled: date) -> bool:
+    """Whether an IgG was measured for the follow-up of ``scheduled`` (from the tolerance before it, up to today)."""
+    done_from = scheduled - timedelta(days=facts.p.follow_up_done_tolerance_days)
+    return any(lab.effective >= done_from for lab in results(facts.record.labs, Analyte.IGG, as_of=facts.as_of))
+
+
 def follow_up_advice(facts: Facts) -> Advice | None:
-    """Return the follow-up reminder for a patient on IgRT when a follow-up is due soon or overdue."""
+    """Return the follow-up reminder for a patient on IgRT when a follow-up is due soon or overdue.
+
+    The date is ``follow_up_due``'s, the one the decision card shows.
+    """
     episode = facts.igrt.current
     if episode is None:
         return None
     p, as_of = facts.p, facts.as_of
-    scheduled = _scheduled(episode.start, as_of + timedelta(days=p.follow_up_due_soon_days), facts)
-    if scheduled is None:
+    scheduled, overdue = follow_up_due(facts, episode)
+    if not overdue and (scheduled > as_of + timedelta(days=p.follow_up_due_soon_days) or _done(facts, scheduled)):
         return None
     done_from = scheduled - timedelta(days=p.follow_up_done_tolerance_days)
-    sample = next(
-        (lab for lab in results(facts.record.labs, Analyte.IGG, as_of=as_of) if lab.effective >= done_from), None
-    )
-    if sample is not None:
-        return None
-    overdue = scheduled <= as_of
     history = _history(facts)
     months_on = _months_between(episode.start, scheduled)
     summary = (

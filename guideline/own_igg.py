@@ -6,9 +6,12 @@ en periode uden immunglobulinsubstitution".
 
 Rule: an IgG drawn on the day of, or fewer than ``igg_washout_days`` days after, the last day of **any**
 immunoglobulin exposure (ATC J06BA, any dose, any reason: IgRT and also high-dose IVIG for ICANS, ITP and the
-like) is not the patient's own IgG. It cannot support start, consider, not-indicated or immune recovery; on IgRT it
-is a trough and feeds the dose advice only. A sample drawn the same day as a dose counts as confounded because a
-date cannot tell a pre-dose from a post-dose sample.
+like) is not the patient's own IgG. Infused IgG only raises the measured value, so such a value is an **upper
+bound** of the own IgG (``upper_bounds``): below the start threshold (4 g/L) it proves the own IgG is below it too
+and counts for "IgG < 4 g/L", for persistence and for a restart, also inside the washout; at or above it, it cannot
+support start, consider, not-indicated or immune recovery. On IgRT it is also a trough for the dose advice. A
+sample drawn the same day as a dose counts as confounded because a date cannot tell a pre-dose from a post-dose
+sample.
 
 **interpretation** ``igg_washout_days`` (default 90): the half-life of IgG (own and infused) is about 3-4 weeks
 (21-28 days; addendum table 8-7 "lang halveringstid"). After 90 days more than three half-lives have passed, so
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from guideline.concepts import Analyte, DiagnosisKind
-from guideline.model import IgrtRecord, LabResult, PatientRecord
+from guideline.model import IgrtRecord, LabResult, PatientRecord, UpperBoundReason
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,24 @@ def split_igg(
         else:
             confounded.append(ConfoundedIgg(lab, exposure, exposure.end + timedelta(days=washout_days)))
     return tuple(own), tuple(confounded)
+
+
+def upper_bounds(confounded: tuple[ConfoundedIgg, ...], *, below_g_per_l: float) -> tuple[LabResult, ...]:
+    """Return the confounded IgG results that prove a low own IgG, marked as upper bounds of it.
+
+    An IgG below ``below_g_per_l`` (the start threshold, 4 g/L) drawn under or after immunoglobulin proves the own
+    IgG is below it too (issue "clinical fidelity 3" §4); one at or above it is left out, as it decides nothing.
+    """
+    found = []
+    for item in confounded:
+        lab, dose = item.lab, item.exposure
+        reason = UpperBoundReason(
+            dose_display=dose.display, dose_ref=dose.ref, dose_on=dose.end, own_from=item.own_from
+        )
+        bound = lab.model_copy(update={"upper_bound_after": reason})
+        if bound.is_below(below_g_per_l):
+            found.append(bound)
+    return tuple(found)
 
 
 def own_igg_from(found: tuple[Exposure, ...], *, washout_days: int) -> date | None:

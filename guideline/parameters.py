@@ -161,6 +161,21 @@ class Parameters(BaseModel):
     organ_focus_min_infections: int = _interpretation(
         2, "this many infections of one organ site in the infection-history months make a known organ focus"
     )
+    treatment_failing_lookback_calendar_months: int = _interpretation(
+        6,
+        "a severe or verified bacterial infection on IgRT within this many months means the treatment is failing: "
+        "adjust the dose, never stop or pause (Dosisjustering; dose reduction only after 6-12 infection-free months)",
+    )
+    allo_hsct_high_risk_calendar_months: int = _interpretation(
+        6,
+        "an allogeneic HSCT within this many months is a new high-risk period in which no stop or pause is "
+        "recommended (as the first 6 months after CAR-T or a bsAb start, addendum §3.4)",
+    )
+    infection_copy_max_days: int = _interpretation(
+        60,
+        "a coded infection without an onset (dated by recordedDate) with the same code as an infection whose onset "
+        "lies up to this many days before it is a copy of that one (a problem-list copy of an encounter diagnosis)",
+    )
     concern_horizon_calendar_months: int = _interpretation(
         12, "patient-view concerns patients with CAR-T or bsAb within this many months"
     )

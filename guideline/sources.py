@@ -65,5 +65,8 @@ PRODUCT_SWITCH = _summary("Skift mellem præparater; Manglende effekt; Bivirknin
 M_COMPONENT = _summary("Kriterier for opstart, 1. hæmatologisk sygdom (IgG-M-komponent); tillæg tabel 8-7 (COMMIT)")
 PREREQUISITES = _summary("Kriterier for opstart (inden stillingtagen til opstart)")
 STOP_MARKERS = _summary("Kriterier for seponering (IgA, IgM og B-celler under behandling); tillæg §3.4")
+HIGH_RISK_PERIOD = _addendum("3.4 Konklusion og vurdering af evidensen; 4.3 Baggrund")
+""""de første seks måneder efter CAR-T eller opstart af bispecifikke antistoffer repræsenterer perioden med højest
+infektionsrisiko" (addendum §3.4)."""
 OWN_IGG = _summary("Kriterier for seponering (IgG under immunglobulinsubstitution); tillæg §3.4")
 """Only own IgG decides: "Under immunglobulinsubstitution kan IgG ikke anvendes isoleret som markør ..."."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from guideline import sources
-from guideline.concepts import DiagnosisKind, Population, Recommendation, RuleId
+from guideline.calendar import add_calendar_months
+from guideline.concepts import DiagnosisKind, InfectionKind, Population, Recommendation, RuleId
 from guideline.criteria import (
     LATEST,
     NOT_INDICATED_NOTE,
@@ -27,7 +28,7 @@ from guideline.criteria import (
     persistence,
     population_criterion,
 )
-from guideline.facts import Facts
+from guideline.facts import Facts, derive
 from guideline.infections import (
     EPISODE_INTERPRETATIONS,
     SEVERE_OR_RECURRENT_INTERPRETATIONS,
@@ -119,7 +120,7 @@ def primary_immunodeficiency(facts: Facts) -> Finding | None:
 
 def age_unknown(facts: Facts) -> Finding | None:
     """A CAR-T/bsAb patient without a birth date: adult and child criteria differ, so age is needed."""
-    if facts.index is None or facts.adult is not None:
+    if not facts.after_therapy or facts.adult is not None:
         return None
     return make_finding(
         facts,
@@ -136,16 +137,21 @@ def igg_not_own(facts: Facts) -> Finding | None:
 
     Source: Opsummering, "Kriterier for seponering" ("Under immunglobulinsubstitution kan IgG ikke anvendes isoleret
     som markør"); addendum §3.4 (IgG "i en periode uden immunglobulinsubstitution"). Fires when no recent own IgG
-    is left (inside the CAR-T/bsAb window: none since T0) but a recent confounded one exists. Names the dose and
-    the first date an own IgG can be drawn.
+    is left (inside the CAR-T/bsAb window: none since T0) but a recent confounded one at or above 4 g/L exists (one
+    below 4 g/L proves a low own IgG and decides as such: ``guideline.own_igg``). Names the dose and the first date
+    an own IgG can be drawn.
     """
     p = facts.p
     window_rule = Population.CAR_T_OR_BSAB in facts.populations and facts.in_window
     needed = facts.igg_since_t0 if window_rule else facts.igg_recent
+    since = facts.index.t0 if window_rule and facts.index is not None and p.pop2_igg_must_follow_t0 else None
     recent = [
         c
         for c in facts.igg_not_own
-        if c.lab.effective <= facts.as_of and (facts.as_of - c.lab.effective).days <= p.igg_recent_max_age_days
+        if c.lab.effective <= facts.as_of
+        and (facts.as_of - c.lab.effective).days <= p.igg_recent_max_age_days
+        and (since is None or c.lab.effective >= since)
+        and c.lab.is_below(p.igg_start_below_g_per_l) is not True
     ]
     if needed is not None or not recent:
         return None
@@ -329,7 +335,12 @@ def no_recent_igg(facts: Facts) -> Finding | None:
 
 
 def start_pop2_window(facts: Facts) -> Finding | None:
-    """Population 2 inside the window: IgG < 4 g/L whatever the infections; stop due at T0 + 6 months (§4.1)."""
+    """Population 2 inside the window: IgG < 4 g/L whatever the infections (addendum §4.1).
+
+    The stop is due at T0 + 6 months only for a start on IgG < 4 g/L alone; after severe or recurrent bacterial
+    infections the standard stop rules apply (addendum §4.2), so the card gives no 6-month stop date then, and the
+    later continue card agrees (``guideline.continuation.window_start`` reads the same criterion on the start day).
+    """
     lab = facts.igg_since_t0
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or lab is None:
         return None
@@ -339,6 +350,21 @@ def start_pop2_window(facts: Facts) -> Finding | None:
     if not low.held:
         return None
     confirmation = persistence(facts, lab, required=False)
+    prior = severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p)
+    if prior.held:
+        # Addendum §4.2: the 6-month stop is for IgRT started on IgG < 4 g/L alone, "uden forudgående svære eller
+        # tilbagevendende bakterielle infektioner"; with them the standard stop rules apply (6-12 months after).
+        course = msg(
+            "Severe or recurrent bacterial infections before the start: the standard stop rules apply, a stop "
+            "attempt 6-12 months after the IgRT start (addendum §4.2), not the stop 6 months after CAR-T/bsAb."
+        )
+        stop_due = None
+    else:
+        course = msg(
+            "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
+            "(addendum §4.1, §4.2)."
+        )
+        stop_due = facts.window_end
     return make_finding(
         facts,
         rule=RuleId.START_POP2_WINDOW,
@@ -349,15 +375,13 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             index_date_criterion(facts),
             low,
             confirmation,
+            prior.model_copy(update={"required": False}),
         ),
         source=sources.START_POP2,
-        dates=default_dates(facts, stop_due=facts.window_end),
+        dates=default_dates(facts, stop_due=stop_due),
         notes=(
             *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
-            msg(
-                "Treatment must be paused/stopped at the latest 6 months after the CAR-T infusion or bsAb start "
-                "(addendum §4.1, §4.2)."
-            ),
+            course,
             *clinical_notes(facts, start_like=True),
         ),
         interpretations=(
@@ -365,6 +389,7 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             "pop2_igg_must_follow_t0",
             "bsab_new_course_gap_days",
             *_PERSISTENCE_INTERPRETATIONS,
+            *SEVERE_OR_RECURRENT_INTERPRETATIONS,
         ),
     )
 
@@ -533,8 +558,8 @@ START_RULES: tuple[Rule, ...] = (
     igg_not_own,
     no_igg_since_t0,
     no_recent_igg,
-    start_pop2_window,
     start_pop3,
+    start_pop2_window,
     start_pop1_or_pop2_after_window,
     hsct_type_unknown,
     consider_pop4,
@@ -546,12 +571,130 @@ START_RULES: tuple[Rule, ...] = (
 
 
 def decide_start(facts: Facts) -> Finding:
-    """Return the first start rule's finding, or not-indicated."""
+    """Return the first start rule's finding, or not-indicated unless a ``NOT_INDICATED_CHECKS`` check holds."""
     for rule in START_RULES:
         finding = rule(facts)
         if finding is not None:
             return finding
+    for check in NOT_INDICATED_CHECKS:
+        finding = check(facts)
+        if finding is not None:
+            return finding
     return not_indicated(facts)
+
+
+def preliminary_igg_pending(facts: Facts) -> Finding | None:
+    """A newer preliminary IgG below 6 g/L (or its reference low) awaits confirmation: no confident not-indicated.
+
+    Source: Opsummering, "Monitorering af effekt" (the decision rests on measured IgG); issue "clinical fidelity 3"
+    §9: a newer preliminary result is never silently outweighed by an older final one.
+    """
+    lab = facts.preliminary_igg
+    if lab is None:
+        return None
+    low = lab.reference_low_g_per_l
+    if not (lab.is_below(facts.p.igg_consider_below_g_per_l) or (low is not None and lab.is_below(low))):
+        return None
+    return make_finding(
+        facts,
+        rule=RuleId.PRELIMINARY_IGG,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary,
+        criteria=(
+            Criterion(
+                id="igg-final",
+                description=msg("The newest IgG is a final result"),
+                held=False,
+                evidence=(lab_evidence(lab),),
+            ),
+        ),
+        source=sources.MONITORING,
+        notes=(
+            msg(
+                "A newer IgG of {value} on {on} is still preliminary; the older final results would give "
+                "not-indicated. Decide when the final result is reported.",
+                value=lab.shown(),
+                on=lab.effective,
+            ),
+            *clinical_notes(facts, start_like=False),
+        ),
+        interpretations=_IGG_INTERPRETATIONS,
+    )
+
+
+def infection_not_verified(facts: Facts) -> Finding | None:
+    """Infections not verified as bacterial would decide the start: say how many and what would verify them.
+
+    Source: Opsummering, "Kriterier for opstart" ("svære eller tilbagevendende verificerede bakterielle
+    infektioner"; "verificerede bakterielle infektioner med definitivt behov for antibiotika"); issue "clinical
+    fidelity 3" §9. Read counterfactually: were the infections coded without organism and antibiotic (not counted),
+    and the bacterial ones not confirmed, verified bacterial infections, would a start or consider follow? Then the
+    answer rests on their verification: insufficient data, never a silent not-indicated.
+    """
+    given = facts.given
+    months = facts.p.severe_or_recurrent_lookback_calendar_months
+    since = add_calendar_months(facts.as_of, -months)
+    uncounted = {i.ref for i in facts.not_verified if since <= i.onset <= facts.as_of}
+    unconfirmed = {ref for e in facts.episodes if since <= e.onset <= facts.as_of and not e.verified for ref in e.refs}
+    if given is None or not (uncounted or unconfirmed):
+        return None
+    verified = tuple(
+        i.model_copy(update={"kinds": i.kinds | {InfectionKind.BACTERIAL}, "verification": "confirmed"})
+        if i.ref in uncounted or i.ref in unconfirmed
+        else i
+        for i in given.infections
+    )
+    counterfactual = decide_start(
+        derive(given.model_copy(update={"infections": verified}), as_of=facts.as_of, p=facts.p)
+    )
+    if counterfactual.recommendation not in (Recommendation.START, Recommendation.CONSIDER):
+        return None
+    named = [i for i in facts.record.infections if i.ref in uncounted or i.ref in unconfirmed]
+    return make_finding(
+        facts,
+        rule=RuleId.INFECTION_NOT_VERIFIED,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary,
+        criteria=(
+            Criterion(
+                id="infections-verified-as-bacterial",
+                description=msg(
+                    "Infections in the last {months} months verified as bacterial: not verified: {count}",
+                    months=months,
+                    count=len(named),
+                ),
+                held=False,
+                evidence=tuple(
+                    Evidence(text=msg("{display}", display=i.display), ref=i.ref, on=i.onset) for i in named
+                ),
+            ),
+            Criterion(
+                id="if-verified",
+                description=msg(
+                    "If they were verified bacterial infections: {recommendation}",
+                    recommendation=counterfactual.recommendation.value,
+                ),
+                held=None,
+                required=False,
+            ),
+        ),
+        source=sources.START_POP1,
+        notes=(
+            msg(
+                "Infection not verified as bacterial: {count}. What would verify it: the organism (a culture, or a "
+                "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or a confirmed "
+                "verificationStatus. Verified, the start criteria would give: {recommendation}.",
+                count=len(named),
+                recommendation=counterfactual.recommendation.value,
+            ),
+            *clinical_notes(facts, start_like=False),
+        ),
+        interpretations=(*SEVERE_OR_RECURRENT_INTERPRETATIONS, *EPISODE_INTERPRETATIONS),
+    )
+
+
+NOT_INDICATED_CHECKS: tuple[Rule, ...] = (preliminary_igg_pending, infection_not_verified)
+"""Checks a not-indicated passes before it is issued: the data that would change it is named instead."""
 
 
 def _pop1_like(facts: Facts) -> Population | None:

@@ -72,7 +72,7 @@ def test_observation_date_in_copenhagen_time() -> None:
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"status": "preliminary"}, "not a final result"),
+        ({"status": "registered"}, "not a final result"),
         ({"status": "entered-in-error"}, "entered-in-error"),
         ({"valueQuantity": {"value": 3.0, "unit": "umol/L"}}, "cannot be converted"),
         ({"valueQuantity": {"value": 3.0}}, "no unit"),

@@ -76,8 +76,9 @@ STANDARD = IgrtRecord(
         ("2026-05-02", RuleId.STANDARD_CONTINUE, "2026-05-02", "2026-10-03"),  # 3-month follow-up day
         ("2026-08-01", RuleId.STANDARD_CONTINUE, "2026-08-02", "2026-10-03"),  # < 6 months
         ("2026-08-02", RuleId.STANDARD_PAUSE_SUMMER, "2026-08-02", "2026-10-03"),  # 6 months, summer
-        ("2026-09-30", RuleId.STANDARD_PAUSE_SUMMER, "2027-02-02", "2026-10-03"),
-        ("2026-10-02", RuleId.STANDARD_CONTINUE, "2027-02-02", "2026-10-03"),  # winter days on IgRT 89 < 90
+        # No IgG measured for the 6-month follow-up: it is overdue, on every hook (not the next one, 2027-02-02).
+        ("2026-09-30", RuleId.STANDARD_PAUSE_SUMMER, "2026-08-02", "2026-10-03"),
+        ("2026-10-02", RuleId.STANDARD_CONTINUE, "2026-08-02", "2026-10-03"),  # winter days on IgRT 89 < 90
         ("2026-10-03", RuleId.STANDARD_STOP_ATTEMPT, None, "2026-10-03"),  # 90 winter days reached: one date only
         ("2027-02-01", RuleId.STANDARD_STOP_ATTEMPT, None, "2026-10-03"),  # last day of 6-12 months
         ("2027-02-02", RuleId.STANDARD_STOP_OVERDUE, None, "2026-10-03"),  # 12 months, no attempt, no infection
@@ -90,6 +91,7 @@ def test_standard_follow_up_pause_and_stop(
     finding = evaluate(record(diagnoses=(HAEM,), igrt=(STANDARD,)), as_of=d(as_of))
     assert finding.rule == expected
     assert finding.dates.next_follow_up == (d(next_follow_up) if next_follow_up else None)
+    assert finding.dates.follow_up_overdue == (next_follow_up is not None and d(next_follow_up) <= d(as_of))
     assert finding.dates.stop_due == d(stop_due)
 
 

@@ -361,7 +361,7 @@ def _pop2_on_igrt(
     [
         (3.2, "2026-09-01", RuleId.POP2_SHORT_COURSE_CONTINUE),
         (3.2, "2026-09-02", RuleId.POP2_SHORT_COURSE_STOP),
-        (4.0, "2026-09-02", RuleId.STANDARD_CONTINUE),  # the start did not meet the criterion: standard rules
+        (4.0, "2026-09-02", RuleId.START_CRITERIA_NOT_MET),  # no start criterion met: review, never "continue"
         (None, "2026-09-01", RuleId.POP2_SHORT_COURSE_CONTINUE),
         (None, "2026-09-02", RuleId.IGRT_START_BASIS_UNKNOWN),
     ],
@@ -373,7 +373,8 @@ def test_short_course_needs_an_own_igg_below_4_before_the_start(
     finding = evaluate(_pop2_on_igrt(*labs), as_of=d(as_of))
     assert finding.rule == expected
     if pre_start_igg == 4.0:
-        assert "did not meet the start criteria" in notes_of(finding)
+        assert finding.recommendation == Recommendation.INDIVIDUAL_ASSESSMENT
+        assert "without IgG < 4 g/L before the start" in notes_of(finding)
     if expected == RuleId.IGRT_START_BASIS_UNKNOWN:
         assert finding.recommendation == Recommendation.INSUFFICIENT_DATA
 
@@ -431,7 +432,7 @@ def test_no_response_shows_a_follow_up_beside_a_stop() -> None:
 # -- 11. No summer pause inside the first 6 months after CAR-T/bsAb ---------------------------------------------------
 @pytest.mark.parametrize(
     ("t0", "expected"),
-    [("2026-01-16", RuleId.STANDARD_CONTINUE), ("2026-01-15", RuleId.STANDARD_PAUSE_SUMMER)],
+    [("2026-01-16", RuleId.CONTINUE_NEW_HIGH_RISK_PERIOD), ("2026-01-15", RuleId.STANDARD_PAUSE_SUMMER)],
     ids=["window-ends-next-day", "window-ended"],
 )
 def test_no_summer_pause_inside_the_window(t0: str, expected: RuleId) -> None:
@@ -439,8 +440,9 @@ def test_no_summer_pause_inside_the_window(t0: str, expected: RuleId) -> None:
     rec = record(therapies=(car_t(t0),), igrt=ivig_every("2025-12-01", "2026-07-13"))
     finding = evaluate(rec, as_of=d("2026-07-15"))
     assert finding.rule == expected
-    if expected == RuleId.STANDARD_CONTINUE:
-        assert any(c.id == "not-in-first-6-months-after-car-t-bsab" for c in finding.criteria)
+    if expected == RuleId.CONTINUE_NEW_HIGH_RISK_PERIOD:
+        assert finding.overruled is not None and finding.overruled.proposed == Recommendation.PAUSE
+        assert finding.dates.stop_due == d("2026-07-16")  # the stop date moves to the end of the window
 
 
 # -- 12. Population 4, dose details, admission -------------------------------------------------------------------------

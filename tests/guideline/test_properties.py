@@ -158,19 +158,21 @@ def test_nothing_dated_after_as_of_changes_the_decision(rec: PatientRecord, as_o
     st.integers(min_value=0, max_value=400),
     st.integers(min_value=0, max_value=30),
     st.sampled_from([car_t, bsab]),
+    st.booleans(),
 )
 def test_the_window_rule_applies_exactly_within_t0_plus_6_calendar_months(
-    t0: date, days_after: int, lab_days_before: int, therapy: object
+    t0: date, days_after: int, lab_days_before: int, therapy: object, severe_infection: bool
 ) -> None:
     as_of = t0 + timedelta(days=days_after)
     lab_day = max(t0, as_of - timedelta(days=lab_days_before))
-    rec = record(
-        therapies=(therapy(str(t0)),), labs=(igg(3.0, str(lab_day)),), infections=(infection(str(t0), severe=True),)
-    )  # type: ignore[operator]
+    infections = (infection(str(t0), severe=True),) if severe_infection else ()
+    rec = record(therapies=(therapy(str(t0)),), labs=(igg(3.0, str(lab_day)),), infections=infections)  # type: ignore[operator]
     finding = evaluate(rec, as_of=as_of)
     assert (finding.rule == RuleId.START_POP2_WINDOW) == in_window(t0, as_of, months=6)
     if finding.rule == RuleId.START_POP2_WINDOW:
-        assert finding.dates.stop_due == add_calendar_months(t0, 6)
+        # The 6-month stop only for a start on IgG < 4 g/L alone (addendum §4.2); after a severe infection the
+        # standard stop rules apply, so no stop date.
+        assert finding.dates.stop_due == (None if severe_infection else add_calendar_months(t0, 6))
 
 
 @st.composite
@@ -190,13 +192,42 @@ def patient_given_immunoglobulin(draw: st.DrawFn) -> PatientRecord:
 @PROPERTIES
 @given(patient_given_immunoglobulin())
 def test_no_not_indicated_start_or_consider_rests_on_an_igg_that_is_not_own(rec: PatientRecord) -> None:
+    """A not-own IgG is read only as an upper bound: cited, it is below 4 g/L, so it can only prove a low own IgG."""
     finding = evaluate(rec, as_of=AS_OF)
     assume(finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.START, Recommendation.CONSIDER))
     found = exposures(rec, as_of=AS_OF)
     _, confounded = split_igg(rec.labs, found, washout_days=DEFAULT_PARAMETERS.igg_washout_days)
-    not_own = {c.lab.ref for c in confounded}
-    cited = {e.ref for c in finding.criteria for e in c.evidence if e.ref and e.ref.startswith("Observation/igg")}
-    assert not cited & not_own, (finding.rule, cited & not_own)
+    not_own = {c.lab.ref: c.lab for c in confounded}
+    for criterion in finding.criteria:
+        for evidence in criterion.evidence:
+            lab = not_own.get(evidence.ref or "")
+            if lab is not None:
+                assert lab.value_g_per_l < DEFAULT_PARAMETERS.igg_start_below_g_per_l, (finding.rule, criterion.id)
+
+
+@st.composite
+def patient_with_low_igg_under_immunomodulation(draw: st.DrawFn) -> PatientRecord:
+    """A patient off IgRT given immunoglobulin for another reason (ICANS, ITP), with IgG values all below 4 g/L."""
+    rec = draw(patient()).model_copy(update={"igrt": ()})
+    low = tuple(lab.model_copy(update={"value_g_per_l": min(lab.value_g_per_l, 3.9)}) for lab in rec.labs)
+    doses = draw(st.lists(day_before.map(lambda d: ivig(str(d), immunomodulation=True)), min_size=1, max_size=3))
+    return rec.model_copy(update={"labs": low, "igrt": tuple(doses)})
+
+
+@PROPERTIES
+@given(patient_with_low_igg_under_immunomodulation())
+def test_an_igg_below_4_under_immunoglobulin_decides_as_an_own_one(rec: PatientRecord) -> None:
+    """The mirror: infused IgG only raises IgG, so a value below 4 g/L under it proves the own IgG is below 4 too.
+
+    The decision is the one the same values would give as own IgG (no washout wait, no "IgG not own").
+    """
+    found = exposures(rec, as_of=AS_OF)
+    _, confounded = split_igg(rec.labs, found, washout_days=DEFAULT_PARAMETERS.igg_washout_days)
+    assume(any(c.lab.effective <= AS_OF for c in confounded))
+    with_doses = evaluate(rec, as_of=AS_OF)
+    without = evaluate(rec.model_copy(update={"igrt": ()}), as_of=AS_OF)
+    assert with_doses.rule != RuleId.IGG_NOT_OWN
+    assert with_doses.rule == without.rule, (with_doses.rule, without.rule)
 
 
 @PROPERTIES

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from guideline import DEFAULT_PARAMETERS, Recommendation, RuleId, evaluate
-from guideline.concepts import DiagnosisKind, InfectionKind
-from guideline.model import AntibioticRecord, PatientRecord
+from guideline.concepts import DiagnosisKind, InfectionKind, TherapyKind
+from guideline.model import AntibioticRecord, PatientRecord, TherapyAdministration
 from tests.guideline.records import (
     ALLO,
     HAEM,
@@ -103,8 +103,9 @@ def test_pop1_persistent_igg_below_4(latest: float, earlier: float, earlier_on: 
         ((infection("2026-03-01"), infection("2026-06-01")), RuleId.START_POP1),
         ((infection("2025-11-19"), infection("2026-06-01")), RuleId.NOT_INDICATED),  # first one 12 months + 1 day ago
         ((infection("2025-11-20"), infection("2026-06-01")), RuleId.START_POP1),  # exactly 12 calendar months
-        ((infection("2026-03-01", verification="provisional"), infection("2026-06-01")), RuleId.NOT_INDICATED),
-        ((infection("2026-03-01", verification=None), infection("2026-06-01")), RuleId.NOT_INDICATED),
+        # One verified infection and one that is not: verified, they would make a start; the card says so.
+        ((infection("2026-03-01", verification="provisional"), infection("2026-06-01")), RuleId.INFECTION_NOT_VERIFIED),
+        ((infection("2026-03-01", verification=None), infection("2026-06-01")), RuleId.INFECTION_NOT_VERIFIED),
     ],
     ids=["1-severe", "1-mild", "2-verified", "outside-12-months", "at-12-months", "provisional", "no-verification"],
 )
@@ -119,7 +120,7 @@ def test_missing_verification_setting_counts_unverified_conditions() -> None:
         labs=(igg(3.0, "2026-11-10"), igg(3.1, "2026-10-01")),
         infections=(infection("2026-03-01", verification=None), infection("2026-06-01", verification=None)),
     )
-    assert rule_of(rec, "2026-11-20") == RuleId.NOT_INDICATED
+    assert rule_of(rec, "2026-11-20") == RuleId.INFECTION_NOT_VERIFIED  # never a silent not-indicated
     assert rule_of(rec, "2026-11-20", missing_verification_counts_as_confirmed=True) == RuleId.START_POP1
 
 
@@ -294,19 +295,46 @@ def test_most_recent_t0_counts() -> None:
     assert (finding.rule, finding.dates.t0) == (RuleId.START_POP2_WINDOW, d("2026-09-01"))
 
 
-def test_car_t_history_code_gives_uncertain_t0_only_without_infusion() -> None:
-    from guideline.concepts import TherapyKind
-    from guideline.model import TherapyAdministration
-
-    history = TherapyAdministration(
-        kind=TherapyKind.CAR_T, substance="(history)", on=d("2026-10-01"), ref="Condition/h", date_certain=False
+def _history(on: str) -> TherapyAdministration:
+    return TherapyAdministration(
+        kind=TherapyKind.CAR_T, substance="(history code DZ948D)", on=d(on), ref="Condition/h", date_certain=False
     )
-    rec = record(therapies=(history,), labs=(igg(3.0, "2026-10-15"),))
+
+
+@pytest.mark.parametrize(
+    ("recorded", "labs", "infections", "expected"),
+    [
+        # Recorded 2026-10-01: the window may run until 2027-04-01. IgG 3.0 alone: start inside, not after.
+        ("2026-10-01", ((3.0, "2026-10-15"),), False, RuleId.CAR_T_DATE_UNKNOWN),
+        # Both readings agree (persistent IgG < 4 with a severe infection: start either way): no window dates.
+        ("2026-10-01", ((3.0, "2026-10-15"), (3.2, "2026-09-10")), True, RuleId.START_POP2_AFTER_WINDOW),
+        # IgG 8: not indicated either way.
+        ("2026-10-01", ((8.0, "2026-10-15"),), False, RuleId.NOT_INDICATED),
+        # Recorded 2026-05-20, as of 2026-11-20: the window ended on 2026-11-20 at the latest (boundary: ended).
+        ("2026-05-20", ((3.0, "2026-10-15"),), False, RuleId.NOT_INDICATED),
+        # Recorded 2026-05-21: the window may still run on 2026-11-20.
+        ("2026-05-21", ((3.0, "2026-10-15"),), False, RuleId.CAR_T_DATE_UNKNOWN),
+    ],
+)
+def test_a_car_t_history_code_is_no_t0_and_decides_only_where_every_date_agrees(
+    recorded: str, labs: tuple[tuple[float, str], ...], infections: bool, expected: RuleId
+) -> None:
+    rec = record(
+        therapies=(_history(recorded),),
+        labs=tuple(igg(value, on) for value, on in labs),
+        infections=(infection("2026-08-01", severe=True),) if infections else (),
+    )
     finding = evaluate(rec, as_of=d("2026-11-20"))
-    assert finding.rule == RuleId.START_POP2_WINDOW
-    assert "date uncertain" in finding.criteria[1].description.english()
-    with_infusion = rec.model_copy(update={"therapies": (history, car_t("2025-01-01"))})
-    assert evaluate(with_infusion, as_of=d("2026-11-20")).dates.t0 == d("2025-01-01")
+    assert finding.rule == expected
+    assert finding.dates.t0 is None and finding.dates.stop_due is None  # never a firm "stop by" date
+    if expected == RuleId.CAR_T_DATE_UNKNOWN:
+        assert finding.recommendation == Recommendation.INSUFFICIENT_DATA
+        assert "Record the CAR-T infusion date" in finding.notes[0].english()
+
+
+def test_a_dated_infusion_wins_over_a_history_code() -> None:
+    rec = record(therapies=(_history("2026-10-01"), car_t("2025-01-01")), labs=(igg(3.0, "2026-10-15"),))
+    assert evaluate(rec, as_of=d("2026-11-20")).dates.t0 == d("2025-01-01")
 
 
 def test_lab_bound_below_detection_counts_as_below() -> None:
