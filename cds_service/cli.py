@@ -163,11 +163,14 @@ def _cohort(
         engine=engine,
         master=master,
     )
-    counts = Counter(row.recommendation for row in result.rows)
+    counts = result.counts
+    listed = Counter(row.recommendation for row in result.worklist)
     where = f"{result.workers} processes" if engine == "local" else f"Spark {master}"
     print(
-        f"{len(result.rows)} patients as of {day} in {result.seconds:.1f} s ({result.patients_per_second:.0f}/s, "
-        f"{where}): " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+        f"{counts['evaluated']} patients as of {day} in {result.seconds:.1f} s ({result.patients_per_second:.0f}/s, "
+        f"{where}): {counts['worklist']} on the worklist ("
+        + ", ".join(f"{k} {v}" for k, v in listed.most_common())
+        + f"); not on it: not-relevant {counts['not-relevant']}, deceased {counts['deceased']}"
     )
     if result.bad_lines:
         print(f"{len(result.bad_lines)} unreadable lines skipped, e.g. {result.bad_lines[0]}", file=sys.stderr)

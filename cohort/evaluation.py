@@ -3,6 +3,14 @@
 The same functions as the hook path: ``fhir_mappers.summarize`` maps the resources into the guideline model and
 ``guideline.assess`` applies the rules with the same parameters (``follow_up=True``, as patient-view). The result is
 a ``WorklistRow``: the decision, its dates, and what is missing.
+
+Two kinds of patient get no worklist row (issue "clinical fidelity 3" §9, §10): a **deceased** patient
+(``Patient.deceased[x]``, ``Assessment.deceased``: no recommendation, as on every hook) and a patient the guideline
+**does not concern** at all (``Assessment.in_scope`` is False: no haematological disease, HSCT, CAR-T, bsAb,
+immunoglobulin record or low IgG). Their row carries the recommendation ``deceased`` or ``not-relevant`` (the
+worklist's own codes, not the guideline's), nothing else, and ``on_worklist`` False: the outputs count them apart and
+write no worklist line and no ``GuidanceResponse`` for them. A deceased patient is counted as deceased whether or not
+the guideline concerns them (the guideline checks that first too).
 """
 
 from __future__ import annotations
@@ -22,6 +30,13 @@ from guideline.parameters import Parameters
 from guideline.relevance import worth_showing
 from guideline.text import english
 
+DECEASED = "deceased"
+"""The recommendation of a deceased patient's row (``Patient.deceased[x]``): not on the worklist, counted apart."""
+NOT_RELEVANT = "not-relevant"
+"""The recommendation of the row of a patient the guideline does not concern: not on the worklist, counted apart."""
+EXCLUDED = (DECEASED, NOT_RELEVANT)
+"""The worklist's own codes for the patients it leaves out (``WorklistRow.on_worklist`` False)."""
+
 
 @dataclass(frozen=True)
 class WorklistRow:
@@ -30,7 +45,8 @@ class WorklistRow:
     ``missing`` lists, in words, the data the decision lacked or could not use (the card's data issues, and the lab
     tests to order when the rule asks for them). ``patient_view_card``: patient-view would show this patient a card
     (``guideline.relevance.worth_showing``): on IgRT, or a start, consider or missing-data finding for a patient the
-    guideline concerns; the other rows are patients the guideline has nothing to say about now.
+    guideline concerns; the other rows are patients the guideline has nothing to say about now. A row whose
+    recommendation is ``DECEASED`` or ``NOT_RELEVANT`` is not on the worklist (``on_worklist``): only counted.
     """
 
     patient_id: str
@@ -46,6 +62,11 @@ class WorklistRow:
     missing: tuple[str, ...]
     order_lab_tests: bool
     interpretations: tuple[str, ...] = ()
+
+    @property
+    def on_worklist(self) -> bool:
+        """Whether the patient gets a worklist line and a ``GuidanceResponse`` (not deceased, not out of scope)."""
+        return self.recommendation not in EXCLUDED
 
 
 def evaluate_patient(
@@ -84,6 +105,10 @@ def evaluate_patient(
 
 def _row(patient_id: str, assessment: Assessment) -> WorklistRow:
     finding = assessment.finding
+    if assessment.deceased:
+        return _excluded(patient_id, DECEASED, finding.rule.value)
+    if not assessment.in_scope:
+        return _excluded(patient_id, NOT_RELEVANT, "")
     missing = [f"{issue.ref}: {english(issue.reason)}" for issue in finding.data_issues]
     if finding.order_lab_tests:
         missing.insert(0, "measure IgG, IgA and IgM")
@@ -101,6 +126,24 @@ def _row(patient_id: str, assessment: Assessment) -> WorklistRow:
         missing=tuple(missing),
         order_lab_tests=finding.order_lab_tests,
         interpretations=finding.interpretations,
+    )
+
+
+def _excluded(patient_id: str, recommendation: str, rule: str) -> WorklistRow:
+    """The row of a patient left off the worklist: the reason, and nothing a worklist line would show."""
+    return WorklistRow(
+        patient_id=patient_id,
+        recommendation=recommendation,
+        rule=rule,
+        population=None,
+        t0=None,
+        window_end=None,
+        stop_due=None,
+        next_follow_up=None,
+        on_igrt=False,
+        patient_view_card=False,
+        missing=(),
+        order_lab_tests=False,
     )
 
 
@@ -124,14 +167,15 @@ _URGENCY = {
 }
 
 
-def due_order(row: WorklistRow) -> tuple[bool, date, int, str]:
+def due_order(row: WorklistRow) -> tuple[bool, bool, date, int, str]:
     """Sort key: patients with a card first, what is due first (the earliest stop or follow-up date) among them.
 
-    Then by recommendation (stop, missing data, start, consider, pause, continue), then by patient id.
+    Then by recommendation (stop, missing data, start, consider, pause, continue), then by patient id. Patients not
+    on the worklist (deceased, not relevant) come after every worklist row, by patient id.
     """
     dates = [d for d in (row.stop_due, row.next_follow_up) if d is not None]
     due = min(dates) if dates else date.max
-    return (not row.patient_view_card, due, _URGENCY.get(row.recommendation, 9), row.patient_id)
+    return (not row.on_worklist, not row.patient_view_card, due, _URGENCY.get(row.recommendation, 9), row.patient_id)
 
 
 def changed_patients(pairs: Iterable[tuple[WorklistRow, WorklistRow]]) -> int:

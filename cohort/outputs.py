@@ -1,11 +1,15 @@
-"""What a cohort run writes: the worklist CSV, one FHIR R4 ``GuidanceResponse`` per patient, an HTML summary.
+"""What a cohort run writes: the worklist CSV, one FHIR R4 ``GuidanceResponse`` per worklist patient, an HTML summary.
 
-* ``worklist.csv``: one row per patient, what is due first at the top (``cohort.evaluation.due_order``).
-* ``guidance-responses.ndjson``: FHIR R4 ``GuidanceResponse`` (status ``success``, or ``data-required`` with a
-  ``dataRequirement`` for IgG, IgA and IgM when the decision needs them), ``moduleCanonical`` naming the guideline
-  and its version, the decision and dates in a contained ``Parameters`` referenced by ``outputParameters``.
-* ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): patients per recommendation and
-  population, stop-due dates per month over the coming 12 months, the unreadable lines.
+* ``worklist.csv``: one row per patient on the worklist, what is due first at the top
+  (``cohort.evaluation.due_order``). Deceased patients and patients the guideline does not concern
+  (``WorklistRow.on_worklist`` False) get no line: they are counted in the summary.
+* ``guidance-responses.ndjson``: one FHIR R4 ``GuidanceResponse`` per patient on the worklist (status ``success``, or
+  ``data-required`` with a ``dataRequirement`` for IgG, IgA and IgM when the decision needs them),
+  ``moduleCanonical`` naming the guideline and its version, the decision and dates in a contained ``Parameters``
+  referenced by ``outputParameters``.
+* ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): the patients evaluated, on the worklist,
+  not relevant and deceased (``patient_counts``), patients per recommendation and population, stop-due dates per
+  month over the coming 12 months, the unreadable lines.
 * ``changes.csv`` (compare runs): each patient whose recommendation, rule, population, dates or card would change
   under other interpretation settings, a line per changed field, with the settings behind the change.
 """
@@ -23,7 +27,7 @@ from typing import Any
 import orjson
 
 from cohort.bulk import BadLine
-from cohort.evaluation import WorklistRow, changes
+from cohort.evaluation import DECEASED, NOT_RELEVANT, WorklistRow, changes
 from guideline.calendar import add_calendar_months
 from guideline.parameters import Parameters
 
@@ -48,12 +52,31 @@ FIELDS = (
 COLUMNS = (*FIELDS, "missing_data")
 
 
-def write_worklist(rows: Sequence[WorklistRow], path: Path) -> None:
-    """Write the worklist CSV (rows already in due order); dates ISO, yes/no, empty where none."""
+def patient_counts(rows: Iterable[WorklistRow]) -> dict[str, int]:
+    """Return the run's patient counts (the summary's, the CLI's and ``CohortResult.counts``).
+
+    ``evaluated``; ``worklist`` (of whom ``card`` with a patient-view card); ``not-relevant`` and ``deceased`` (no
+    worklist line, no ``GuidanceResponse``).
+    """
+    counts = dict.fromkeys(("evaluated", "worklist", "card", NOT_RELEVANT, DECEASED), 0)
+    for row in rows:
+        counts["evaluated"] += 1
+        if row.on_worklist:
+            counts["worklist"] += 1
+            counts["card"] += row.patient_view_card
+        else:
+            counts[row.recommendation] += 1
+    return counts
+
+
+def write_worklist(rows: Iterable[WorklistRow], path: Path) -> None:
+    """Write the worklist CSV (rows already in due order; those not on the worklist skipped); dates ISO, yes/no."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
+            if not row.on_worklist:
+                continue
             writer.writerow([*(_cell(getattr(row, field)) for field in FIELDS), "; ".join(row.missing)])
 
 
@@ -95,9 +118,11 @@ def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) 
 
 
 def write_guidance_responses(rows: Iterable[WorklistRow], path: Path, *, as_of: date, version: str) -> None:
-    """Write one ``GuidanceResponse`` per line."""
+    """Write one ``GuidanceResponse`` per line, for the patients on the worklist (not the deceased, not relevant)."""
     with path.open("wb") as handle:
         for row in rows:
+            if not row.on_worklist:
+                continue
             handle.write(orjson.dumps(guidance_response(row, as_of=as_of, guideline_version=version)) + b"\n")
 
 
@@ -148,7 +173,11 @@ def write_summary(
     version: str,
     changed: int | None = None,
 ) -> None:
-    """Write the self-contained HTML summary (see the module docstring); ``changed``: patients a compare changed."""
+    """Write the self-contained HTML summary (see the module docstring); ``changed``: patients a compare changed.
+
+    ``rows``: every patient evaluated (those not on the worklist are counted, not charted).
+    """
+    counts = patient_counts(rows)
     shown = [row for row in rows if row.patient_view_card]
     by_recommendation = Counter(row.recommendation for row in shown)
     by_population = Counter(f"population {row.population}" if row.population else "no population" for row in shown)
@@ -156,7 +185,6 @@ def write_summary(
     stop_due = Counter(row.stop_due.replace(day=1) for row in rows if row.stop_due is not None)
     overdue = sum(1 for row in rows if row.stop_due is not None and row.stop_due < as_of)
     per_month = [(month.strftime("%Y-%m"), stop_due.get(month, 0)) for month in months]
-    concerned = sum(row.patient_view_card for row in rows)
     bad = "".join(f"<li>{html.escape(b.path)}, line {b.line}: {html.escape(b.reason)}</li>" for b in bad_lines[:200])
     more = f"<p>… and {len(bad_lines) - 200} more.</p>" if len(bad_lines) > 200 else ""
     compared = (
@@ -169,10 +197,19 @@ def write_summary(
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}} svg text{{font-size:12px}}</style>
 </head><body>
 <h1>IgRT worklist, as of {as_of.isoformat()}</h1>
-<p>{len(rows)} patients evaluated ({html.escape(version)}); {concerned} would get a patient-view card (the
-worklist's first rows; the others are patients the guideline has nothing to say about now);
-{overdue} are past their stop or stop-attempt date; {len(bad_lines)} unreadable lines skipped.
-The worklist (what is due first at the top) is <code>worklist.csv</code>.{compared}</p>
+<p>{counts["evaluated"]} patients evaluated ({html.escape(version)}); {counts["worklist"]} on the worklist, of
+whom {counts["card"]} would get a patient-view card (the worklist's first rows; the others are patients the
+guideline has nothing to say about now); {overdue} are past their stop or stop-attempt date;
+{len(bad_lines)} unreadable lines skipped. The worklist (what is due first at the top) is
+<code>worklist.csv</code>.{compared}</p>
+<h2>Patients not on the worklist</h2>
+<ul>
+<li>{counts[NOT_RELEVANT]} not relevant: the guideline does not concern them (no haematological disease, HSCT,
+CAR-T, bispecific antibody, primary immunodeficiency, immunoglobulin record, or IgG below 6 g/L or its lab's
+reference range).</li>
+<li>{counts[DECEASED]} deceased (<code>Patient.deceased[x]</code>): no recommendation.</li>
+</ul>
+<p>They have no line in <code>worklist.csv</code> and no <code>GuidanceResponse</code>.</p>
 <h2>Patients with a card, per recommendation</h2>
 {_bars(sorted(by_recommendation.items(), key=lambda kv: -kv[1]))}
 <h2>Patients with a card, per population</h2>

@@ -3,7 +3,8 @@
 Memory stays flat: lines stream from the files into ``cohort.grouping.PatientGrouper`` (SQLite), and patients are
 evaluated in chunks by a process pool with a bounded number of chunks in flight. Medication resources (which belong
 to no patient) are kept in memory for ``medicationReference`` (a formulary, not a population). Resources that name
-no patient are counted and reported, not evaluated.
+no patient are counted and reported, not evaluated. Deceased patients and patients the guideline does not concern
+are evaluated, counted (``CohortResult.counts``) and left off the worklist (``cohort.evaluation``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from zoneinfo import ZoneInfo
 from cohort.bulk import BadLine, ndjson_files, patient_of, read_lines
 from cohort.evaluation import WorklistRow, changed_patients, due_order, evaluate_patient
 from cohort.grouping import PatientGrouper
-from cohort.outputs import compare_overrides, write_changes, write_guidance_responses, write_summary, write_worklist
+from cohort.outputs import (
+    compare_overrides,
+    patient_counts,
+    write_changes,
+    write_guidance_responses,
+    write_summary,
+    write_worklist,
+)
 from guideline.parameters import Parameters
 
 _CHUNK = 200
@@ -34,7 +42,9 @@ _CHUNK = 200
 class CohortResult:
     """What a run did: rows in due order, unreadable lines, resources of no patient, seconds, worker processes.
 
-    ``workers`` is 0 for the Spark engine (its parallelism is the cluster's).
+    ``rows`` holds every patient evaluated: the worklist's rows in due order, then the patients left off it
+    (``WorklistRow.on_worklist`` False: recommendation ``deceased`` or ``not-relevant``), which ``worklist`` leaves
+    out and ``counts`` counts. ``workers`` is 0 for the Spark engine (its parallelism is the cluster's).
     """
 
     rows: tuple[WorklistRow, ...]
@@ -45,6 +55,16 @@ class CohortResult:
     outputs: tuple[Path, ...] = field(default=())
     compared: tuple[tuple[WorklistRow, WorklistRow], ...] = ()
     """With ``compare``: every patient as ``(current, under the compared settings)``, in worklist order."""
+
+    @property
+    def worklist(self) -> tuple[WorklistRow, ...]:
+        """The rows written to ``worklist.csv`` (and as ``GuidanceResponse``), in due order."""
+        return tuple(row for row in self.rows if row.on_worklist)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """``evaluated``, ``worklist``, ``card``, ``not-relevant``, ``deceased`` (``cohort.outputs.patient_counts``)."""
+        return patient_counts(self.rows)
 
     @property
     def patients_per_second(self) -> float:

@@ -1,8 +1,10 @@
 """Synthetic cohorts as FHIR Bulk NDJSON, for tests, the benchmark and demos (``cds-service synth-cohort``).
 
-A realistic mix: most patients are of no concern to the guideline (a Patient and nothing the rules read); the rest
+A realistic mix: most patients are of no concern to the guideline (a Patient and nothing the rules read, or, for a
+fifth of them, a hypertension diagnosis and a blood pressure, as in a general export such as Synthea's); the rest
 are copies of the synthetic fixture patients (after CAR-T or bsAb, on IgRT, with missing data ...), each under a new
-id with every resource id and reference renamed, so the copies are separate patients. Deterministic for a seed.
+id with every resource id and reference renamed, so the copies are separate patients. 2 % of all patients are
+deceased (``deceasedBoolean`` or ``deceasedDateTime``). Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from fhir_mappers.references import with_references_renamed
 
 CONCERNED_SHARE = 0.3
 """Share of patients copied from the fixture patients; the rest have no data the guideline reads."""
+UNRELATED_DATA_SHARE = 0.2
+"""Share of the other patients with a hypertension Condition and a blood pressure Observation (data no rule reads)."""
+DECEASED_SHARE = 0.02
+"""Share of all patients whose Patient says they have died (half ``deceasedBoolean``, half ``deceasedDateTime``)."""
 
 
 def templates_by_patient(
@@ -74,19 +80,71 @@ def write_synthetic_cohort(
         for number in range(count):
             patient_id = f"synth-{number:07d}"
             if templates and rng.random() < CONCERNED_SHARE:
-                for resource in _copy(templates[rng.randrange(len(templates))], patient_id):
-                    emit(resource)
+                resources = copy_patient(templates[rng.randrange(len(templates))], patient_id)
             else:
                 born = as_of - timedelta(days=rng.randrange(20 * 365, 90 * 365))
-                emit({"resourceType": "Patient", "id": patient_id, "birthDate": born.isoformat()})
+                resources = [{"resourceType": "Patient", "id": patient_id, "birthDate": born.isoformat()}]
+                if rng.random() < UNRELATED_DATA_SHARE:
+                    resources += unrelated_data(patient_id, on=as_of - timedelta(days=rng.randrange(1, 3 * 365)))
+            if rng.random() < DECEASED_SHARE:
+                patient = next(r for r in resources if r["resourceType"] == "Patient")
+                if rng.random() < 0.5:
+                    patient["deceasedBoolean"] = True
+                else:
+                    patient["deceasedDateTime"] = (as_of - timedelta(days=rng.randrange(1, 365))).isoformat()
+            for resource in resources:
+                emit(resource)
     finally:
         for handle in handles.values():
             handle.close()
     return written
 
 
-def _copy(resources: Sequence[Mapping[str, Any]], patient_id: str) -> list[dict[str, Any]]:
-    """The resources under ``patient_id``: every id prefixed, every reference to them renamed."""
+def unrelated_data(patient_id: str, *, on: date) -> list[dict[str, Any]]:
+    """A hypertension Condition and a blood pressure Observation of ``patient_id`` on ``on``: data no rule reads."""
+    subject = {"reference": f"Patient/{patient_id}"}
+    return [
+        {
+            "resourceType": "Condition",
+            "id": f"{patient_id}-hypertension",
+            "clinicalStatus": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+            },
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003", "display": "Hypertension"}]},
+            "subject": subject,
+            "onsetDateTime": on.isoformat(),
+            "recordedDate": on.isoformat(),
+        },
+        {
+            "resourceType": "Observation",
+            "id": f"{patient_id}-blood-pressure",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "vital-signs",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9", "display": "Blood pressure panel"}]},
+            "subject": subject,
+            "effectiveDateTime": on.isoformat(),
+            "component": [
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                    "valueQuantity": {"value": value, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org"},
+                }
+                for code, value in (("8480-6", 142), ("8462-4", 91))
+            ],
+        },
+    ]
+
+
+def copy_patient(resources: Sequence[Mapping[str, Any]], patient_id: str) -> list[dict[str, Any]]:
+    """Return one patient's resources as ``patient_id``'s: every id prefixed, every reference to them renamed."""
     old_patient = next(str(r["id"]) for r in resources if r.get("resourceType") == "Patient")
     renamed = {f"{r['resourceType']}/{r['id']}": f"{r['resourceType']}/{patient_id}-{r['id']}" for r in resources}
     renamed[f"Patient/{old_patient}"] = f"Patient/{patient_id}"

@@ -1,7 +1,8 @@
 """The population worklist (``cds-service cohort``): Bulk NDJSON in, worklist, GuidanceResponses and HTML out.
 
 The fixture patients evaluated as a cohort get the decisions their golden hook calls get (the same mappers and
-rules); unreadable lines are named and skipped; both Bulk layouts are read; one process and several agree.
+rules); unreadable lines are named and skipped; both Bulk layouts are read; one process and several agree; deceased
+patients and patients the guideline does not concern get no worklist line and no GuidanceResponse, only a count.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from cds_service.fixtures import DEFAULT_FIXTURES, fixture_transaction
 from cohort.run import CohortResult, run_cohort
-from cohort.synth import templates_by_patient, write_synthetic_cohort
+from cohort.synth import copy_patient, templates_by_patient, unrelated_data, write_synthetic_cohort
 from guideline.parameters import DEFAULT_PARAMETERS
 from guideline.sources import GUIDELINE_VERSION
 
@@ -81,13 +82,17 @@ def test_the_fixture_patients_as_a_cohort_get_their_golden_decisions(tmp_path: P
         row = rows[patient_id]
         assert (row.recommendation, row.rule, row.patient_view_card) == (recommendation, rule, True), patient_id
     assert not rows["sid-unrelated"].patient_view_card and not rows["sid-pop2-quiet"].patient_view_card
+    # The fixture patient with nothing the guideline reads: not relevant, not "insufficient data, measure IgG".
+    assert (rows["sid-unrelated"].recommendation, rows["sid-unrelated"].on_worklist) == ("not-relevant", False)
+    assert rows["sid-pop2-quiet"].on_worklist  # in scope (after CAR-T), nothing to show now: a row without a card
 
 
 def test_the_outputs(tmp_path: Path) -> None:
     result = run(write_export(fixture_resources(), tmp_path / "export"), tmp_path / "out")
     with (tmp_path / "out" / "worklist.csv").open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
-    assert len(table) == 35 and table[0]["patient_view_card"] == "yes"
+    assert len(table) == 34 and table[0]["patient_view_card"] == "yes"  # 35 patients, sid-unrelated not relevant
+    assert "sid-unrelated" not in {r["patient_id"] for r in table}
     shown = [r for r in table if r["patient_view_card"] == "yes"]
     assert table[: len(shown)] == shown  # patients with a card first
     due = [
@@ -95,7 +100,7 @@ def test_the_outputs(tmp_path: Path) -> None:
     ]
     assert due == sorted(due)  # what is due first
     responses = [json.loads(line) for line in (tmp_path / "out" / "guidance-responses.ndjson").read_text().splitlines()]
-    assert len(responses) == 35 and {r["resourceType"] for r in responses} == {"GuidanceResponse"}
+    assert len(responses) == 34 and {r["resourceType"] for r in responses} == {"GuidanceResponse"}
     by_subject = {r["subject"]["reference"]: r for r in responses}
     missing = by_subject["Patient/sid-pop2-no-igg-t0"]
     assert missing["status"] == "data-required" and missing["moduleCanonical"].endswith("|1.1")
@@ -109,7 +114,9 @@ def test_the_outputs(tmp_path: Path) -> None:
     assert stop["outputParameters"] == {"reference": "#decision"}
     page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 3 and "35 patients evaluated" in page and "<script" not in page
+    assert "34 on the worklist" in page and "<li>1 not relevant" in page and "<li>0 deceased" in page
     assert result.bad_lines == ()
+    assert result.counts == {"evaluated": 35, "worklist": 34, "card": len(shown), "not-relevant": 1, "deceased": 0}
 
 
 def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_path: Path) -> None:
@@ -153,6 +160,10 @@ def test_several_processes_give_the_same_worklist_as_one(tmp_path: Path, workers
     assert one.rows == many.rows and len(one.rows) == 600
     shown = sum(row.patient_view_card for row in one.rows)
     assert 0.1 * 600 < shown < 0.4 * 600  # most synthetic patients are of no concern to the guideline
+    counts = one.counts
+    assert counts == many.counts and counts["evaluated"] == 600
+    assert 0.6 * 600 < counts["not-relevant"] < 0.75 * 600 and 0 < counts["deceased"] < 0.05 * 600
+    assert counts["worklist"] + counts["not-relevant"] + counts["deceased"] == 600
 
 
 def test_the_synthetic_cohort_is_the_same_for_a_seed(tmp_path: Path) -> None:
@@ -180,6 +191,7 @@ def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
     done = cli("cohort", str(tmp_path / "export"), "--as-of", "2026-11-20", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("300 patients as of 2026-11-20 in ")
+    assert "not-relevant " in done.stdout.splitlines()[0] and "deceased " in done.stdout.splitlines()[0]
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "worklist.csv",
         "guidance-responses.ndjson",
@@ -198,6 +210,7 @@ def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
     changed = {line["patient_id"] for line in lines}
     # The patient whose IgG was drawn 5 weeks after high-dose IVIG for ICANS: not own IgG with a 90-day washout.
     assert "sid-icans-ivig" in changed
+    assert "sid-unrelated" not in changed  # not relevant under both settings: not a change
     icans = {line["field"]: line for line in lines if line["patient_id"] == "sid-icans-ivig"}
     assert icans["recommendation"]["current"] == "insufficient-data"
     assert icans["recommendation"]["with washout-30.json"] != "insufficient-data"
@@ -207,3 +220,88 @@ def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
     same = run(export, tmp_path / "same", compare=DEFAULT_PARAMETERS)
     assert (tmp_path / "same" / "changes.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only
     assert same.rows == result.rows
+
+
+def _quiet_patients_export(directory: Path) -> Path:
+    """Two relevant patients, two deceased ones who would otherwise get a row, and three of no concern (one dead)."""
+    templates, shared = templates_by_patient(fixture_resources())
+    by_id = {next(str(r["id"]) for r in t if r["resourceType"] == "Patient"): t for t in templates}
+
+    def patient(resources: list[dict[str, Any]], **fields: object) -> list[dict[str, Any]]:
+        next(r for r in resources if r["resourceType"] == "Patient").update(fields)
+        return resources
+
+    def bare(patient_id: str, **fields: object) -> list[dict[str, Any]]:
+        return [{"resourceType": "Patient", "id": patient_id, "birthDate": "1961-04-02", **fields}]
+
+    resources = [
+        *shared,
+        *copy_patient(by_id["sid-pop2-window"], "alive-start"),  # start IgRT, a card
+        *copy_patient(by_id["sid-pop2-no-igg-t0"], "alive-no-igg"),  # insufficient data: measure IgG, IgA, IgM
+        # The same two decisions, but the patients have died: no row, no GuidanceResponse, counted as deceased.
+        *patient(copy_patient(by_id["sid-pop2-window"], "dead-start"), deceasedBoolean=True),
+        *patient(copy_patient(by_id["sid-overdue"], "dead-on-igrt"), deceasedDateTime="2026-09-14T08:30:00+02:00"),
+        # Nothing the guideline reads (a Synthea-like record): not relevant, never "measure IgG, IgA and IgM".
+        *bare("unrelated-hypertension"),
+        *unrelated_data("unrelated-hypertension", on=date(2026, 3, 2)),
+        *bare("unrelated-bare", deceasedBoolean=False),
+        *bare("dead-unrelated", deceasedDateTime="2025-12-24"),  # deceased first, whether relevant or not
+    ]
+    return write_export(resources, directory)
+
+
+def test_deceased_and_unrelated_patients_are_counted_not_listed(tmp_path: Path) -> None:
+    result = run(_quiet_patients_export(tmp_path / "export"), tmp_path / "out")
+    rows = {row.patient_id: row for row in result.rows}
+    assert [row.patient_id for row in result.worklist] == ["alive-start", "alive-no-igg"]
+    assert (rows["alive-start"].recommendation, rows["alive-no-igg"].recommendation) == ("start", "insufficient-data")
+    assert {p: rows[p].recommendation for p in rows if not rows[p].on_worklist} == {
+        "dead-start": "deceased",
+        "dead-on-igrt": "deceased",
+        "dead-unrelated": "deceased",
+        "unrelated-hypertension": "not-relevant",
+        "unrelated-bare": "not-relevant",
+    }
+    assert rows["dead-on-igrt"].rule == "no-recommendation-patient-deceased"
+    assert not any(rows[p].patient_view_card or rows[p].missing for p in rows if not rows[p].on_worklist)
+    assert [row.on_worklist for row in result.rows] == [True, True, False, False, False, False, False]  # listed first
+    assert result.counts == {"evaluated": 7, "worklist": 2, "card": 2, "not-relevant": 2, "deceased": 3}
+
+    with (tmp_path / "out" / "worklist.csv").open(encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["patient_id"] for r in table] == ["alive-start", "alive-no-igg"]
+    responses = [json.loads(line) for line in (tmp_path / "out" / "guidance-responses.ndjson").read_text().splitlines()]
+    assert [r["subject"]["reference"] for r in responses] == ["Patient/alive-start", "Patient/alive-no-igg"]
+    page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    assert "7 patients evaluated" in page and "2 on the worklist, of\nwhom 2 would get a patient-view card" in page
+    assert "<li>2 not relevant: the guideline does not concern them" in page
+    assert "<li>3 deceased (<code>Patient.deceased[x]</code>)" in page
+
+
+def test_deceased_and_unrelated_patients_are_no_change_in_compare_mode(tmp_path: Path) -> None:
+    export = _quiet_patients_export(tmp_path / "export")
+    shorter_washout = DEFAULT_PARAMETERS.with_interpretations({"igg_washout_days": 30})
+    result = run(export, tmp_path / "out", compare=shorter_washout, compare_label="washout-30.json")
+    assert len(result.compared) == 7
+    assert (tmp_path / "out" / "changes.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only
+    assert "0 patients' decision would change" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+
+
+def test_the_command_counts_deceased_and_unrelated_patients(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    export = _quiet_patients_export(tmp_path / "export")
+    command = [sys.executable, "-m", "cds_service.cli", "cohort", str(export), "--as-of", "2026-11-20"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CDS_AUTH": "off"},
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.splitlines()[0]
+    assert summary.startswith("7 patients as of 2026-11-20 in "), summary
+    for count in ("start 1", "insufficient-data 1", "not-relevant 2", "deceased 3"):
+        assert count in summary, summary

@@ -1,5 +1,7 @@
 """The Spark engine gives the local engine's results, patient by patient (``local[2]``; CI installs PySpark and Java).
 
+The same rows (deceased and not relevant patients included, left off the worklist), counts and written files.
+
 Skipped without PySpark or a Java runtime, unless ``CDS_TEST_REQUIRE_SPARK=1`` (``.ci/run``), which makes that a
 failure: CI must run it.
 """
@@ -57,5 +59,6 @@ def test_spark_and_local_engines_agree_patient_by_patient(tmp_path: Path) -> Non
     assert spark.compared == local.compared
     assert spark.bad_lines == local.bad_lines and len(local.bad_lines) == 2
     assert spark.without_patient == local.without_patient == 1
-    for name in ("worklist.csv", "guidance-responses.ndjson", "changes.csv"):
+    assert spark.counts == local.counts and local.counts["deceased"] > 0 and local.counts["not-relevant"] > 0
+    for name in ("worklist.csv", "guidance-responses.ndjson", "changes.csv", "summary.html"):
         assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
