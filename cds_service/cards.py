@@ -142,11 +142,41 @@ def summary_message(finding: Finding) -> Message:
         RuleId.IGRT_START_BASIS_UNKNOWN: msg(
             "IgRT after CAR-T/bsAb: no own IgG before the start, so the 6-month stop rule cannot be checked"
         ),
+        RuleId.CONTINUE_TREATMENT_FAILING: msg(
+            "Continue IgRT, do not stop: bacterial infection on IgRT; adjust dose towards trough 6-8 g/L"
+        ),
+        RuleId.CONTINUE_NEW_HIGH_RISK_PERIOD: msg(
+            "Continue IgRT, do not stop: new high-risk period (CAR-T, bsAb or allo-HSCT) until {until}",
+            until=d.stop_due,
+        ),
+        RuleId.INFECTION_NOT_VERIFIED_ON_IGRT: msg(
+            "Stop of IgRT not recommended on these data: an infection on IgRT is not verified as bacterial"
+        ),
+        RuleId.START_CRITERIA_NOT_MET: msg(
+            "On IgRT since {start} without IgG < 4 g/L before the start: review the indication",
+            start=d.igrt_start,
+        ),
+        RuleId.CAR_T_DATE_UNKNOWN: msg("CAR-T recorded without the infusion date, which decides here: record it"),
+        RuleId.PRELIMINARY_IGG: msg("A newer IgG is still preliminary: decide when the final result is reported"),
+        RuleId.INFECTION_NOT_VERIFIED: msg(
+            "IgRT decision rests on infections not verified as bacterial: verify them (organism, antibiotic)"
+        ),
+        RuleId.PATIENT_DECEASED: msg("Patient deceased: no recommendation"),
     }
+    if finding.rule == RuleId.START_POP2_WINDOW and d.stop_due is None:
+        return msg(
+            "Start IgRT: IgG {igg} < 4 g/L within 6 months of CAR-T/bsAb; standard stop rules (infections)", igg=igg
+        )
     if finding.rests_on_immunoparesis and finding.rule in _IMMUNOPARESIS_SUMMARIES:
         return _IMMUNOPARESIS_SUMMARIES[finding.rule]
     if finding.rule != RuleId.STANDARD_CONTINUE:
         return texts[finding.rule]
+    if d.follow_up_overdue:
+        return msg(
+            "Continue IgRT (since {start}); follow-up overdue since {follow_up}: reassess now",
+            start=d.igrt_start,
+            follow_up=d.next_follow_up,
+        )
     if d.stop_due and d.stop_due >= finding.as_of:
         return msg(
             "Continue IgRT (since {start}); next follow-up {follow_up}, stop attempt due {stop_due}",
@@ -366,35 +396,69 @@ _LEAD_NOTE_RECOMMENDATIONS = frozenset(
 
 
 def _lead_note(finding: Finding) -> Message | None:
-    """The note that says what to do, shown at the top where the recommendation itself does not say it."""
+    """The note that says what to do, shown at the top where the recommendation itself does not say it.
+
+    A stop or pause a safety check overruled always leads with that check's one line (``guideline.safety``).
+    """
+    if finding.overruled is not None:
+        return finding.overruled.reason
     if finding.recommendation in _LEAD_NOTE_RECOMMENDATIONS and finding.notes:
         return finding.notes[0]
     return None
 
 
 def _same_date_said(line: Message, text: str) -> bool:
-    """Whether the date of a next-date line is already in ``text`` (the lead note says it in its own words)."""
-    return any(isinstance(value, date) and value.isoformat() in text for _, value in line.params)
+    """Whether every date of a next-date line is already in ``text`` (the lead note says them in its own words)."""
+    dates = _dates_in(line)
+    return bool(dates) and all(day.isoformat() in text for day in dates)
+
+
+def _dates_in(message: Message) -> list[date]:
+    found: list[date] = []
+    for _, value in message.params:
+        if isinstance(value, Message):
+            found += _dates_in(value)
+        elif isinstance(value, date):
+            found.append(value)
+    return found
 
 
 def _next_date(finding: Finding) -> Message | None:
-    """The one next date that matters for this recommendation (never two that conflict)."""
+    """The one next date that matters for this recommendation (never two that conflict).
+
+    The standard stop attempt is a window, "6-12 måneder efter" the start: from ``stop_due`` to
+    ``stop_attempt_until``. "At the latest" is only for the CAR-T/bsAb 6-month stop (addendum §4.1, §4.2).
+    """
     d, today = finding.dates, finding.as_of
     if d.own_igg_from is not None:
         return msg("Own IgG can be measured from {date}.", date=d.own_igg_from)
     if finding.recommendation == Recommendation.STOP and d.stop_due is not None:
+        if d.stop_attempt_until is not None:
+            if today >= d.stop_attempt_until:
+                return msg(
+                    "The stop attempt was due from {date} to {until}.", date=d.stop_due, until=d.stop_attempt_until
+                )
+            return msg("Stop attempt due from {date} to {until}.", date=d.stop_due, until=d.stop_attempt_until)
         if d.stop_due < today:
-            return msg("The stop was due on {date}.", date=d.stop_due)
-        return msg("Stop due {date}.", date=d.stop_due)
+            return msg("The stop was due on {date} at the latest.", date=d.stop_due)
+        return msg("Stop due {date} at the latest.", date=d.stop_due)
     if finding.recommendation == Recommendation.START and d.stop_due is not None:
         return msg("Stop by {date} at the latest (6 months after CAR-T/bsAb).", date=d.stop_due)
-    if finding.recommendation in (Recommendation.CONTINUE, Recommendation.PAUSE) and d.next_follow_up is not None:
-        if d.stop_due is not None and d.stop_due >= today and d.stop_due != d.next_follow_up:
-            return msg(
-                "Next follow-up {date}; stop attempt due {stop_due}.", date=d.next_follow_up, stop_due=d.stop_due
-            )
-        return msg("Next follow-up {date}.", date=d.next_follow_up)
-    return None
+    if d.next_follow_up is None:
+        return None
+    if d.follow_up_overdue:
+        follow = msg("Follow-up overdue since {date}.", date=d.next_follow_up)
+    else:
+        follow = msg("Next follow-up {date}.", date=d.next_follow_up)
+    if d.stop_due is None or d.stop_due < today or d.stop_due == d.next_follow_up:
+        return follow
+    if d.stop_attempt_until is not None:
+        return msg(
+            "{follow} Stop attempt from {date} to {until}.", follow=follow, date=d.stop_due, until=d.stop_attempt_until
+        )
+    if finding.overruled is not None:
+        return msg("{follow} Reassess the stop on {date}.", follow=follow, date=d.stop_due)
+    return msg("{follow} Stop by {date} at the latest.", follow=follow, date=d.stop_due)
 
 
 _CONTEXT_CRITERIA = ("population-", "adult")

@@ -272,21 +272,30 @@ def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
 
 
 def adult_criterion(facts: Facts) -> Criterion:
-    """Age >= 18 on the evaluation date (children are outside the CAR-T/bsAb criteria, addendum §4)."""
-    birth = facts.record.birth_date
-    return Criterion(
-        id="adult",
-        description=msg("Age >= {years} years on {as_of}", years=facts.p.adult_age_years, as_of=facts.as_of),
-        held=facts.adult,
-        evidence=()
-        if birth is None
-        else (
+    """Age >= 18 on the evaluation date (children are outside the CAR-T/bsAb criteria, addendum §4).
+
+    ``held`` is ``None`` when the birth date is unknown, or partial and straddling the 18th birthday.
+    """
+    birth, latest = facts.record.birth_date, facts.record.birth_date_latest
+    evidence: tuple[Evidence, ...] = ()
+    if birth is not None and latest is not None:
+        # A partial birthDate: adult or child is decided only when every possible birth date agrees.
+        evidence = (
+            Evidence(text=msg("born between {birth} and {latest} (partial birth date)", birth=birth, latest=latest)),
+        )
+    elif birth is not None:
+        evidence = (
             Evidence(
                 text=msg("born {birth}, age {age}", birth=birth, age=facts.age_years),
                 value=facts.age_years,
                 unit="years",
             ),
-        ),
+        )
+    return Criterion(
+        id="adult",
+        description=msg("Age >= {years} years on {as_of}", years=facts.p.adult_age_years, as_of=facts.as_of),
+        held=facts.adult,
+        evidence=evidence,
     )
 
 

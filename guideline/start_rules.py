@@ -375,7 +375,18 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             index_date_criterion(facts),
             low,
             confirmation,
-            prior.model_copy(update={"required": False}),
+            prior.model_copy(
+                update={
+                    "id": "no-severe-or-recurrent-infection-before-start",
+                    "description": msg(
+                        "No severe or recurrent bacterial infections before the start, so the stop 6 months after "
+                        "CAR-T/bsAb applies ({criterion})",
+                        criterion=prior.description,
+                    ),
+                    "held": not prior.held,
+                    "required": False,
+                }
+            ),
         ),
         source=sources.START_POP2,
         dates=default_dates(facts, stop_due=stop_due),

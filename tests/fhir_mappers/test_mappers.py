@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -294,3 +295,44 @@ def test_code_table_validation(rows: list[CodeRow], message: str) -> None:
 
 def test_packaged_code_table_loads() -> None:
     assert len(code_table().rows) > 100
+
+
+@pytest.mark.parametrize(
+    ("birth", "earliest", "latest"),
+    [
+        ("1999", "1999-01-01", "1999-12-31"),
+        ("2009-04", "2009-04-01", "2009-04-30"),
+        ("2008-02", "2008-02-01", "2008-02-29"),
+        ("1960-05-17", "1960-05-17", None),
+    ],
+)
+def test_a_partial_birth_date_is_read_as_its_range(birth: str, earliest: str, latest: str | None) -> None:
+    patient = f.patient(PID, "1960-01-01")
+    patient["birthDate"] = birth
+    rec = mapped(patient)
+    assert (rec.birth_date, rec.birth_date_latest) == (
+        date.fromisoformat(earliest),
+        latest and date.fromisoformat(latest),
+    )
+    assert not rec.data_issues
+
+
+@pytest.mark.parametrize(
+    ("deceased", "expected"),
+    [
+        ({"deceasedBoolean": True}, True),
+        ({"deceasedDateTime": "2026-11-12"}, True),
+        ({"deceasedBoolean": False}, False),
+        ({}, False),
+    ],
+)
+def test_deceased_is_read_also_without_a_birth_date(deceased: dict[str, Any], expected: bool) -> None:
+    patient = {"resourceType": "Patient", "id": PID, **deceased}
+    assert mapped(patient).deceased is expected
+    assert mapped({**patient, "birthDate": "1950-01-01"}).deceased is expected
+
+
+def test_a_preliminary_igg_is_kept_apart_and_never_decides() -> None:
+    rec = mapped(f.lab(PID, "prelim", "igg", 3.0, "2026-11-01", status="preliminary"))
+    assert rec.labs == () and len(rec.preliminary_labs) == 1
+    assert rec.preliminary_labs[0].lab.value_g_per_l == 3.0
