@@ -164,15 +164,47 @@ def _patient_resources(prefetch: Mapping[str, Any], patient_id: str) -> Iterator
         else:
             found.append(copy.deepcopy(dict(value)))
     found = [r for r in found if r.get("resourceType") not in (None, "OperationOutcome") and _belongs(r, patient_id)]
+    renamed = _renames(found, patient_id)
+    for n, resource in enumerate(found):
+        kind = resource["resourceType"]
+        resource["id"] = renamed[f"{kind}/{resource.get('id') or f'{kind.lower()}-{n}'}"].split("/", 1)[1]
+    for resource in found:
+        yield with_references_renamed(resource, renamed)
+
+
+def draft_orders_renamed(draft_orders: Any, prefetch: Mapping[str, Any], patient_id: str) -> Any:
+    """Return a case's ``draftOrders`` with references to the patient's resources renamed as uploaded.
+
+    The uploader gives every resource a patient-unique id (``_patient_resources``); a draft order's
+    ``reasonReference`` to the patient's Condition must name the uploaded one.
+    """
+    renamed = _renames(list(_patient_resources_as_given(prefetch, patient_id)), patient_id)
+    # Only the patient's Conditions (reasonReference): a draft's Medication entries travel with the draft itself.
+    conditions = {old: new for old, new in renamed.items() if old.startswith("Condition/")}
+    return with_references_renamed(draft_orders, conditions)
+
+
+def _patient_resources_as_given(prefetch: Mapping[str, Any], patient_id: str) -> Iterator[Mapping[str, Any]]:
+    for value in prefetch.values():
+        if isinstance(value, Mapping) and value.get("resourceType") == "Bundle":
+            for entry in value.get("entry") or []:
+                resource = entry.get("resource") if isinstance(entry, Mapping) else None
+                if isinstance(resource, Mapping) and resource.get("resourceType") not in (None, "OperationOutcome"):
+                    if _belongs(resource, patient_id):
+                        yield resource
+        elif isinstance(value, Mapping) and value.get("resourceType") not in (None, "OperationOutcome"):
+            if _belongs(value, patient_id):
+                yield value
+
+
+def _renames(found: list[Any], patient_id: str) -> dict[str, str]:
     renamed: dict[str, str] = {}
     for n, resource in enumerate(found):
         kind = resource["resourceType"]
         old = str(resource.get("id") or f"{kind.lower()}-{n}")
         new = patient_id if kind == "Patient" else _new_id(patient_id, old)
         renamed[f"{kind}/{old}"] = f"{kind}/{new}"
-        resource["id"] = new
-    for resource in found:
-        yield with_references_renamed(resource, renamed)
+    return renamed
 
 
 def _belongs(resource: Mapping[str, Any], patient_id: str) -> bool:

@@ -3,7 +3,9 @@
 The deployment setting ``CDS_LANGUAGE`` (``en`` default, or ``da``) picks the language; a request can choose with
 the ``language`` card option or ``Accept-Language`` (``cds_service.card_options``). The catalog is read with
 Babel once per process (no compiled ``.mo`` file to build). Numbers use the language's decimal mark (``3,1 g/L`` in
-Danish); dates stay ISO 8601 in both.
+Danish; a ``Decimals`` value keeps its decimals, ``3,0 g/L``); dates stay ISO 8601 in both. A plural message
+(``guideline.text.plural``) takes the form its count needs: English singular for 1, Danish by the catalog's
+``Plural-Forms`` (``nplurals=2; plural=(n != 1)``) through ``ngettext``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
-from guideline.text import Message, english
+from guideline.text import Decimals, Message, english
 
 LANGUAGES = ("en", "da")
 """Supported card languages; the first is the default."""
@@ -43,19 +45,38 @@ class Translator:
     def __call__(self, value: Any) -> str:
         """Return ``value`` (a ``Message``, a parameter value or a tuple of them) as text in this language."""
         if isinstance(value, Message):
-            template = value.msgid if self.language == "en" else self._translations.gettext(value.msgid)
-            return template.format(**{name: self(param) for name, param in value.params})
+            return self._template(value).format(**{name: self(param) for name, param in value.params})
         if isinstance(value, tuple):
             return ", ".join(self(v) for v in value)
         if isinstance(value, str):
             return escape_markdown(value, line_start=False) if self._markdown else value
         if isinstance(value, float) and self.language != "en":
             return format_decimal(value, format="#,##0.###", locale=self.language)
+        if isinstance(value, Decimals) and self.language != "en":
+            return format_decimals(value, self.language)
         return english(value)
+
+    def _template(self, message: Message) -> str:
+        """The message's template in this language (for a plural message, the form its count needs)."""
+        if self.language == "en":
+            return message.template()
+        if message.msgid_plural is None:
+            return self._translations.gettext(message.msgid)
+        return self._translations.ngettext(message.msgid, message.msgid_plural, message.count_value())
 
     def markdown(self) -> Translator:
         """Return this translator with string parameters escaped for Markdown."""
         return _markdown_translator(self.language)
+
+
+def format_decimals(value: Decimals, language: str) -> str:
+    """Return ``value`` with exactly ``value.places`` decimals and ``language``'s decimal mark.
+
+    ``Decimals(3.0, 1)`` is ``"3,0"`` in Danish: the same digits as in English (rounded half up), and the same
+    grouping as a plain ``float`` (``"1.234,5"``).
+    """
+    pattern = "#,##0" + ("." + "0" * value.places if value.places else "")
+    return format_decimal(value.digits(), format=pattern, locale=language)
 
 
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]~|])")

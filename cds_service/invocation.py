@@ -1,8 +1,8 @@
 """One service call, from a validated hook request to the CDS Hooks response; shared by HTTP and the CLI.
 
 Steps: find the immunoglobulin orders (order hooks; none -> no card), gather the prefetch and fetch what it lacks
-(412 if required data stays missing), map FHIR to the guideline model, evaluate on today's date, decide whether to
-show the card, render it.
+(412 if required data stays missing), map FHIR to the guideline model, drop the immunomodulatory orders (none left
+-> no card), evaluate on today's date, decide whether to show the card, render it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from fhir_mappers import (
 )
 from fhir_mappers.orders import draft_resources
 from guideline import assess
-from guideline.model import Finding
+from guideline.dose import order_purpose
+from guideline.model import Finding, PatientRecord
 from guideline.relevance import worth_showing
 from storage import IssuedCard
 
@@ -48,6 +49,7 @@ class Answer:
     Attributes:
         response: ``{"cards": [...]}``, with at most one decision card.
         outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order`` |
+            ``immunomodulation-order`` (every immunoglobulin order is immunomodulatory, not IgRT: no card) |
             ``budget-exceeded`` (set by the HTTP layer: not decided within the latency budget).
         finding: the guideline finding, when a decision was made.
         fetched_keys: prefetch keys read from ``fhirServer``.
@@ -148,6 +150,11 @@ def invoke(
         full_urls=gathered.full_urls,
     )
     record = summarize(gathered.resources, patient_id=context.patientId, ctx=ctx, issues=gathered.issues)
+    if orders:
+        orders = igrt_orders(orders, record, as_of=as_of, settings=settings)
+        if not orders:
+            _log(service, request, outcome="immunomodulation-order")
+            return Answer({"cards": []}, "immunomodulation-order", fetched_keys=gathered.fetched_keys)
     options = card_options(request, settings, accept_language=accept_language, language=language)
     t = translator(options.language)
     doses = tuple(o.dose for o in orders if o.dose is not None)
@@ -192,6 +199,23 @@ def invoke(
             issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
     return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued))
+
+
+def igrt_orders(
+    orders: tuple[ImmunoglobulinOrder, ...], record: PatientRecord, *, as_of: date, settings: Settings
+) -> tuple[ImmunoglobulinOrder, ...]:
+    """Return the orders that are IgRT: those the guideline core does not call immunomodulatory.
+
+    An immunoglobulin order for ICANS, immune-mediated neuropathy, ITP, Guillain-Barré, Kawasaki and the like (its
+    ``reasonCode`` or ``reasonReference``), or of 1 g/kg or more per course, is outside this guideline's scope
+    (``guideline.dose.order_purpose``): it gets no card at all, never "do not start IgRT" or "prefer SCIG". When
+    every selected or drafted immunoglobulin order is immunomodulatory the hook answers ``{"cards": []}`` with the
+    audit outcome ``immunomodulation-order``.
+    """
+    p = settings.parameters
+    return tuple(
+        o for o in orders if o.dose is None or not order_purpose(o.dose, record, as_of=as_of, p=p).immunomodulation
+    )
 
 
 def card_options(

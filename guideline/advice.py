@@ -2,8 +2,21 @@
 
 Each rule is its own module with its source section (issue "clinical depth"): ``dose``, ``product_choice``,
 ``m_component`` (card here), ``monitoring`` and ``prerequisites``. Advice never changes the decision; it is shown
-with it. Children after CAR-T/bsAb and primary immunodeficiency get no advice: their decision is an individual
-assessment outside these criteria.
+with it. Which advice goes with which decision (issue "clinical fidelity 4" §2, §5, §8):
+
+* **Dose range**: every IgRT order gets its dose card, whatever the decision, population or rule (primary
+  immunodeficiency, unknown age and children after CAR-T/bsAb included): the dose range is a fact about the order.
+  An immunomodulatory order (``guideline.dose.order_purpose``: ICANS, ITP, ..., or >= 1 g/kg per course) is not
+  IgRT and gets no advice at all.
+* **Product** (IVIG "can be considered", fSCIG in small children, switching): only beside a decision to start,
+  consider or continue, and for children after CAR-T/bsAb (outside the start and stop criteria only, addendum §4);
+  never beside not-indicated, stop, pause or insufficient data.
+* **Trough** (dose adjustment): only when the decision is to continue, for children after CAR-T/bsAb, and on IgRT
+  under individual assessment: never beside stop or pause (the same data must not say "pause" and "adjust the dose
+  up").
+* The other advice (M-component, measurements before a start, prerequisites, stop markers, infections after a
+  stop, follow-up) follows the SID criteria: none for children after CAR-T/bsAb, primary immunodeficiency or an
+  unknown age, whose decision is outside these criteria.
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from __future__ import annotations
 from guideline import sources
 from guideline.concepts import AdviceKind, AdviceRule, Recommendation, RuleId
 from guideline.criteria import lab_evidence
-from guideline.dose import order_dose_advice, trough_advice
+from guideline.dose import order_dose_advice, order_purpose, trough_advice
 from guideline.facts import Facts
 from guideline.model import Advice, Criterion, Evidence, Finding, OrderedDose
 from guideline.monitoring import (
@@ -21,10 +34,16 @@ from guideline.monitoring import (
     stop_markers_advice,
 )
 from guideline.prerequisites import prerequisites_advice
-from guideline.product_choice import ivig_advice, switch_advice
+from guideline.product_choice import ivig_advice, switch_advice, with_small_child_fscig
 from guideline.text import msg
 
-_NO_ADVICE = {RuleId.CHILD_AFTER_CAR_T_OR_BSAB, RuleId.PRIMARY_IMMUNODEFICIENCY, RuleId.AGE_UNKNOWN}
+_OUTSIDE_CRITERIA = frozenset(
+    {RuleId.CHILD_AFTER_CAR_T_OR_BSAB, RuleId.PRIMARY_IMMUNODEFICIENCY, RuleId.AGE_UNKNOWN, RuleId.PATIENT_DECEASED}
+)
+"""Decisions outside the SID start and stop criteria: no SID advice beyond the dose card (and, for children after
+CAR-T/bsAb, the trough and product advice)."""
+_PRODUCT_RECOMMENDATIONS = frozenset({Recommendation.START, Recommendation.CONSIDER, Recommendation.CONTINUE})
+"""Decisions beside which product advice is given: a start, a considered start, a continuation."""
 
 
 def advise(
@@ -35,16 +54,33 @@ def advise(
     Args:
         facts: the facts the decision was made on (``guideline.facts.derive``).
         finding: the decision.
-        orders: draft immunoglobulin orders with their doses (order hooks).
+        orders: draft immunoglobulin orders with their doses (order hooks); immunomodulatory ones are skipped.
         follow_up: include the follow-up reminder (patient-view).
     """
-    if finding.rule in _NO_ADVICE:
+    if finding.rule == RuleId.PATIENT_DECEASED:
         return ()
-    found: list[Advice | None] = [m_component_advice(facts)]
-    for order in orders:
-        found += [order_dose_advice(facts, order), ivig_advice(facts, order), switch_advice(facts, order)]
-    if finding.recommendation != Recommendation.STOP:
+    igrt_orders = tuple(
+        o for o in orders if not order_purpose(o, facts.record, as_of=facts.as_of, p=facts.p).immunomodulation
+    )
+    child = finding.rule == RuleId.CHILD_AFTER_CAR_T_OR_BSAB
+    products = child or finding.recommendation in _PRODUCT_RECOMMENDATIONS
+    found: list[Advice | None] = []
+    if finding.rule not in _OUTSIDE_CRITERIA:
+        found.append(m_component_advice(facts))
+    for order in igrt_orders:
+        dose_card = order_dose_advice(facts, order)
+        if not products:
+            found.append(dose_card)
+            continue
+        found += [
+            with_small_child_fscig(facts, order, dose_card),
+            ivig_advice(facts, order),
+            switch_advice(facts, order),
+        ]
+    if trough_allowed(finding):
         found.append(trough_advice(facts))
+    if finding.rule in _OUTSIDE_CRITERIA:
+        return tuple(a for a in found if a is not None)
     found += [
         before_start_advice(facts, finding),
         prerequisites_advice(facts, finding),
@@ -56,6 +92,21 @@ def advise(
         # conflicting next date.
         found.append(follow_up_advice(facts))
     return tuple(a for a in found if a is not None)
+
+
+def trough_allowed(finding: Finding) -> bool:
+    """Whether trough and dose-adjustment advice may stand beside ``finding``.
+
+    Continue; a child after CAR-T/bsAb; on IgRT under individual assessment (not primary immunodeficiency, whose
+    trough aims are not this guideline's). Never beside stop, pause, not-indicated or insufficient data.
+    """
+    if finding.rule == RuleId.CHILD_AFTER_CAR_T_OR_BSAB or finding.recommendation == Recommendation.CONTINUE:
+        return True
+    return (
+        finding.recommendation == Recommendation.INDIVIDUAL_ASSESSMENT
+        and finding.on_igrt
+        and finding.rule not in _OUTSIDE_CRITERIA
+    )
 
 
 def m_component_advice(facts: Facts) -> Advice | None:

@@ -176,6 +176,23 @@ class Parameters(BaseModel):
         "a coded infection without an onset (dated by recordedDate) with the same code as an infection whose onset "
         "lies up to this many days before it is a copy of that one (a problem-list copy of an encounter diagnosis)",
     )
+    # Pre-school age, roughly under 20 kg, where 4-8 mL/kg of HyQvia at once is 80-160 mL in one site.
+    small_child_max_age_years: int = _interpretation(
+        6,
+        "a child younger than this is a 'small child' for whom fSCIG (HyQvia) is hard to use (very large volume at a "
+        "time), so ordinary SCIG about weekly is preferred (Anbefalinger for SCIG)",
+    )
+    # Seed 002 gives IVIG 1-2 g/kg for ICANS and neuropathy; IgRT is 0.4-0.8 g/kg per month, loading below 1 g/kg.
+    immunomodulation_course_min_g_per_kg: float = _interpretation(
+        1.0,
+        "an immunoglobulin course (a single dose, or a bounded series within 7 days) of this many g/kg or more is "
+        "immunomodulation (ICANS, neuropathy, ITP), not IgRT: the order gets no IgRT card",
+    )
+    trough_tolerance_days: int = _interpretation(
+        1,
+        "an IgG drawn at least (dosing interval - this many) days after the last IVIG or fSCIG dose is a trough "
+        "(the card asks for the day before or the day of the next dose)",
+    )
     concern_horizon_calendar_months: int = _interpretation(
         12, "patient-view concerns patients with CAR-T or bsAb within this many months"
     )

@@ -2,49 +2,129 @@
 
 A ``Message`` is an English template (the gettext msgid, with ``{name}`` placeholders) and its parameters. The core
 never formats numbers or picks a language; ``cds_service.i18n`` renders a message in English or Danish from the
-message catalogs under ``cds_service/locales``. Every template passed to ``msg`` must be a string literal, so that
-``pybabel extract -k msg`` finds it (``make catalog``).
+message catalogs under ``cds_service/locales``. Every template passed to ``msg`` or ``plural`` must be a string
+literal, so that the extractor finds it (``make catalog``; ``tests/catalog.py``).
 
-Parameter values: ``str`` (shown as is), ``int``, ``float`` (decimal comma in Danish), ``datetime.date`` (ISO
-8601), a nested ``Message``, or a tuple of those (joined with ", ").
+A message whose wording depends on a number is made with ``plural``: a singular and a plural template and the count
+that chooses between them (English: singular when the count is 1; Danish: the catalog's ``Plural-Forms``). Never
+write "(s)" or "(er)" into a template.
+
+Parameter values: ``str`` (shown as is), ``int``, ``float`` (decimal comma in Danish, at most three decimals, no
+trailing zeros), ``Decimals`` (a number shown with exactly so many decimals, as the lab reported it: ``3.0``),
+``datetime.date`` (ISO 8601), a nested ``Message``, or a tuple of those (joined with ", ").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 Param = str | int | float | date | None
-"""A scalar parameter; ``Message`` and tuples are also accepted (see module docstring)."""
+"""A scalar parameter; ``Decimals``, ``Message`` and tuples are also accepted (see module docstring)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decimals:
+    """A number shown with exactly ``places`` decimals: ``Decimals(3.0, 1)`` is "3.0" in English, "3,0" in Danish.
+
+    For values whose precision means something, such as a lab result reported as ``3.0`` g/L: a plain ``float``
+    parameter would show "3". Rounds half up when the value has more decimals than ``places``.
+
+    Attributes:
+        value: the number.
+        places: decimals shown, 0 or more.
+    """
+
+    value: float
+    places: int
+
+    def __post_init__(self) -> None:
+        """Refuse negative ``places`` (and a bool or non-integer count of places)."""
+        if isinstance(self.places, bool) or not isinstance(self.places, int) or self.places < 0:
+            raise ValueError(f"Decimals places must be an int >= 0, got {self.places!r}")
+
+    def digits(self) -> Decimal:
+        """Return the value rounded half up to ``places`` decimals, as a ``Decimal`` with exactly that exponent."""
+        return Decimal(repr(float(self.value))).quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+
+    def __str__(self) -> str:
+        """Return the English text, e.g. ``"3.0"``."""
+        return f"{self.digits():f}"
 
 
 class Message(BaseModel):
-    """One translatable text: ``msgid`` (English template) and its named parameters."""
+    """One translatable text: ``msgid`` (English template) and its named parameters.
+
+    A plural message (``plural``) also has ``msgid_plural`` and ``count``, the name of the parameter whose value
+    picks the form.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     msgid: str
     params: tuple[tuple[str, Any], ...] = ()
+    msgid_plural: str | None = None
+    count: str | None = None
+
+    def template(self) -> str:
+        """Return the English template: ``msgid``, or for a plural message the form its count needs."""
+        if self.msgid_plural is None:
+            return self.msgid
+        return self.msgid if self.count_value() == 1 else self.msgid_plural
+
+    def count_value(self) -> int:
+        """Return the value of the count parameter of a plural message (0 for a message that is not plural)."""
+        for name, value in self.params:
+            if name == self.count:
+                return int(value)
+        return 0
 
     def english(self) -> str:
         """Return the English text (msgid filled in, numbers as ``{:g}``, dates ISO); for logs and tests."""
-        return self.msgid.format(**{name: english(value) for name, value in self.params})
+        return self.template().format(**{name: english(value) for name, value in self.params})
 
 
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return a ``Message``; ``msgid`` must be a literal English template using ``{name}`` placeholders."""
     # Built without validation: the fields are typed by construction (a literal str, keyword names), and a card
     # makes about a hundred of these, which validation made the largest single cost of building one.
-    return Message.model_construct(msgid=msgid, params=tuple(params.items()))
+    return Message.model_construct(msgid=msgid, params=tuple(params.items()), msgid_plural=None, count=None)
+
+
+def plural(singular: str, msgid_plural: str, count: int, /, **params: Any) -> Message:
+    """Return a ``Message`` whose form depends on ``count``, which fills the ``{count}`` placeholder.
+
+    Both templates must be literal English templates; ``count`` is an ``int`` (a bool or float is refused, as the
+    plural rules are for whole numbers). Example::
+
+        plural("{count} further administration", "{count} further administrations", 4)
+
+    is "4 further administrations" / "4 yderligere administrationer", and with 1 "1 further administration" /
+    "1 yderligere administration".
+
+    Raises:
+        TypeError: ``count`` is not an int, or ``count`` is also given as a keyword.
+    """
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"plural count must be an int, got {count!r}")
+    if "count" in params:
+        raise TypeError("plural: the count is the third argument, not a keyword")
+    return Message.model_construct(
+        msgid=singular, params=(("count", count), *params.items()), msgid_plural=msgid_plural, count="count"
+    )
 
 
 def join(parts: Sequence[Any], separator: str = ", ") -> Message:
     """Return the parts joined by ``separator`` as one message (the separator is the same in every language)."""
     msgid = separator.join(f"{{p{i}}}" for i in range(len(parts)))
-    return Message.model_construct(msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)))
+    return Message.model_construct(
+        msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)), msgid_plural=None, count=None
+    )
 
 
 def english(value: Any) -> str:

@@ -36,13 +36,26 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cds_service.fixtures import DEFAULT_FIXTURES, case_as_of, shift_dates, upload_fixtures  # noqa: E402
+from cds_service.fixtures import (  # noqa: E402
+    DEFAULT_FIXTURES,
+    case_as_of,
+    draft_orders_renamed,
+    shift_dates,
+    upload_fixtures,
+)
 from tests.fhir_server import FhirStore, running_fhir_server  # noqa: E402
 
 PUBLIC_SANDBOX = "https://sandbox.cds-hooks.org/"
-SEASONAL_RULES = ("continue-standard", "stop-standard", "pause-standard")
-"""The standard course's rules count winter days on IgRT and pause in summer (Opsummering, Kriterier for seponering):
-their card depends on the time of year, so it is promised only within ``SEASON_SLACK_DAYS`` of the fixture's day."""
+SEASONAL_RULES = (
+    "continue-standard",
+    "stop-standard",
+    "pause-standard",
+    "continue-safety",
+    "individual-assessment-safety",
+)
+"""The standard course's rules count winter days on IgRT and pause in summer (Opsummering, Kriterier for seponering),
+and a safety check overrules such a stop or pause: their card depends on the time of year, so it is promised only
+within ``SEASON_SLACK_DAYS`` of the fixture's day."""
 SEASON_SLACK_DAYS = 14
 SCREENS = {"patient-view": "patient-view", "order-select": "rx-view", "order-sign": "rx-sign"}
 
@@ -150,7 +163,9 @@ def _replay(base: str, fhir: str, case_directory: Path, today: date) -> Replay:
     body = copy.deepcopy(request)
     body.pop("prefetch", None)
     if "draftOrders" in body["context"]:
-        body["context"]["draftOrders"] = shift_dates(body["context"]["draftOrders"], days)
+        prefetch = request.get("prefetch") or {}
+        drafts = draft_orders_renamed(body["context"]["draftOrders"], prefetch, body["context"]["patientId"])
+        body["context"]["draftOrders"] = shift_dates(drafts, days)
     body["fhirServer"] = fhir
     body["fhirAuthorization"] = {"access_token": "demo", "token_type": "Bearer", "expires_in": 3600, "scope": "x"}
     service = case_directory.parent.name

@@ -30,8 +30,9 @@ class DecisionEntry:
         hook_instance: the client's ``hookInstance``.
         client_issuer: the JWT ``iss`` of the caller, or ``None`` when authentication is off.
         patient_hmac: ``Pseudonymizer.patient(context.patientId)``.
-        outcome: ``card`` | ``quiet`` (decided, no card shown) | ``no-immunoglobulin-order`` |
-            ``prefetch-unavailable`` (412).
+        outcome: ``card`` | ``quiet`` (decided, no card shown; also a deceased patient) | ``no-immunoglobulin-order``
+            | ``immunomodulation-order`` (every immunoglobulin order is immunomodulation, not IgRT: no card) |
+            ``prefetch-unavailable`` (412) | ``budget-exceeded``.
         rule_id / recommendation / population: the guideline finding (``None`` when no decision was made).
         guideline_version: the guideline documents and versions applied.
         card_uuid: the card's ``uuid`` (feedback refers to it), when a card was returned.

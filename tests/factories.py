@@ -390,3 +390,58 @@ def with_dose(order: list[dict[str, Any]], grams: float, period: int, unit: str 
         }
     ]
     return [first, *order[1:]]
+
+
+def dosage(
+    value: float,
+    unit: str,
+    *,
+    frequency: int = 1,
+    period: float = 1,
+    period_unit: str = "wk",
+    count: int | None = None,
+    bounds_days: float | None = None,
+    sequence: int | None = None,
+    rate_ml_per_h: float | None = None,
+) -> dict[str, Any]:
+    """An R4 Dosage: ``value`` ``unit`` per administration, ``frequency`` per ``period`` ``period_unit``.
+
+    ``count`` / ``bounds_days`` bound the step (``timing.repeat.count`` / ``boundsDuration`` in days); ``sequence``
+    orders steps; ``rate_ml_per_h`` puts an infusion-rate ``doseAndRate`` entry before the dose (as EHRs send it).
+    """
+    repeat: dict[str, Any] = {"frequency": frequency, "period": period, "periodUnit": period_unit}
+    if count is not None:
+        repeat["count"] = count
+    if bounds_days is not None:
+        repeat["boundsDuration"] = {"value": bounds_days, "unit": "d", "system": UCUM, "code": "d"}
+    dose_and_rate: list[dict[str, Any]] = []
+    if rate_ml_per_h is not None:
+        dose_and_rate.append({"rateQuantity": {"value": rate_ml_per_h, "unit": "mL/h", "system": UCUM, "code": "mL/h"}})
+    dose_and_rate.append({"doseQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}})
+    result: dict[str, Any] = {"timing": {"repeat": repeat}, "doseAndRate": dose_and_rate}
+    if sequence is not None:
+        result["sequence"] = sequence
+    return result
+
+
+def with_dosages(order: list[dict[str, Any]], *dosages: dict[str, Any]) -> list[dict[str, Any]]:
+    """Set the draft order's ``dosageInstruction`` to ``dosages``, in the order given."""
+    first = dict(order[0])
+    first["dosageInstruction"] = list(dosages)
+    return [first, *order[1:]]
+
+
+def with_reason(
+    order: list[dict[str, Any]],
+    *,
+    code: tuple[str, str, str] | None = None,
+    condition: str | None = None,
+) -> list[dict[str, Any]]:
+    """Give the draft order a ``reasonCode`` (system, code, display) and/or a ``reasonReference`` to a Condition."""
+    first = dict(order[0])
+    if code is not None:
+        system, value, display = code
+        first["reasonCode"] = [{"coding": [{"system": system, "code": value, "display": display}], "text": display}]
+    if condition is not None:
+        first["reasonReference"] = [ref("Condition", condition)]
+    return [first, *order[1:]]

@@ -87,11 +87,21 @@ def test_the_fixture_patients_as_a_cohort_get_their_golden_decisions(tmp_path: P
     assert rows["sid-pop2-quiet"].on_worklist  # in scope (after CAR-T), nothing to show now: a row without a card
 
 
+def fixture_patients() -> tuple[int, int]:
+    """The fixture patients and how many of them are deceased (``Patient.deceased[x]``)."""
+    patients = [r for r in fixture_resources() if r["resourceType"] == "Patient"]
+    deceased = sum(1 for r in patients if r.get("deceasedBoolean") is True or "deceasedDateTime" in r)
+    return len(patients), deceased
+
+
 def test_the_outputs(tmp_path: Path) -> None:
     result = run(write_export(fixture_resources(), tmp_path / "export"), tmp_path / "out")
+    patients, deceased = fixture_patients()
+    listed = patients - deceased - 1  # sid-unrelated is not relevant
+    assert deceased >= 2
     with (tmp_path / "out" / "worklist.csv").open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
-    assert len(table) == 34 and table[0]["patient_view_card"] == "yes"  # 35 patients, sid-unrelated not relevant
+    assert len(table) == listed and table[0]["patient_view_card"] == "yes"
     assert "sid-unrelated" not in {r["patient_id"] for r in table}
     shown = [r for r in table if r["patient_view_card"] == "yes"]
     assert table[: len(shown)] == shown  # patients with a card first
@@ -100,7 +110,7 @@ def test_the_outputs(tmp_path: Path) -> None:
     ]
     assert due == sorted(due)  # what is due first
     responses = [json.loads(line) for line in (tmp_path / "out" / "guidance-responses.ndjson").read_text().splitlines()]
-    assert len(responses) == 34 and {r["resourceType"] for r in responses} == {"GuidanceResponse"}
+    assert len(responses) == listed and {r["resourceType"] for r in responses} == {"GuidanceResponse"}
     by_subject = {r["subject"]["reference"]: r for r in responses}
     missing = by_subject["Patient/sid-pop2-no-igg-t0"]
     assert missing["status"] == "data-required" and missing["moduleCanonical"].endswith("|1.1")
@@ -113,10 +123,16 @@ def test_the_outputs(tmp_path: Path) -> None:
     assert (stop["status"], values["recommendation"], values["stopDue"]) == ("success", "stop", "2026-10-10")
     assert stop["outputParameters"] == {"reference": "#decision"}
     page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 3 and "35 patients evaluated" in page and "<script" not in page
-    assert "34 on the worklist" in page and "<li>1 not relevant" in page and "<li>0 deceased" in page
+    assert page.count("<svg") == 3 and f"{patients} patients evaluated" in page and "<script" not in page
+    assert f"{listed} on the worklist" in page and "<li>1 not relevant" in page and f"<li>{deceased} deceased" in page
     assert result.bad_lines == ()
-    assert result.counts == {"evaluated": 35, "worklist": 34, "card": len(shown), "not-relevant": 1, "deceased": 0}
+    assert result.counts == {
+        "evaluated": patients,
+        "worklist": listed,
+        "card": len(shown),
+        "not-relevant": 1,
+        "deceased": deceased,
+    }
 
 
 def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_path: Path) -> None:
@@ -133,7 +149,7 @@ def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_pa
         ("Observation.ndjson", good + 2),
     ]
     assert found[0][2].startswith("not JSON") and found[1][2] == "not a FHIR resource (no resourceType)"
-    assert len(result.rows) == 35
+    assert len(result.rows) == fixture_patients()[0]
     assert "2 unreadable lines skipped" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
 
 
@@ -215,7 +231,7 @@ def test_compare_mode_names_who_would_change_and_why(tmp_path: Path) -> None:
     assert icans["recommendation"]["current"] == "insufficient-data"
     assert icans["recommendation"]["with washout-30.json"] != "insufficient-data"
     assert icans["recommendation"]["why"] == "igg_washout_days: 90 -> 30"
-    assert len(result.compared) == 35
+    assert len(result.compared) == fixture_patients()[0]
     assert "patients' decision would change" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
     same = run(export, tmp_path / "same", compare=DEFAULT_PARAMETERS)
     assert (tmp_path / "same" / "changes.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only

@@ -88,11 +88,13 @@ def test_g_per_kg_dose_needs_no_weight_and_missing_dose_is_said() -> None:
 
 # -- trough on IgRT: > 8, < 6 with severe infection, high in 6-8 and infection-free --------------------------
 def on_igrt(trough: float, *extra: object, infections: tuple = ()) -> object:  # type: ignore[type-arg]
+    """IVIG every 28 days since 2026-05-01 (last dose 2026-11-13); the IgG drawn on 2026-11-13 before that dose is a
+    trough (28 days after the dose of 2026-10-16)."""
     return record(
         birth_date=ADULT,
         diagnoses=(HAEM,),
-        igrt=ivig_every("2026-05-01", "2026-11-10"),
-        labs=(igg(trough, "2026-11-10"),),
+        igrt=ivig_every("2026-05-01", "2026-11-13"),
+        labs=(igg(trough, "2026-11-13"),),
         infections=infections,
     )
 

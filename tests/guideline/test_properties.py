@@ -197,12 +197,12 @@ def test_no_not_indicated_start_or_consider_rests_on_an_igg_that_is_not_own(rec:
     assume(finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.START, Recommendation.CONSIDER))
     found = exposures(rec, as_of=AS_OF)
     _, confounded = split_igg(rec.labs, found, washout_days=DEFAULT_PARAMETERS.igg_washout_days)
-    not_own = {c.lab.ref: c.lab for c in confounded}
+    not_own = {(c.lab.ref, c.lab.effective, c.lab.value_g_per_l) for c in confounded}
     for criterion in finding.criteria:
         for evidence in criterion.evidence:
-            lab = not_own.get(evidence.ref or "")
-            if lab is not None:
-                assert lab.value_g_per_l < DEFAULT_PARAMETERS.igg_start_below_g_per_l, (finding.rule, criterion.id)
+            if (evidence.ref, evidence.on, evidence.value) in not_own:
+                assert evidence.value is not None
+                assert evidence.value < DEFAULT_PARAMETERS.igg_start_below_g_per_l, (finding.rule, criterion.id)
 
 
 @st.composite
