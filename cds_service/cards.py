@@ -22,7 +22,7 @@ from guideline.concepts import Analyte, Population, Recommendation, RuleId
 from guideline.model import Advice, Criterion, Evidence, Finding
 from guideline.parameters import describe
 from guideline.sources import GUIDELINE_LABEL, SourceRef
-from guideline.text import Message, msg
+from guideline.text import Decimals, Message, msg
 
 CARD_NAMESPACE = uuid.UUID("8f1d0b9e-3c55-4c43-9a4e-6f2f6c1c2b7a")
 """uuid5 namespace: card uuid = uuid5(namespace, card seed + rule), unique per call and reproducible."""
@@ -663,9 +663,10 @@ def _igg_value(criteria: Sequence[Criterion]) -> Message:
         if criterion.id.startswith("igg-below"):
             for e in criterion.evidence:
                 if e.value is not None:
+                    value = e.value if e.decimals is None else Decimals(e.value, e.decimals)
                     if e.comparator:
-                        return msg("{comparator} {value} g/L", comparator=e.comparator, value=e.value)
-                    return msg("{value} g/L", value=e.value)
+                        return msg("{comparator} {value} g/L", comparator=e.comparator, value=value)
+                    return msg("{value} g/L", value=value)
     return msg("not measured")
 
 
@@ -692,9 +693,13 @@ def _suggestions(
                             "type": "delete",
                             "description": t(
                                 msg(
-                                    "Remove draft order {ref}: {recommendation} per Medicinrådet SID criteria",
-                                    ref=order.ref,
-                                    recommendation=finding.recommendation.value,
+                                    "Remove the draft order ({display}): not indicated per Medicinrådet's SID criteria",
+                                    display=order.display,
+                                )
+                                if finding.recommendation == Recommendation.NOT_INDICATED
+                                else msg(
+                                    "Remove the draft order ({display}): stop per Medicinrådet's SID criteria",
+                                    display=order.display,
                                 )
                             ),
                             "resourceId": order.ref,

@@ -99,7 +99,7 @@ def map_condition(resource: Mapping[str, Any], ctx: MappingContext, ref: str) ->
         if kind == DiagnosisKind.CAR_T_HISTORY and recorded is not None:
             parts.append(
                 TherapyAdministration(
-                    kind=TherapyKind.CAR_T, substance="(history code DZ948D)", on=recorded, ref=ref, date_certain=False
+                    kind=TherapyKind.CAR_T, substance=display, on=recorded, ref=ref, date_certain=False
                 )
             )
     return parts

@@ -15,7 +15,7 @@ from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
 from fhir_mappers.elements import as_list, concept_names, concept_text
 from fhir_mappers.errors import InvalidElementError, MappingError, MissingElementError, UnsupportedUnitError
-from fhir_mappers.units import quantity_in_g_per_l
+from fhir_mappers.units import quantity_in_g_per_l, reported_decimals
 from guideline.concepts import Analyte, MeasurementKind
 from guideline.model import Comparator, LabResult, Measurement, MProteinTyping, PreliminaryLab
 from guideline.text import msg
@@ -80,6 +80,7 @@ def map_observation(
         ref=ref,
         reported=reported,
         reference_low_g_per_l=_reference_low(resource),
+        decimals=reported_decimals(resource["valueQuantity"]),
     )
     return PreliminaryLab(lab=lab) if preliminary else lab
 

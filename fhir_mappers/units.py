@@ -51,3 +51,27 @@ def quantity_in_g_per_l(quantity: Any, *, path: str) -> tuple[float, str | None,
         raise UnsupportedUnitError(msg("unit '{unit}' cannot be converted to g/L", unit=raw_unit), path=f"{path}.code")
     reported = f"{comparator or ''}{value:g} {raw_unit}"
     return round(float(value) * TO_G_PER_L[unit], 6), comparator, reported
+
+
+def reported_decimals(quantity: Any) -> int | None:
+    """Return how many decimals the lab reported a g/L-scale value with (``3.0`` g/L: 1), else ``None``.
+
+    Only for units that are g/L already (g/L, mg/mL): a converted value (mg/dL) has no reported precision in g/L.
+    JSON keeps ``3.0`` apart from ``3`` (a float and an int), so "3,0 g/L" is shown as the lab wrote it; trailing
+    zeros beyond the first (``3.10``) are lost in parsing and shown as ``3.1``.
+    """
+    if not isinstance(quantity, Mapping):
+        return None
+    value = quantity.get("value")
+    raw_unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
+    unit = _BY_LOWER.get(raw_unit.strip().lower()) if isinstance(raw_unit, str) else None
+    if unit is None or TO_G_PER_L[unit] != 1.0 or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return 0
+    if not isinstance(value, float):
+        return None
+    text = repr(value)
+    if "e" in text or "." not in text:
+        return None
+    return min(len(text.split(".", 1)[1]), 3)

@@ -16,7 +16,7 @@ from guideline.infections import active_infection
 from guideline.labs import confirming_igg
 from guideline.model import Criterion, Diagnosis, Evidence, Finding, KeyDates, LabResult, Overrule
 from guideline.sources import SourceRef
-from guideline.text import Message, msg
+from guideline.text import Message, msg, plural
 
 PREREQUISITES_NOTE = msg(
     "Before a start (Opsummering, Kriterier for opstart): the patient should be vaccinated per national "
@@ -30,6 +30,17 @@ NOT_INDICATED_NOTE = msg(
 
 
 LATEST = msg("Latest")
+RECOMMENDATION_WORDS = {
+    Recommendation.START: msg("start IgRT"),
+    Recommendation.CONSIDER: msg("IgRT can be considered"),
+    Recommendation.NOT_INDICATED: msg("not indicated"),
+    Recommendation.INSUFFICIENT_DATA: msg("not decided (data missing)"),
+    Recommendation.INDIVIDUAL_ASSESSMENT: msg("individual assessment"),
+    Recommendation.CONTINUE: msg("continue IgRT"),
+    Recommendation.PAUSE: msg("pause IgRT"),
+    Recommendation.STOP: msg("stop IgRT"),
+}
+"""A recommendation in words, for a card that names one it did not make (a reading "if verified", "if the date")."""
 THERAPY_LABELS = {TherapyKind.CAR_T: "CAR-T", TherapyKind.BSAB: "bsAb"}
 ANALYTE_LABELS = {Analyte.IGG: "IgG", Analyte.IGA: "IgA", Analyte.IGM: "IgM", Analyte.M_PROTEIN: "M-protein"}
 
@@ -66,6 +77,7 @@ def lab_evidence(lab: LabResult) -> Evidence:
         text=text,
         ref=lab.ref,
         value=lab.value_g_per_l,
+        decimals=lab.decimals,
         comparator=lab.comparator,
         unit="g/L",
         on=lab.effective,
@@ -233,7 +245,11 @@ def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
     )
     if len(index.refs) == 1:
         return (first,)
-    more = msg("{count} further administrations in the same course", count=len(index.refs) - 1)
+    more = plural(
+        "{count} further administration in the same course",
+        "{count} further administrations in the same course",
+        len(index.refs) - 1,
+    )
     return (first, Evidence(text=more))
 
 

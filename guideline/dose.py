@@ -680,7 +680,7 @@ def trough_advice(facts: Facts) -> Advice | None:
             rule=AdviceRule.TROUGH_ABOVE_8,
             summary=msg(
                 "Trough IgG {value} g/L > 8 g/L on IgRT: higher values are not recommended; consider a dose reduction",
-                value=value,
+                value=trough.number(),
             ),
             warning=True,
             criteria=lines,
@@ -695,7 +695,7 @@ def trough_advice(facts: Facts) -> Advice | None:
             summary = msg(
                 "Trough IgG {value} g/L < 6 g/L with severe infections on IgRT: adjust dose or interval towards "
                 "6-8 g/L",
-                value=value,
+                value=trough.number(),
             )
         elif timing.at_trough is False:
             summary = msg(
@@ -776,7 +776,7 @@ def trough_advice(facts: Facts) -> Advice | None:
             summary=msg(
                 "Trough IgG {value} g/L is high in 6-8 g/L and no bacterial infection for {months} months: a dose "
                 "reduction can be tried",
-                value=value,
+                value=trough.number(),
                 months=p.dose_reduction_infection_free_calendar_months,
             ),
             criteria=(

@@ -25,7 +25,7 @@ from guideline.model import (
     PatientRecord,
 )
 from guideline.parameters import Parameters
-from guideline.text import Message, join, msg
+from guideline.text import Message, join, msg, plural
 
 EPISODE_INTERPRETATIONS = (
     "infection_episode_merge_days",
@@ -302,13 +302,13 @@ def severe_or_recurrent(episodes: tuple[InfectionEpisode, ...], *, on: date, p: 
         id="severe-or-recurrent-verified-bacterial-infections",
         description=msg(
             "Severe or recurrent verified bacterial infections: >= {min_severe} severe or >= {min_verified} verified "
-            "in the {months} months up to {on} (found {severe} severe, {verified} verified)",
+            "in the {months} months up to {on} (found {severe}, {verified})",
             min_severe=p.severe_or_recurrent_min_severe,
             min_verified=p.severe_or_recurrent_min_verified,
             months=months,
             on=on,
-            severe=len(severe),
-            verified=len(verified),
+            severe=plural("{count} severe", "{count} severe", len(severe)),
+            verified=plural("{count} verified", "{count} verified", len(verified)),
         ),
         held=held,
         evidence=tuple(e.evidence() for e in verified),

@@ -162,6 +162,7 @@ def estimate_polyclonal(total: LabResult, m_protein: LabResult) -> LabResult:
     return total.model_copy(
         update={
             "value_g_per_l": value,
+            "decimals": None,
             "estimate": PolyclonalEstimate(
                 total_g_per_l=total.value_g_per_l,
                 m_protein_g_per_l=m_value,

@@ -29,7 +29,7 @@ from guideline.concepts import (
 )
 from guideline.ordered_dose import OrderedDose as OrderedDose  # re-exported: the order hooks' model
 from guideline.sources import SourceRef
-from guideline.text import Message, msg
+from guideline.text import Decimals, Message, msg
 
 Comparator = Literal["<", "<=", ">", ">="]
 
@@ -77,6 +77,7 @@ class LabResult(_Frozen):
         reference_low_g_per_l: the lab's reference-range low in g/L, when given.
         upper_bound_after: set by the guideline core (``guideline.own_igg``) on an IgG drawn under or within the
             washout after immunoglobulin: infused IgG only raises the value, so it is an upper bound of the own IgG.
+        decimals: the decimals the lab reported (``3.0`` g/L: 1), so the card shows "3,0 g/L"; ``None``: as needed.
     """
 
     analyte: Analyte
@@ -88,6 +89,7 @@ class LabResult(_Frozen):
     reference_low_g_per_l: float | None = None
     estimate: PolyclonalEstimate | None = None
     upper_bound_after: UpperBoundReason | None = None
+    decimals: int | None = None
 
     @property
     def upper_bound(self) -> bool:
@@ -111,11 +113,15 @@ class LabResult(_Frozen):
             below = False if value >= threshold_g_per_l else None
         return None if below is False and self.upper_bound else below
 
+    def number(self) -> float | Decimals:
+        """Return the value as a card parameter: with the lab's own decimals when known ("3.0", not "3")."""
+        return self.value_g_per_l if self.decimals is None else Decimals(self.value_g_per_l, self.decimals)
+
     def shown(self) -> Message:
-        """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``."""
+        """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``, ``"3.0 g/L"``."""
         if self.comparator:
-            return msg("{comparator} {value} g/L", comparator=self.comparator, value=self.value_g_per_l)
-        return msg("{value} g/L", value=self.value_g_per_l)
+            return msg("{comparator} {value} g/L", comparator=self.comparator, value=self.number())
+        return msg("{value} g/L", value=self.number())
 
 
 class PreliminaryLab(_Frozen):
@@ -295,11 +301,15 @@ class PatientRecord(_Frozen):
 
 
 class Evidence(_Frozen):
-    """One piece of data a criterion used: value and unit, date, and the resource it came from."""
+    """One piece of data a criterion used: value and unit, date, and the resource it came from.
+
+    ``decimals``: the decimals the value was reported with, when known (a lab result's "3.0").
+    """
 
     text: Message
     ref: str | None = None
     value: float | None = None
+    decimals: int | None = None
     comparator: Comparator | None = None
     unit: str | None = None
     on: date | None = None

@@ -27,7 +27,7 @@ from guideline.igrt import IgrtEpisode
 from guideline.infections import InfectionEpisode, active_infection
 from guideline.labs import confirming_igg, is_recent, latest, results
 from guideline.model import Advice, Criterion, Evidence, Finding, LabResult, Measurement
-from guideline.text import Message, msg
+from guideline.text import Message, msg, plural
 
 
 def before_start_advice(facts: Facts, finding: Finding) -> Advice | None:
@@ -207,18 +207,20 @@ def stop_markers_advice(facts: Facts, finding: Finding) -> Advice | None:
         _cd19_criterion(facts, episode.start),
     ]
     rising = [c for c in criteria[1:] if c.held]
-    summary = (
-        msg(
-            "Recovery markers support the {recommendation}: {markers} rising on IgRT",
-            recommendation=finding.recommendation.value,
-            markers=tuple(_MARKER_LABELS[c.id] for c in rising),
+    markers = tuple(_MARKER_LABELS[c.id] for c in rising)
+    stop = finding.recommendation == Recommendation.STOP
+    if rising:
+        summary = (
+            msg("Recovery markers support the stop attempt: {markers} rising on IgRT", markers=markers)
+            if stop
+            else msg("Recovery markers support the pause: {markers} rising on IgRT", markers=markers)
         )
-        if rising
-        else msg(
-            "Before the {recommendation}: no rising IgA, IgM or B cells on IgRT; plan an IgG without IgRT",
-            recommendation=finding.recommendation.value,
+    else:
+        summary = (
+            msg("Before the stop attempt: no rising IgA, IgM or B cells on IgRT; plan an IgG without IgRT")
+            if stop
+            else msg("Before the pause: no rising IgA, IgM or B cells on IgRT; plan an IgG without IgRT")
         )
-    )
     return Advice(
         kind=AdviceKind.MONITORING,
         rule=AdviceRule.MONITORING_STOP_MARKERS,
@@ -247,10 +249,12 @@ def infections_after_stop_advice(facts: Facts) -> Advice | None:
     return Advice(
         kind=AdviceKind.MONITORING,
         rule=AdviceRule.MONITORING_INFECTIONS_AFTER_STOP,
-        summary=msg(
-            "{count} bacterial infection(s) since IgRT stopped ({stopped}): consider antibiotic prophylaxis before a "
+        summary=plural(
+            "{count} bacterial infection since IgRT stopped ({stopped}): consider antibiotic prophylaxis before a "
             "restart",
-            count=len(after),
+            "{count} bacterial infections since IgRT stopped ({stopped}): consider antibiotic prophylaxis before a "
+            "restart",
+            len(after),
             stopped=stopped,
         ),
         warning=True,
@@ -299,12 +303,11 @@ def _history(facts: Facts) -> Criterion:
     return Criterion(
         id="infection-history-12-months",
         description=msg(
-            "Infection history, last {months} months: {count} bacterial infection(s), {severe} severe, {septic} "
-            "life-threatening",
+            "Infection history, last {months} months: {infections}, {severe}, {septic}",
             months=months,
-            count=len(episodes),
-            severe=severe,
-            septic=septic,
+            infections=plural("{count} bacterial infection", "{count} bacterial infections", len(episodes)),
+            severe=plural("{count} severe", "{count} severe", severe),
+            septic=plural("{count} life-threatening", "{count} life-threatening", septic),
         ),
         held=None,
         required=False,

@@ -21,7 +21,7 @@ from guideline.concepts import AdviceKind, AdviceRule, DiagnosisKind, InfectionS
 from guideline.criteria import diagnosis_evidence
 from guideline.facts import Facts
 from guideline.model import Advice, Criterion, Evidence, Finding, InfectionRecord, Vaccination
-from guideline.text import msg
+from guideline.text import msg, plural
 
 _SITE_NAMES = {InfectionSite.LOWER_RESPIRATORY: msg("lungs"), InfectionSite.URINARY_TRACT: msg("urinary tract")}
 """The organ foci the source names ("fx fokus i urinveje, kendte bronkiektasier og gentagne lungeinfektioner");
@@ -81,9 +81,10 @@ def prerequisites_advice(facts: Facts, finding: Finding) -> Advice | None:
         )
     missing = [c for c in criteria if c.held is False]
     summary = (
-        msg(
-            "Before starting IgRT: {count} prerequisite(s) missing (vaccination, targeted prophylaxis)",
-            count=len(missing),
+        plural(
+            "Before starting IgRT: {count} prerequisite missing (vaccination, targeted prophylaxis)",
+            "Before starting IgRT: {count} prerequisites missing (vaccination, targeted prophylaxis)",
+            len(missing),
         )
         if missing
         else msg("Before starting IgRT: vaccination and prophylaxis prerequisites are documented")

@@ -31,7 +31,7 @@ from guideline.igrt import IgrtEpisode
 from guideline.labs import results
 from guideline.model import Criterion, Diagnosis, Evidence
 from guideline.sources import SourceRef
-from guideline.text import Message, msg
+from guideline.text import Message, msg, plural
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,12 @@ def treatment_failing(facts: Facts, episode: IgrtEpisode) -> SafetyHold | None:
     if low_trough and trough is not None:
         evidence.append(lab_evidence(trough))
     if failing:
-        reason = msg(
+        reason = plural(
             "Not stopped or paused: {count} severe or verified bacterial infection on IgRT since {since}; adjust the "
             "dose or interval towards a trough IgG of 6-8 g/L instead (Dosisjustering)",
-            count=len(failing),
+            "Not stopped or paused: {count} severe or verified bacterial infections on IgRT since {since}; adjust the "
+            "dose or interval towards a trough IgG of 6-8 g/L instead (Dosisjustering)",
+            len(failing),
             since=since,
         )
     else:

@@ -16,6 +16,7 @@ from guideline.concepts import DiagnosisKind, InfectionKind, Population, Recomme
 from guideline.criteria import (
     LATEST,
     NOT_INDICATED_NOTE,
+    RECOMMENDATION_WORDS,
     adult_criterion,
     clinical_notes,
     default_dates,
@@ -683,7 +684,7 @@ def infection_not_verified(facts: Facts) -> Finding | None:
                 id="if-verified",
                 description=msg(
                     "If they were verified bacterial infections: {recommendation}",
-                    recommendation=counterfactual.recommendation.value,
+                    recommendation=RECOMMENDATION_WORDS[counterfactual.recommendation],
                 ),
                 held=None,
                 required=False,
@@ -696,7 +697,7 @@ def infection_not_verified(facts: Facts) -> Finding | None:
                 "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or a confirmed "
                 "verificationStatus. Verified, the start criteria would give: {recommendation}.",
                 count=len(named),
-                recommendation=counterfactual.recommendation.value,
+                recommendation=RECOMMENDATION_WORDS[counterfactual.recommendation],
             ),
             *clinical_notes(facts, start_like=False),
         ),

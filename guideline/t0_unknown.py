@@ -19,7 +19,7 @@ from collections.abc import Callable
 from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import Recommendation, RuleId
-from guideline.criteria import make_finding
+from guideline.criteria import RECOMMENDATION_WORDS, make_finding
 from guideline.facts import Facts, derive
 from guideline.model import Criterion, Evidence, Finding, KeyDates
 from guideline.text import msg
@@ -85,7 +85,7 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
                     "If the infusion was less than 6 months ago (the window runs until {end} at the latest): "
                     "{recommendation}",
                     end=latest_end,
-                    recommendation=running.recommendation.value,
+                    recommendation=RECOMMENDATION_WORDS[running.recommendation],
                 ),
                 held=None,
                 required=False,
@@ -94,7 +94,7 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
                 id="reading-window-ended",
                 description=msg(
                     "If the infusion was 6 months ago or more: {recommendation}",
-                    recommendation=ended.recommendation.value,
+                    recommendation=RECOMMENDATION_WORDS[ended.recommendation],
                 ),
                 held=None,
                 required=False,

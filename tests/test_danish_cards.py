@@ -272,7 +272,6 @@ def test_every_golden_fixture_renders_danish_cards() -> None:
     assert len(rendered()) > 1000
 
 
-@pytest.mark.xfail(strict=True, reason="card texts still have English words (issue Clinical fidelity 4, item 10)")
 def test_danish_cards_have_no_english_words() -> None:
     offences: dict[str, set[str]] = {}
     for case, field, text, checked in rendered():
