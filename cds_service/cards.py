@@ -510,8 +510,18 @@ def decision_extension(
             "stopDue": _iso(d.stop_due),
             "nextFollowUp": _iso(d.next_follow_up),
             "ownIggFrom": _iso(d.own_igg_from),
+            "stopAttemptUntil": _iso(d.stop_attempt_until),
+            "followUpOverdue": d.follow_up_overdue or None,
         },
         "onIgrt": finding.on_igrt,
+        "overruled": None
+        if finding.overruled is None
+        else {
+            "check": finding.overruled.check,
+            "proposedRule": finding.overruled.proposed_rule.value,
+            "proposedRecommendation": finding.overruled.proposed.value,
+            "reason": t(finding.overruled.reason),
+        },
         "notes": [t(note) for note in finding.notes],
         "interpretations": _interpretations_json(finding.interpretations, settings, t),
         "dataIssues": [{"resource": i.ref, "reason": t(i.reason)} for i in finding.data_issues],

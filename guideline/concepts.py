@@ -191,6 +191,7 @@ class AdviceRule(StrEnum):
     TROUGH_LOW_WITH_SEVERE_INFECTIONS = "dose-trough-below-6-severe-infections"
     TROUGH_HIGH_INFECTION_FREE = "dose-trough-high-infection-free"
     TROUGH_BELOW_6 = "dose-trough-below-6"
+    IGG_NOT_AT_TROUGH = "dose-igg-not-at-trough"
     PRODUCT_IVIG_ORDERED = "product-ivig-ordered"
     PRODUCT_SWITCH = "product-switch"
     M_COMPONENT_ESTIMATE = "m-component-polyclonal-estimate"

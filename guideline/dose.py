@@ -33,7 +33,7 @@ from guideline.concepts import AdviceKind, AdviceRule, Analyte, IgrtRoute, Measu
 from guideline.criteria import lab_evidence
 from guideline.facts import Facts
 from guideline.labs import results
-from guideline.model import Advice, Criterion, Evidence, IgrtRecord, Measurement, PatientRecord
+from guideline.model import Advice, Criterion, Evidence, IgrtRecord, LabResult, Measurement, PatientRecord
 from guideline.ordered_dose import DoseRegimen, OrderedDose
 from guideline.own_igg import immunomodulation_reasons
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
@@ -655,7 +655,8 @@ def trough_advice(facts: Facts) -> Advice | None:
     timing = trough_timing(facts, trough.effective)
     at_trough = timing.at_trough is True
     if not at_trough and not below_6:
-        return None  # not a trough: neither "above 8 g/L" nor a dose reduction rests on it
+        # Not a trough: neither "above 8 g/L" nor a dose reduction rests on it; say when to draw the trough.
+        return _not_at_trough_advice(trough, timing, episode.start)
     if at_trough:
         description = msg("Trough IgG measured on IgRT (since {start})", start=episode.start)
     elif timing.at_trough is False:
@@ -797,6 +798,44 @@ def trough_advice(facts: Facts) -> Advice | None:
             values=values,
         )
     return None
+
+
+def _not_at_trough_advice(lab: LabResult, timing: TroughTiming, start: date) -> Advice:
+    """The IgG on IgRT is not a trough (or its timing is unknown): no dose advice from it, and when to draw one.
+
+    Source: Opsummering, "Dosisjustering": "IgG-dalniveauerne bør måles og vurderes"; a value drawn inside the dosing
+    interval is above the trough, so it can neither show a trough above 8 g/L nor support a dose reduction.
+    """
+    summary = (
+        msg(
+            "IgG {value} on IgRT was not drawn at trough: no dose advice from it; draw the next trough on {day}",
+            value=lab.shown(),
+            day=timing.next_dose - timedelta(days=1),
+        )
+        if timing.at_trough is False and timing.next_dose is not None
+        else msg(
+            "IgG {value} on IgRT: trough timing unknown, no dose advice from it; draw the next IgG just before a dose",
+            value=lab.shown(),
+        )
+    )
+    return Advice(
+        kind=AdviceKind.DOSE,
+        rule=AdviceRule.IGG_NOT_AT_TROUGH,
+        summary=summary,
+        criteria=(
+            Criterion(
+                id="trough-igg-on-igrt",
+                description=msg("IgG measured on IgRT (since {start})", start=start),
+                held=True,
+                evidence=(lab_evidence(lab),),
+            ),
+            timing.criterion,
+        ),
+        notes=(*_timing_notes(timing), _trough_note()),
+        source=sources.DOSE,
+        interpretations=("trough_tolerance_days",),
+        values=_timing_values(timing),
+    )
 
 
 def _timing_notes(timing: TroughTiming) -> tuple[Message, ...]:

@@ -481,9 +481,9 @@ def trough_cards(rec: PatientRecord) -> list[Advice]:
     ("sample", "value", "rule", "at"),
     [
         ("2026-11-15", 8.6, AdviceRule.TROUGH_ABOVE_8, "yes"),
-        ("2026-11-14", 8.6, None, None),  # not a trough: no "above 8 g/L"
+        ("2026-11-14", 8.6, AdviceRule.IGG_NOT_AT_TROUGH, "no"),  # not a trough: no "above 8 g/L", when to draw
         ("2026-11-15", 7.5, AdviceRule.TROUGH_HIGH_INFECTION_FREE, "yes"),
-        ("2026-11-14", 7.5, None, None),  # not a trough: no dose reduction
+        ("2026-11-14", 7.5, AdviceRule.IGG_NOT_AT_TROUGH, "no"),  # not a trough: no dose reduction
         ("2026-11-14", 5.9, AdviceRule.TROUGH_BELOW_6, "no"),  # below 6 before the trough: lower still
         ("2026-11-15", 5.9, AdviceRule.TROUGH_BELOW_6, "yes"),
     ],
@@ -513,7 +513,9 @@ def test_a_low_igg_before_the_trough_says_when_to_draw_the_next_one() -> None:
 
 def test_an_unknown_interval_is_said_and_gives_no_dose_reduction() -> None:
     high = record(diagnoses=(HAEM,), igrt=(ivig("2026-05-04"), ivig("2026-11-02")), labs=(igg(7.5, "2026-11-19"),))
-    assert trough_cards(high) == []  # one dose since a gap: the episode has a single administration
+    # One dose since a gap: the episode has a single administration, so the timing is unknown: no dose advice.
+    assert [a.rule for a in trough_cards(high)] == [AdviceRule.IGG_NOT_AT_TROUGH]
+    assert "trough timing unknown" in trough_cards(high)[0].summary.english()
     low = record(diagnoses=(HAEM,), igrt=(ivig("2026-11-02"),), labs=(igg(5.0, "2026-11-19"),))
     (card,) = trough_cards(low)
     assert card.rule == AdviceRule.TROUGH_BELOW_6

@@ -456,7 +456,7 @@ def test_every_population_4_consider_card_carries_the_work_up() -> None:
     assert "clinical immunology" in notes_of(finding)
 
 
-@pytest.mark.parametrize(("trough", "rule"), [(5.99, AdviceRule.TROUGH_BELOW_6), (6.0, None)])
+@pytest.mark.parametrize(("trough", "rule"), [(5.99, AdviceRule.TROUGH_BELOW_6), (6.0, AdviceRule.IGG_NOT_AT_TROUGH)])
 def test_trough_below_6_gives_the_dose_advice(trough: float, rule: AdviceRule | None) -> None:
     rec = record(diagnoses=(HAEM,), labs=(igg(trough, "2026-11-09"),), igrt=ivig_every("2026-08-03", "2026-11-09"))
     found = [a.rule for a in assess(rec, as_of=d(AS_OF)).advice if a.kind == "dose"]
