@@ -69,9 +69,6 @@ def propose(facts: Facts, episode: IgrtEpisode) -> Finding:
     return standard(facts, episode, window)
 
 
-_STOP_NOTES = frozenset({EXTENSION_NOTE.msgid, RECOVERY_NOTE.msgid, RESTART_NOTE.msgid})
-
-
 def guard(facts: Facts, episode: IgrtEpisode, proposal: Finding) -> Finding:
     """Pass a proposed stop or pause through ``guideline.safety.SAFETY_CHECKS``; other proposals pass unchanged.
 
@@ -85,7 +82,8 @@ def guard(facts: Facts, episode: IgrtEpisode, proposal: Finding) -> Finding:
     if hold is None:
         return proposal
     due, overdue = follow_up_due(facts, episode)
-    notes = [n for n in proposal.notes if n.msgid not in _STOP_NOTES]
+    # The proposal's own notes argue for the stop or pause (overdue attempt, extension, recovery, restart): gone.
+    notes = clinical_notes(facts, start_like=False)
     return make_finding(
         facts,
         rule=hold.rule,

@@ -431,3 +431,20 @@ def test_in_scope_only_with_haematological_disease_hsct_therapy_igrt_or_low_igg(
     parts: dict[str, object], expected: bool
 ) -> None:
     assert in_scope(record(**parts), as_of=d("2026-11-20"), p=DEFAULT_PARAMETERS) is expected
+
+
+OVERRULED = {
+    **SAFETY_PATIENTS,
+    # An overdue stop attempt (12 months on IgRT) overruled by a CAR-T in September.
+    "overdue-stop": (on_igrt(therapies=(car_t("2026-09-01"),)), "2026-11-20"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERRULED))
+def test_an_overruled_card_keeps_no_note_that_argues_for_the_stop(case: str) -> None:
+    rec, as_of = OVERRULED[case]
+    finding = evaluate(rec, as_of=d(as_of))
+    assert finding.overruled is not None and finding.notes[0] == finding.overruled.reason
+    for note in finding.notes:
+        text = note.english()
+        assert "attempt the stop now" not in text and "short extension" not in text and "restarting" not in text
