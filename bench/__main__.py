@@ -7,7 +7,7 @@ interleaved, and reports the ratios service/baseline, the peak RSS of every guni
 and a profile (pyinstrument) of the service on the extreme patient. Output: a table on stdout,
 ``bench/results/latest.json``, ``bench/results/latency-vs-resources.png`` and ``bench/results/profile-extreme.txt``.
 
-The service runs as in production (``cds_service.gunicorn_conf``, audit rows written) except: client
+The service runs as in production (``cds_service.http.gunicorn_conf``, audit rows written) except: client
 authentication off (the baseline has none either), a fixed evaluation date, and a latency budget of 60 s so that
 every call does all its work (a budget cut would make the service look faster than it is); the run fails if any
 call was cut anyway or answered other than 200.
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"payloads: {', '.join(f'{p.name} {p.resources} resources' for p in payloads)}", flush=True)
     with (
         _gunicorn("bench.baseline:create_app()", {}, args.workers, work / "baseline") as baseline,
-        _gunicorn("cds_service.app:create_app()", service_env, args.workers, work / "service") as service,
+        _gunicorn("cds_service.http.app:create_app()", service_env, args.workers, work / "service") as service,
     ):
         _check_answers(baseline.url, service.url, payloads)
         sampler = _RssSampler({"baseline": baseline.pid, "service": service.pid})
@@ -159,7 +159,7 @@ def _gunicorn(app: str, env: dict[str, str], workers: int, directory: Path) -> I
         port = s.getsockname()[1]
     log = (directory / "gunicorn.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:cds_service.gunicorn_conf"]
+        [sys.executable, "-m", "gunicorn", "--config", "python:cds_service.http.gunicorn_conf"]
         + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), app],
         # MALLOC_ARENA_MAX as `cds-service serve` and the container image set it, for both apps alike.
         env={**os.environ, "MALLOC_ARENA_MAX": "2", **env, "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics")},
@@ -293,7 +293,7 @@ def _profile(payload: Payload, out: Path) -> dict[str, Any]:
 
     from pyinstrument import Profiler
 
-    from cds_service.app import create_app, runtime_of
+    from cds_service.http.app import create_app, runtime_of
 
     with tempfile.TemporaryDirectory() as directory:
         app = create_app(

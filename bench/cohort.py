@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--workers", default="1,2")
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "cds_service.cli"]
+    cli = [sys.executable, "-m", "commands.cli"]
     env_note = f"{os.cpu_count()} cores"
     results = []
     with tempfile.TemporaryDirectory(prefix="cohort-bench-") as scratch:

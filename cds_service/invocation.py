@@ -14,16 +14,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cds_service.budget import Deadline
-from cds_service.card_options import CardOptions, resolve
-from cds_service.cards import render_advice_card, render_card
-from cds_service.definitions import ServiceDefinition
-from cds_service.fhir_client import Fetched, FhirAccessError, FhirClient
-from cds_service.i18n import LANGUAGES, translator
+from cds_service.cards.i18n import LANGUAGES, translator
+from cds_service.cards.options import CardOptions, resolve
+from cds_service.cards.render import render_advice_card, render_card
+from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient
+from cds_service.ehr.prefetch import Fetch, gather
+from cds_service.http.deadline import Deadline
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
-from cds_service.prefetch import Fetch, gather
-from cds_service.protocol import HookRequest
 from cds_service.settings import Settings
+from cds_service.wire.definitions import ServiceDefinition
+from cds_service.wire.requests import HookRequest
 from fhir_mappers import (
     ImmunoglobulinOrder,
     MappingContext,
@@ -221,7 +221,7 @@ def igrt_orders(
 def card_options(
     request: HookRequest, settings: Settings, *, accept_language: str | None = None, language: str | None = None
 ) -> CardOptions:
-    """Return the card options of this call (``cds_service.card_options``); ``language`` overrides them all (CLI).
+    """Return the card options of this call (``cds_service.cards.options``); ``language`` overrides them all (CLI).
 
     Never raises: configuration is ignored where it is not understood.
     """

@@ -11,12 +11,12 @@ Metrics (``prometheus-client``; names follow the Prometheus conventions, seconds
 * ``cds_latency_budget_overruns_total{hook}``: calls answered without cards because the budget ran out.
 * ``cds_audit_write_failures_total``: failed writes of a decision or feedback (decisions are then queued).
 * ``cds_audit_queued_total`` and ``cds_audit_queue_length``: decision rows queued while the database was
-  unavailable, and how many wait now (summed over live workers); see ``cds_service.audit_queue``.
+  unavailable, and how many wait now (summed over live workers); see ``cds_service.audit.queue``.
 * ``cds_replay_guard_degraded_total``: client JWTs checked for replay by this process only, the database being
-  unavailable (``cds_service.client_auth.FallbackReplayGuard``).
+  unavailable (``cds_service.auth.client_jwt.FallbackReplayGuard``).
 
 With several gunicorn workers the metrics live in ``PROMETHEUS_MULTIPROC_DIR`` (set by the gunicorn
-configuration, ``cds_service.gunicorn_conf``) and ``/metrics`` sums them over all workers of the instance.
+configuration, ``cds_service.http.gunicorn_conf``) and ``/metrics`` sums them over all workers of the instance.
 
 Logs: one JSON object per line on stderr, with ``time``, ``level``, ``logger``, ``message`` and, inside a request,
 ``request_id`` (the caller's ``X-Request-ID`` if well-formed, else a new one; echoed in the response) and

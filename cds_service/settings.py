@@ -17,7 +17,7 @@
 * ``CDS_CORS_ORIGINS`` (none): browser origins allowed; ``*`` only for local trials (refused with
   ``CDS_AUTH=required`` unless ``CDS_TRUST_SANDBOX`` is on).
 
-Client authentication (``cds_service.client_auth``):
+Client authentication (``cds_service.auth.client_jwt``):
 
 * ``CDS_AUTH`` (``required``): ``required`` or ``off`` (local trials only; said at start-up and in discovery).
 * ``CDS_PUBLIC_BASE_URL`` (required with ``CDS_AUTH=required``; unset with auth off: the URL the request arrived
@@ -28,7 +28,7 @@ Client authentication (``cds_service.client_auth``):
 * ``CDS_TRUST_SANDBOX`` (false): trust the CDS Hooks Sandbox issuer (its private key is public: testers only).
 * ``CDS_JWT_LEEWAY_SECONDS`` (30), ``CDS_JWT_MAX_LIFETIME_SECONDS`` (3600), ``CDS_JWKS_CACHE_SECONDS`` (3600).
 
-FHIR server fallback (``cds_service.fhir_client``):
+FHIR server fallback (``cds_service.ehr.fhir_client``):
 
 * ``CDS_FHIR_SERVER_ALLOWLIST`` (none: no fallback): FHIR base URLs the service may query.
 * ``CDS_FHIR_ALLOW_HTTP`` (false): allow ``http://`` FHIR servers (local testing only).
@@ -46,7 +46,7 @@ Serving (``cds_service.serving``, ``cds_service.observability``):
   audited as ``budget-exceeded``.
 * ``CDS_LARGE_REQUEST_BYTES`` (1 MiB): hook calls with a larger body (chunked ones counted as read) are
   evaluated one at a time per worker process, so that a worker's memory stays bounded; one that gets no turn
-  within the latency budget is answered 503 with ``Retry-After`` (``cds_service.large_requests``).
+  within the latency budget is answered 503 with ``Retry-After`` (``cds_service.http.large_requests``).
 * ``CDS_METRICS_TOKEN`` (unset: ``/metrics`` open, for scraping inside the cluster only): when set, ``/metrics``
   requires ``Authorization: Bearer <token>``.
 
@@ -69,10 +69,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cds_service.client_auth import SANDBOX_ISSUER, TrustedIssuer, sandbox_issuer
-from cds_service.definitions import PREFETCH
-from cds_service.fhir_client import FhirClientSettings
+from cds_service.auth.client_jwt import SANDBOX_ISSUER, TrustedIssuer, sandbox_issuer
+from cds_service.ehr.fhir_client import FhirClientSettings
 from cds_service.observability import log_format, log_level
+from cds_service.wire.definitions import PREFETCH
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 
 SID_GUIDELINE_URL = (

@@ -1,8 +1,8 @@
 """Card text as translatable messages: the guideline core says *what* to say, the service layer says it in a language.
 
 A ``Message`` is an English template (the gettext msgid, with ``{name}`` placeholders) and its parameters. The core
-never formats numbers or picks a language; ``cds_service.i18n`` renders a message in English or Danish from the
-message catalogs under ``cds_service/locales``. Every template passed to ``msg`` or ``plural`` must be a string
+never formats numbers or picks a language; ``cds_service.cards.i18n`` renders a message in English or Danish from the
+message catalogs under ``cds_service/cards/locales``. Every template passed to ``msg`` or ``plural`` must be a string
 literal, so that the extractor finds it (``make catalog``; ``tests/catalog.py``).
 
 A message whose wording depends on a number is made with ``plural``: a singular and a plural template and the count

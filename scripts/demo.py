@@ -2,7 +2,7 @@
 
 1. Starts the local FHIR test server (``tests/fhir_server.py``, CORS on, no token) on ``FHIR_PORT`` (8081) and
    uploads every fixture patient with its dates moved so that it looks today as it did on its fixture date
-   (``cds_service.fixtures.shift_dates``): the demo gives the golden cards on any day.
+   (``commands.upload.shift_dates``): the demo gives the golden cards on any day.
 2. Starts ``cds-service serve`` on ``PORT`` (8080): authentication off, CORS open, allowed to fetch from that server,
    evaluating as of today (or ``--today``), audit in ``var/demo/``.
 3. Replays every golden case against it with its prefetch removed (so the service fetches from the FHIR server, as
@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cds_service.fixtures import (  # noqa: E402
+from commands.upload import (  # noqa: E402
     DEFAULT_FIXTURES,
     case_as_of,
     draft_orders_renamed,
@@ -131,7 +131,7 @@ def _start_service(host: str, port: int, fhir: str, today: date) -> subprocess.P
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="cds-demo-metrics-"),
     }
     log = (directory / "service.log").open("wb")
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "commands.cli", "serve", "--host", host, "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
 
 

@@ -25,8 +25,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cds_service.app import create_app  # noqa: E402
-from cds_service.fixtures import DEFAULT_FIXTURES, upload_fixtures  # noqa: E402
+from cds_service.http.app import create_app  # noqa: E402
+from commands.upload import DEFAULT_FIXTURES, upload_fixtures  # noqa: E402
 from tests.cases import CASES, Case, case_dir  # noqa: E402
 
 

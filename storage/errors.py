@@ -7,7 +7,7 @@ class StorageError(RuntimeError):
     """The database is unavailable or not at the current schema revision.
 
     The service answers 503 with an OperationOutcome (feedback, readiness) or queues the decision row for retry
-    (``cds_service.audit_queue``).
+    (``cds_service.audit.queue``).
     """
 
 

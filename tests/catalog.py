@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from guideline.parameters import Parameters
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG_PATH = ROOT / "cds_service" / "locales" / "da" / "LC_MESSAGES" / "messages.po"
+CATALOG_PATH = ROOT / "cds_service" / "cards" / "locales" / "da" / "LC_MESSAGES" / "messages.po"
 SOURCE_DIRS = ("guideline", "fhir_mappers", "cds_service")
 KEYWORDS = {"msg": None, "plural": (1, 2)}
 """``guideline.text``'s message functions for Babel's extractor: ``msg(msgid)``, ``plural(msgid, msgid_plural)``."""

@@ -1,6 +1,6 @@
 """Every response the test suite receives from the service, checked against CDS Hooks 2.0.1 twice.
 
-1. Our own strict models (``cds_service.contract``, the source of ``/openapi.json``): summary < 140 characters,
+1. Our own strict models (``cds_service.wire.responses``, the source of ``/openapi.json``): summary < 140 characters,
    no null or empty fields, ``selectionBehavior`` exactly with suggestions, ``display`` on override reasons, link
    types, ``appContext`` only on smart links, indicators, OperationOutcome on every non-2xx.
 2. An independent implementation: healthchain's pydantic CDS Hooks models (test dependency only).
@@ -23,14 +23,14 @@ from flask.testing import FlaskClient
 from healthchain.models.responses.cdsdiscovery import CDSServiceInformation
 from healthchain.models.responses.cdsresponse import CDSResponse
 
-from cds_service import contract
+from cds_service.wire import responses
 
 CHECKED: Counter[str] = Counter()
 _SERVICE_PATH = re.compile(r"^/cds-services/(?P<id>[^/]+)(?P<feedback>/feedback)?$")
 
 
 class NonConformingResponseError(AssertionError):
-    """A response that breaks CDS Hooks 2.0.1 or this service's published contract."""
+    """A response that breaks CDS Hooks 2.0.1 or this service's published responses."""
 
 
 def check_response(method: str, path: str, status: int, content_type: str, body: bytes) -> None:
@@ -54,12 +54,12 @@ def _is_service_path(path: str) -> bool:
 def _check(method: str, path: str, status: int, content_type: str, body: bytes) -> None:
     if status >= 300:
         assert content_type.startswith("application/fhir+json"), f"error answered as {content_type!r}"
-        contract.OperationOutcome.model_validate_json(body)
+        responses.OperationOutcome.model_validate_json(body)
         CHECKED["operation-outcome"] += 1
         return
     if path.startswith("/health/"):
         assert content_type.startswith("application/health+json"), content_type
-        contract.Health.model_validate_json(body)
+        responses.Health.model_validate_json(body)
         CHECKED["health"] += 1
         return
     if path == "/openapi.json":
@@ -67,14 +67,14 @@ def _check(method: str, path: str, status: int, content_type: str, body: bytes) 
         return
     assert content_type.startswith("application/json"), f"answered as {content_type!r}"
     if path.rstrip("/") == "/cds-services" and method == "GET":
-        contract.Discovery.model_validate_json(body)
+        responses.Discovery.model_validate_json(body)
         CDSServiceInformation.model_validate_json(body)
         CHECKED["discovery"] += 1
         return
     match = _SERVICE_PATH.match(path)
     assert match is not None, f"unexpected path {path}"
     if match["feedback"]:
-        contract.FeedbackResponse.model_validate_json(body)
+        responses.FeedbackResponse.model_validate_json(body)
         CHECKED["feedback"] += 1
         return
     check_cards(orjson.loads(body))
@@ -86,7 +86,7 @@ def check_cards(response: Any) -> None:
     Raises:
         pydantic.ValidationError or AssertionError: the first rule broken.
     """
-    contract.CdsServiceResponse.model_validate(response)
+    responses.CdsServiceResponse.model_validate(response)
     CDSResponse.model_validate(response)
     CHECKED["cards"] += len(response["cards"])
     CHECKED["service-responses"] += 1

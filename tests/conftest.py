@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import text
 
-from cds_service.app import create_app
+from cds_service.http.app import create_app
 from storage import Database
 from tests import conformance
 

@@ -54,7 +54,7 @@ def start(env: Mapping[str, str], log: Path, *, port: int | None = None, workers
     full_env.pop("CDS_DATABASE_URL", None)
     if full_env["CDS_AUTH"] == "required":
         full_env.setdefault("CDS_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")  # required with auth on
-    command = [sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "commands.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*command, "--workers", str(workers)],

@@ -53,7 +53,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     database_url = e2e_database_url()
     with running_fhir_server(store) as fhir:
         loaded = subprocess.run(
-            [sys.executable, "-m", "cds_service.cli", "load-fixtures", fhir, "--token", FHIR_TOKEN],
+            [sys.executable, "-m", "commands.cli", "load-fixtures", fhir, "--token", FHIR_TOKEN],
             capture_output=True,
             text=True,
             timeout=60,

@@ -24,7 +24,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from cds_service.definitions import PREFETCH
+from cds_service.wire.definitions import PREFETCH
 from storage import AuditStore, Database
 from tests import live_server
 from tests.cases import CASES, case_dir

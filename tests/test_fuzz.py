@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from cds_service.openapi import openapi_document
+from cds_service.wire.openapi import openapi_document
 from tests import live_server
 from tests.conftest import REPORT
 

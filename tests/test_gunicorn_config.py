@@ -1,4 +1,4 @@
-"""The serving configuration (``cds_service/gunicorn_conf.py``): connection cap and garbage collection.
+"""The serving configuration (``cds_service/http/gunicorn_conf.py``): connection cap and garbage collection.
 
 The connection cap is checked on the real server: eight busy kept-alive clients must keep both workers busy.
 Without the cap (gunicorn's default of 1,000 connections per worker) the first worker to wake took every
@@ -31,7 +31,7 @@ def gunicorn_conf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType
     # Imported with PROMETHEUS_MULTIPROC_DIR set: otherwise the module sets it for the whole test process, and the
     # in-process /metrics of later tests would read an empty multiprocess directory.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    return importlib.import_module("cds_service.gunicorn_conf")
+    return importlib.import_module("cds_service.http.gunicorn_conf")
 
 
 def test_a_worker_holds_its_threads_plus_two_connections(gunicorn_conf: ModuleType) -> None:

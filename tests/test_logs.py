@@ -51,7 +51,7 @@ def test_json_logs_for_production_with_utc_times(tmp_path: Path) -> None:
 def test_a_bad_log_setting_stops_start_up_in_one_line(tmp_path: Path, variable: str, value: str) -> None:
     env = {**os.environ, "CDS_AUTH": "off", variable: value, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}"}
     done = subprocess.run(
-        [sys.executable, "-m", "cds_service.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "commands.cli", "serve", "--port", "1"],
         env=env,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
-import cds_service.app  # noqa: F401 (registers every metric)
+import cds_service.http.app  # noqa: F401 (registers every metric)
 
 MONITORING = Path(__file__).resolve().parent.parent / "deploy" / "monitoring"
 SERIES = re.compile(r"\bcds_[a-z_]+\b")

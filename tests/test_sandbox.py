@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import pytest
 
-from cds_service.fixtures import upload_fixtures
+from commands.upload import upload_fixtures
 from storage import AuditStore, Database
 from tests.cases import AS_OF, CASES, case_dir
 from tests.fhir_server import FhirStore, running_fhir_server, serving

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from cds_service.app import runtime_of
-from cds_service.cards import CARD_NAMESPACE
-from cds_service.cli import main
+from cds_service.cards.render import CARD_NAMESPACE
+from cds_service.http.app import runtime_of
+from commands.cli import main
 from storage import DecisionEntry, IssuedCard, Pseudonymizer
 from tests.cases import CASES, case_dir
 from tests.conftest import TEST_HMAC_KEY, make_app, sqlite_url

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from cds_service.app import runtime_of
-from cds_service.audit_queue import AuditQueueFullError, DecisionWriter
-from cds_service.client_auth import FallbackReplayGuard
+from cds_service.audit.queue import AuditQueueFullError, DecisionWriter
+from cds_service.auth.client_jwt import FallbackReplayGuard
+from cds_service.http.app import runtime_of
 from storage import AuditStore, StorageError
 from tests.cds_service.test_audit_feedback import ACCEPTED, FEEDBACK_URL, golden, issue
 from tests.conftest import make_app

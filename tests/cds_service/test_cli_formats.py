@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cds_service.cli import main
+from commands.cli import main
 from tests.cases import CASES, case_dir
 
 WINDOW = next(c for c in CASES if c.name == "pop2-window-igg-below-4-start")
@@ -42,7 +42,7 @@ def test_a_closed_pipe_ends_quietly() -> None:
     command = [
         sys.executable,
         "-m",
-        "cds_service.cli",
+        "commands.cli",
         "evaluate",
         REQUEST,
         "--as-of",

@@ -16,10 +16,10 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from cds_service.client_auth import KeySetCache
-from cds_service.definitions import usage_requirements
-from cds_service.runtime import runtime_of
+from cds_service.auth.client_jwt import KeySetCache
+from cds_service.http.runtime import runtime_of
 from cds_service.settings import SettingsError
+from cds_service.wire.definitions import usage_requirements
 from tests.cds_service.test_audit_feedback import issue
 from tests.conftest import TEST_HMAC_KEY, make_app
 from tests.jwt_keys import ISSUER, SigningKey, client_jwt, es384_key, jwks, rs384_key

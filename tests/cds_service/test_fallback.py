@@ -14,7 +14,7 @@ import requests
 import responses
 from flask import Flask
 
-from cds_service.definitions import PREFETCH
+from cds_service.wire.definitions import PREFETCH
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cds_service.fhir_client import Fetched, FhirAccessError, FhirClient, FhirClientSettings
+from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient, FhirClientSettings
 from tests.fhir_server import FhirStore, running_fhir_server
 
 TOKEN = "local-token"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.fixtures import DEFAULT_FIXTURES, case_as_of, fixture_transaction, shift_dates
+from commands.upload import DEFAULT_FIXTURES, case_as_of, fixture_transaction, shift_dates
 from tests.cases import CASES
 
 

@@ -17,8 +17,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import Translations
 
-from cds_service.card_options import resolve
-from cds_service.i18n import Translator, escape_markdown, translator
+from cds_service.cards.i18n import Translator, escape_markdown, translator
+from cds_service.cards.options import resolve
 from guideline.text import Decimals, msg, plural
 from tests.catalog import CATALOG_PATH, KEYWORDS, catalog_ids, message_ids
 from tests.conftest import make_app

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from cds_service.app import runtime_of
+from cds_service.http.app import runtime_of
 from tests import factories as f
 from tests.conftest import make_app, sqlite_url
 from tests.golden_case import IVIG, SCIG

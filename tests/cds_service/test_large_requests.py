@@ -1,4 +1,4 @@
-"""Large hook calls one at a time per process (``cds_service.large_requests``): the gate, its release, and HTTP."""
+"""Large hook calls one at a time per process (``cds_service.http.large_requests``): the gate, its release, and HTTP."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
-from cds_service.app import runtime_of
-from cds_service.budget import BudgetExceededError, Deadline, Evaluator
-from cds_service.errors import ServiceBusyError
-from cds_service.large_requests import LargeRequestGate
+from cds_service.http.app import runtime_of
+from cds_service.http.deadline import BudgetExceededError, Deadline, Evaluator
+from cds_service.http.large_requests import LargeRequestGate
+from cds_service.wire.errors import ServiceBusyError
 from tests.cds_service.test_serving import golden_request, slow_evaluations
 from tests.conftest import make_app
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service.cards import SUMMARY_MAX
-from cds_service.definitions import PREFETCH
-from cds_service.runtime import runtime_of
+from cds_service.cards.render import SUMMARY_MAX
+from cds_service.http.runtime import runtime_of
 from cds_service.settings import SettingsError
+from cds_service.wire.definitions import PREFETCH
 from tests.cases import CASES, case_dir, without_uuids
 from tests.conftest import make_app, sqlite_url
 
@@ -168,7 +168,7 @@ def test_interpretation_settings_from_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CDS_FIXED_DATE", "2026-11-20")
     monkeypatch.setenv("CDS_AUTH", "off")
     monkeypatch.setenv("CDS_DATABASE_URL", sqlite_url())
-    from cds_service.app import create_app
+    from cds_service.http.app import create_app
 
     card = create_app().test_client().post(URL, json=WINDOW).get_json()["cards"][0]
     assert card["extension"]["sid-igrt"]["rule"] == "start-pop2-window"
@@ -246,7 +246,7 @@ def test_exactly_one_decision_card_first_in_every_answer() -> None:
 
 
 def test_cli_evaluate_prints_the_cards(capsys: pytest.CaptureFixture[str]) -> None:
-    from cds_service.cli import main
+    from commands.cli import main
 
     path = case_dir(CASES[0]) / "request.json"
     assert main(["evaluate", str(path), "--as-of", "2026-11-20"]) == 0
@@ -256,7 +256,7 @@ def test_cli_evaluate_prints_the_cards(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_cli_evaluate_reports_412(capsys: pytest.CaptureFixture[str]) -> None:
-    from cds_service.cli import main
+    from commands.cli import main
 
     missing = next(c for c in CASES if c.name == "required-prefetch-missing-412")
     assert main(["evaluate", str(case_dir(missing) / "request.json"), "--as-of", "2026-11-20"]) == 1

@@ -1,11 +1,11 @@
-"""The body-read watchdog (``cds_service.request_body``): a deadline that bounds the whole read, not one recv."""
+"""The body-read watchdog (``cds_service.http.request_body``): a deadline that bounds the whole read, not one recv."""
 
 from __future__ import annotations
 
 import socket
 import time
 
-from cds_service.request_body import ReadWatchdog
+from cds_service.http.request_body import ReadWatchdog
 
 
 def test_a_read_released_in_time_is_not_cut() -> None:

@@ -16,13 +16,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from bench.payloads import payload
-from cds_service import hooks
-from cds_service.app import load_settings, runtime_of
-from cds_service.budget import BudgetExceededError, Deadline, Evaluator
-from cds_service.fhir_client import FhirAccessError, FhirClientSettings
+from cds_service.ehr.fhir_client import FhirAccessError, FhirClientSettings
+from cds_service.http import hooks
+from cds_service.http.app import load_settings, runtime_of
+from cds_service.http.deadline import BudgetExceededError, Deadline, Evaluator
 from cds_service.invocation import fallback_fetch
 from cds_service.observability import RequestContextFilter, json_formatter
-from cds_service.protocol import parse_hook_request
+from cds_service.wire.requests import parse_hook_request
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app
 

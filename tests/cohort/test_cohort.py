@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from cds_service.fixtures import DEFAULT_FIXTURES, fixture_transaction
 from cohort.run import CohortResult, run_cohort
 from cohort.synth import copy_patient, templates_by_patient, unrelated_data, write_synthetic_cohort
+from commands.upload import DEFAULT_FIXTURES, fixture_transaction
 from guideline.parameters import DEFAULT_PARAMETERS
 from guideline.sources import GUIDELINE_VERSION
 
@@ -197,7 +197,7 @@ def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
     import sys
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "cds_service.cli", *args]
+        command = [sys.executable, "-m", "commands.cli", *args]
         return subprocess.run(
             command, capture_output=True, text=True, timeout=300, env={**os.environ, "CDS_AUTH": "off"}
         )
@@ -308,7 +308,7 @@ def test_the_command_counts_deceased_and_unrelated_patients(tmp_path: Path) -> N
     import sys
 
     export = _quiet_patients_export(tmp_path / "export")
-    command = [sys.executable, "-m", "cds_service.cli", "cohort", str(export), "--as-of", "2026-11-20"]
+    command = [sys.executable, "-m", "commands.cli", "cohort", str(export), "--as-of", "2026-11-20"]
     done = subprocess.run(
         [*command, "--out", str(tmp_path / "out"), "--workers", "1"],
         capture_output=True,

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cds_service.app import load_settings
-from cds_service.definitions import PREFETCH, SERVICES
-from cds_service.errors import CdsServiceError
+from cds_service.http.app import load_settings
 from cds_service.invocation import invoke
-from cds_service.protocol import HOOK_REQUESTS
+from cds_service.wire.definitions import PREFETCH, SERVICES
+from cds_service.wire.errors import CdsServiceError
+from cds_service.wire.requests import HOOK_REQUESTS
 from fhir_mappers import MappingContext, code_table, medications_by_key, summarize
 from guideline import assess
 from guideline.model import PatientRecord

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.definitions import PREFETCH, render_query
-from cds_service.errors import InvalidHookRequestError, PrefetchUnavailableError
-from cds_service.fhir_client import Fetched, FhirAccessError, next_link
+from cds_service.ehr.fhir_client import Fetched, FhirAccessError, next_link
+from cds_service.wire.definitions import PREFETCH, render_query
+from cds_service.wire.errors import InvalidHookRequestError, PrefetchUnavailableError
 from fhir_mappers import SearchResult, read_value
 from guideline.model import DataIssue
 from guideline.text import msg

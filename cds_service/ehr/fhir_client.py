@@ -34,7 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from cds_service.request_body import WATCHDOG
+from cds_service.http.request_body import WATCHDOG
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE_IN_PATH = re.compile(r"%2e|%2f|%5c|\\", re.IGNORECASE)
@@ -269,7 +269,7 @@ def _read_limited(response: requests.Response, limit: int, call: _CallLimits) ->
     """Read the body within the call's deadline and byte limits; on any limit the connection is closed.
 
     ``read1`` returns what one socket read brings, so the deadline is checked however slowly bytes arrive; a server
-    that falls silent is cut by the watchdog at the deadline (``cds_service.request_body.ReadWatchdog``).
+    that falls silent is cut by the watchdog at the deadline (``cds_service.http.request_body.ReadWatchdog``).
     """
     raw = response.raw
     sock = getattr(getattr(raw, "connection", None), "sock", None)

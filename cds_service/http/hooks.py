@@ -2,10 +2,10 @@
 
 Every endpoint authenticates the client JWT first (unless ``CDS_AUTH=off``); CORS preflights (OPTIONS) are
 answered without authentication, as browsers send them without credentials. Every decision is recorded, or queued
-for retry while the database is unavailable (``cds_service.audit_queue``), before the answer is sent; every
+for retry while the database is unavailable (``cds_service.audit.queue``), before the answer is sent; every
 feedback item is recorded before ``{}`` is sent, else the answer is 503 so that the EHR retries.
 A hook call that is not decided within ``CDS_LATENCY_BUDGET_MS`` (counted from the request's arrival) is answered
-``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.budget``).
+``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.http.deadline``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,9 @@ from typing import Any
 import orjson
 from flask import Blueprint, current_app, g, request
 
-from cds_service.budget import BudgetExceededError, Deadline
-from cds_service.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
-from cds_service.errors import (
-    AuthenticationError,
-    InvalidHookRequestError,
-    PrefetchUnavailableError,
-    ServiceBusyError,
-    UnknownCardError,
-)
-from cds_service.feedback import parse_feedback
+from cds_service.http.deadline import BudgetExceededError, Deadline
+from cds_service.http.request_body import read_body
+from cds_service.http.runtime import Runtime, runtime_of
 from cds_service.invocation import Answer, invoke
 from cds_service.observability import (
     BUDGET_OVERRUNS,
@@ -36,10 +29,17 @@ from cds_service.observability import (
     HOOK_INSTANCE,
     LARGE_REQUESTS_REFUSED,
 )
-from cds_service.protocol import HookRequest, parse_hook_request
-from cds_service.request_body import read_body
-from cds_service.runtime import Runtime, runtime_of
 from cds_service.settings import Settings
+from cds_service.wire.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
+from cds_service.wire.errors import (
+    AuthenticationError,
+    InvalidHookRequestError,
+    PrefetchUnavailableError,
+    ServiceBusyError,
+    UnknownCardError,
+)
+from cds_service.wire.feedback import parse_feedback
+from cds_service.wire.requests import HookRequest, parse_hook_request
 from guideline.sources import GUIDELINE_VERSION
 from storage import DecisionEntry, StorageError
 

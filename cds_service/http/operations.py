@@ -3,7 +3,7 @@
 * ``GET /health/live``: 200 while the process serves requests (a failing probe restarts the container).
 * ``GET /health/ready``: 200 when the audit database answers; 503 (OperationOutcome) when it does not, so the
   load balancer stops sending hook calls that could not be recorded.
-* ``GET /openapi.json``: the OpenAPI 3.1 description of every endpoint (``cds_service.openapi``).
+* ``GET /openapi.json``: the OpenAPI 3.1 description of every endpoint (``cds_service.wire.openapi``).
 * ``GET /metrics``: the Prometheus text exposition (``cds_service.observability``); with ``CDS_METRICS_TOKEN``
   set it requires ``Authorization: Bearer <token>``. Expose it inside the cluster only.
 
@@ -17,9 +17,9 @@ import logging
 
 from flask import Blueprint, Response, current_app, g, request
 
-from cds_service.errors import AuthenticationError, ServiceUnavailableError
+from cds_service.http.runtime import runtime_of
 from cds_service.observability import metrics_exposition
-from cds_service.runtime import runtime_of
+from cds_service.wire.errors import AuthenticationError, ServiceUnavailableError
 from storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def metrics() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3.1 document built at start-up (``cds_service.openapi.openapi_document``)."""
+    """The OpenAPI 3.1 document built at start-up (``cds_service.wire.openapi.openapi_document``)."""
     g.metric_hook = "openapi"
     document = current_app.extensions["cds_openapi"]
     return Response(document, status=200, mimetype="application/json")

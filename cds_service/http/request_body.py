@@ -24,8 +24,8 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service.budget import Deadline
-from cds_service.errors import InvalidHookRequestError, RequestTimeoutError
+from cds_service.http.deadline import Deadline
+from cds_service.wire.errors import InvalidHookRequestError, RequestTimeoutError
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from cds_service.card_options import CardOptions
-from cds_service.i18n import Translator
+from cds_service.cards.i18n import Translator
+from cds_service.cards.options import CardOptions
 from cds_service.settings import Settings
 from fhir_mappers import ImmunoglobulinOrder, code_table
 from fhir_mappers.codes import LOINC, NPU

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
-from cds_service.errors import InvalidHookRequestError
+from cds_service.wire.errors import InvalidHookRequestError
 
 FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
 """FHIR R4 ``id``: 1-64 characters A-Z, a-z, 0-9, '-' or '.'."""

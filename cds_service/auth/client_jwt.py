@@ -33,8 +33,8 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from cds_service.errors import AuthenticationError
 from cds_service.observability import REPLAY_GUARD_DEGRADED
+from cds_service.wire.errors import AuthenticationError
 from storage import StorageError
 
 logger = logging.getLogger(__name__)

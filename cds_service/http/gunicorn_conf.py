@@ -1,4 +1,4 @@
-"""The gunicorn configuration of the service (``cds-service serve`` passes ``-c python:cds_service.gunicorn_conf``).
+"""The gunicorn configuration (``cds-service serve`` passes ``-c python:cds_service.http.gunicorn_conf``).
 
 Each choice, and why:
 
@@ -34,7 +34,7 @@ Each choice, and why:
 * ``control_socket_disable = True``: gunicorn's control socket has one default path per user, which two
   instances on one host (as in the two-instance test) would fight over; signals do the same job.
 * Logs: JSON on stderr for gunicorn's own log, like the service's. gunicorn's access log is off: the service writes
-  one JSON line per request with its request id, hookInstance, status and duration (``cds_service.app``).
+  one JSON line per request with its request id, hookInstance, status and duration (``cds_service.http.app``).
 * Metrics: ``PROMETHEUS_MULTIPROC_DIR`` (default: a new temporary directory per start) lets ``/metrics`` sum all
   workers; the files of a dead worker are marked in ``child_exit``.
 

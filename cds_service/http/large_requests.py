@@ -7,7 +7,7 @@ thread at a time anyway: four at once each finish four times later, past the lat
 at a time at least the first ones are answered in time.
 
 So a call whose body is larger than ``CDS_LARGE_REQUEST_BYTES`` must hold this process's single large-request slot
-from when its body has been read (within the call's deadline: ``cds_service.request_body``) until its evaluation is
+from when its body has been read (within the call's deadline: ``cds_service.http.request_body``) until its evaluation is
 over, including an evaluation that runs on after the latency budget cut the call. The body is read *before* the slot
 is taken, so a client that uploads slowly holds only its own request thread, never the slot (issue 17: four slow
 chunked uploads used to make every large call answer 503 while they lasted); the raw bytes cost at most
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 
-from cds_service.budget import Deadline
-from cds_service.errors import ServiceBusyError
+from cds_service.http.deadline import Deadline
+from cds_service.wire.errors import ServiceBusyError
 
 
 class Admission:

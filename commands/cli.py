@@ -23,18 +23,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cds_service.app import ANNOUNCED_ENV, announce, load_settings
-from cds_service.definitions import SERVICES, find
-from cds_service.errors import CdsServiceError
-from cds_service.fixtures import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
-from cds_service.i18n import LANGUAGES
+from cds_service.cards.i18n import LANGUAGES
+from cds_service.http.app import ANNOUNCED_ENV, announce, load_settings
 from cds_service.invocation import invoke
 from cds_service.observability import configure_logging
-from cds_service.protocol import parse_hook_request
 from cds_service.settings import SettingsError
+from cds_service.wire.definitions import SERVICES, find
+from cds_service.wire.errors import CdsServiceError
+from cds_service.wire.requests import parse_hook_request
 from cohort.evaluation import changed_patients
 from cohort.run import run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
+from commands.upload import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
 from guideline.sources import GUIDELINE_VERSION
 from storage import AuditStore, Database, ReportRow, StorageError
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
-        "serve", help="migrate the database and run the service under gunicorn (cds_service/gunicorn_conf.py)"
+        "serve", help="migrate the database and run the service under gunicorn (cds_service/http/gunicorn_conf.py)"
     )
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
@@ -212,12 +212,12 @@ def _serve(host: str, port: int, workers: int) -> int:
         "-m",
         "gunicorn",
         "--config",
-        "python:cds_service.gunicorn_conf",
+        "python:cds_service.http.gunicorn_conf",
         "--bind",
         f"{host}:{port}",
         "--workers",
         str(workers),
-        "cds_service.app:create_app()",
+        "cds_service.http.app:create_app()",
     ]
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover

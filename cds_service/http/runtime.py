@@ -1,6 +1,6 @@
 """What a worker process holds for its lifetime: settings, audit store, decision writer, authenticator and evaluator.
 
-Also the large-request gate (``cds_service.large_requests``).
+Also the large-request gate (``cds_service.http.large_requests``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 
 import requests
 
-from cds_service.audit_queue import DecisionWriter
-from cds_service.budget import Evaluator
-from cds_service.client_auth import ClientAuthenticator, FallbackReplayGuard, KeySetCache
-from cds_service.fhir_client import FhirClient
-from cds_service.large_requests import LargeRequestGate
+from cds_service.audit.queue import DecisionWriter
+from cds_service.auth.client_jwt import ClientAuthenticator, FallbackReplayGuard, KeySetCache
+from cds_service.ehr.fhir_client import FhirClient
+from cds_service.http.deadline import Evaluator
+from cds_service.http.large_requests import LargeRequestGate
 from cds_service.settings import Settings
 from storage import AuditStore, Database, DatabaseUnreachableError, Pseudonymizer
 
@@ -46,7 +46,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
     SQLite databases are migrated here (embedded default: ``make serve`` needs no setup); other databases must
     already be at the newest revision (``cds-service db upgrade``; ``cds-service serve`` runs it first). A database
-    that cannot be reached at this moment is logged, not fatal (see ``cds_service.audit_queue``).
+    that cannot be reached at this moment is logged, not fatal (see ``cds_service.audit.queue``).
 
     Raises:
         StorageError: the database is not at the newest revision, or SQLite cannot be migrated.

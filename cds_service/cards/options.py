@@ -18,7 +18,7 @@ from typing import Any, Literal
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from cds_service.i18n import LANGUAGES, REQUEST_EXTENSION
+from cds_service.cards.i18n import LANGUAGES, REQUEST_EXTENSION
 
 AdviceDisplay = Literal["lines", "cards", "off"]
 ADVICE_DISPLAYS: tuple[AdviceDisplay, ...] = ("lines", "cards", "off")

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.card_options import DISCOVERY_EXTENSION, discovery_options
-from cds_service.errors import UnknownServiceError
+from cds_service.cards.options import DISCOVERY_EXTENSION, discovery_options
+from cds_service.wire.errors import UnknownServiceError
 from fhir_mappers.codes import LOINC, NPU, NPU_LEGACY, code_table
 from guideline.sources import GUIDELINE_LABEL
 
@@ -96,7 +96,7 @@ class ServiceDefinition:
     def discovery(self, *, usage_requirements: str | None = None, default_language: str = "en") -> dict[str, object]:
         """Return the discovery entry with the shared prefetch templates and the card configuration options.
 
-        The options are ``extension["sid-igrt.configuration-options"]`` (``cds_service.card_options``).
+        The options are ``extension["sid-igrt.configuration-options"]`` (``cds_service.cards.options``).
         """
         entry: dict[str, object] = {
             "hook": self.hook,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cds_service.errors import InvalidHookRequestError
+from cds_service.wire.errors import InvalidHookRequestError
 from storage import FeedbackEntry
 
 EPIC_CATEGORY = "com.epic.cdshooks.feedback.overrideReason.reasonCategory"

@@ -1,6 +1,6 @@
 """The Flask application factory (``create_app``) and the WSGI entry point for gunicorn (``app:create_app()``).
 
-``runtime_of(app)`` (re-exported from ``cds_service.runtime``) returns what the app was built with.
+``runtime_of(app)`` (re-exported from ``cds_service.http.runtime``) returns what the app was built with.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 import orjson
 from flask import Config, Flask, Response, g, request
 
-from cds_service import hooks, operations
-from cds_service.i18n import LANGUAGES, translator
-from cds_service.json_provider import OrjsonProvider
+from cds_service.cards.i18n import LANGUAGES, translator
+from cds_service.http import hooks, operations
+from cds_service.http.json_provider import OrjsonProvider
+from cds_service.http.operation_outcome import register_error_handlers
+from cds_service.http.runtime import build_runtime, runtime_of
 from cds_service.observability import HOOK_INSTANCE, REQUEST_ID, REQUEST_SECONDS, configure_logging, request_id_from
-from cds_service.openapi import openapi_document
-from cds_service.problems import register_error_handlers
-from cds_service.runtime import build_runtime, runtime_of
 from cds_service.settings import DEFAULTS, Settings
+from cds_service.wire.openapi import openapi_document
 from fhir_mappers import code_table
 
 __all__ = ["create_app", "load_config", "load_settings", "runtime_of"]

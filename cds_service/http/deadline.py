@@ -97,7 +97,7 @@ class Evaluator:
 
         The work runs in a copy of the caller's context (request id and hookInstance reach its log lines).
         ``on_done`` is called once when the work is over: finished, failed, cancelled, or never started; for a call
-        cut by the budget that is later than this method returns (``cds_service.large_requests`` relies on it).
+        cut by the budget that is later than this method returns (``cds_service.http.large_requests`` relies on it).
 
         Raises:
             BudgetExceededError: the deadline passed first.

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of every endpoint, generated from the pydantic models the service validates with.
 
-Request bodies come from ``cds_service.protocol.HOOK_REQUESTS`` and ``cds_service.feedback.FeedbackRequest``
-(the models that parse requests); responses from ``cds_service.contract`` (the models the test suite checks every
+Request bodies come from ``cds_service.wire.requests.HOOK_REQUESTS`` and ``cds_service.wire.feedback.FeedbackRequest``
+(the models that parse requests); responses from ``cds_service.wire.responses`` (the models the test suite checks every
 response against). Paths are listed per service id, so each carries its own hook's request schema. OpenAPI 3.1
 uses JSON Schema 2020-12, which is what pydantic emits, so the schemas are used unchanged.
 
@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from cds_service import contract
-from cds_service.definitions import SERVICES
-from cds_service.feedback import FeedbackRequest
-from cds_service.protocol import HOOK_REQUESTS
+from cds_service.wire import responses
+from cds_service.wire.definitions import SERVICES
+from cds_service.wire.feedback import FeedbackRequest
+from cds_service.wire.requests import HOOK_REQUESTS
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
@@ -48,7 +48,7 @@ def _json(model: type[BaseModel], media_type: str = "application/json") -> dict[
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {s: {"description": _ERRORS[s], **_json(contract.OperationOutcome, _FHIR_JSON)} for s in statuses}
+    return {s: {"description": _ERRORS[s], **_json(responses.OperationOutcome, _FHIR_JSON)} for s in statuses}
 
 
 def openapi_document(*, auth_required: bool, server_url: str | None = None) -> dict[str, Any]:
@@ -60,11 +60,11 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
     """
     request_models: list[type[BaseModel]] = [*HOOK_REQUESTS.values(), FeedbackRequest]
     response_models: list[type[BaseModel]] = [
-        contract.Discovery,
-        contract.CdsServiceResponse,
-        contract.FeedbackResponse,
-        contract.OperationOutcome,
-        contract.Health,
+        responses.Discovery,
+        responses.CdsServiceResponse,
+        responses.FeedbackResponse,
+        responses.OperationOutcome,
+        responses.Health,
     ]
     _, schemas = models_json_schema([(m, "validation") for m in request_models + response_models], ref_template=_REF)
     security: list[dict[str, list[str]]] = [{"bearerAuth": []}] if auth_required else []
@@ -74,7 +74,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                 "operationId": "discovery",
                 "summary": "CDS Hooks discovery: one service per hook",
                 "security": security,
-                "responses": {"200": {"description": "The services", **_json(contract.Discovery)}, **_errors("401")},
+                "responses": {"200": {"description": "The services", **_json(responses.Discovery)}, **_errors("401")},
             }
         }
     }
@@ -90,7 +90,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                 "responses": {
                     "200": {
                         "description": "Cards (none when nothing is worth showing or the latency budget ran out)",
-                        **_json(contract.CdsServiceResponse),
+                        **_json(responses.CdsServiceResponse),
                     },
                     **_errors("400", "401", "408", "412", "413", "503"),
                 },
@@ -105,7 +105,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
                 "responses": {
                     "200": {
                         "description": "Every item stored (an item already stored is not stored again)",
-                        **_json(contract.FeedbackResponse),
+                        **_json(responses.FeedbackResponse),
                     },
                     **_errors("400", "401", "404", "408", "413", "503"),
                 },
@@ -116,7 +116,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
             "operationId": "liveness",
             "summary": "Liveness: the process answers HTTP",
             "security": [],
-            "responses": {"200": {"description": "Alive", **_json(contract.Health, _HEALTH_JSON)}},
+            "responses": {"200": {"description": "Alive", **_json(responses.Health, _HEALTH_JSON)}},
         }
     }
     paths["/health/ready"] = {
@@ -125,8 +125,8 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
             "summary": "Readiness: the audit database answers at the current schema revision",
             "security": [],
             "responses": {
-                "200": {"description": "Ready", **_json(contract.Health, _HEALTH_JSON)},
-                "503": {"description": "Not ready", **_json(contract.OperationOutcome, _FHIR_JSON)},
+                "200": {"description": "Ready", **_json(responses.Health, _HEALTH_JSON)},
+                "503": {"description": "Not ready", **_json(responses.OperationOutcome, _FHIR_JSON)},
             },
         }
     }

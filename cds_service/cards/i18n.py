@@ -1,7 +1,7 @@
 """Card language: English (the message ids) or Danish, from the gettext catalog ``locales/da/LC_MESSAGES/messages.po``.
 
 The deployment setting ``CDS_LANGUAGE`` (``en`` default, or ``da``) picks the language; a request can choose with
-the ``language`` card option or ``Accept-Language`` (``cds_service.card_options``). The catalog is read with
+the ``language`` card option or ``Accept-Language`` (``cds_service.cards.options``). The catalog is read with
 Babel once per process (no compiled ``.mo`` file to build). Numbers use the language's decimal mark (``3,1 g/L`` in
 Danish; a ``Decimals`` value keeps its decimals, ``3,0 g/L``); dates stay ISO 8601 in both. A plural message
 (``guideline.text.plural``) takes the form its count needs: English singular for 1, Danish by the catalog's
@@ -125,7 +125,7 @@ def _markdown_translator(language: str) -> Translator:
 
 
 def _catalog(language: str) -> Translations:
-    path = resources.files("cds_service") / "locales" / language / "LC_MESSAGES" / "messages.po"
+    path = resources.files("cds_service.cards") / "locales" / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as po:
         catalog = read_po(po, locale=language)
     buffer = io.BytesIO()

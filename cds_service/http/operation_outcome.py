@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from cds_service.audit_queue import AuditQueueFullError
-from cds_service.errors import AuthenticationError, CdsServiceError, ServiceBusyError, ServiceUnavailableError
+from cds_service.audit.queue import AuditQueueFullError
 from cds_service.observability import AUDIT_WRITE_FAILURES
+from cds_service.wire.errors import AuthenticationError, CdsServiceError, ServiceBusyError, ServiceUnavailableError
 from storage import StorageError
 
 logger = logging.getLogger(__name__)

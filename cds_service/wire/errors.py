@@ -39,7 +39,7 @@ class InvalidHookRequestError(CdsServiceError):
 
 
 class RequestTimeoutError(CdsServiceError):
-    """The request body did not arrive within its deadline (``cds_service.request_body``): 408, nothing evaluated.
+    """The request body did not arrive within its deadline (``cds_service.http.request_body``): 408, nothing evaluated.
 
     Not audited (no hookInstance or patient was read); logged and counted.
     """
@@ -90,7 +90,7 @@ class ServiceUnavailableError(CdsServiceError):
 
 
 class ServiceBusyError(CdsServiceError):
-    """A large hook call could not start within its latency budget (``cds_service.large_requests``): 503.
+    """A large hook call could not start within its latency budget (``cds_service.http.large_requests``): 503.
 
     Answered with ``Retry-After``; the request body was read but not parsed, so nothing was evaluated or audited.
     """

@@ -2,11 +2,11 @@
 
 Every model forbids unknown fields and refuses ``null``, ``""``, ``[]`` and ``{}`` values (CDS Hooks 2.0.1: optional
 fields are omitted, never sent empty). The test suite validates every response it receives against these models,
-and the OpenAPI document (``cds_service.openapi``) is generated from them, so the published contract and the
+and the OpenAPI document (``cds_service.wire.openapi``) is generated from them, so the published contract and the
 behaviour cannot drift apart.
 
 Sources: CDS Hooks 2.0.1 "Discovery", "CDS Service Response" (Card, Source, Suggestion, Action, Link), and FHIR R4
-OperationOutcome for every non-2xx answer (``cds_service.problems``).
+OperationOutcome for every non-2xx answer (``cds_service.http.operation_outcome``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Client authentication: the CDS Hooks client JWT, trusted issuers and their JWKS."""

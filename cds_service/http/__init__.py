@@ -1,0 +1,1 @@
+"""The HTTP room: the Flask app, the CDS Hooks routes, request bodies, deadlines, OperationOutcome, gunicorn."""

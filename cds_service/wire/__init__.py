@@ -1,0 +1,1 @@
+"""What crosses the wire: request and response models, service definitions, feedback, OpenAPI, errors."""

@@ -1,0 +1,1 @@
+"""The command line (``cds-service``) and the FHIR fixture uploader: above both the service and the worklist."""
