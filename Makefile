@@ -19,14 +19,14 @@ $(BIN)/python:
 # Serving needs the runtime dependencies only, every file pinned by SHA-256 in requirements.lock (the Docker image
 # installs the same file); the test tools come on top from requirements-test.lock. `make lock` refreshes both.
 $(SERVE_STAMP): $(BIN)/python requirements.lock pyproject.toml
-	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 34 packages; ~20 s the first time)"
+	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 38 packages; ~20 s the first time)"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@echo "make: installing sid-igrt-cds itself (editable, no further dependencies)"
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(SERVE_STAMP)
 
 $(STAMP): $(SERVE_STAMP) requirements-test.lock
-	@echo "make: installing the test dependencies from requirements-test.lock (hash-checked, 97 packages; ~40 s the first time)"
+	@echo "make: installing the test dependencies from requirements-test.lock (hash-checked, 98 packages; ~40 s the first time)"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
 	touch $(STAMP)
 
@@ -100,7 +100,7 @@ lock: $(STAMP)
 	  --no-emit-index-url --no-emit-find-links --index-url https://pypi.org/simple -o requirements.lock pyproject.toml
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links --index-url https://pypi.org/simple --extra test -o requirements-test.lock pyproject.toml
-	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \\
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
 	  --no-emit-find-links --index-url https://pypi.org/simple -o requirements-spark.lock requirements-spark.in
 
 clean:
