@@ -71,8 +71,8 @@ audit: $(STAMP)
 	$(BIN)/python scripts/audit_dependencies.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check cds_service fhir_mappers guideline storage cohort commands tests scripts bench
-	$(BIN)/ruff format --check cds_service fhir_mappers guideline storage cohort commands tests scripts bench
+	$(BIN)/ruff check cds_service fhir_mappers guideline storage cohort commands decision tests scripts bench
+	$(BIN)/ruff format --check cds_service fhir_mappers guideline storage cohort commands decision tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,8 +1,8 @@
 """One service call, from a validated hook request to the CDS Hooks response; shared by HTTP and the CLI.
 
-Steps: find the immunoglobulin orders (order hooks; none -> no card), gather the prefetch and fetch what it lacks
-(412 if required data stays missing), map FHIR to the guideline model, drop the immunomodulatory orders (none left
--> no card), evaluate on today's date, decide whether to show the card, render it.
+Steps: find the immunoglobulin orders (services whose policy reads orders; none -> no card), gather the prefetch and
+fetch what it lacks (412 if required data stays missing), ``decision.decide`` (map, drop immunomodulatory orders,
+assess on today's date, show or stay quiet under the service's policy), render the cards.
 """
 
 from __future__ import annotations
@@ -24,19 +24,10 @@ from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.settings import Settings
 from cds_service.wire.definitions import ServiceDefinition
 from cds_service.wire.requests import HookRequest
-from fhir_mappers import (
-    ImmunoglobulinOrder,
-    MappingContext,
-    code_table,
-    immunoglobulin_orders,
-    medications_by_key,
-    summarize,
-)
+from decision import decide
+from fhir_mappers import ImmunoglobulinOrder, MappingContext, code_table, immunoglobulin_orders, medications_by_key
 from fhir_mappers.orders import draft_resources
-from guideline import assess
-from guideline.dose import order_purpose
-from guideline.model import Finding, PatientRecord
-from guideline.relevance import worth_showing
+from guideline.model import Finding
 from storage import IssuedCard
 
 logger = logging.getLogger(__name__)
@@ -125,12 +116,13 @@ def invoke(
         PrefetchUnavailableError: required data neither prefetched nor fetchable (412).
     """
     context = request.context
+    policy = service.policy
     drafts = draft_resources(context.draftOrders)
     draft_medications = medications_by_key(drafts)
     orders: tuple[ImmunoglobulinOrder, ...] = ()
-    if service.hook in ("order-select", "order-sign"):
+    if policy.reads_orders:
         ctx = MappingContext(tz=settings.tz, codes=code_table(), medications=draft_medications)
-        selections = context.selections if service.hook == "order-select" else None
+        selections = context.selections if policy.selected_orders_only else None
         orders = immunoglobulin_orders(drafts, ctx, selections=selections)
         if not orders:
             _log(service, request, outcome="no-immunoglobulin-order")
@@ -143,34 +135,31 @@ def invoke(
         fetch=fetch,
         no_fetch_reason=no_fetch_reason,
     )
-    ctx = MappingContext(
+    decision = decide(
+        gathered.resources,
+        patient_id=context.patientId,
+        as_of=as_of,
+        parameters=settings.parameters,
         tz=settings.tz,
-        codes=code_table(),
+        policy=policy,
         medications={**medications_by_key(gathered.resources), **draft_medications},
         full_urls=gathered.full_urls,
+        orders=orders,
+        issues=gathered.issues,
     )
-    record = summarize(gathered.resources, patient_id=context.patientId, ctx=ctx, issues=gathered.issues)
-    if orders:
-        orders = igrt_orders(orders, record, as_of=as_of, settings=settings)
-        if not orders:
-            _log(service, request, outcome="immunomodulation-order")
-            return Answer({"cards": []}, "immunomodulation-order", fetched_keys=gathered.fetched_keys)
-    options = card_options(request, settings, accept_language=accept_language, language=language)
-    t = translator(options.language)
-    doses = tuple(o.dose for o in orders if o.dose is not None)
-    assessment = assess(
-        record, as_of=as_of, p=settings.parameters, orders=doses, follow_up=service.hook == "patient-view"
-    )
+    fetched = gathered.fetched_keys
+    assessment = decision.assessment
+    if assessment is None:
+        _log(service, request, outcome=decision.outcome)
+        return Answer({"cards": []}, decision.outcome, fetched_keys=fetched)
     finding = assessment.finding
-    fetched, issue_count = gathered.fetched_keys, len(finding.data_issues)
-    if assessment.deceased:
-        # Patient.deceased[x]: no recommendation on any hook (issue "clinical fidelity 3" §9).
+    issue_count = len(finding.data_issues)
+    if not decision.shown:
         _log(service, request, outcome=f"quiet:{finding.rule.value}")
         return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
-    if service.hook == "patient-view":
-        if not worth_showing(finding, concerned=assessment.concerned):
-            _log(service, request, outcome=f"quiet:{finding.rule.value}")
-            return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
+    orders = decision.orders
+    options = card_options(request, settings, accept_language=accept_language, language=language)
+    t = translator(options.language)
     seed = card_seed or request.hookInstance
     card = render_card(
         finding,
@@ -199,23 +188,6 @@ def invoke(
             issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
     return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued))
-
-
-def igrt_orders(
-    orders: tuple[ImmunoglobulinOrder, ...], record: PatientRecord, *, as_of: date, settings: Settings
-) -> tuple[ImmunoglobulinOrder, ...]:
-    """Return the orders that are IgRT: those the guideline core does not call immunomodulatory.
-
-    An immunoglobulin order for ICANS, immune-mediated neuropathy, ITP, Guillain-Barré, Kawasaki and the like (its
-    ``reasonCode`` or ``reasonReference``), or of 1 g/kg or more per course, is outside this guideline's scope
-    (``guideline.dose.order_purpose``): it gets no card at all, never "do not start IgRT" or "prefer SCIG". When
-    every selected or drafted immunoglobulin order is immunomodulatory the hook answers ``{"cards": []}`` with the
-    audit outcome ``immunomodulation-order``.
-    """
-    p = settings.parameters
-    return tuple(
-        o for o in orders if o.dose is None or not order_purpose(o.dose, record, as_of=as_of, p=p).immunomodulation
-    )
 
 
 def card_options(

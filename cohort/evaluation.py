@@ -1,8 +1,8 @@
-"""One patient of the cohort, evaluated as a ``patient-view`` hook call would evaluate it.
+"""One patient of the cohort, decided as a ``patient-view`` hook call decides it.
 
-The same functions as the hook path: ``fhir_mappers.summarize`` maps the resources into the guideline model and
-``guideline.assess`` applies the rules with the same parameters (``follow_up=True``, as patient-view). The result is
-a ``WorklistRow``: the decision, its dates, and what is missing.
+The same ``decision.decide`` as the hook path, under the patient-view policy (``WORKLIST_POLICY``: the follow-up
+reminder, a card only where the guideline concerns the patient). The result is a ``WorklistRow``: the decision, its
+dates, and what is missing.
 
 Two kinds of patient get no worklist row (issue "clinical fidelity 3" §9, §10): a **deceased** patient
 (``Patient.deceased[x]``, ``Assessment.deceased``: no recommendation, as on every hook) and a patient the guideline
@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from fhir_mappers import MappingContext, code_table, summarize
-from guideline import Assessment, assess
+from decision import Decision, Policy, decide, decide_mapped
 from guideline.concepts import Recommendation
 from guideline.parameters import Parameters
-from guideline.relevance import worth_showing
 from guideline.text import english
+
+WORKLIST_POLICY = Policy(quiet_unless_concerned=True, follow_up=True)
+"""The worklist decides as patient-view does: its card column is whether patient-view would show a card."""
 
 DECEASED = "deceased"
 """The recommendation of a deceased patient's row (``Patient.deceased[x]``): not on the worklist, counted apart."""
@@ -95,15 +96,25 @@ def evaluate_patient(
     """
     # The same order whatever the engine delivered them in (SQLite, or a Spark shuffle): the same row.
     resources = [orjson.loads(raw) for raw in sorted(raw_resources)]
-    ctx = MappingContext(tz=tz, codes=code_table(), medications=medications)
-    record = summarize(resources, patient_id=patient_id, ctx=ctx)
-    row = _row(patient_id, assess(record, as_of=as_of, p=parameters, orders=(), follow_up=True))
+    decision = decide(
+        resources,
+        patient_id=patient_id,
+        as_of=as_of,
+        parameters=parameters,
+        tz=tz,
+        policy=WORKLIST_POLICY,
+        medications=medications,
+    )
+    row = _row(patient_id, decision)
     if compare is None:
         return row, None
-    return row, _row(patient_id, assess(record, as_of=as_of, p=compare, orders=(), follow_up=True))
+    other = decide_mapped(decision.record, as_of=as_of, parameters=compare, policy=WORKLIST_POLICY)
+    return row, _row(patient_id, other)
 
 
-def _row(patient_id: str, assessment: Assessment) -> WorklistRow:
+def _row(patient_id: str, decision: Decision) -> WorklistRow:
+    assessment = decision.assessment
+    assert assessment is not None  # the worklist reads no orders, so every patient is decided
     finding = assessment.finding
     if assessment.deceased:
         return _excluded(patient_id, DECEASED, finding.rule.value)
@@ -122,7 +133,7 @@ def _row(patient_id: str, assessment: Assessment) -> WorklistRow:
         stop_due=finding.dates.stop_due,
         next_follow_up=finding.dates.next_follow_up,
         on_igrt=finding.on_igrt,
-        patient_view_card=worth_showing(finding, concerned=assessment.concerned),
+        patient_view_card=decision.shown,
         missing=tuple(missing),
         order_lab_tests=finding.order_lab_tests,
         interpretations=finding.interpretations,

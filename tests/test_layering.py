@@ -26,9 +26,20 @@ FORBIDDEN = {
     "storage": {"flask", "requests", "werkzeug", "cds_service", "fhir_mappers", "guideline", "gunicorn", "commands"},
     "cohort": {"flask", "requests", "werkzeug", "cds_service", "gunicorn", "storage", "sqlalchemy", "commands"},
     "cds_service": {"cohort", "commands"},
+    "decision": {
+        "flask",
+        "requests",
+        "werkzeug",
+        "cds_service",
+        "gunicorn",
+        "storage",
+        "sqlalchemy",
+        "cohort",
+        "commands",
+    },
 }
 """Imports a package may not make: nothing runs back up. ``commands`` (the CLI and the uploader) sits above both the
-service and the worklist; the service does not know the worklist."""
+service and the worklist; the service does not know the worklist; ``decision`` (one patient decided) sits below both."""
 
 
 def imported_packages(path: Path) -> set[str]:

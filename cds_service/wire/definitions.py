@@ -13,6 +13,7 @@ from typing import Any
 
 from cds_service.cards.options import DISCOVERY_EXTENSION, discovery_options
 from cds_service.wire.errors import UnknownServiceError
+from decision import Policy
 from fhir_mappers.codes import LOINC, NPU, NPU_LEGACY, code_table
 from guideline.sources import GUIDELINE_LABEL
 
@@ -86,12 +87,17 @@ def render_query(template: str, context: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ServiceDefinition:
-    """One CDS service as discovery lists it (CDS Hooks 2.0.1 "Discovery")."""
+    """One CDS service as discovery lists it (CDS Hooks 2.0.1 "Discovery"), and how it decides (``policy``).
+
+    ``policy`` (``decision.Policy``): whether it reads draft orders (only the selected ones for order-select),
+    stays quiet unless the guideline concerns the patient (patient-view), and adds the follow-up reminder.
+    """
 
     id: str
     hook: str
     title: str
     description: str
+    policy: Policy = Policy()
 
     def discovery(self, *, usage_requirements: str | None = None, default_language: str = "en") -> dict[str, object]:
         """Return the discovery entry with the shared prefetch templates and the card configuration options.
@@ -121,12 +127,14 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         hook="order-select",
         title="IgRT in secondary immunodeficiency (order-select)",
         description=f"{_ABOUT} Answers when a selected order is an immunoglobulin (ATC J06BA).",
+        policy=Policy(reads_orders=True, selected_orders_only=True),
     ),
     ServiceDefinition(
         id="sid-igrt-order-sign",
         hook="order-sign",
         title="IgRT in secondary immunodeficiency (order-sign)",
         description=f"{_ABOUT} Answers when the draft orders include an immunoglobulin (ATC J06BA).",
+        policy=Policy(reads_orders=True),
     ),
     ServiceDefinition(
         id="sid-igrt-patient-view",
@@ -136,6 +144,7 @@ SERVICES: tuple[ServiceDefinition, ...] = (
             f"{_ABOUT} Shows a card for patients after CAR-T/bsAb (12 months), on IgRT, or with haematological "
             "disease or HSCT and IgG < 6 g/L, when a decision needs the clinician's attention."
         ),
+        policy=Policy(quiet_unless_concerned=True, follow_up=True),
     ),
 )
 USAGE_REQUIREMENTS = (
