@@ -19,9 +19,9 @@ from cds_service.cards.options import CardOptions, resolve
 from cds_service.cards.render import render_advice_card, render_card
 from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient
 from cds_service.ehr.prefetch import Fetch, gather
-from cds_service.http.deadline import Deadline
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.settings import Settings
+from cds_service.time_limits import Deadline
 from cds_service.wire.definitions import ServiceDefinition
 from cds_service.wire.requests import HookRequest
 from decision import decide

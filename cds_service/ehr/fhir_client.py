@@ -34,7 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from cds_service.http.request_body import WATCHDOG
+from cds_service.time_limits import WATCHDOG
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE_IN_PATH = re.compile(r"%2e|%2f|%5c|\\", re.IGNORECASE)

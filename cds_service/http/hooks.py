@@ -5,7 +5,7 @@ answered without authentication, as browsers send them without credentials. Ever
 for retry while the database is unavailable (``cds_service.audit.queue``), before the answer is sent; every
 feedback item is recorded before ``{}`` is sent, else the answer is 503 so that the EHR retries.
 A hook call that is not decided within ``CDS_LATENCY_BUDGET_MS`` (counted from the request's arrival) is answered
-``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.http.deadline``).
+``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.time_limits``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from flask import Blueprint, current_app, g, request
 
-from cds_service.http.deadline import BudgetExceededError, Deadline
 from cds_service.http.request_body import read_body
 from cds_service.http.runtime import Runtime, runtime_of
 from cds_service.invocation import Answer, invoke
@@ -30,6 +29,7 @@ from cds_service.observability import (
     LARGE_REQUESTS_REFUSED,
 )
 from cds_service.settings import Settings
+from cds_service.time_limits import BudgetExceededError, Deadline
 from cds_service.wire.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
 from cds_service.wire.errors import (
     AuthenticationError,

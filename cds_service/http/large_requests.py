@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 
-from cds_service.http.deadline import Deadline
+from cds_service.time_limits import Deadline
 from cds_service.wire.errors import ServiceBusyError
 
 

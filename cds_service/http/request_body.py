@@ -13,86 +13,18 @@ gunicorn is reached directly. The Flask test client has no socket: its bodies ar
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import socket
-import threading
-import time
-from typing import Any
 
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service.http.deadline import Deadline
+from cds_service.time_limits import WATCHDOG, Deadline
 from cds_service.wire.errors import InvalidHookRequestError, RequestTimeoutError
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
-
-
-class _Watch:
-    """One body being read: its socket, and whether its deadline has passed (set by the watchdog)."""
-
-    __slots__ = ("done", "expired", "sock")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.expired = False
-        self.done = False
-
-
-class ReadWatchdog:
-    """One daemon thread that shuts the read side of connections whose body is not read by its deadline."""
-
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self._clock = clock
-        self._heap: list[tuple[float, int, _Watch]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, sock: socket.socket, at: float) -> _Watch:
-        """Start watching ``sock`` until ``at`` (``time.monotonic()`` seconds); return the handle to ``release``."""
-        watch = _Watch(sock)
-        with self._wake:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="body-read-watchdog", daemon=True)
-                self._thread.start()
-            heapq.heappush(self._heap, (at, next(self._order), watch))
-            self._wake.notify()
-        return watch
-
-    def release(self, watch: _Watch) -> bool:
-        """Stop watching (the body is read, or the read failed); return whether the deadline had passed first."""
-        with self._wake:
-            watch.done = True
-            return watch.expired
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._wake.wait()
-                    continue
-                at, _, watch = self._heap[0]
-                wait = at - self._clock()
-                if wait > 0:
-                    self._wake.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-                watch.expired = True
-            try:
-                watch.sock.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass  # already closed by the client
-
-
-WATCHDOG = ReadWatchdog()
-"""The process's watchdog (its thread starts with the first body read from a socket)."""
 
 
 def read_body(deadline: Deadline) -> bytes:

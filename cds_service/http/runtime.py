@@ -15,7 +15,7 @@ import requests
 from cds_service.audit.queue import DecisionWriter
 from cds_service.auth.client_jwt import ClientAuthenticator, FallbackReplayGuard, KeySetCache
 from cds_service.ehr.fhir_client import FhirClient
-from cds_service.http.deadline import Evaluator
+from cds_service.http.evaluator import Evaluator
 from cds_service.http.large_requests import LargeRequestGate
 from cds_service.settings import Settings
 from storage import AuditStore, Database, DatabaseUnreachableError, Pseudonymizer

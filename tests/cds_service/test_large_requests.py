@@ -9,8 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from cds_service.http.app import runtime_of
-from cds_service.http.deadline import BudgetExceededError, Deadline, Evaluator
+from cds_service.http.evaluator import Evaluator
 from cds_service.http.large_requests import LargeRequestGate
+from cds_service.time_limits import BudgetExceededError, Deadline
 from cds_service.wire.errors import ServiceBusyError
 from tests.cds_service.test_serving import golden_request, slow_evaluations
 from tests.conftest import make_app

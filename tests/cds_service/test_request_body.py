@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from cds_service.http.request_body import ReadWatchdog
+from cds_service.time_limits import ReadWatchdog
 
 
 def test_a_read_released_in_time_is_not_cut() -> None:

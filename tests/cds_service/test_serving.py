@@ -19,9 +19,10 @@ from bench.payloads import payload
 from cds_service.ehr.fhir_client import FhirAccessError, FhirClientSettings
 from cds_service.http import hooks
 from cds_service.http.app import load_settings, runtime_of
-from cds_service.http.deadline import BudgetExceededError, Deadline, Evaluator
+from cds_service.http.evaluator import Evaluator
 from cds_service.invocation import fallback_fetch
 from cds_service.observability import RequestContextFilter, json_formatter
+from cds_service.time_limits import BudgetExceededError, Deadline
 from cds_service.wire.requests import parse_hook_request
 from tests.cases import CASES, case_dir
 from tests.conftest import make_app
