@@ -23,16 +23,12 @@ from __future__ import annotations
 
 from guideline import sources
 from guideline.concepts import AdviceKind, AdviceRule, Recommendation, RuleId
-from guideline.criteria import lab_evidence
 from guideline.dose import order_dose_advice, order_purpose, trough_advice
+from guideline.evidence import lab_evidence
 from guideline.facts import Facts
+from guideline.follow_up import follow_up_advice
 from guideline.model import Advice, Criterion, Evidence, Finding, OrderedDose
-from guideline.monitoring import (
-    before_start_advice,
-    follow_up_advice,
-    infections_after_stop_advice,
-    stop_markers_advice,
-)
+from guideline.monitoring import before_start_advice, infections_after_stop_advice, stop_markers_advice
 from guideline.prerequisites import prerequisites_advice
 from guideline.product_choice import ivig_advice, switch_advice, with_small_child_fscig
 from guideline.text import msg
@@ -110,7 +106,12 @@ def trough_allowed(finding: Finding) -> bool:
 
 
 def m_component_advice(facts: Facts) -> Advice | None:
-    """Return the M-component card: the polyclonal estimate the decision used, or an unknown isotype."""
+    """Return the M-component card: the polyclonal estimate the decision used, or an unknown isotype.
+
+    Source: Opsummering, "Kriterier for opstart", 1. (with an IgG M-component total IgG is not a true measure of the
+    humoral immune function; documented general immunoparesis can take the place of low IgG); addendum table 8-7
+    (COMMIT: total IgG minus the M-protein).
+    """
     status = facts.m_component
     assert facts.immunoparesis is not None
     immunoparesis = facts.immunoparesis.model_copy(update={"required": False})

@@ -12,7 +12,8 @@ from guideline.facts import Facts, derive
 from guideline.model import Advice, Finding, OrderedDose, PatientRecord
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 from guideline.relevance import concerns, in_scope
-from guideline.start_rules import decide_start, patient_deceased
+from guideline.scope import patient_deceased
+from guideline.start import decide_start
 from guideline.t0_unknown import decide_t0_unknown
 
 

@@ -1,425 +1,56 @@
 """The guideline model: what the FHIR mappers produce (``PatientRecord``) and what rules return (``Finding``).
 
-All models are frozen; collections are tuples. Every input fact keeps the reference of the FHIR resource it
-came from (``ref``, e.g. ``"Observation/igg-1"``) so that cards can cite their evidence.
-Units: lab values in g/L, dates as calendar dates in the deployment's time zone.
+The inputs live in ``guideline.record``, the outputs (``Finding``, ``Advice`` and their criteria) in
+``guideline.finding``; this module names them all in one place, with the order hooks' ``OrderedDose``.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
-
-from guideline.concepts import (
-    AdviceKind,
-    AdviceRule,
-    Analyte,
-    DiagnosisKind,
-    IgrtRoute,
-    InfectionKind,
-    InfectionSite,
-    MeasurementKind,
-    Population,
-    Recommendation,
-    RuleId,
-    TherapyKind,
-    VaccineKind,
+from guideline.finding import Advice, Criterion, Evidence, Finding, KeyDates, Overrule
+from guideline.ordered_dose import OrderedDose
+from guideline.record import (
+    Admission,
+    AntibioticRecord,
+    Comparator,
+    DataIssue,
+    Diagnosis,
+    FrozenModel,
+    IgrtRecord,
+    InfectionRecord,
+    LabResult,
+    Measurement,
+    MProteinTyping,
+    PatientRecord,
+    PolyclonalEstimate,
+    PreliminaryLab,
+    TherapyAdministration,
+    UpperBoundReason,
+    Vaccination,
 )
-from guideline.ordered_dose import OrderedDose as OrderedDose  # re-exported: the order hooks' model
-from guideline.sources import SourceRef
-from guideline.text import Decimals, Message, msg
 
-Comparator = Literal["<", "<=", ">", ">="]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PolyclonalEstimate(_Frozen):
-    """How an IgG value was estimated as polyclonal IgG: total IgG minus the M-protein (COMMIT; addendum table 8-7).
-
-    Attributes:
-        total_g_per_l: the measured total IgG.
-        m_protein_g_per_l: the M-protein subtracted (0 when it was below the detection limit).
-        m_protein_ref / m_protein_on: the M-protein result used.
-    """
-
-    total_g_per_l: float
-    m_protein_g_per_l: float
-    m_protein_ref: str
-    m_protein_on: date
-
-
-class UpperBoundReason(_Frozen):
-    """Why an IgG is only an upper bound of the patient's own IgG: the immunoglobulin dose drawn after.
-
-    Attributes:
-        dose_display / dose_ref / dose_on: the immunoglobulin exposure (its last day) the sample follows.
-        own_from: the first day an own IgG can be drawn (the dose + ``igg_washout_days``).
-    """
-
-    dose_display: str
-    dose_ref: str
-    dose_on: date
-    own_from: date
-
-
-class LabResult(_Frozen):
-    """One immunoglobulin or M-protein result.
-
-    Attributes:
-        value_g_per_l: the value normalised to g/L.
-        comparator: set when the lab reported a bound (``"<"`` for "< 0.3 g/L"); the true value is beyond it.
-        reported: the value as reported, e.g. ``"340 mg/dL"``.
-        reference_low_g_per_l: the lab's reference-range low in g/L, when given.
-        upper_bound_after: set by the guideline core (``guideline.own_igg``) on an IgG drawn under or within the
-            washout after immunoglobulin: infused IgG only raises the value, so it is an upper bound of the own IgG.
-        decimals: the decimals the lab reported (``3.0`` g/L: 1), so the card shows "3,0 g/L"; ``None``: as needed.
-    """
-
-    analyte: Analyte
-    value_g_per_l: float
-    comparator: Comparator | None = None
-    effective: date
-    ref: str
-    reported: str
-    reference_low_g_per_l: float | None = None
-    estimate: PolyclonalEstimate | None = None
-    upper_bound_after: UpperBoundReason | None = None
-    decimals: int | None = None
-
-    @property
-    def upper_bound(self) -> bool:
-        """Whether the value is only an upper bound of the patient's own IgG (drawn under immunoglobulin)."""
-        return self.upper_bound_after is not None
-
-    def is_below(self, threshold_g_per_l: float) -> bool | None:
-        """Return whether the true value is strictly below the threshold; ``None`` when the bound can't tell.
-
-        An IgG drawn under or soon after immunoglobulin (``upper_bound``) is read as an upper bound of the own IgG:
-        below a threshold it proves the own IgG is below it too; at or above it, it cannot tell (``None``).
-        """
-        value = self.value_g_per_l
-        if self.comparator is None:
-            below: bool | None = value < threshold_g_per_l
-        elif self.comparator == "<":
-            below = True if value <= threshold_g_per_l else None
-        elif self.comparator == "<=":
-            below = True if value < threshold_g_per_l else None
-        else:
-            below = False if value >= threshold_g_per_l else None
-        return None if below is False and self.upper_bound else below
-
-    def number(self) -> float | Decimals:
-        """Return the value as a card parameter: with the lab's own decimals when known ("3.0", not "3")."""
-        return self.value_g_per_l if self.decimals is None else Decimals(self.value_g_per_l, self.decimals)
-
-    def shown(self) -> Message:
-        """Return the value for display, in g/L with its comparator, e.g. ``"< 0.3 g/L"``, ``"3.0 g/L"``."""
-        if self.comparator:
-            return msg("{comparator} {value} g/L", comparator=self.comparator, value=self.number())
-        return msg("{value} g/L", value=self.number())
-
-
-class PreliminaryLab(_Frozen):
-    """A lab result that is not final yet (``Observation.status`` ``preliminary``): never decides, always named.
-
-    A newer preliminary low IgG keeps a confident not-indicated from being issued (``guideline.start_rules``).
-    """
-
-    lab: LabResult
-
-
-class TherapyAdministration(_Frozen):
-    """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code).
-
-    ``substance`` is the drug as recorded (for the card); ``substance_key`` the active substance from the code
-    table (INN, e.g. ``"teclistamab"``), ``""`` when unknown: a bsAb of another key starts a new course.
-    """
-
-    kind: TherapyKind
-    substance: str
-    on: date
-    ref: str
-    date_certain: bool = True
-    substance_key: str = ""
-
-
-class InfectionRecord(_Frozen):
-    """A coded infection (Condition).
-
-    Attributes:
-        kinds: how its codes count (bacterial, possibly bacterial, bacterial sepsis, sepsis unspecified).
-        onset: the episode date; ``date_source`` names the element it came from (``"onsetDateTime"``, ...).
-        verification: ``Condition.verificationStatus`` code, ``None`` when absent.
-        severity_severe: ``Condition.severity`` is Severe (SNOMED 24484000).
-        encounter_refs: ``Condition.encounter`` references.
-        abatement: ``Condition.abatement[x]`` as a date, when given (the infection is active from onset to it).
-        severe_by_code: the code itself names a severe infection (meningitis, endocarditis; ``infection_sites.csv``).
-        classified: ``False`` for a code in an infection chapter that the code tables do not classify: it never
-            counts as bacterial, but a sample taken while it is active is a sample during infection.
-        code_key: the first coding as ``system|code``; with ``date_source == "recordedDate"`` (no onset) a record
-            of the same code as an earlier dated one may be its problem-list copy (``guideline.infections``).
-    """
-
-    ref: str
-    display: str
-    kinds: frozenset[InfectionKind]
-    onset: date
-    date_source: str
-    verification: str | None = None
-    severity_severe: bool = False
-    encounter_refs: tuple[str, ...] = ()
-    site: InfectionSite | None = None
-    abatement: date | None = None
-    severe_by_code: bool = False
-    classified: bool = True
-    code_key: str = ""
-    """The Condition's first coding as ``system|code`` (a copy of one infection in another list has the same)."""
-
-
-class Admission(_Frozen):
-    """An inpatient (IMP) or emergency (EMER) Encounter, with the Conditions it lists as diagnoses."""
-
-    ref: str
-    encounter_class: Literal["IMP", "EMER"]
-    start: date
-    end: date | None = None
-    diagnosis_refs: tuple[str, ...] = ()
-
-
-class AntibioticRecord(_Frozen):
-    """A systemic antibacterial (ATC J01) given, prescribed or taken."""
-
-    ref: str
-    display: str
-    start: date
-    reason_refs: tuple[str, ...] = ()
-    active_order: bool = False
-    """An active MedicationRequest/Statement (ongoing, e.g. prophylaxis), not a single course given."""
-
-
-class IgrtRecord(_Frozen):
-    """An immunoglobulin (ATC J06BA) administration, order or statement.
-
-    Attributes:
-        source: the FHIR resource type it came from, in guideline words.
-        start: first day of exposure (administration date, authoredOn, effective start); ``None`` if unknown.
-        end: last day of exposure when known; an administration has ``end == start``.
-        active: an order or statement that is still active (status ``active``).
-        purpose: ``"immunomodulation"`` when its reason (``reasonCode``) names an immunomodulatory indication
-            (ITP, ICANS, Guillain-Barré, ...): such a dose is not IgRT, but it still confounds IgG.
-        reason_refs: ``reasonReference`` targets (``"Condition/id"``); a reason Condition coded as an
-            immunomodulatory indication also makes the dose immunomodulatory (``guideline.own_igg``).
-    """
-
-    ref: str
-    display: str
-    source: Literal["administration", "order", "statement"]
-    route: IgrtRoute
-    start: date | None
-    end: date | None = None
-    active: bool = False
-    purpose: Literal["replacement", "immunomodulation"] = "replacement"
-    reason_refs: tuple[str, ...] = ()
-
-
-class Measurement(_Frozen):
-    """A body weight (kg) or a CD19 B-cell count (unit as reported, compared only within one kind)."""
-
-    kind: MeasurementKind
-    value: float
-    unit: str
-    effective: date
-    ref: str
-
-
-class Vaccination(_Frozen):
-    """A completed influenza or pneumococcal vaccination (Immunization)."""
-
-    kind: VaccineKind
-    display: str
-    on: date
-    ref: str
-
-
-class MProteinTyping(_Frozen):
-    """An immunofixation (M-component typing) result.
-
-    ``isotypes`` holds the heavy chains the result names ("IgG", ...); empty when it names none.
-    """
-
-    isotypes: frozenset[str]
-    text: str
-    effective: date
-    ref: str
-
-
-class Diagnosis(_Frozen):
-    """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
-
-    ref: str
-    kind: DiagnosisKind
-    display: str
-    recorded: date | None = None
-
-
-class DataIssue(_Frozen):
-    """A resource (or prefetch key) the service could not use, and why. Shown on the card."""
-
-    ref: str
-    reason: Message
-
-
-class PatientRecord(_Frozen):
-    """Everything the rules know about one patient. Lab results in g/L; all tuples in no particular order.
-
-    Attributes:
-        birth_date: the birth date; for a partial ``birthDate`` ("1999", "2009-04") the earliest possible one.
-        birth_date_latest: the latest possible birth date of a partial ``birthDate``; ``None`` when exact.
-        deceased: ``Patient.deceased[x]`` says the patient has died: no recommendation is made.
-    """
-
-    birth_date: date | None = None
-    birth_date_latest: date | None = None
-    deceased: bool = False
-    labs: tuple[LabResult, ...] = ()
-    therapies: tuple[TherapyAdministration, ...] = ()
-    infections: tuple[InfectionRecord, ...] = ()
-    admissions: tuple[Admission, ...] = ()
-    antibiotics: tuple[AntibioticRecord, ...] = ()
-    igrt: tuple[IgrtRecord, ...] = ()
-    diagnoses: tuple[Diagnosis, ...] = ()
-    data_issues: tuple[DataIssue, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
-    vaccinations: tuple[Vaccination, ...] = ()
-    m_protein_typings: tuple[MProteinTyping, ...] = ()
-    preliminary_labs: tuple[PreliminaryLab, ...] = ()
-
-
-class Evidence(_Frozen):
-    """One piece of data a criterion used: value and unit, date, and the resource it came from.
-
-    ``decimals``: the decimals the value was reported with, when known (a lab result's "3.0").
-    """
-
-    text: Message
-    ref: str | None = None
-    value: float | None = None
-    decimals: int | None = None
-    comparator: Comparator | None = None
-    unit: str | None = None
-    on: date | None = None
-
-
-class Criterion(_Frozen):
-    """A criterion the rule evaluated: what it says, whether it held, and the data it rested on.
-
-    ``held`` is ``None`` when the data could not decide it (e.g. a lab bound such as "< 8 g/L" against 6 g/L).
-    ``required`` is ``False`` for criteria shown for information that did not decide the recommendation
-    (e.g. the confirming second IgG inside the CAR-T/bsAb window).
-    ``immunoparesis_in_place_of_igg`` is ``True`` when an IgG criterion held on documented general immunoparesis
-    instead of an IgG value (M-component; Opsummering, Kriterier for opstart).
-    """
-
-    id: str
-    description: Message
-    held: bool | None
-    required: bool = True
-    evidence: tuple[Evidence, ...] = ()
-    immunoparesis_in_place_of_igg: bool = False
-
-
-class KeyDates(_Frozen):
-    """Dates a clinician acts on. ``stop_due`` is the latest date IgRT should be stopped or a stop attempted."""
-
-    t0: date | None = None
-    window_end: date | None = None
-    igrt_start: date | None = None
-    stop_due: date | None = None
-    next_follow_up: date | None = None
-    own_igg_from: date | None = None
-    """The first day an IgG reflects the patient's own production again (last immunoglobulin dose + washout)."""
-    stop_attempt_until: date | None = None
-    """The end of the standard stop-attempt window ("6-12 måneder efter"): a stop attempt is due from
-    ``stop_due`` until this date. ``None`` for the CAR-T/bsAb 6-month rule, whose ``stop_due`` is "senest"."""
-    follow_up_overdue: bool = False
-    """``next_follow_up`` lies before the evaluation date: that follow-up is overdue (no IgG measured for it)."""
-
-
-class Overrule(_Frozen):
-    """A stop or pause the rules proposed, and the safety check that overruled it (``guideline.safety``).
-
-    Attributes:
-        check: the check's id (``"treatment-failing"``, ``"new-high-risk-period"``, ...).
-        proposed_rule / proposed: the rule and recommendation that were overruled.
-        reason: one line for the card: which check held and why, with its source.
-    """
-
-    check: str
-    proposed_rule: RuleId
-    proposed: Recommendation
-    reason: Message
-
-
-class Finding(_Frozen):
-    """The guideline decision for one patient on one date.
-
-    Attributes:
-        rule: the rule (decision-table row) that decided.
-        population: the population the rule applied, ``None`` where none applies (e.g. missing data).
-        criteria: every criterion evaluated, in reading order.
-        notes: cautions and reminders for the clinician (M-component, prerequisites, restart after a stop).
-        interpretations: names of ``Parameters`` interpretation settings the rule relied on.
-        data_issues: resources not used, with the reason.
-        on_igrt: whether the patient is on IgRT on ``as_of``.
-        order_lab_tests: the decision needs IgG, IgA and IgM measured (drives the lab-order suggestion).
-        overruled: the stop or pause a safety check overruled, when one did.
-    """
-
-    rule: RuleId
-    recommendation: Recommendation
-    population: Population | None
-    as_of: date
-    criteria: tuple[Criterion, ...]
-    dates: KeyDates
-    source: SourceRef
-    notes: tuple[Message, ...] = ()
-    interpretations: tuple[str, ...] = ()
-    data_issues: tuple[DataIssue, ...] = ()
-    on_igrt: bool = False
-    order_lab_tests: bool = False
-    overruled: Overrule | None = None
-
-    @property
-    def rests_on_immunoparesis(self) -> bool:
-        """Whether a held criterion used documented immunoparesis in place of low IgG (M-component)."""
-        return any(c.held and c.immunoparesis_in_place_of_igg for c in self.criteria)
-
-
-class Advice(_Frozen):
-    """A card beside the decision card: dose, product, M-component, monitoring or prerequisites.
-
-    Attributes:
-        kind / rule: what the card is about and the rule that fired (``extension["sid-igrt"]``).
-        summary: one sentence (rendered < 140 characters).
-        warning: the clinician should act (indicator ``warning``), else ``info``.
-        criteria: each check with its data, as on decision cards.
-        notes: the guideline's advice in words.
-        values: machine-readable results, e.g. ``("monthlyDoseGPerKg", 0.52)``.
-        lab_orders: analytes to offer as lab-order suggestions (what is missing).
-    """
-
-    kind: AdviceKind
-    rule: AdviceRule
-    summary: Message
-    warning: bool = False
-    criteria: tuple[Criterion, ...] = ()
-    notes: tuple[Message, ...] = ()
-    source: SourceRef
-    interpretations: tuple[str, ...] = ()
-    values: tuple[tuple[str, float | str | None], ...] = ()
-    lab_orders: tuple[Analyte, ...] = ()
+__all__ = [
+    "Admission",
+    "Advice",
+    "AntibioticRecord",
+    "Comparator",
+    "Criterion",
+    "DataIssue",
+    "Diagnosis",
+    "Evidence",
+    "Finding",
+    "FrozenModel",
+    "IgrtRecord",
+    "InfectionRecord",
+    "KeyDates",
+    "LabResult",
+    "Measurement",
+    "MProteinTyping",
+    "OrderedDose",
+    "Overrule",
+    "PatientRecord",
+    "PolyclonalEstimate",
+    "PreliminaryLab",
+    "TherapyAdministration",
+    "UpperBoundReason",
+    "Vaccination",
+]

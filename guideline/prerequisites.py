@@ -18,7 +18,7 @@ from datetime import timedelta
 from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import AdviceKind, AdviceRule, DiagnosisKind, InfectionSite, Recommendation, VaccineKind
-from guideline.criteria import diagnosis_evidence
+from guideline.evidence import diagnosis_evidence
 from guideline.facts import Facts
 from guideline.model import Advice, Criterion, Evidence, Finding, InfectionRecord, Vaccination
 from guideline.text import msg, plural
@@ -29,7 +29,11 @@ other sites (skin, ear-nose-throat, ...) are recorded for severity and history b
 
 
 def prerequisites_advice(facts: Facts, finding: Finding) -> Advice | None:
-    """Return the prerequisites checklist for a start or consider decision (not on IgRT)."""
+    """Return the prerequisites checklist for a start or consider decision (not on IgRT).
+
+    Source: Opsummering, "Kriterier for opstart" ("Inden stillingtagen til opstart ... bør følgende være opfyldt":
+    vaccination per the national recommendations; targeted antibiotic prophylaxis with a known organ focus).
+    """
     if finding.on_igrt or finding.recommendation not in (Recommendation.START, Recommendation.CONSIDER):
         return None
     p, as_of = facts.p, facts.as_of

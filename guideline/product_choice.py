@@ -34,7 +34,11 @@ volumen, der skal gives ad gangen")."""
 
 
 def ivig_advice(facts: Facts, order: OrderedDose) -> Advice | None:
-    """Return the SCIG-first card when ``order`` is IVIG."""
+    """Return the SCIG-first card when ``order`` is IVIG.
+
+    Source: Opsummering, "Anbefalinger for IVIG" and Tabel 1 (SCIG "anvend", IVIG "overvej"; the situations where
+    IVIG can be considered).
+    """
     if order.route != IgrtRoute.IVIG:
         return None
     in_window = facts.in_window and facts.window_end is not None
@@ -84,7 +88,10 @@ def ivig_advice(facts: Facts, order: OrderedDose) -> Advice | None:
 
 
 def switch_advice(facts: Facts, order: OrderedDose) -> Advice | None:
-    """Return the switching card when the order's route or product differs from the current IgRT."""
+    """Return the switching card when the order's route or product differs from the current IgRT.
+
+    Source: Opsummering, "Skift mellem præparater", "Manglende effekt" and "Bivirkninger".
+    """
     current = _current_record(facts)
     if current is None:
         return None
@@ -145,7 +152,7 @@ def _current_record(facts: Facts) -> IgrtRecord | None:
 
 
 def small_child_fscig(facts: Facts, order: OrderedDose) -> Criterion | None:
-    """Return the "small child ordered fSCIG" criterion, or ``None``.
+    """Return the "small child ordered fSCIG" criterion, or ``None`` (Opsummering, "Anbefalinger for SCIG").
 
     It holds when ``order`` is facilitated SCIG (HyQvia) for a child younger than ``small_child_max_age_years``
     (``Facts.age_years``: with a partial birth date the youngest possible age); an unknown age gives ``None``.
@@ -173,9 +180,9 @@ def small_child_fscig(facts: Facts, order: OrderedDose) -> Criterion | None:
 def with_small_child_fscig(facts: Facts, order: OrderedDose, dose_card: Advice) -> Advice:
     """Return the order's dose card with the small-child fSCIG advice added (a warning), or the card unchanged.
 
-    Anbefalinger for SCIG: "Hos små børn er det dog vanskeligt at anvende fSCIG (HyQvia) pga. det meget store
-    volumen, der skal gives ad gangen. Derfor foretrækkes almindelig SCIG givet ca. en gang om ugen". The summary
-    keeps an out-of-range monthly dose in view.
+    Source: Opsummering, "Anbefalinger for SCIG": "Hos små børn er det dog vanskeligt at anvende fSCIG (HyQvia) pga. det
+    meget store volumen, der skal gives ad gangen. Derfor foretrækkes almindelig SCIG givet ca. en gang om ugen". The
+    summary keeps an out-of-range monthly dose in view.
     """
     criterion = small_child_fscig(facts, order)
     if criterion is None:

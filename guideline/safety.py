@@ -13,7 +13,7 @@ Every ``stop`` (short-course, standard, overdue) and ``pause`` the continuation 
    rest on it being unverified (individual assessment: verify it).
 
 Population 3 takes precedence over the CAR-T/bsAb short course (``population_3_applies``, read by
-``guideline.continuation.window_start``): after an allogeneic HSCT the stop attempt follows population 3.
+``guideline.continuation.short_course.window_start``): after an allogeneic HSCT the stop attempt follows population 3.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from datetime import date
 from guideline import sources
 from guideline.calendar import add_calendar_months, in_window
 from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
-from guideline.criteria import THERAPY_LABELS, diagnosis_evidence, lab_evidence, t0_evidence
+from guideline.evidence import THERAPY_LABELS, diagnosis_evidence, lab_evidence, t0_evidence
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
 from guideline.labs import results
@@ -41,7 +41,8 @@ class SafetyHold:
     Attributes:
         check: the check's id (``Overrule.check``, ``extension["sid-igrt"].overruled.check``).
         rule / recommendation: the finding it produces (``continue`` or ``individual-assessment``).
-        reason: the card's one line: which check held, the data, the source's words.
+        summary: the finding's summary, the card's first line, in the check's words.
+        reason: the note that leads the card: which check held, the data, the source's words.
         criterion: the check as a criterion (held), with its evidence.
         source: the guideline section the check rests on.
         stop_due: the moved stop date (end of a new high-risk period), else ``None``.
@@ -51,6 +52,7 @@ class SafetyHold:
     check: str
     rule: RuleId
     recommendation: Recommendation
+    summary: Message
     reason: Message
     criterion: Criterion
     source: SourceRef
@@ -107,6 +109,7 @@ def treatment_failing(facts: Facts, episode: IgrtEpisode) -> SafetyHold | None:
         check="treatment-failing",
         rule=RuleId.CONTINUE_TREATMENT_FAILING,
         recommendation=Recommendation.CONTINUE,
+        summary=msg("Continue IgRT, do not stop: bacterial infection on IgRT; adjust dose towards trough 6-8 g/L"),
         reason=reason,
         criterion=Criterion(
             id="safety-treatment-failing",
@@ -157,6 +160,9 @@ def new_high_risk_period(facts: Facts, episode: IgrtEpisode) -> SafetyHold | Non
         check="new-high-risk-period",
         rule=RuleId.CONTINUE_NEW_HIGH_RISK_PERIOD,
         recommendation=Recommendation.CONTINUE,
+        summary=msg(
+            "Continue IgRT, do not stop: new high-risk period (CAR-T, bsAb or allo-HSCT) until {until}", until=until
+        ),
         reason=msg(
             "Not stopped or paused: {what} less than 6 months ago, the period of highest infection risk (addendum "
             "§3.4); reassess the stop on {until}",
@@ -182,9 +188,9 @@ def new_high_risk_period(facts: Facts, episode: IgrtEpisode) -> SafetyHold | Non
 def infection_not_verified(facts: Facts, episode: IgrtEpisode) -> SafetyHold | None:
     """An infection on IgRT in the last 6 months that ``treatment_failing`` would count if it were verified.
 
-    Source: as ``treatment_failing``; issue "clinical fidelity 3" §9: an infection coded without organism and
-    without a linked antibiotic, or a bacterial infection not confirmed (``verificationStatus``), must not silently
-    let a stop through: the card says how many and what would verify them, and the clinician assesses.
+    Source: Opsummering, "Dosisjustering" (as ``treatment_failing``); issue "clinical fidelity 3" §9: an infection coded
+    without organism and without a linked antibiotic, or a bacterial infection not confirmed (``verificationStatus``),
+    must not silently let a stop through: the card says how many and what would verify them, and the clinician assesses.
     """
     since, as_of = _since(facts, episode), facts.as_of
     unverified = [e for e in facts.episodes if since <= e.onset <= as_of and not (e.severe or e.verified)]
@@ -198,6 +204,7 @@ def infection_not_verified(facts: Facts, episode: IgrtEpisode) -> SafetyHold | N
         check="infection-not-verified",
         rule=RuleId.INFECTION_NOT_VERIFIED_ON_IGRT,
         recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        summary=msg("Stop of IgRT not recommended on these data: an infection on IgRT is not verified as bacterial"),
         reason=msg(
             "Stop or pause not recommended on these data: infection not verified as bacterial on IgRT since {since}: "
             "{count}. Verified (organism or culture, or a systemic antibiotic given for it), it means the treatment "

@@ -36,6 +36,11 @@ ADDENDUM_VERSION = "2026"
 GUIDELINE_VERSION = f"SID {SUMMARY_VERSION} ({SUMMARY_APPROVED}) + CAR-T/bsAb addendum {ADDENDUM_VERSION}"
 """The guideline documents and versions this release applies; recorded with every decision and feedback report."""
 GUIDELINE_LABEL = f"Medicinrådet SID-opsummering v{SUMMARY_VERSION} ({SUMMARY_APPROVED}) med CAR-T/bsAb-tillæg"
+SOURCE_LABEL = (
+    f"Medicinrådet: immunglobulin ved SID, opsummering v{SUMMARY_VERSION} "
+    f"({'.'.join(reversed(SUMMARY_APPROVED.split('-')))}) med CAR-T/bsAb-tillæg"
+)
+"""The label of every card's ``source``: the documents as Medicinrådet names them, approved on dd.mm.yyyy."""
 
 
 def _summary(section: str) -> SourceRef:

@@ -14,21 +14,19 @@ modificerede autologe blodceller", SKS DZ948D) without an administration date is
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import Recommendation, RuleId
-from guideline.criteria import RECOMMENDATION_WORDS, make_finding
+from guideline.criteria import RECOMMENDATION_WORDS, Decide, make_finding
 from guideline.facts import Facts, derive
 from guideline.model import Criterion, Evidence, Finding, KeyDates
 from guideline.text import msg
 
-Decide = Callable[[Facts], Finding]
-
 
 def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
     """Return the finding for an adult whose only CAR-T is a history code recorded less than 6 months ago.
+
+    Source: addendum §4.1 and §4.2 (inside the first 6 months after the infusion other start and stop criteria).
 
     Args:
         facts: the facts (``car_t_undated`` set, no dated T0).
@@ -101,6 +99,7 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
             ),
         ),
         source=sources.START_POP2,
+        summary=msg("CAR-T recorded without the infusion date, which decides here: record it"),
         dates=KeyDates(),
         notes=(
             msg(

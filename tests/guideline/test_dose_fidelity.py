@@ -38,6 +38,7 @@ from guideline.facts import derive
 from guideline.model import Advice, Diagnosis, Finding, IgrtRecord, KeyDates, Measurement, PatientRecord
 from guideline.ordered_dose import DoseRegimen, DoseUnit, OrderedDose, PeriodUnit, interval_of
 from guideline.parameters import DEFAULT_PARAMETERS
+from guideline.text import msg
 from tests.guideline.records import ADULT, HAEM, car_t, d, dx, igg, infection, ivig, ivig_every, record
 
 AS_OF = "2026-11-20"
@@ -562,6 +563,7 @@ def test_trough_advice_only_beside_continue_or_individual_assessment_on_igrt(
         criteria=(),
         dates=KeyDates(),
         source=sources.DOSE,
+        summary=msg("a summary"),
         on_igrt=on_igrt,
     )
     assert trough_allowed(finding) is allowed

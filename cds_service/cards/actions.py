@@ -1,0 +1,167 @@
+"""What a card offers besides its text: suggestions, override reasons, the guideline links and ``source``.
+
+Suggestions: remove the draft immunoglobulin order; order serum IgG, IgA, IgM. Every suggestion has a uuid derived from
+its card's (``suggestion_uuid``), as unguessable as the card's own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from cds_service.cards.i18n import Translator
+from cds_service.settings import Settings
+from fhir_mappers import ImmunoglobulinOrder, code_table
+from fhir_mappers.codes import LOINC, NPU
+from guideline.concepts import Analyte, Recommendation
+from guideline.model import Advice, Finding
+from guideline.sources import GUIDELINE_LABEL, SOURCE_LABEL, SourceRef
+from guideline.text import msg
+
+RULE_SYSTEM = "urn:sid-igrt:rule"
+OVERRIDE_SYSTEM = "urn:sid-igrt:override-reason"
+ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+_LAB_ORDERS = {Analyte.IGG: ("lab-igg", "IgG"), Analyte.IGA: ("lab-iga", "IgA"), Analyte.IGM: ("lab-igm", "IgM")}
+
+
+def suggestion_uuid(card: str, *parts: object) -> str:
+    """Return the uuid of a suggestion of the card with uuid ``card`` (as unguessable as the card's)."""
+    return str(uuid.uuid5(uuid.UUID(card), ":".join(map(str, parts))))
+
+
+def suggestions(
+    finding: Finding,
+    *,
+    hook: str,
+    card: str,
+    patient_id: str,
+    orders: Sequence[ImmunoglobulinOrder],
+    t: Translator,
+    advice: Sequence[Advice] = (),
+) -> list[dict[str, Any]]:
+    """The decision card's suggestions: remove the draft order (order hooks, not indicated or stop), order labs.
+
+    The lab orders are the decision's (IgG, IgA, IgM where it needs them) and those of the advice folded into it.
+    """
+    found: list[dict[str, Any]] = []
+    if hook in ORDER_HOOKS and finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.STOP):
+        for order in orders:
+            found.append(
+                {
+                    "label": t(msg("Remove the draft immunoglobulin order ({display})", display=order.display)),
+                    "uuid": suggestion_uuid(card, "remove", order.ref),
+                    "isRecommended": True,
+                    "actions": [
+                        {
+                            "type": "delete",
+                            "description": t(
+                                msg(
+                                    "Remove the draft order ({display}): not indicated per Medicinrådet's SID criteria",
+                                    display=order.display,
+                                )
+                                if finding.recommendation == Recommendation.NOT_INDICATED
+                                else msg(
+                                    "Remove the draft order ({display}): stop per Medicinrådet's SID criteria",
+                                    display=order.display,
+                                )
+                            ),
+                            "resourceId": order.ref,
+                        }
+                    ],
+                }
+            )
+    analytes = [Analyte.IGG, Analyte.IGA, Analyte.IGM] if finding.order_lab_tests else []
+    analytes += [a for item in advice for a in item.lab_orders if a not in analytes]
+    found += [lab_order(card, a, patient_id, t) for a in _LAB_ORDERS if a in analytes]
+    return found
+
+
+def lab_order(card: str, analyte: Analyte, patient_id: str, t: Translator) -> dict[str, Any]:
+    """A suggestion to order serum IgG, IgA or IgM (a draft ServiceRequest with LOINC and NPU codings)."""
+    concept, name = _LAB_ORDERS[analyte]
+    codings = [
+        {"system": system, "code": code, "display": display}
+        for system, code, display in code_table().codings_for(concept, systems=(LOINC, NPU))
+    ]
+    return {
+        "label": t(msg("Order serum {name}", name=name)),
+        "uuid": suggestion_uuid(card, "order", concept),
+        "isRecommended": True,
+        "actions": [
+            {
+                "type": "create",
+                "description": t(msg("Order serum {name} (Monitorering af effekt: IgG, IgA and IgM)", name=name)),
+                "resource": {
+                    "resourceType": "ServiceRequest",
+                    "status": "draft",
+                    "intent": "order",
+                    "code": {"coding": codings, "text": f"Serum {name}"},
+                    "subject": {"reference": f"Patient/{patient_id}"},
+                },
+            }
+        ],
+    }
+
+
+def override_reasons(finding: Finding, t: Translator) -> list[dict[str, str]]:
+    """The reasons a clinician can give for overriding the decision (CDS Hooks ``overrideReasons``)."""
+    reasons = [
+        ("clinical-judgement", msg("Clinical judgement: patient-specific circumstances documented in the record")),
+        ("data-not-in-ehr", msg("Relevant data are not in the EHR (e.g. external results or infections)")),
+    ]
+    if finding.recommendation == Recommendation.STOP:
+        reasons.append(
+            ("community-infection-risk", msg("Short extension: high community risk of antibiotic-requiring infections"))
+        )
+    if finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.CONSIDER):
+        reasons.append(("low-igg-decisive", msg("Specialist judges low IgG a decisive factor for the infections")))
+    return [{"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)} for code, display in reasons]
+
+
+def links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = False) -> list[dict[str, Any]]:
+    """Absolute links to the guideline texts.
+
+    ``autoLaunchable`` (optional in CDS Hooks 2.0.1) is sent as ``false``: clients built on models that require it
+    (healthchain 0.16) would otherwise refuse the whole card.
+    """
+    found: list[dict[str, Any]] = [
+        {
+            "label": t(msg("Medicinrådet: {section}", section=source.section))[:200],
+            "url": document_url(source, settings),
+            "type": "absolute",
+            "autoLaunchable": False,
+        },
+    ]
+    if pid:
+        found.append(
+            {
+                "label": t(msg("Medicinrådet: immunoglobulin in primary immunodeficiency")),
+                "url": settings.pid_guideline_url,
+                "type": "absolute",
+                "autoLaunchable": False,
+            }
+        )
+    found.append(
+        {
+            "label": t(msg("Medicinrådet guidelines ({label})", label=GUIDELINE_LABEL)),
+            "url": settings.listing_url,
+            "type": "absolute",
+            "autoLaunchable": False,
+        }
+    )
+    return found
+
+
+def document_url(source: SourceRef, settings: Settings) -> str:
+    """The configured link to the document ``source`` cites (the Opsummering or the CAR-T/bsAb addendum)."""
+    return settings.addendum_url if source.document_key == "addendum" else settings.guideline_url
+
+
+def source_json(source: SourceRef, rule: str, settings: Settings) -> dict[str, Any]:
+    """``card.source``: the Medicinrådet label and document, ``topic`` = the rule id (for override persistence)."""
+    return {
+        "label": SOURCE_LABEL,
+        "url": document_url(source, settings),
+        "topic": {"system": RULE_SYSTEM, "code": rule, "display": source.section[:100]},
+    }

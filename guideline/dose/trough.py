@@ -1,0 +1,236 @@
+"""Trough IgG on IgRT: the Dosisjustering advice a trough supports, and when to draw one.
+
+Source: Opsummering, "Dosisjustering": > 8 g/L "higher values are not recommended"; < 6 g/L with continued severe
+infections: adjust dose or interval towards 6-8 g/L; < 6 g/L otherwise: adjust the dose to reach the aim "en
+IgG-dalværdi på 6 g/l"; high in the interval (>= ``trough_high_in_range_g_per_l``) and free of bacterial infections
+for ``dose_reduction_infection_free_calendar_months``: a dose reduction can be tried. Only an IgG drawn at the end of
+a dosing interval is a trough (``guideline.dose.trough_timing``): one drawn earlier is no ground for "above 8 g/L" or
+a dose reduction, but one below 6 g/L still proves the trough is below 6 g/L.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from guideline import sources
+from guideline.calendar import add_calendar_months
+from guideline.concepts import AdviceKind, AdviceRule, Analyte
+from guideline.dose.trough_timing import TroughTiming, timing_notes, timing_values, trough_timing
+from guideline.evidence import lab_evidence
+from guideline.facts import Facts
+from guideline.labs import results
+from guideline.model import Advice, Criterion, LabResult
+from guideline.text import Message, msg
+
+
+def trough_advice(facts: Facts) -> Advice | None:
+    """Return the trough-IgG card for a patient on IgRT, when one of the Dosisjustering rules applies.
+
+    Source: Opsummering, "Dosisjustering" (trough aim 6 g/L; 6-8 g/L with continued severe infections; higher values not
+    recommended; a dose reduction when high in the interval and free of bacterial infections). Only a trough
+    (``trough_timing``) supports "above 8 g/L" and a dose reduction. An IgG below 6 g/L drawn before the trough (or when
+    the interval is unknown) still gives the low-trough advice: the trough is lower still.
+    """
+    episode = facts.igrt.current
+    if episode is None:
+        return None
+    p = facts.p
+    trough = next((lab for lab in results(facts.record.labs, Analyte.IGG, as_of=facts.as_of)), None)
+    if trough is None or trough.effective < episode.start:
+        return None
+    value = trough.value_g_per_l
+    below_6 = trough.is_below(p.trough_target_low_g_per_l) is True
+    if trough.comparator is not None and not below_6:
+        return None
+    timing = trough_timing(facts, trough.effective)
+    at_trough = timing.at_trough is True
+    if not at_trough and not below_6:
+        # Not a trough: neither "above 8 g/L" nor a dose reduction rests on it; say when to draw the trough.
+        return _not_at_trough_advice(trough, timing, episode.start)
+    if at_trough:
+        description = msg("Trough IgG measured on IgRT (since {start})", start=episode.start)
+    elif timing.at_trough is False:
+        description = msg(
+            "IgG measured on IgRT (since {start}), drawn before the trough: the trough is lower still",
+            start=episode.start,
+        )
+    else:
+        description = msg(
+            "IgG measured on IgRT (since {start}); trough timing unknown: the trough is at most this value",
+            start=episode.start,
+        )
+    trough_line = Criterion(
+        id="trough-igg-on-igrt", description=description, held=True, evidence=(lab_evidence(trough),)
+    )
+    lines = (trough_line, timing.criterion)
+    when_notes = timing_notes(timing)
+    values = timing_values(timing)
+    if at_trough and value > p.trough_target_high_g_per_l:
+        return Advice(
+            kind=AdviceKind.DOSE,
+            rule=AdviceRule.TROUGH_ABOVE_8,
+            summary=msg(
+                "Trough IgG {value} g/L > 8 g/L on IgRT: higher values are not recommended; consider a dose reduction",
+                value=trough.number(),
+            ),
+            warning=True,
+            criteria=lines,
+            notes=(_trough_note(), *when_notes),
+            source=sources.DOSE,
+            values=values,
+        )
+    severe_since = add_calendar_months(facts.as_of, -p.trough_severe_infection_lookback_calendar_months)
+    severe = [e for e in facts.episodes if e.severe and max(episode.start, severe_since) <= e.onset <= facts.as_of]
+    if below_6 and severe:
+        if at_trough:
+            summary = msg(
+                "Trough IgG {value} g/L < 6 g/L with severe infections on IgRT: adjust dose or interval towards "
+                "6-8 g/L",
+                value=trough.number(),
+            )
+        elif timing.at_trough is False:
+            summary = msg(
+                "IgG {value} < 6 g/L before the trough, with severe infections on IgRT: adjust dose or interval "
+                "towards 6-8 g/L",
+                value=trough.shown(),
+            )
+        else:
+            summary = msg(
+                "IgG {value} < 6 g/L (trough timing unknown) with severe infections on IgRT: adjust dose or interval "
+                "towards 6-8 g/L",
+                value=trough.shown(),
+            )
+        return Advice(
+            kind=AdviceKind.DOSE,
+            rule=AdviceRule.TROUGH_LOW_WITH_SEVERE_INFECTIONS,
+            summary=summary,
+            warning=True,
+            criteria=(
+                *lines,
+                Criterion(
+                    id="severe-infection-on-igrt",
+                    description=msg(
+                        "Severe bacterial infection on IgRT in the last {months} months",
+                        months=p.trough_severe_infection_lookback_calendar_months,
+                    ),
+                    held=True,
+                    evidence=tuple(e.evidence() for e in severe),
+                ),
+            ),
+            notes=(_trough_note(), *when_notes),
+            source=sources.DOSE,
+            interpretations=("trough_severe_infection_lookback_calendar_months", "trough_tolerance_days"),
+            values=values,
+        )
+    if below_6:
+        if at_trough:
+            summary = msg(
+                "Trough IgG {value} < 6 g/L on IgRT: adjust dose or interval to reach the trough aim of 6 g/L",
+                value=trough.shown(),
+            )
+        elif timing.at_trough is False:
+            summary = msg(
+                "IgG {value} < 6 g/L drawn before the trough (the trough is lower): adjust dose or interval to reach "
+                "6 g/L",
+                value=trough.shown(),
+            )
+        else:
+            summary = msg(
+                "IgG {value} < 6 g/L on IgRT, trough timing unknown: adjust dose or interval to reach the trough aim "
+                "of 6 g/L",
+                value=trough.shown(),
+            )
+        return Advice(
+            kind=AdviceKind.DOSE,
+            rule=AdviceRule.TROUGH_BELOW_6,
+            summary=summary,
+            warning=True,
+            criteria=lines,
+            notes=(
+                msg(
+                    "Dosisjustering: the dose is adjusted towards a cumulative monthly dose of 0.4-0.8 g/kg, aiming at "
+                    "an IgG trough of 6 g/L; measure the trough just before a dose."
+                ),
+                *when_notes,
+            ),
+            source=sources.DOSE,
+            values=values,
+        )
+    free_since = add_calendar_months(facts.as_of, -p.dose_reduction_infection_free_calendar_months)
+    recent = [e for e in facts.episodes if free_since <= e.onset <= facts.as_of]
+    high = p.trough_high_in_range_g_per_l <= value <= p.trough_target_high_g_per_l
+    on_igrt_long_enough = episode.start <= free_since
+    if high and not recent and on_igrt_long_enough:
+        return Advice(
+            kind=AdviceKind.DOSE,
+            rule=AdviceRule.TROUGH_HIGH_INFECTION_FREE,
+            summary=msg(
+                "Trough IgG {value} g/L is high in 6-8 g/L and no bacterial infection for {months} months: a dose "
+                "reduction can be tried",
+                value=trough.number(),
+                months=p.dose_reduction_infection_free_calendar_months,
+            ),
+            criteria=(
+                *lines,
+                Criterion(
+                    id="no-bacterial-infection",
+                    description=msg("No bacterial infection since {since} (on IgRT throughout)", since=free_since),
+                    held=True,
+                ),
+            ),
+            notes=(_trough_note(), *when_notes),
+            source=sources.DOSE,
+            interpretations=(
+                "trough_high_in_range_g_per_l",
+                "dose_reduction_infection_free_calendar_months",
+                "trough_tolerance_days",
+            ),
+            values=values,
+        )
+    return None
+
+
+def _not_at_trough_advice(lab: LabResult, timing: TroughTiming, start: date) -> Advice:
+    """The IgG on IgRT is not a trough (or its timing is unknown): no dose advice from it, and when to draw one.
+
+    Source: Opsummering, "Dosisjustering": "IgG-dalniveauerne bør måles og vurderes"; a value drawn inside the dosing
+    interval is above the trough, so it can neither show a trough above 8 g/L nor support a dose reduction.
+    """
+    summary = (
+        msg(
+            "IgG {value} on IgRT was not drawn at trough: no dose advice from it; draw the next trough on {day}",
+            value=lab.shown(),
+            day=timing.next_dose - timedelta(days=1),
+        )
+        if timing.at_trough is False and timing.next_dose is not None
+        else msg(
+            "IgG {value} on IgRT: trough timing unknown, no dose advice from it; draw the next IgG just before a dose",
+            value=lab.shown(),
+        )
+    )
+    return Advice(
+        kind=AdviceKind.DOSE,
+        rule=AdviceRule.IGG_NOT_AT_TROUGH,
+        summary=summary,
+        criteria=(
+            Criterion(
+                id="trough-igg-on-igrt",
+                description=msg("IgG measured on IgRT (since {start})", start=start),
+                held=True,
+                evidence=(lab_evidence(lab),),
+            ),
+            timing.criterion,
+        ),
+        notes=(*timing_notes(timing), _trough_note()),
+        source=sources.DOSE,
+        interpretations=("trough_tolerance_days",),
+        values=timing_values(timing),
+    )
+
+
+def _trough_note() -> Message:
+    return msg(
+        "Dosisjustering: aim at an IgG trough of 6 g/L; with continued severe infections adjust dose and/or interval "
+        "towards a trough of 6-8 g/L. Higher values are not recommended. A dose reduction can be tried when the "
+        "trough is high in the interval and the patient has been free of bacterial infections for 6-12 months."
+    )

@@ -1,0 +1,143 @@
+"""The guideline's output: the decision (``Finding``) and the cards beside it (``Advice``), with their criteria.
+
+Each carries its own words: ``summary`` (the card's one line, set by the rule that issued it), ``criteria`` and
+``notes``; ``source`` is the guideline section it rests on. All models are frozen; collections are tuples.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from guideline.concepts import AdviceKind, AdviceRule, Analyte, Population, Recommendation, RuleId
+from guideline.record import Comparator, DataIssue, FrozenModel
+from guideline.sources import SourceRef
+from guideline.text import Message
+
+
+class Evidence(FrozenModel):
+    """One piece of data a criterion used: value and unit, date, and the resource it came from.
+
+    ``decimals``: the decimals the value was reported with, when known (a lab result's "3.0").
+    """
+
+    text: Message
+    ref: str | None = None
+    value: float | None = None
+    decimals: int | None = None
+    comparator: Comparator | None = None
+    unit: str | None = None
+    on: date | None = None
+
+
+class Criterion(FrozenModel):
+    """A criterion the rule evaluated: what it says, whether it held, and the data it rested on.
+
+    ``held`` is ``None`` when the data could not decide it (e.g. a lab bound such as "< 8 g/L" against 6 g/L).
+    ``required`` is ``False`` for criteria shown for information that did not decide the recommendation
+    (e.g. the confirming second IgG inside the CAR-T/bsAb window).
+    ``immunoparesis_in_place_of_igg`` is ``True`` when an IgG criterion held on documented general immunoparesis
+    instead of an IgG value (M-component; Opsummering, Kriterier for opstart).
+    """
+
+    id: str
+    description: Message
+    held: bool | None
+    required: bool = True
+    evidence: tuple[Evidence, ...] = ()
+    immunoparesis_in_place_of_igg: bool = False
+
+
+class KeyDates(FrozenModel):
+    """Dates a clinician acts on. ``stop_due`` is the latest date IgRT should be stopped or a stop attempted."""
+
+    t0: date | None = None
+    window_end: date | None = None
+    igrt_start: date | None = None
+    stop_due: date | None = None
+    next_follow_up: date | None = None
+    own_igg_from: date | None = None
+    """The first day an IgG reflects the patient's own production again (last immunoglobulin dose + washout)."""
+    stop_attempt_until: date | None = None
+    """The end of the standard stop-attempt window ("6-12 måneder efter"): a stop attempt is due from
+    ``stop_due`` until this date. ``None`` for the CAR-T/bsAb 6-month rule, whose ``stop_due`` is "senest"."""
+    follow_up_overdue: bool = False
+    """``next_follow_up`` lies before the evaluation date: that follow-up is overdue (no IgG measured for it)."""
+
+
+class Overrule(FrozenModel):
+    """A stop or pause the rules proposed, and the safety check that overruled it (``guideline.safety``).
+
+    Attributes:
+        check: the check's id (``"treatment-failing"``, ``"new-high-risk-period"``, ...).
+        proposed_rule / proposed: the rule and recommendation that were overruled.
+        reason: one line for the card: which check held and why, with its source.
+    """
+
+    check: str
+    proposed_rule: RuleId
+    proposed: Recommendation
+    reason: Message
+
+
+class Finding(FrozenModel):
+    """The guideline decision for one patient on one date.
+
+    Attributes:
+        rule: the rule (decision-table row) that decided.
+        population: the population the rule applied, ``None`` where none applies (e.g. missing data).
+        criteria: every criterion evaluated, in reading order.
+        source: the guideline section the rule rests on.
+        summary: the card's one line, in the rule's words (rendered < 140 characters): set by the rule that issued
+            the finding, next to its ``source``, from its settings and dates.
+        notes: cautions and reminders for the clinician (M-component, prerequisites, restart after a stop).
+        interpretations: names of ``Parameters`` interpretation settings the rule relied on.
+        data_issues: resources not used, with the reason.
+        on_igrt: whether the patient is on IgRT on ``as_of``.
+        order_lab_tests: the decision needs IgG, IgA and IgM measured (drives the lab-order suggestion).
+        overruled: the stop or pause a safety check overruled, when one did.
+    """
+
+    rule: RuleId
+    recommendation: Recommendation
+    population: Population | None
+    as_of: date
+    criteria: tuple[Criterion, ...]
+    dates: KeyDates
+    source: SourceRef
+    summary: Message
+    notes: tuple[Message, ...] = ()
+    interpretations: tuple[str, ...] = ()
+    data_issues: tuple[DataIssue, ...] = ()
+    on_igrt: bool = False
+    order_lab_tests: bool = False
+    overruled: Overrule | None = None
+
+    @property
+    def rests_on_immunoparesis(self) -> bool:
+        """Whether a held criterion used documented immunoparesis in place of low IgG (M-component)."""
+        return any(c.held and c.immunoparesis_in_place_of_igg for c in self.criteria)
+
+
+class Advice(FrozenModel):
+    """A card beside the decision card: dose, product, M-component, monitoring or prerequisites.
+
+    Attributes:
+        kind / rule: what the card is about and the rule that fired (``extension["sid-igrt"]``).
+        summary: one sentence (rendered < 140 characters).
+        warning: the clinician should act (indicator ``warning``), else ``info``.
+        criteria: each check with its data, as on decision cards.
+        notes: the guideline's advice in words.
+        values: machine-readable results, e.g. ``("monthlyDoseGPerKg", 0.52)``.
+        lab_orders: analytes to offer as lab-order suggestions (what is missing).
+    """
+
+    kind: AdviceKind
+    rule: AdviceRule
+    summary: Message
+    warning: bool = False
+    criteria: tuple[Criterion, ...] = ()
+    notes: tuple[Message, ...] = ()
+    source: SourceRef
+    interpretations: tuple[str, ...] = ()
+    values: tuple[tuple[str, float | str | None], ...] = ()
+    lab_orders: tuple[Analyte, ...] = ()

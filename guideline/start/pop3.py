@@ -1,0 +1,52 @@
+"""Population 3, allogeneic HSCT: IgG < 4 g/L is a start criterion whatever the infections.
+
+Source: Opsummering, "Kriterier for opstart", 3. "Opstartskriterier for immunglobulin efter allogen HSCT".
+"""
+
+from __future__ import annotations
+
+from guideline import sources
+from guideline.concepts import Population, Recommendation, RuleId
+from guideline.criteria import clinical_notes, make_finding, population_criterion
+from guideline.facts import Facts
+from guideline.igg_criteria import (
+    CONFIRMATION_MISSING_NOTE,
+    IGG_INTERPRETATIONS,
+    LATEST,
+    PERSISTENCE_INTERPRETATIONS,
+    low_igg,
+    persistence,
+    shown_igg,
+)
+from guideline.model import Finding
+from guideline.text import msg
+
+
+def start_pop3(facts: Facts) -> Finding | None:
+    """Population 3 (allogeneic HSCT): IgG < 4 g/L whatever the infections.
+
+    Source: Opsummering, "Kriterier for opstart", 3. ("IgG < 4 g/L uanset hyppigheden og sværhedsgraden af
+    infektioner"). The confirming second IgG is shown for information: one IgG < 4 g/L suffices.
+    """
+    lab = facts.igg_recent
+    if Population.ALLO_HSCT not in facts.populations or lab is None:
+        return None
+    low = low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
+    if not low.held:
+        return None
+    confirmation = persistence(facts, lab, required=False)
+    return make_finding(
+        facts,
+        rule=RuleId.START_POP3,
+        recommendation=Recommendation.START,
+        population=Population.ALLO_HSCT,
+        criteria=(population_criterion(facts, Population.ALLO_HSCT), low, confirmation),
+        source=sources.START_POP3,
+        summary=msg("Start IgRT: IgG {igg} < 4 g/L after allogeneic HSCT", igg=shown_igg((low,))),
+        immunoparesis_summary=msg("Start IgRT after allogeneic HSCT: immunoparesis in place of low IgG (M-component)"),
+        notes=(
+            *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
+            *clinical_notes(facts, start_like=True),
+        ),
+        interpretations=(*IGG_INTERPRETATIONS, *PERSISTENCE_INTERPRETATIONS, "allo_hsct_population_calendar_months"),
+    )
