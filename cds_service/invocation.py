@@ -163,7 +163,7 @@ def invoke(
     seed = card_seed or request.hookInstance
     card = render_card(
         finding,
-        hook=service.hook,
+        about_orders=policy.reads_orders,
         card_seed=seed,
         patient_id=context.patientId,
         orders=orders,

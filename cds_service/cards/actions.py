@@ -21,7 +21,6 @@ from guideline.text import msg
 
 RULE_SYSTEM = "urn:sid-igrt:rule"
 OVERRIDE_SYSTEM = "urn:sid-igrt:override-reason"
-ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 _LAB_ORDERS = {Analyte.IGG: ("lab-igg", "IgG"), Analyte.IGA: ("lab-iga", "IgA"), Analyte.IGM: ("lab-igm", "IgM")}
 
 
@@ -33,19 +32,18 @@ def suggestion_uuid(card: str, *parts: object) -> str:
 def suggestions(
     finding: Finding,
     *,
-    hook: str,
     card: str,
     patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
     t: Translator,
     advice: Sequence[Advice] = (),
 ) -> list[dict[str, Any]]:
-    """The decision card's suggestions: remove the draft order (order hooks, not indicated or stop), order labs.
+    """The decision card's suggestions: remove the draft orders (not indicated or stop), order labs.
 
     The lab orders are the decision's (IgG, IgA, IgM where it needs them) and those of the advice folded into it.
     """
     found: list[dict[str, Any]] = []
-    if hook in ORDER_HOOKS and finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.STOP):
+    if finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.STOP):
         for order in orders:
             found.append(
                 {

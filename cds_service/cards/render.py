@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from cds_service.cards.actions import ORDER_HOOKS, lab_order, links, override_reasons, source_json, suggestions
+from cds_service.cards.actions import lab_order, links, override_reasons, source_json, suggestions
 from cds_service.cards.detail import DEFAULT_OPTIONS, advice_detail, detail
 from cds_service.cards.extension import advice_extension, decision_extension, prune
 from cds_service.cards.i18n import Translator
@@ -47,16 +47,20 @@ __all__ = [
 ]
 
 
-def indicator(finding: Finding, *, hook: str) -> str:
-    """Return ``info`` or ``warning``: warnings where the clinician should act or reconsider an order."""
-    table = _INDICATOR_ORDER if hook in ORDER_HOOKS else _INDICATOR_PATIENT_VIEW
+def indicator(finding: Finding, *, about_orders: bool) -> str:
+    """Return ``info`` or ``warning``: warnings where the clinician should act or reconsider an order.
+
+    ``about_orders``: the card answers a draft immunoglobulin order (the service's policy reads orders), where
+    not-indicated, missing data and stop ask the clinician to reconsider it.
+    """
+    table = _INDICATOR_ORDER if about_orders else _INDICATOR_PATIENT_VIEW
     return table.get(finding.recommendation, "info")
 
 
 def render_card(
     finding: Finding,
     *,
-    hook: str,
+    about_orders: bool,
     card_seed: str,
     patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
@@ -75,8 +79,8 @@ def render_card(
     """
     folded = tuple(advice) if options.advice == "lines" else ()
     uid = card_uuid(card_seed, finding.rule.value)
-    offered = suggestions(finding, hook=hook, card=uid, patient_id=patient_id, orders=orders, t=t, advice=folded)
-    level = indicator(finding, hook=hook)
+    offered = suggestions(finding, card=uid, patient_id=patient_id, orders=orders, t=t, advice=folded)
+    level = indicator(finding, about_orders=about_orders)
     if options.advice == "cards" and any(a.warning for a in advice):
         level = "warning" if level == "info" else level
     card: dict[str, Any] = {
