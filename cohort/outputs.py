@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -34,6 +36,8 @@ from guideline.parameters import Parameters
 MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
 """``GuidanceResponse.moduleCanonical``: the guideline this service implements, with its version (SID summary v1.1;
 the full version text, addendum included, is the ``guidelineVersion`` output parameter)."""
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+"""A FHIR ``id``: 1-64 characters A-Z, a-z, 0-9, '-' or '.'."""
 LOINC = "http://loinc.org"
 LAB_CODES = (("2465-3", "IgG"), ("2458-8", "IgA"), ("2472-9", "IgM"))
 FIELDS = (
@@ -98,10 +102,10 @@ def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) 
     ):
         if value is not None:
             parameters.append({"name": name, "valueDate": value.isoformat()})
-    parameters += [{"name": "missingData", "valueString": text} for text in row.missing]
+    parameters += [{"name": "missingData", "valueString": text} for text in row.missing if text]
     response: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
-        "id": f"sid-igrt-{row.patient_id}"[:64],
+        "id": guidance_response_id(row.patient_id),
         "contained": [{"resourceType": "Parameters", "id": "decision", "parameter": parameters}],
         "moduleCanonical": MODULE,
         "status": "data-required" if row.recommendation == "insufficient-data" else "success",
@@ -115,6 +119,19 @@ def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) 
             for code, _ in LAB_CODES
         ]
     return response
+
+
+def guidance_response_id(patient_id: str) -> str:
+    """Return ``GuidanceResponse.id``: ``sid-igrt-<patient id>`` when that is a FHIR id, else a hash of the patient id.
+
+    A Bulk export's patient ids need not make a valid id with the prefix (over 55 characters, or characters a FHIR id
+    does not allow); those get ``sid-igrt-`` and the first 40 hex digits of the id's SHA-256: valid, and distinct
+    where cutting the id short would have made two patients one.
+    """
+    candidate = f"sid-igrt-{patient_id}"
+    if _FHIR_ID.fullmatch(candidate):
+        return candidate
+    return "sid-igrt-" + hashlib.sha256(patient_id.encode("utf-8")).hexdigest()[:40]
 
 
 def write_guidance_responses(rows: Iterable[WorklistRow], path: Path, *, as_of: date, version: str) -> None:

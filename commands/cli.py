@@ -2,6 +2,8 @@
 
 * ``serve``: migrate the database, then run the service under gunicorn.
 * ``evaluate REQUEST.json``: print the cards for a saved hook request (offline; no audit, no FHIR fetch).
+* ``validate REQUEST.json``: where a hook request's prefetch or draftOrders is not valid FHIR R4, and what the
+  service does with it (``commands.validate``).
 * ``db upgrade``: apply the Alembic migrations to ``DATABASE_URL``.
 * ``feedback-report``: accept / override rates per rule and guideline version (read-only).
 * ``load-fixtures FHIR_BASE_URL``: upload the synthetic fixture patients to an open FHIR R4 server.
@@ -34,7 +36,9 @@ from cds_service.wire.requests import parse_hook_request
 from cohort.evaluation import changed_patients
 from cohort.run import run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
+from commands.fhir_validation import R4B_NOTE
 from commands.upload import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
+from commands.validate import validate_request
 from guideline.sources import GUIDELINE_VERSION
 from storage import AuditStore, Database, ReportRow, StorageError
 
@@ -66,6 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument(
         "--language", choices=LANGUAGES, help="card language (default: the request's, then CDS_LANGUAGE)"
     )
+    validate = commands.add_parser(
+        "validate",
+        help="where a hook request's FHIR is not valid R4, and what the service does with it (used, ignored, "
+        "fetched, refused); exit status 1 when the service refuses the request",
+        description="Validate every resource in prefetch and context.draftOrders, one line per problem: where, "
+        "what, and what the service does with it: used, ignored (not read, or named on the card as data not used), "
+        "fetched (from fhirServer) or refused (the request answered 400 or 412). The request goes through the "
+        "service's own parsing and mappers; nothing is fetched or recorded. Exit status 0 when nothing is "
+        f"refused, 1 otherwise, 2 when the file cannot be read. {R4B_NOTE}",
+    )
+    validate.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
+    validate.add_argument("--service", help="service id (default: the service for the request's hook)")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply all migrations")
     report = commands.add_parser("feedback-report", help="accept/override rates per rule and guideline version")
@@ -118,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(
                 args.request, as_of=args.as_of, service_id=args.service, output=args.format, language=args.language
             )
+        if args.command == "validate":
+            return _validate(args.request, service_id=args.service)
         if args.command == "db":
             _database().upgrade()
             print("database is at the newest revision")
@@ -249,6 +267,19 @@ def _evaluate(
         return _write("\n\n---\n\n".join(card_markdown(card) for card in cards) or "(no card)")
     width = min(shutil.get_terminal_size((100, 24)).columns, 120)
     return _write("\n\n".join(card_text(card, width=width) for card in cards) or "(no card)")
+
+
+def _validate(path: Path, *, service_id: str | None) -> int:
+    settings = load_settings({"AUTH": "off"})
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    report = validate_request(body, tz=settings.tz, optional_prefetch=settings.optional_prefetch, service_id=service_id)
+    lines = [problem.line() for problem in report.problems]
+    _write("\n".join([*lines, f"{path}: {report.summary()}"]))
+    return 1 if report.refused else 0
 
 
 def card_markdown(card: dict[str, Any]) -> str:

@@ -1,12 +1,39 @@
-"""Errors the CDS service answers with; each maps to one HTTP status and a FHIR OperationOutcome.
+"""Errors the CDS service answers with: every error maps to exactly one HTTP status and one FHIR OperationOutcome.
 
-* CdsServiceError                     500  processing
-  x InvalidHookRequestError           400  invalid
-  x UnknownServiceError               404  not-found
-  x PrefetchUnavailableError          412  incomplete
-  x AuthenticationError               401  login (no detail)
-  x ServiceUnavailableError           503  transient (audit store down)
-  x ServiceBusyError                  503  throttled (a large call got no evaluation slot in time; Retry-After)
+A ``CdsServiceError`` carries its answer on the class (werkzeug style): ``status``, ``issue_code`` (FHIR IssueType,
+``issue[0].code``), ``code`` (this service's slug, ``issue[0].details.coding[0].code``) and ``headers()``. The one
+mapping from any exception to its answer is ``cds_service.http.operation_outcome.answer_for``; it also answers
+storage errors, werkzeug's HTTP errors and anything unexpected, as drawn here (status, issue code, code, headers).
+
+Error tree (drawn from the classes and ``answer_for`` by ``tests/test_errors.py``; ``--update-golden`` redraws it):
+
+* CdsServiceError                                500  exception   internal-error
+  x InvalidHookRequestError                      400  invalid     invalid-hook-request
+  x AuthenticationError                          401  login       unauthorized           WWW-Authenticate
+  x UnknownCardError                             404  not-found   unknown-card
+  x UnknownServiceError                          404  not-found   unknown-service
+  x RequestTimeoutError                          408  timeout     request-timeout
+  x PrefetchUnavailableError                     412  incomplete  prefetch-unavailable
+  x ServiceBusyError                             503  throttled   busy                   Retry-After
+  x ServiceUnavailableError                      503  transient   storage-unavailable
+* storage.StorageError                           503  transient   storage-unavailable
+  x cds_service.audit.queue.AuditQueueFullError  503  transient   storage-unavailable
+  x storage.DatabaseUnreachableError             503  transient   storage-unavailable
+* werkzeug.exceptions.HTTPException              its  see below   http-<status>          its own (405: Allow)
+    400 invalid, 401 login, 403 forbidden, 404 not-found, 405 not-supported, 408 timeout, 409 conflict,
+    413 too-long, 415 not-supported, 429 throttled, 500 exception, 501 not-supported, 503 transient,
+    otherwise processing
+* any other Exception                            500  exception   internal-error
+
+Never answered (handled before a response is made):
+* fhir_mappers.MappingError                      a data issue on the card, "Data not used" (fhir_mappers.summarize)
+  x fhir_mappers.errors.InvalidElementError
+  x fhir_mappers.errors.MissingElementError
+  x fhir_mappers.errors.UnsupportedUnitError
+* cds_service.ehr.fhir_client.FhirAccessError    the prefetch key is unavailable: 412 if required, else a data issue
+* cds_service.time_limits.BudgetExceededError    answered 200 {"cards": []}, audited as budget-exceeded
+* cds_service.settings.SettingsError             at start-up: the service does not start
+* fhir_mappers.errors.CodeTableError             at start-up: the service does not start
 """
 
 from __future__ import annotations
@@ -16,6 +43,9 @@ from typing import ClassVar
 
 class CdsServiceError(Exception):
     """Base class. Subclasses set ``status`` (HTTP), ``issue_code`` (FHIR IssueType) and a stable ``code``.
+
+    A subclass that answers with HTTP headers (401's ``WWW-Authenticate``, 503's ``Retry-After``) overrides
+    ``headers()``.
 
     Attributes:
         detail: a sentence for the client; never contains patient data or tokens.
@@ -30,6 +60,10 @@ class CdsServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.expression = expression
+
+    def headers(self) -> dict[str, str]:
+        """Return the HTTP headers this error is answered with, besides ``Content-Type`` (none by default)."""
+        return {}
 
 
 class InvalidHookRequestError(CdsServiceError):
@@ -82,6 +116,10 @@ class AuthenticationError(CdsServiceError):
         super().__init__("Authentication failed.")
         self.reason = reason
 
+    def headers(self) -> dict[str, str]:
+        """Return ``WWW-Authenticate: Bearer`` (RFC 6750 3.1), naming no reason beyond ``invalid_token``."""
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
 
 class ServiceUnavailableError(CdsServiceError):
     """The audit store cannot record the decision or feedback: 503, and no card is returned."""
@@ -97,3 +135,7 @@ class ServiceBusyError(CdsServiceError):
 
     status, issue_code, code = 503, "throttled", "busy"
     retry_after_seconds: ClassVar[int] = 1
+
+    def headers(self) -> dict[str, str]:
+        """Return ``Retry-After`` in seconds: another large call will soon have finished, so the EHR may retry."""
+        return {"Retry-After": str(self.retry_after_seconds)}
