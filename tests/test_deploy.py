@@ -15,12 +15,14 @@ from typing import Any
 import yaml
 from flask import Flask
 
-from cds_service.settings import DEFAULTS
+from cds_service.settings import VARIABLES, Settings
 from tests.nginx_proxy import DEPLOY_TEMPLATE, render_deploy_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 PROXY_PORT, METRICS_PORT, WORKER_PORT = 8080, 9090, 8081
+KNOWN = {name for variable in VARIABLES for name in variable.names}
+"""Every variable the settings read (``CDS_DATABASE_URL`` and ``DATABASE_URL`` both)."""
 
 
 def manifests() -> dict[str, dict[str, Any]]:
@@ -107,7 +109,7 @@ def test_the_proxy_serves_the_api_on_one_port_and_metrics_on_the_other() -> None
     for directive in ("proxy_request_buffering on;", "client_header_timeout 5s;", "client_body_timeout 5s;"):
         assert directive in public
     max_body = int(re.search(r"client_max_body_size (\d+)m;", public).group(1))  # type: ignore[union-attr]
-    assert max_body * 1024 * 1024 == DEFAULTS["MAX_CONTENT_LENGTH"]
+    assert max_body * 1024 * 1024 == Settings.model_fields["max_content_length"].default
 
 
 def test_the_ingress_routes_cds_services_only() -> None:
@@ -145,8 +147,7 @@ def test_the_probes_go_through_the_proxy_to_the_health_endpoints_of_the_app(app:
 
 def test_the_deployment_sets_only_settings_the_service_reads() -> None:
     names = {variable["name"] for variable in container("cds")["env"]}
-    known = {f"CDS_{key}" for key in DEFAULTS} | {"DATABASE_URL"}
-    assert names <= known, names - known
+    assert names <= KNOWN, names - KNOWN
     assert "CDS_PUBLIC_BASE_URL" in names  # required with CDS_AUTH=required (the default)
     secrets = {v["name"] for v in container("cds")["env"] if "valueFrom" in v}
     assert {"DATABASE_URL", "CDS_AUDIT_HMAC_KEY"} <= secrets  # never inline values
@@ -172,8 +173,7 @@ def test_compose_runs_the_service_behind_the_proxy_with_postgresql() -> None:
     assert f"8080:{PROXY_PORT}" in cds["ports"] and all(f":{WORKER_PORT}" not in p for p in cds["ports"])
     assert f"127.0.0.1:{METRICS_PORT}:{METRICS_PORT}" in cds["ports"]  # metrics not on a public interface
     env = cds["environment"]
-    known = {f"CDS_{key}" for key in DEFAULTS} | {"DATABASE_URL"}
-    assert set(env) <= known, set(env) - known
+    assert set(env) <= KNOWN, set(env) - KNOWN
     assert env["DATABASE_URL"].startswith("postgresql://") and "@db:5432/" in env["DATABASE_URL"]
     for secret in ("CDS_AUDIT_HMAC_KEY", "CDS_PUBLIC_BASE_URL"):
         assert env[secret].startswith("${") and ":?" in env[secret]  # required from the environment, never inline

@@ -249,7 +249,7 @@ def test_discovery_says_loudly_when_auth_is_off() -> None:
         ({"TRUSTED_ISSUERS": {ISSUER: {}}}, "jwks_file, jwks_url or jku"),
         ({"AUDIT_HMAC_KEY": "short"}, "at least 32"),
         ({"PUBLIC_BASE_URL": "cds.example"}, "CDS_PUBLIC_BASE_URL"),
-        ({"FHIR_BUDGET_SECONDS": 0}, "must be positive"),
+        ({"FHIR_BUDGET_SECONDS": 0}, "CDS_FHIR_BUDGET_SECONDS: must be a positive number, not 0"),
         ({"LATENCY_BUDGET_MS": "abc"}, r"CDS_LATENCY_BUDGET_MS: must be a positive whole number, not 'abc'"),
         ({"MAX_CONTENT_LENGTH": "big"}, "CDS_MAX_CONTENT_LENGTH: must be a positive whole number"),
         ({"OPTIONAL_PREFETCH": "observations,x"}, r"CDS_OPTIONAL_PREFETCH: unknown prefetch key 'x' \(keys: patient"),
