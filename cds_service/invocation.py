@@ -16,7 +16,7 @@ from typing import Any
 
 from cds_service.cards.i18n import LANGUAGES, translator
 from cds_service.cards.options import CardOptions, resolve
-from cds_service.cards.render import render_advice_card, render_card
+from cds_service.cards.render import CardCall, render_advice_card, render_card
 from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient
 from cds_service.ehr.prefetch import Fetch, gather
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
@@ -159,31 +159,19 @@ def invoke(
         return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
     orders = decision.orders
     options = card_options(request, settings, accept_language=accept_language, language=language)
-    t = translator(options.language)
-    seed = card_seed or request.hookInstance
-    card = render_card(
-        finding,
-        about_orders=policy.reads_orders,
-        card_seed=seed,
+    call = CardCall(
+        card_seed=card_seed or request.hookInstance,
         patient_id=context.patientId,
-        orders=orders,
         settings=settings,
-        t=t,
-        advice=assessment.advice,
+        t=translator(options.language),
         options=options,
     )
+    card = render_card(finding, call, about_orders=policy.reads_orders, orders=orders, advice=assessment.advice)
     cards = [card]
     issued = [IssuedCard(str(card["uuid"]), "decision", finding.rule.value)]
     if options.advice == "cards":
         for i, advice in enumerate(assessment.advice):
-            extra = render_advice_card(
-                advice,
-                index=i,
-                card_seed=seed,
-                patient_id=context.patientId,
-                settings=settings,
-                t=t,
-            )
+            extra = render_advice_card(advice, call, index=i)
             cards.append(extra)
             issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")

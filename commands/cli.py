@@ -212,7 +212,7 @@ def _synth_cohort(count: int, out_dir: Path, as_of: date | None, seed: int) -> i
 
 
 def _database() -> Database:
-    return Database(load_settings({"AUTH": "off"}).database_url)
+    return Database(load_settings({"AUTH": "off"}).audit.database_url)
 
 
 def _serve(host: str, port: int, workers: int) -> int:

@@ -7,7 +7,7 @@ with ``entered-in-error`` status, or that belong to another patient, are left ou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fhir_mappers.condition import map_condition
 from fhir_mappers.context import MappingContext
@@ -20,21 +20,7 @@ from fhir_mappers.observation import map_observation
 from fhir_mappers.patient import Demographics, map_deceased, map_patient
 from fhir_mappers.procedure import map_procedure
 from fhir_mappers.references import resource_key
-from guideline.model import (
-    Admission,
-    AntibioticRecord,
-    DataIssue,
-    Diagnosis,
-    IgrtRecord,
-    InfectionRecord,
-    LabResult,
-    Measurement,
-    MProteinTyping,
-    PatientRecord,
-    PreliminaryLab,
-    TherapyAdministration,
-    Vaccination,
-)
+from guideline.model import DataIssue, PatientRecord
 from guideline.text import Message, msg
 
 Mapper = Callable[[Mapping[str, Any], MappingContext, str], Any]
@@ -53,20 +39,14 @@ MAPPERS: Mapping[str, Mapper] = {
 
 _MEDICATION_KINDS = frozenset(kind for kind, mapper in MAPPERS.items() if mapper is map_medication)
 
-_PARTS: Mapping[type, str] = {
-    LabResult: "labs",
-    Measurement: "measurements",
-    Vaccination: "vaccinations",
-    MProteinTyping: "m_protein_typings",
-    PreliminaryLab: "preliminary_labs",
-    TherapyAdministration: "therapies",
-    InfectionRecord: "infections",
-    Admission: "admissions",
-    AntibioticRecord: "antibiotics",
-    IgrtRecord: "igrt",
-    Diagnosis: "diagnoses",
-    DataIssue: "data_issues",
-}
+
+def _parts_by_type() -> Mapping[type, str]:
+    """Each kind of record a mapper returns, to the ``PatientRecord`` field that collects it (``tuple[kind, ...]``)."""
+    fields = PatientRecord.model_fields.items()
+    return {get_args(f.annotation)[0]: name for name, f in fields if get_origin(f.annotation) is tuple}
+
+
+_PARTS = _parts_by_type()
 
 
 def summarize(

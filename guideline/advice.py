@@ -163,11 +163,8 @@ def m_component_advice(facts: Facts) -> Advice | None:
         assert mp is not None
         total = facts.igg_latest
         criteria = [
-            Criterion(
-                id="m-component-isotype-known",
-                description=msg("M-component isotype known (immunofixation)"),
-                held=False,
-                evidence=(lab_evidence(mp),),
+            Criterion.unmet(
+                "m-component-isotype-known", msg("M-component isotype known (immunofixation)"), lab_evidence(mp)
             ),
             immunoparesis,
         ]
@@ -176,18 +173,16 @@ def m_component_advice(facts: Facts) -> Advice | None:
             guess = round(max(total.value_g_per_l - mp.value_g_per_l, 0.0), 2)
             criteria.insert(
                 1,
-                Criterion(
-                    id="polyclonal-igg-if-igg-type",
-                    description=msg(
+                Criterion.for_information(
+                    "polyclonal-igg-if-igg-type",
+                    msg(
                         "If the M-component is IgG: estimated polyclonal IgG {guess} g/L (total {total} g/L minus "
                         "M-protein {m_protein} g/L); not used for the decision",
                         guess=guess,
                         total=total.value_g_per_l,
                         m_protein=mp.value_g_per_l,
                     ),
-                    held=None,
-                    required=False,
-                    evidence=(lab_evidence(total),),
+                    lab_evidence(total),
                 ),
             )
             values = (("totalIggGPerL", total.value_g_per_l), ("polyclonalIggIfIggType", guess))

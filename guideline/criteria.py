@@ -243,6 +243,41 @@ def make_finding(
     )
 
 
+def insufficient_data(
+    facts: Facts,
+    rule: RuleId,
+    criteria: Iterable[Criterion],
+    *,
+    source: SourceRef,
+    summary: Message,
+    population: Population | None = None,
+    action: Message | None = None,
+    dates: KeyDates | None = None,
+    interpretations: Iterable[str] = (),
+    order_lab_tests: bool = False,
+) -> Finding:
+    """Build an insufficient-data ``Finding``: the decision needs data the record does not hold.
+
+    ``criteria`` name what is missing (``Criterion.unmet``) beside what was evaluated; ``summary`` says what to
+    record or measure. ``population``: the population whose criteria need the data, by default the patient's
+    primary one (``Facts.primary``). ``action``, where given, leads the notes (what to do, in full), followed by the
+    clinical notes (``clinical_notes``, not start-like); without it the finding has no notes.
+    """
+    return make_finding(
+        facts,
+        rule=rule,
+        recommendation=Recommendation.INSUFFICIENT_DATA,
+        population=facts.primary if population is None else population,
+        criteria=criteria,
+        source=source,
+        summary=summary,
+        dates=dates,
+        notes=() if action is None else (action, *clinical_notes(facts, start_like=False)),
+        interpretations=interpretations,
+        order_lab_tests=order_lab_tests,
+    )
+
+
 def default_dates(facts: Facts, **extra: date | bool | None) -> KeyDates:
     """Return T0 and the window end, plus any ``extra`` dates."""
     return KeyDates(t0=facts.index.t0 if facts.index else None, window_end=facts.window_end, **extra)

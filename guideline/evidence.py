@@ -6,9 +6,11 @@ exactly what a rule read.
 
 from __future__ import annotations
 
+from datetime import date
+
 from guideline.concepts import Analyte, TherapyKind
 from guideline.index_dates import IndexDate
-from guideline.model import Diagnosis, Evidence, LabResult
+from guideline.model import Diagnosis, Evidence, InfectionRecord, LabResult
 from guideline.text import msg, plural
 
 THERAPY_LABELS = {TherapyKind.CAR_T: "CAR-T", TherapyKind.BSAB: "bsAb"}
@@ -75,6 +77,16 @@ def t0_evidence(index: IndexDate) -> tuple[Evidence, ...]:
     return (first, Evidence(text=more))
 
 
+def recorded_evidence(display: str, ref: str, on: date | None = None) -> Evidence:
+    """Return a record as card evidence by its display text as recorded (untranslated), with its date if any."""
+    return Evidence(text=msg("{display}", display=display), ref=ref, on=on)
+
+
 def diagnosis_evidence(diagnosis: Diagnosis) -> Evidence:
     """Return a recorded diagnosis as card evidence (its display text as recorded, untranslated)."""
-    return Evidence(text=msg("{display}", display=diagnosis.display), ref=diagnosis.ref, on=diagnosis.recorded)
+    return recorded_evidence(diagnosis.display, diagnosis.ref, diagnosis.recorded)
+
+
+def infection_evidence(infection: InfectionRecord) -> Evidence:
+    """Return a coded infection as card evidence (its display text as recorded, untranslated, and its onset)."""
+    return recorded_evidence(infection.display, infection.ref, infection.onset)

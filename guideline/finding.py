@@ -7,6 +7,7 @@ Each carries its own words: ``summary`` (the card's one line, set by the rule th
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from guideline.concepts import AdviceKind, AdviceRule, Analyte, Population, Recommendation, RuleId
 from guideline.record import Comparator, DataIssue, FrozenModel
@@ -45,6 +46,34 @@ class Criterion(FrozenModel):
     required: bool = True
     evidence: tuple[Evidence, ...] = ()
     immunoparesis_in_place_of_igg: bool = False
+
+    @classmethod
+    def met(cls, criterion_id: str, description: Message, *evidence: Evidence) -> Criterion:
+        """Return a required criterion that held, with the data it rested on (e.g. a safety check, infections found)."""
+        return cls(id=criterion_id, description=description, held=True, evidence=evidence)
+
+    @classmethod
+    def unmet(cls, criterion_id: str, description: Message, *evidence: Evidence) -> Criterion:
+        """Return a required criterion that did not hold: data the decision needs is missing (a date, a type, a result).
+
+        ``evidence`` shows what is recorded instead (an undated order, an untyped M-component, a preliminary IgG).
+        """
+        return cls(id=criterion_id, description=description, held=False, evidence=evidence)
+
+    @classmethod
+    def for_information(cls, criterion_id: str, description: Message, *evidence: Evidence) -> Criterion:
+        """Return a criterion shown for information only: not decided (``held`` ``None``) and not required.
+
+        E.g. a reading of other data ("if they were verified bacterial infections: start IgRT").
+        """
+        return cls(id=criterion_id, description=description, held=None, required=False, evidence=evidence)
+
+    def restated(self, description: Message, held: bool | None, **update: Any) -> Criterion:
+        """Return this criterion read again: a new description (it usually quotes this one) and whether it held.
+
+        ``update`` replaces other fields too (``id``, ``required``, ``evidence``, ...).
+        """
+        return self.model_copy(update={"description": description, "held": held, **update})
 
 
 class KeyDates(FrozenModel):

@@ -64,30 +64,34 @@ def low_igg(facts: Facts, lab: LabResult | None, threshold: float, *, criterion_
     return _m_component_reading(facts, criterion)
 
 
+def igg_below_4(facts: Facts, lab: LabResult | None, *, label: Message = LATEST) -> Criterion:
+    """Return ``low_igg`` at the start threshold, IgG < 4 g/L (``igg-below-4``): the start criterion of all populations.
+
+    Source: Opsummering, "Kriterier for opstart", 1.-4.; addendum §4.1 (population 2 in the window: an IgG since T0).
+    """
+    return low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=label)
+
+
 def _m_component_reading(facts: Facts, criterion: Criterion) -> Criterion:
     if criterion.held:
         return criterion
     if facts.immunoparesis_substitutes and facts.immunoparesis is not None:
-        return criterion.model_copy(
-            update={
-                "description": msg(
-                    "{criterion}: met instead by documented general immunoparesis (M-component)",
-                    criterion=criterion.description,
-                ),
-                "held": True,
-                "evidence": (*criterion.evidence, *facts.immunoparesis.evidence),
-                "immunoparesis_in_place_of_igg": True,
-            }
+        return criterion.restated(
+            msg(
+                "{criterion}: met instead by documented general immunoparesis (M-component)",
+                criterion=criterion.description,
+            ),
+            True,
+            evidence=(*criterion.evidence, *facts.immunoparesis.evidence),
+            immunoparesis_in_place_of_igg=True,
         )
     if facts.m_component.isotype_unknown:
-        return criterion.model_copy(
-            update={
-                "description": msg(
-                    "{criterion}: undetermined, the M-component is not typed (total IgG may be monoclonal)",
-                    criterion=criterion.description,
-                ),
-                "held": None,
-            }
+        return criterion.restated(
+            msg(
+                "{criterion}: undetermined, the M-component is not typed (total IgG may be monoclonal)",
+                criterion=criterion.description,
+            ),
+            None,
         )
     return criterion
 
@@ -109,9 +113,7 @@ def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
         if below_reference
         else msg("Latest IgG < 6 g/L or below the lab's age-related reference-range low ({low} g/L)", low=low)
     )
-    return _m_component_reading(
-        facts, criterion.model_copy(update={"description": description, "held": below_reference})
-    )
+    return _m_component_reading(facts, criterion.restated(description, below_reference))
 
 
 def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
@@ -174,6 +176,16 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
         evidence=tuple(evidence),
     )
     return _m_component_reading(facts, criterion)
+
+
+def confirmation_for_information(facts: Facts, lab: LabResult) -> tuple[Criterion, tuple[Message, ...]]:
+    """Return the confirming second IgG where one IgG < 4 g/L decides alone, and the note asking for it if missing.
+
+    Population 3 and population 2 inside the window start on IgG < 4 g/L "uanset" the infections: ``persistence`` is
+    shown for information (not required), and ``CONFIRMATION_MISSING_NOTE`` asks for the second IgG.
+    """
+    confirmation = persistence(facts, lab, required=False)
+    return confirmation, (() if confirmation.held else (CONFIRMATION_MISSING_NOTE,))
 
 
 def shown_igg(criteria: Sequence[Criterion]) -> Message:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import AdviceKind, AdviceRule, DiagnosisKind, InfectionSite, Recommendation, VaccineKind
-from guideline.evidence import diagnosis_evidence
+from guideline.evidence import diagnosis_evidence, recorded_evidence
 from guideline.facts import Facts
 from guideline.model import Advice, Criterion, Evidence, Finding, InfectionRecord, Vaccination
 from guideline.text import msg, plural
@@ -138,4 +138,4 @@ def _organ_focus(facts: Facts) -> tuple[Evidence, ...]:
 
 
 def _vaccine_evidence(vaccination: Vaccination) -> Evidence:
-    return Evidence(text=msg("{display}", display=vaccination.display), ref=vaccination.ref, on=vaccination.on)
+    return recorded_evidence(vaccination.display, vaccination.ref, vaccination.on)

@@ -25,7 +25,7 @@ from datetime import date
 from guideline import sources
 from guideline.calendar import add_calendar_months, in_window
 from guideline.concepts import Analyte, DiagnosisKind, Population, Recommendation, RuleId
-from guideline.evidence import THERAPY_LABELS, diagnosis_evidence, lab_evidence, t0_evidence
+from guideline.evidence import THERAPY_LABELS, diagnosis_evidence, infection_evidence, lab_evidence, t0_evidence
 from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
 from guideline.labs import results
@@ -111,15 +111,14 @@ def treatment_failing(facts: Facts, episode: IgrtEpisode) -> SafetyHold | None:
         recommendation=Recommendation.CONTINUE,
         summary=msg("Continue IgRT, do not stop: bacterial infection on IgRT; adjust dose towards trough 6-8 g/L"),
         reason=reason,
-        criterion=Criterion(
-            id="safety-treatment-failing",
-            description=msg(
+        criterion=Criterion.met(
+            "safety-treatment-failing",
+            msg(
                 "Treatment failing: a severe or verified bacterial infection on IgRT since {since}, or a trough IgG "
                 "< 6 g/L with infections",
                 since=since,
             ),
-            held=True,
-            evidence=tuple(evidence),
+            *evidence,
         ),
         source=sources.DOSE,
         interpretations=("treatment_failing_lookback_calendar_months",),
@@ -169,15 +168,14 @@ def new_high_risk_period(facts: Facts, episode: IgrtEpisode) -> SafetyHold | Non
             what=tuple(names),
             until=until,
         ),
-        criterion=Criterion(
-            id="safety-new-high-risk-period",
-            description=msg(
+        criterion=Criterion.met(
+            "safety-new-high-risk-period",
+            msg(
                 "New high-risk period: CAR-T, a new bsAb course or an allogeneic HSCT in the last 6 months (until "
                 "{until})",
                 until=until,
             ),
-            held=True,
-            evidence=tuple(evidence),
+            *evidence,
         ),
         source=sources.HIGH_RISK_PERIOD,
         stop_due=until,
@@ -199,7 +197,7 @@ def infection_not_verified(facts: Facts, episode: IgrtEpisode) -> SafetyHold | N
     if not count:
         return None
     evidence = [e.evidence() for e in unverified]
-    evidence += [Evidence(text=msg("{display}", display=i.display), ref=i.ref, on=i.onset) for i in uncounted]
+    evidence += [infection_evidence(i) for i in uncounted]
     return SafetyHold(
         check="infection-not-verified",
         rule=RuleId.INFECTION_NOT_VERIFIED_ON_IGRT,
@@ -212,11 +210,10 @@ def infection_not_verified(facts: Facts, episode: IgrtEpisode) -> SafetyHold | N
             since=since,
             count=count,
         ),
-        criterion=Criterion(
-            id="safety-infection-not-verified",
-            description=msg("Infection on IgRT since {since} not verified as bacterial", since=since),
-            held=True,
-            evidence=tuple(evidence),
+        criterion=Criterion.met(
+            "safety-infection-not-verified",
+            msg("Infection on IgRT since {since} not verified as bacterial", since=since),
+            *evidence,
         ),
         source=sources.DOSE,
         interpretations=("treatment_failing_lookback_calendar_months", "missing_verification_counts_as_confirmed"),

@@ -13,7 +13,7 @@ from guideline.criteria import adult_criterion, index_date_criterion, make_findi
 from guideline.evidence import diagnosis_evidence
 from guideline.facts import Facts
 from guideline.model import Criterion, Finding
-from guideline.text import msg
+from guideline.text import Message, msg
 
 CHILD_NOTES = (
     msg(
@@ -36,15 +36,8 @@ def patient_deceased(facts: Facts) -> Finding:
     Source: Opsummering, "SID og immunglobulinsubstitution" (the guideline is for living patients with SID); issue
     "clinical fidelity 3" §9. Checked before every other rule, on and off IgRT.
     """
-    return make_finding(
-        facts,
-        rule=RuleId.PATIENT_DECEASED,
-        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
-        population=None,
-        criteria=(Criterion(id="patient-alive", description=msg("Patient alive (Patient.deceased)"), held=False),),
-        source=sources.SCOPE,
-        summary=msg("Patient deceased: no recommendation"),
-    )
+    alive = Criterion.unmet("patient-alive", msg("Patient alive (Patient.deceased)"))
+    return _sid_does_not_apply(facts, RuleId.PATIENT_DECEASED, alive, msg("Patient deceased: no recommendation"))
 
 
 def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
@@ -54,14 +47,11 @@ def child_after_car_t_or_bsab(facts: Facts) -> Finding | None:
     """
     if not facts.child_after_therapy:
         return None
-    return make_finding(
+    return _adult_criteria_do_not_decide(
         facts,
-        rule=RuleId.CHILD_AFTER_CAR_T_OR_BSAB,
-        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
-        population=None,
-        criteria=(adult_criterion(facts), index_date_criterion(facts, required=False)),
-        source=sources.CHILDREN,
-        summary=msg("Child after CAR-T/bsAb: IgRT is an individual assessment"),
+        RuleId.CHILD_AFTER_CAR_T_OR_BSAB,
+        Recommendation.INDIVIDUAL_ASSESSMENT,
+        msg("Child after CAR-T/bsAb: IgRT is an individual assessment"),
         notes=CHILD_NOTES,
     )
 
@@ -81,14 +71,11 @@ def primary_immunodeficiency(facts: Facts) -> Finding | None:
         held=True,
         evidence=tuple(diagnosis_evidence(d) for d in found),
     )
-    return make_finding(
+    return _sid_does_not_apply(
         facts,
-        rule=RuleId.PRIMARY_IMMUNODEFICIENCY,
-        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
-        population=None,
-        criteria=(criterion,),
-        source=sources.SCOPE,
-        summary=msg("Primary immunodeficiency recorded: the SID IgRT criteria do not apply"),
+        RuleId.PRIMARY_IMMUNODEFICIENCY,
+        criterion,
+        msg("Primary immunodeficiency recorded: the SID IgRT criteria do not apply"),
     )
 
 
@@ -99,12 +86,46 @@ def age_unknown(facts: Facts) -> Finding | None:
     """
     if not facts.after_therapy or facts.adult is not None:
         return None
+    return _adult_criteria_do_not_decide(
+        facts,
+        RuleId.AGE_UNKNOWN,
+        Recommendation.INSUFFICIENT_DATA,
+        msg("IgRT after CAR-T/bsAb: birth date missing, so adult or child criteria cannot be chosen"),
+    )
+
+
+def _sid_does_not_apply(facts: Facts, rule: RuleId, criterion: Criterion, summary: Message) -> Finding:
+    """Return the finding where the SID criteria make no recommendation (``criterion`` says why): no population.
+
+    Source: Opsummering, "SID og immunglobulinsubstitution".
+    """
     return make_finding(
         facts,
-        rule=RuleId.AGE_UNKNOWN,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
+        rule=rule,
+        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        population=None,
+        criteria=(criterion,),
+        source=sources.SCOPE,
+        summary=summary,
+    )
+
+
+def _adult_criteria_do_not_decide(
+    facts: Facts, rule: RuleId, recommendation: Recommendation, summary: Message, *, notes: tuple[Message, ...] = ()
+) -> Finding:
+    """Return the finding for a CAR-T/bsAb patient the adult criteria do not decide (a child, or age unknown).
+
+    The criteria are age and T0; no population applies.
+
+    Source: addendum §4 ("Kriterier for anvendelse (børn)"): the start and stop criteria of §4.1-§4.2 are for adults.
+    """
+    return make_finding(
+        facts,
+        rule=rule,
+        recommendation=recommendation,
         population=None,
         criteria=(adult_criterion(facts), index_date_criterion(facts, required=False)),
         source=sources.CHILDREN,
-        summary=msg("IgRT after CAR-T/bsAb: birth date missing, so adult or child criteria cannot be chosen"),
+        summary=summary,
+        notes=notes,
     )

@@ -18,8 +18,9 @@ from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import Recommendation, RuleId
 from guideline.criteria import RECOMMENDATION_WORDS, Decide, make_finding
+from guideline.evidence import recorded_evidence
 from guideline.facts import Facts, derive
-from guideline.model import Criterion, Evidence, Finding, KeyDates
+from guideline.model import Criterion, Finding, KeyDates
 from guideline.text import msg
 
 
@@ -46,15 +47,13 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
     infusion = undated.model_copy(update={"date_certain": True})
     therapies = tuple(infusion if t.ref == undated.ref else t for t in facts.given.therapies)
     running = decide(derive(facts.given.model_copy(update={"therapies": therapies}), as_of=facts.as_of, p=facts.p))
-    history = Evidence(text=msg("{display}", display=undated.substance), ref=undated.ref, on=undated.on)
-    dated = Criterion(
-        id="car-t-infusion-date-recorded",
-        description=msg(
+    dated = Criterion.unmet(
+        "car-t-infusion-date-recorded",
+        msg(
             "CAR-T infusion date recorded (only a history code of {recorded}: the infusion was on or before it)",
             recorded=undated.on,
         ),
-        held=False,
-        evidence=(history,),
+        recorded_evidence(undated.substance, undated.ref, undated.on),
     )
     if ended.recommendation == running.recommendation:
         note = msg(
@@ -70,34 +69,30 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
                 "dates": ended.dates.model_copy(update={"t0": None, "window_end": None}),
             }
         )
+    readings = (
+        Criterion.for_information(
+            "reading-window-running",
+            msg(
+                "If the infusion was less than 6 months ago (the window runs until {end} at the latest): "
+                "{recommendation}",
+                end=latest_end,
+                recommendation=RECOMMENDATION_WORDS[running.recommendation],
+            ),
+        ),
+        Criterion.for_information(
+            "reading-window-ended",
+            msg(
+                "If the infusion was 6 months ago or more: {recommendation}",
+                recommendation=RECOMMENDATION_WORDS[ended.recommendation],
+            ),
+        ),
+    )
     return make_finding(
         facts,
         rule=RuleId.CAR_T_DATE_UNKNOWN,
         recommendation=Recommendation.INSUFFICIENT_DATA,
         population=facts.primary,
-        criteria=(
-            dated,
-            Criterion(
-                id="reading-window-running",
-                description=msg(
-                    "If the infusion was less than 6 months ago (the window runs until {end} at the latest): "
-                    "{recommendation}",
-                    end=latest_end,
-                    recommendation=RECOMMENDATION_WORDS[running.recommendation],
-                ),
-                held=None,
-                required=False,
-            ),
-            Criterion(
-                id="reading-window-ended",
-                description=msg(
-                    "If the infusion was 6 months ago or more: {recommendation}",
-                    recommendation=RECOMMENDATION_WORDS[ended.recommendation],
-                ),
-                held=None,
-                required=False,
-            ),
-        ),
+        criteria=(dated, *readings),
         source=sources.START_POP2,
         summary=msg("CAR-T recorded without the infusion date, which decides here: record it"),
         dates=KeyDates(),

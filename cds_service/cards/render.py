@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cds_service.cards.actions import lab_order, links, override_reasons, source_json, suggestions
@@ -38,6 +39,7 @@ _INDICATOR_PATIENT_VIEW = {Recommendation.START: "warning", Recommendation.STOP:
 
 __all__ = [
     "CARD_NAMESPACE",
+    "CardCall",
     "EXTENSION_KEY",
     "SUMMARY_MAX",
     "card_uuid",
@@ -45,6 +47,26 @@ __all__ = [
     "render_advice_card",
     "render_card",
 ]
+
+
+@dataclass(frozen=True)
+class CardCall:
+    """What every card of one call is rendered with.
+
+    Attributes:
+        card_seed: the call's secret seed (``Pseudonymizer.card_seed``; the ``hookInstance`` where no feedback is
+            taken, as in the CLI), so that card and suggestion uuids cannot be guessed.
+        patient_id: ``context.patientId``, named in the lab-order suggestions.
+        settings: the service settings (the card's source, links and extension).
+        t: the translator of the card language.
+        options: the call's card options (``cds_service.cards.options``).
+    """
+
+    card_seed: str
+    patient_id: str
+    settings: Settings
+    t: Translator
+    options: CardOptions = DEFAULT_OPTIONS
 
 
 def indicator(finding: Finding, *, about_orders: bool) -> str:
@@ -59,27 +81,22 @@ def indicator(finding: Finding, *, about_orders: bool) -> str:
 
 def render_card(
     finding: Finding,
+    call: CardCall,
     *,
     about_orders: bool,
-    card_seed: str,
-    patient_id: str,
     orders: Sequence[ImmunoglobulinOrder],
-    settings: Settings,
-    t: Translator,
     advice: Sequence[Advice] = (),
-    options: CardOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Any]:
     """Return the decision card as CDS Hooks JSON (no null or empty fields).
 
-    With ``options.advice == "lines"`` the advice is folded into this card (its lab orders become this card's
+    With ``call.options.advice == "lines"`` the advice is folded into this card (its lab orders become this card's
     suggestions); with ``"cards"`` the indicator is raised to the highest advice card's, so a client that sorts by
-    indicator never shows the decision below its advice (Sandbox pitfall). ``card_seed``: the call's secret seed
-    (``Pseudonymizer.card_seed``; the ``hookInstance`` where no feedback is taken, as in the CLI), so that card and
-    suggestion uuids cannot be guessed.
+    indicator never shows the decision below its advice (Sandbox pitfall).
     """
+    settings, t, options = call.settings, call.t, call.options
     folded = tuple(advice) if options.advice == "lines" else ()
-    uid = card_uuid(card_seed, finding.rule.value)
-    offered = suggestions(finding, card=uid, patient_id=patient_id, orders=orders, t=t, advice=folded)
+    uid = card_uuid(call.card_seed, finding.rule.value)
+    offered = suggestions(finding, card=uid, patient_id=call.patient_id, orders=orders, t=t, advice=folded)
     level = indicator(finding, about_orders=about_orders)
     if options.advice == "cards" and any(a.warning for a in advice):
         level = "warning" if level == "info" else level
@@ -101,14 +118,13 @@ def card_uuid(card_seed: str, *parts: object) -> str:
     return str(uuid.uuid5(CARD_NAMESPACE, ":".join((card_seed, *map(str, parts)))))
 
 
-def render_advice_card(
-    advice: Advice, *, index: int, card_seed: str, patient_id: str, settings: Settings, t: Translator
-) -> dict[str, Any]:
+def render_advice_card(advice: Advice, call: CardCall, *, index: int) -> dict[str, Any]:
     """Return one advice card (dose, product, M-component, monitoring, prerequisites) as CDS Hooks JSON.
 
     Only with the ``advice: cards`` option; the same content is otherwise folded into the decision card.
     """
-    uid = card_uuid(card_seed, advice.rule.value, index)
+    settings, t = call.settings, call.t
+    uid = card_uuid(call.card_seed, advice.rule.value, index)
     card: dict[str, Any] = {
         "uuid": uid,
         "summary": summary(advice, t),
@@ -118,7 +134,7 @@ def render_advice_card(
         "links": links(advice.source, settings, t),
         "extension": {EXTENSION_KEY: advice_extension(advice, settings=settings, t=t)},
     }
-    return _finished(card, [lab_order(uid, analyte, patient_id, t) for analyte in advice.lab_orders])
+    return _finished(card, [lab_order(uid, analyte, call.patient_id, t) for analyte in advice.lab_orders])
 
 
 def _finished(card: dict[str, Any], offered: list[dict[str, Any]]) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             return response
 
     app.extensions["cds_openapi"] = orjson.dumps(
-        openapi_document(auth_required=settings.auth_required, server_url=settings.public_base_url)
+        openapi_document(auth_required=settings.auth.required, server_url=settings.auth.public_base_url)
     )
     app.register_blueprint(hooks.bp)
     app.register_blueprint(operations.bp)
@@ -145,15 +145,15 @@ ANNOUNCED_ENV = "CDS_STARTUP_ANNOUNCED"
 
 def announce(settings: Settings) -> None:
     """Log the start-up warnings of these settings (auth off, Sandbox trusted, fixed date, CORS, plain-http FHIR)."""
-    if not settings.auth_required:
+    if not settings.auth.required:
         logger.warning("*** CDS_AUTH=off: ANY caller is trusted. Local trials only; never expose this port. ***")
-    if settings.trusts_sandbox:
+    if settings.auth.trusts_sandbox:
         logger.warning("CDS_TRUST_SANDBOX: the CDS Hooks Sandbox issuer is trusted (its key is public; testers only)")
     if settings.fixed_date is not None:
         logger.warning("CDS_FIXED_DATE=%s: evaluating as of a fixed date (testing only)", settings.fixed_date)
     if settings.cors_origins:
         logger.warning("CORS allowed for origins %s", ", ".join(settings.cors_origins))
-    if settings.fhir.allow_http:
+    if settings.ehr.allow_http:
         logger.warning("CDS_FHIR_ALLOW_HTTP: plain-http FHIR servers allowed (local testing only)")
-    if not settings.fhir.allowlist:
+    if not settings.ehr.allowlist:
         logger.info("no CDS_FHIR_SERVER_ALLOWLIST: missing prefetch is answered 412, never fetched")

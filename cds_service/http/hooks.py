@@ -73,7 +73,7 @@ def authenticate_client() -> None:
     if request.method == "OPTIONS" or current.authenticator is None:
         return
     # Settings refuse CDS_AUTH=required without a public base URL: aud never comes from the caller's Host header.
-    audience = f"{current.settings.public_base_url}{request.path}"
+    audience = f"{current.settings.auth.public_base_url}{request.path}"
     try:
         identity = current.authenticator.authenticate(request.headers.get("Authorization"), audience=audience)
     except AuthenticationError as error:
@@ -86,7 +86,7 @@ def authenticate_client() -> None:
 def discovery() -> dict[str, Any]:
     """``GET /cds-services``: one service per hook, with prefetch templates."""
     g.metric_hook = "discovery"
-    requirements = usage_requirements(auth_required=settings().auth_required)
+    requirements = usage_requirements(auth_required=settings().auth.required)
     language = settings().language
     return {"services": [s.discovery(usage_requirements=requirements, default_language=language) for s in SERVICES]}
 

@@ -51,7 +51,7 @@ def build_runtime(settings: Settings) -> Runtime:
     Raises:
         StorageError: the database is not at the newest revision, or SQLite cannot be migrated.
     """
-    database = Database(settings.database_url)
+    database = Database(settings.audit.database_url)
     if database.is_sqlite:
         database.upgrade()
     else:
@@ -68,17 +68,18 @@ def build_runtime(settings: Settings) -> Runtime:
         logger.warning("CDS_AUDIT_HMAC_KEY is not set: a random key for this process (audit pseudonyms not linkable)")
         key = secrets.token_bytes(32)
     authenticator = None
-    if settings.auth_required:
-        key_sets = KeySetCache(requests.Session(), ttl=float(settings.jwks_cache_seconds))
-        key_sets.warm([i.jwks_url for i in settings.trusted_issuers.values() if i.jwks_url])
+    auth = settings.auth
+    if auth.required:
+        key_sets = KeySetCache(requests.Session(), ttl=float(auth.jwks_cache_seconds))
+        key_sets.warm([i.jwks_url for i in auth.trusted_issuers.values() if i.jwks_url])
         authenticator = ClientAuthenticator(
-            settings.trusted_issuers,
+            auth.trusted_issuers,
             key_sets=key_sets,
             replay_guard=FallbackReplayGuard(
                 lambda iss, jti, expires_at: store.claim_jti(iss, jti, expires_at=expires_at)
             ),
-            leeway_seconds=settings.jwt_leeway_seconds,
-            max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+            leeway_seconds=auth.jwt_leeway_seconds,
+            max_lifetime_seconds=auth.jwt_max_lifetime_seconds,
         )
     return Runtime(
         settings=settings,
@@ -86,7 +87,7 @@ def build_runtime(settings: Settings) -> Runtime:
         decisions=DecisionWriter(store),
         pseudonymizer=Pseudonymizer(key),
         authenticator=authenticator,
-        fhir_client=FhirClient(settings.fhir),
+        fhir_client=FhirClient(settings.ehr.client),
         evaluator=Evaluator(threads=_EVALUATION_THREADS),
         large_requests=LargeRequestGate(settings.large_request_bytes),
     )

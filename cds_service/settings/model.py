@@ -19,9 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from cds_service.auth.client_jwt import TrustedIssuer
 from cds_service.cards.i18n import LANGUAGES
-from cds_service.ehr.fhir_client import FhirClientSettings
 from cds_service.observability import LOG_FORMATS, LOG_LEVELS
 from cds_service.settings.blocks import AuditSettings, AuthSettings, EhrSettings, MiB
 from cds_service.settings.rules import RULES
@@ -243,52 +241,6 @@ class Settings(BaseSettings):
     def latency_budget(self) -> float:
         """``CDS_LATENCY_BUDGET_MS`` in seconds."""
         return self.latency_budget_ms / 1000
-
-    # The names the service read before the blocks existed (cds_service.http, commands).
-    @property
-    def auth_required(self) -> bool:
-        """``auth.required``."""
-        return self.auth.required
-
-    @property
-    def public_base_url(self) -> str | None:
-        """``auth.public_base_url``."""
-        return self.auth.public_base_url
-
-    @property
-    def trusted_issuers(self) -> Mapping[str, TrustedIssuer]:
-        """``auth.trusted_issuers``."""
-        return self.auth.trusted_issuers
-
-    @property
-    def trusts_sandbox(self) -> bool:
-        """``auth.trusts_sandbox``."""
-        return self.auth.trusts_sandbox
-
-    @property
-    def jwt_leeway_seconds(self) -> int:
-        """``auth.jwt_leeway_seconds``."""
-        return self.auth.jwt_leeway_seconds
-
-    @property
-    def jwt_max_lifetime_seconds(self) -> int:
-        """``auth.jwt_max_lifetime_seconds``."""
-        return self.auth.jwt_max_lifetime_seconds
-
-    @property
-    def jwks_cache_seconds(self) -> int:
-        """``auth.jwks_cache_seconds``."""
-        return self.auth.jwks_cache_seconds
-
-    @property
-    def fhir(self) -> FhirClientSettings:
-        """``ehr.client``: the FHIR client's limits."""
-        return self.ehr.client
-
-    @property
-    def database_url(self) -> str:
-        """``audit.database_url``."""
-        return self.audit.database_url
 
     @property
     def audit_hmac_key(self) -> bytes | None:

@@ -15,7 +15,7 @@ from guideline.continuation.episode import IGRT_INTERPRETATIONS
 from guideline.continuation.indication import review_indication
 from guideline.continuation.short_course import pop2_short_course, window_start
 from guideline.continuation.standard import standard
-from guideline.criteria import clinical_notes, default_dates, make_finding
+from guideline.criteria import clinical_notes, default_dates, insufficient_data, make_finding
 from guideline.facts import Facts
 from guideline.follow_up import follow_up_due
 from guideline.igrt import IgrtEpisode
@@ -99,19 +99,15 @@ def igrt_start_unknown(facts: Facts) -> Finding | None:
     refs = facts.igrt.start_unknown_refs
     if not refs:
         return None
-    return make_finding(
+    start_known = Criterion.unmet(
+        "igrt-start-known",
+        msg("IgRT start date known (active immunoglobulin order/statement has no date)"),
+        *(Evidence(text=msg("active, undated"), ref=r) for r in refs),
+    )
+    return insufficient_data(
         facts,
-        rule=RuleId.IGRT_START_UNKNOWN,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=(
-            Criterion(
-                id="igrt-start-known",
-                description=msg("IgRT start date known (active immunoglobulin order/statement has no date)"),
-                held=False,
-                evidence=tuple(Evidence(text=msg("active, undated"), ref=r) for r in refs),
-            ),
-        ),
+        RuleId.IGRT_START_UNKNOWN,
+        (start_known,),
         source=sources.STOP_STANDARD,
         summary=msg("On IgRT with an unknown start date: stop and follow-up dates cannot be computed"),
         interpretations=IGRT_INTERPRETATIONS,

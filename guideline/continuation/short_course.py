@@ -15,7 +15,7 @@ from guideline import sources
 from guideline.concepts import Population, Recommendation, RuleId
 from guideline.continuation.episode import IGRT_INTERPRETATIONS, RECOVERY_NOTE, igrt_start_criterion
 from guideline.continuation.indication import pre_start_igg
-from guideline.criteria import clinical_notes, default_dates, make_finding
+from guideline.criteria import clinical_notes, default_dates, insufficient_data, make_finding
 from guideline.evidence import lab_evidence, t0_evidence
 from guideline.facts import Facts
 from guideline.follow_up import follow_up_due
@@ -113,15 +113,13 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
             evidence=t0_evidence(index),
         ),
         basis,
-        prior.model_copy(
-            update={
-                "id": "no-severe-or-recurrent-infection-before-start",
-                "description": msg(
-                    "No severe or recurrent bacterial infections before the IgRT start ({criterion})",
-                    criterion=prior.description,
-                ),
-                "held": True,
-            }
+        prior.restated(
+            msg(
+                "No severe or recurrent bacterial infections before the IgRT start ({criterion})",
+                criterion=prior.description,
+            ),
+            True,
+            id="no-severe-or-recurrent-infection-before-start",
         ),
         Criterion(
             id="t0-plus-6-months-reached",
@@ -138,27 +136,23 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
         *SEVERE_OR_RECURRENT_INTERPRETATIONS,
     )
     if basis.held is None and stop:
-        return make_finding(
+        return insufficient_data(
             facts,
-            rule=RuleId.IGRT_START_BASIS_UNKNOWN,
-            recommendation=Recommendation.INSUFFICIENT_DATA,
+            RuleId.IGRT_START_BASIS_UNKNOWN,
+            criteria,
             population=Population.CAR_T_OR_BSAB,
-            criteria=criteria,
             source=sources.STOP_POP2,
             summary=msg(
                 "IgRT after CAR-T/bsAb: no own IgG before the start, so the 6-month stop rule cannot be checked"
             ),
-            dates=default_dates(facts, igrt_start=episode.start),
-            notes=(
-                msg(
-                    "No own IgG before the IgRT start ({start}) is recorded, so it cannot be told whether IgRT was "
-                    "started on IgG < 4 g/L alone. If it was, a stop attempt is due now, 6 months after T0 ({end}; "
-                    "addendum §4.2); otherwise the standard rules apply (stop attempt 6-12 months after the start).",
-                    start=episode.start,
-                    end=end,
-                ),
-                *clinical_notes(facts, start_like=False),
+            action=msg(
+                "No own IgG before the IgRT start ({start}) is recorded, so it cannot be told whether IgRT was "
+                "started on IgG < 4 g/L alone. If it was, a stop attempt is due now, 6 months after T0 ({end}; "
+                "addendum §4.2); otherwise the standard rules apply (stop attempt 6-12 months after the start).",
+                start=episode.start,
+                end=end,
             ),
+            dates=default_dates(facts, igrt_start=episode.start),
             interpretations=interpretations,
         )
     due, overdue = follow_up_due(facts, episode)

@@ -139,20 +139,17 @@ def dose_words(step: DoseRegimen, order: OrderedDose) -> Message:
     if value is None or unit is None:
         return msg("dose not stated")
     if unit == "mL" and concentration:
-        return msg(
-            "{ml} mL ({grams} g at {concentration} mg/mL)",
-            ml=value,
-            grams=round(value * concentration / 1000, 2),
-            concentration=concentration,
-        )
+        grams = _grams(value, concentration, places=2)
+        return msg("{ml} mL ({grams} g at {concentration} mg/mL)", ml=value, grams=grams, concentration=concentration)
     if unit == "mL/kg" and concentration:
-        return msg(
-            "{ml} mL/kg ({gpk} g/kg at {concentration} mg/mL)",
-            ml=value,
-            gpk=round(value * concentration / 1000, 3),
-            concentration=concentration,
-        )
+        gpk = _grams(value, concentration, places=3)
+        return msg("{ml} mL/kg ({gpk} g/kg at {concentration} mg/mL)", ml=value, gpk=gpk, concentration=concentration)
     return msg("{dose} {unit}", dose=value, unit=unit)
+
+
+def _grams(ml: float, concentration_mg_per_ml: float, *, places: int) -> float:
+    """Return the grams of immunoglobulin in ``ml`` millilitres (or mL/kg: g/kg) at the concentration, rounded."""
+    return round(ml * concentration_mg_per_ml / 1000, places)
 
 
 def regimen_words(step: DoseRegimen, order: OrderedDose) -> Message:

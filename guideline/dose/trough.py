@@ -47,145 +47,110 @@ def trough_advice(facts: Facts) -> Advice | None:
     if not at_trough and not below_6:
         # Not a trough: neither "above 8 g/L" nor a dose reduction rests on it; say when to draw the trough.
         return _not_at_trough_advice(trough, timing, episode.start)
-    if at_trough:
-        description = msg("Trough IgG measured on IgRT (since {start})", start=episode.start)
-    elif timing.at_trough is False:
-        description = msg(
+    description = _by_timing(
+        timing,
+        at_trough=msg("Trough IgG measured on IgRT (since {start})", start=episode.start),
+        before=msg(
             "IgG measured on IgRT (since {start}), drawn before the trough: the trough is lower still",
             start=episode.start,
-        )
-    else:
-        description = msg(
+        ),
+        unknown=msg(
             "IgG measured on IgRT (since {start}); trough timing unknown: the trough is at most this value",
             start=episode.start,
-        )
-    trough_line = Criterion(
-        id="trough-igg-on-igrt", description=description, held=True, evidence=(lab_evidence(trough),)
+        ),
     )
-    lines = (trough_line, timing.criterion)
-    when_notes = timing_notes(timing)
-    values = timing_values(timing)
+    lines = (Criterion.met("trough-igg-on-igrt", description, lab_evidence(trough)), timing.criterion)
+    shown = trough.shown()
     if at_trough and value > p.trough_target_high_g_per_l:
-        return Advice(
-            kind=AdviceKind.DOSE,
-            rule=AdviceRule.TROUGH_ABOVE_8,
-            summary=msg(
-                "Trough IgG {value} g/L > 8 g/L on IgRT: higher values are not recommended; consider a dose reduction",
-                value=trough.number(),
-            ),
-            warning=True,
-            criteria=lines,
-            notes=(_trough_note(), *when_notes),
-            source=sources.DOSE,
-            values=values,
+        summary = msg(
+            "Trough IgG {value} g/L > 8 g/L on IgRT: higher values are not recommended; consider a dose reduction",
+            value=trough.number(),
         )
+        return _dose_advice(AdviceRule.TROUGH_ABOVE_8, summary, lines, timing)
     severe_since = add_calendar_months(facts.as_of, -p.trough_severe_infection_lookback_calendar_months)
     severe = [e for e in facts.episodes if e.severe and max(episode.start, severe_since) <= e.onset <= facts.as_of]
     if below_6 and severe:
-        if at_trough:
-            summary = msg(
+        summary = _by_timing(
+            timing,
+            at_trough=msg(
                 "Trough IgG {value} g/L < 6 g/L with severe infections on IgRT: adjust dose or interval towards "
                 "6-8 g/L",
                 value=trough.number(),
-            )
-        elif timing.at_trough is False:
-            summary = msg(
+            ),
+            before=msg(
                 "IgG {value} < 6 g/L before the trough, with severe infections on IgRT: adjust dose or interval "
                 "towards 6-8 g/L",
-                value=trough.shown(),
-            )
-        else:
-            summary = msg(
+                value=shown,
+            ),
+            unknown=msg(
                 "IgG {value} < 6 g/L (trough timing unknown) with severe infections on IgRT: adjust dose or interval "
                 "towards 6-8 g/L",
-                value=trough.shown(),
-            )
-        return Advice(
-            kind=AdviceKind.DOSE,
-            rule=AdviceRule.TROUGH_LOW_WITH_SEVERE_INFECTIONS,
-            summary=summary,
-            warning=True,
-            criteria=(
-                *lines,
-                Criterion(
-                    id="severe-infection-on-igrt",
-                    description=msg(
-                        "Severe bacterial infection on IgRT in the last {months} months",
-                        months=p.trough_severe_infection_lookback_calendar_months,
-                    ),
-                    held=True,
-                    evidence=tuple(e.evidence() for e in severe),
-                ),
+                value=shown,
             ),
-            notes=(_trough_note(), *when_notes),
-            source=sources.DOSE,
+        )
+        infections = Criterion.met(
+            "severe-infection-on-igrt",
+            msg(
+                "Severe bacterial infection on IgRT in the last {months} months",
+                months=p.trough_severe_infection_lookback_calendar_months,
+            ),
+            *(e.evidence() for e in severe),
+        )
+        return _dose_advice(
+            AdviceRule.TROUGH_LOW_WITH_SEVERE_INFECTIONS,
+            summary,
+            (*lines, infections),
+            timing,
             interpretations=("trough_severe_infection_lookback_calendar_months", "trough_tolerance_days"),
-            values=values,
         )
     if below_6:
-        if at_trough:
-            summary = msg(
+        summary = _by_timing(
+            timing,
+            at_trough=msg(
                 "Trough IgG {value} < 6 g/L on IgRT: adjust dose or interval to reach the trough aim of 6 g/L",
-                value=trough.shown(),
-            )
-        elif timing.at_trough is False:
-            summary = msg(
+                value=shown,
+            ),
+            before=msg(
                 "IgG {value} < 6 g/L drawn before the trough (the trough is lower): adjust dose or interval to reach "
                 "6 g/L",
-                value=trough.shown(),
-            )
-        else:
-            summary = msg(
+                value=shown,
+            ),
+            unknown=msg(
                 "IgG {value} < 6 g/L on IgRT, trough timing unknown: adjust dose or interval to reach the trough aim "
                 "of 6 g/L",
-                value=trough.shown(),
-            )
-        return Advice(
-            kind=AdviceKind.DOSE,
-            rule=AdviceRule.TROUGH_BELOW_6,
-            summary=summary,
-            warning=True,
-            criteria=lines,
-            notes=(
-                msg(
-                    "Dosisjustering: the dose is adjusted towards a cumulative monthly dose of 0.4-0.8 g/kg, aiming at "
-                    "an IgG trough of 6 g/L; measure the trough just before a dose."
-                ),
-                *when_notes,
+                value=shown,
             ),
-            source=sources.DOSE,
-            values=values,
         )
+        dose_note = msg(
+            "Dosisjustering: the dose is adjusted towards a cumulative monthly dose of 0.4-0.8 g/kg, aiming at "
+            "an IgG trough of 6 g/L; measure the trough just before a dose."
+        )
+        return _dose_advice(AdviceRule.TROUGH_BELOW_6, summary, lines, timing, notes=(dose_note, *timing_notes(timing)))
     free_since = add_calendar_months(facts.as_of, -p.dose_reduction_infection_free_calendar_months)
     recent = [e for e in facts.episodes if free_since <= e.onset <= facts.as_of]
     high = p.trough_high_in_range_g_per_l <= value <= p.trough_target_high_g_per_l
     on_igrt_long_enough = episode.start <= free_since
     if high and not recent and on_igrt_long_enough:
-        return Advice(
-            kind=AdviceKind.DOSE,
-            rule=AdviceRule.TROUGH_HIGH_INFECTION_FREE,
-            summary=msg(
-                "Trough IgG {value} g/L is high in 6-8 g/L and no bacterial infection for {months} months: a dose "
-                "reduction can be tried",
-                value=trough.number(),
-                months=p.dose_reduction_infection_free_calendar_months,
-            ),
-            criteria=(
-                *lines,
-                Criterion(
-                    id="no-bacterial-infection",
-                    description=msg("No bacterial infection since {since} (on IgRT throughout)", since=free_since),
-                    held=True,
-                ),
-            ),
-            notes=(_trough_note(), *when_notes),
-            source=sources.DOSE,
+        summary = msg(
+            "Trough IgG {value} g/L is high in 6-8 g/L and no bacterial infection for {months} months: a dose "
+            "reduction can be tried",
+            value=trough.number(),
+            months=p.dose_reduction_infection_free_calendar_months,
+        )
+        infection_free = Criterion.met(
+            "no-bacterial-infection", msg("No bacterial infection since {since} (on IgRT throughout)", since=free_since)
+        )
+        return _dose_advice(
+            AdviceRule.TROUGH_HIGH_INFECTION_FREE,
+            summary,
+            (*lines, infection_free),
+            timing,
+            warning=False,
             interpretations=(
                 "trough_high_in_range_g_per_l",
                 "dose_reduction_infection_free_calendar_months",
                 "trough_tolerance_days",
             ),
-            values=values,
         )
     return None
 
@@ -208,22 +173,50 @@ def _not_at_trough_advice(lab: LabResult, timing: TroughTiming, start: date) -> 
             value=lab.shown(),
         )
     )
+    drawn = Criterion.met(
+        "trough-igg-on-igrt", msg("IgG measured on IgRT (since {start})", start=start), lab_evidence(lab)
+    )
+    return _dose_advice(
+        AdviceRule.IGG_NOT_AT_TROUGH,
+        summary,
+        (drawn, timing.criterion),
+        timing,
+        notes=(*timing_notes(timing), _trough_note()),
+        warning=False,
+        interpretations=("trough_tolerance_days",),
+    )
+
+
+def _by_timing(timing: TroughTiming, *, at_trough: Message, before: Message, unknown: Message) -> Message:
+    """Return the words for when the IgG was drawn: at the trough, before it, or at an unknown point of the interval."""
+    if timing.at_trough is True:
+        return at_trough
+    return before if timing.at_trough is False else unknown
+
+
+def _dose_advice(
+    rule: AdviceRule,
+    summary: Message,
+    criteria: tuple[Criterion, ...],
+    timing: TroughTiming,
+    *,
+    notes: tuple[Message, ...] | None = None,
+    warning: bool = True,
+    interpretations: tuple[str, ...] = (),
+) -> Advice:
+    """Return a trough card (Dosisjustering): a dose card with the trough timing's values (``timing_values``).
+
+    ``notes`` by default: the Dosisjustering trough aims, then when to draw the trough (``timing_notes``).
+    """
     return Advice(
         kind=AdviceKind.DOSE,
-        rule=AdviceRule.IGG_NOT_AT_TROUGH,
+        rule=rule,
         summary=summary,
-        criteria=(
-            Criterion(
-                id="trough-igg-on-igrt",
-                description=msg("IgG measured on IgRT (since {start})", start=start),
-                held=True,
-                evidence=(lab_evidence(lab),),
-            ),
-            timing.criterion,
-        ),
-        notes=(*timing_notes(timing), _trough_note()),
+        warning=warning,
+        criteria=criteria,
+        notes=(_trough_note(), *timing_notes(timing)) if notes is None else notes,
         source=sources.DOSE,
-        interpretations=("trough_tolerance_days",),
+        interpretations=interpretations,
         values=timing_values(timing),
     )
 

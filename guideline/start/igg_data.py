@@ -8,8 +8,8 @@ Each check names what is missing and offers IgG, IgA and IgM as lab orders.
 from __future__ import annotations
 
 from guideline import sources
-from guideline.concepts import Population, Recommendation, RuleId
-from guideline.criteria import clinical_notes, default_dates, index_date_criterion, make_finding
+from guideline.concepts import Population, RuleId
+from guideline.criteria import default_dates, index_date_criterion, insufficient_data
 from guideline.evidence import lab_evidence
 from guideline.facts import Facts
 from guideline.igg_criteria import IGG_INTERPRETATIONS, shown_igg
@@ -46,49 +46,42 @@ def igg_not_own(facts: Facts) -> Finding | None:
     newest = max(recent, key=lambda c: (c.lab.effective, c.lab.ref))
     own_from = facts.own_igg_from or newest.own_from
     dose = newest.exposure
-    criterion = Criterion(
-        id="igg-own",
-        description=msg(
+    given = Evidence(
+        text=msg(
+            "immunoglobulin {drug}{purpose}",
+            drug=dose.display,
+            purpose=msg(" (immunomodulation, not IgRT)") if dose.immunomodulation else "",
+        ),
+        ref=dose.ref,
+        on=dose.end,
+    )
+    criterion = Criterion.unmet(
+        "igg-own",
+        msg(
             "Own IgG: drawn {days} days or more after any immunoglobulin dose (IgG cannot be used as a marker under "
             "immunoglobulin)",
             days=p.igg_washout_days,
         ),
-        held=False,
-        evidence=(
-            *(lab_evidence(c.lab) for c in sorted(recent, key=lambda c: c.lab.effective, reverse=True)[:3]),
-            Evidence(
-                text=msg(
-                    "immunoglobulin {drug}{purpose}",
-                    drug=dose.display,
-                    purpose=msg(" (immunomodulation, not IgRT)") if dose.immunomodulation else "",
-                ),
-                ref=dose.ref,
-                on=dose.end,
-            ),
-        ),
+        *(lab_evidence(c.lab) for c in sorted(recent, key=lambda c: c.lab.effective, reverse=True)[:3]),
+        given,
     )
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.IGG_NOT_OWN,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=(criterion,),
+        RuleId.IGG_NOT_OWN,
+        (criterion,),
         source=sources.OWN_IGG,
         summary=msg(
             "IgG reflects given immunoglobulin, not own IgG: measure IgG, IgA, IgM from {own_from}", own_from=own_from
         ),
-        dates=default_dates(facts, own_igg_from=own_from),
-        notes=(
-            msg(
-                "Measure IgG, IgA and IgM from {own_from}, {days} days after the last immunoglobulin dose ({drug}, "
-                "{dose_on}): the IgG measured since reflects the infused immunoglobulin, not the patient's own.",
-                own_from=own_from,
-                days=p.igg_washout_days,
-                drug=dose.display,
-                dose_on=dose.end,
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "Measure IgG, IgA and IgM from {own_from}, {days} days after the last immunoglobulin dose ({drug}, "
+            "{dose_on}): the IgG measured since reflects the infused immunoglobulin, not the patient's own.",
+            own_from=own_from,
+            days=p.igg_washout_days,
+            drug=dose.display,
+            dose_on=dose.end,
         ),
+        dates=default_dates(facts, own_igg_from=own_from),
         interpretations=IGG_INTERPRETATIONS,
         order_lab_tests=True,
     )
@@ -103,15 +96,11 @@ def no_igg_since_t0(facts: Facts) -> Finding | None:
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or facts.igg_since_t0:
         return None
     label = msg("Recent IgG measured on or after T0 (before T0 not used)") if facts.igg_recent else RECENT_IGG
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.NO_IGG_SINCE_T0,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
+        RuleId.NO_IGG_SINCE_T0,
+        (index_date_criterion(facts), _igg_present(facts, label)),
         population=Population.CAR_T_OR_BSAB,
-        criteria=(
-            index_date_criterion(facts),
-            _igg_present(facts, label),
-        ),
         source=sources.START_POP2,
         summary=msg(
             "IgRT decision needs an IgG taken after CAR-T/bsAb T0 {t0}: order IgG, IgA, IgM",
@@ -129,12 +118,10 @@ def no_recent_igg(facts: Facts) -> Finding | None:
     """
     if facts.igg_recent is not None:
         return None
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.NO_RECENT_IGG,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=(_igg_present(facts, RECENT_IGG),),
+        RuleId.NO_RECENT_IGG,
+        (_igg_present(facts, RECENT_IGG),),
         source=sources.MONITORING,
         summary=msg(
             "IgRT decision needs a recent IgG (none in the last {days} days): order IgG, IgA, IgM",
@@ -160,22 +147,18 @@ def unconfirmed_low_igg(facts: Facts) -> Finding | None:
     persistent = next(c for c in criteria if c.id == "igg-persistent")
     if persistent.held or not all(c.held for c in criteria if c.required and c.id != "igg-persistent"):
         return None
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.UNCONFIRMED_LOW_IGG,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
+        RuleId.UNCONFIRMED_LOW_IGG,
+        criteria,
         population=population,
-        criteria=criteria,
         source=sources.MONITORING,
         summary=msg(
             "IgG {igg} < 4 g/L not confirmed: repeat IgG, IgA, IgM at least 3 weeks after", igg=shown_igg(criteria)
         ),
-        notes=(
-            msg(
-                "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
-                "after the latest, at least one sample taken without active infection (Monitorering af effekt)."
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "The start criterion needs persistent IgG < 4 g/L: repeat IgG (with IgA and IgM) at least 3 weeks "
+            "after the latest, at least one sample taken without active infection (Monitorering af effekt)."
         ),
         interpretations=POP1_INTERPRETATIONS,
         order_lab_tests=True,
@@ -196,9 +179,6 @@ def _igg_present(facts: Facts, label: Message) -> Criterion:
             ),
         )
     )
-    return Criterion(
-        id="igg-recent",
-        description=msg("{label}: measured within the last {days} days", label=label, days=days),
-        held=False,
-        evidence=evidence,
+    return Criterion.unmet(
+        "igg-recent", msg("{label}: measured within the last {days} days", label=label, days=days), *evidence
     )

@@ -18,19 +18,20 @@ from guideline.criteria import (
     Decide,
     clinical_notes,
     index_date_criterion,
+    insufficient_data,
     make_finding,
     population_criterion,
 )
-from guideline.evidence import lab_evidence
+from guideline.evidence import infection_evidence, lab_evidence
 from guideline.facts import Facts, derive
-from guideline.igg_criteria import IGG_INTERPRETATIONS, LATEST, low_igg, shown_igg
+from guideline.igg_criteria import IGG_INTERPRETATIONS, LATEST, igg_below_4, low_igg, shown_igg
 from guideline.infections import (
     EPISODE_INTERPRETATIONS,
     SEVERE_OR_RECURRENT_INTERPRETATIONS,
     igg_below_6_infection_criterion,
     severe_or_recurrent,
 )
-from guideline.model import Criterion, Evidence, Finding
+from guideline.model import Criterion, Finding
 from guideline.text import msg
 
 NotIndicatedCheck = Callable[[Facts, Decide], Finding | None]
@@ -47,7 +48,7 @@ def not_indicated(facts: Facts) -> Finding:
     p = facts.p
     criteria = [
         *(population_criterion(facts, pop) for pop in sorted(facts.populations)),
-        low_igg(facts, lab, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
+        igg_below_4(facts, lab),
         low_igg(facts, lab, p.igg_consider_below_g_per_l, criterion_id="igg-below-6", label=LATEST),
     ]
     if facts.index is not None:
@@ -79,29 +80,17 @@ def preliminary_igg_pending(facts: Facts, decide: Decide) -> Finding | None:
     low = lab.reference_low_g_per_l
     if not (lab.is_below(facts.p.igg_consider_below_g_per_l) or (low is not None and lab.is_below(low))):
         return None
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.PRELIMINARY_IGG,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=(
-            Criterion(
-                id="igg-final",
-                description=msg("The newest IgG is a final result"),
-                held=False,
-                evidence=(lab_evidence(lab),),
-            ),
-        ),
+        RuleId.PRELIMINARY_IGG,
+        (Criterion.unmet("igg-final", msg("The newest IgG is a final result"), lab_evidence(lab)),),
         source=sources.MONITORING,
         summary=msg("A newer IgG is still preliminary: decide when the final result is reported"),
-        notes=(
-            msg(
-                "A newer IgG of {value} on {on} is still preliminary; the older final results would give "
-                "not-indicated. Decide when the final result is reported.",
-                value=lab.shown(),
-                on=lab.effective,
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "A newer IgG of {value} on {on} is still preliminary; the older final results would give "
+            "not-indicated. Decide when the final result is reported.",
+            value=lab.shown(),
+            on=lab.effective,
         ),
         interpretations=IGG_INTERPRETATIONS,
     )
@@ -133,45 +122,29 @@ def infection_not_verified(facts: Facts, decide: Decide) -> Finding | None:
     if counterfactual.recommendation not in (Recommendation.START, Recommendation.CONSIDER):
         return None
     named = [i for i in facts.record.infections if i.ref in uncounted or i.ref in unconfirmed]
-    return make_finding(
-        facts,
-        rule=RuleId.INFECTION_NOT_VERIFIED,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=(
-            Criterion(
-                id="infections-verified-as-bacterial",
-                description=msg(
-                    "Infections in the last {months} months verified as bacterial: not verified: {count}",
-                    months=months,
-                    count=len(named),
-                ),
-                held=False,
-                evidence=tuple(
-                    Evidence(text=msg("{display}", display=i.display), ref=i.ref, on=i.onset) for i in named
-                ),
-            ),
-            Criterion(
-                id="if-verified",
-                description=msg(
-                    "If they were verified bacterial infections: {recommendation}",
-                    recommendation=RECOMMENDATION_WORDS[counterfactual.recommendation],
-                ),
-                held=None,
-                required=False,
-            ),
+    words = RECOMMENDATION_WORDS[counterfactual.recommendation]
+    not_verified = Criterion.unmet(
+        "infections-verified-as-bacterial",
+        msg(
+            "Infections in the last {months} months verified as bacterial: not verified: {count}",
+            months=months,
+            count=len(named),
         ),
+        *(infection_evidence(i) for i in named),
+    )
+    if_verified = msg("If they were verified bacterial infections: {recommendation}", recommendation=words)
+    return insufficient_data(
+        facts,
+        RuleId.INFECTION_NOT_VERIFIED,
+        (not_verified, Criterion.for_information("if-verified", if_verified)),
         source=sources.START_POP1,
         summary=msg("IgRT decision rests on infections not verified as bacterial: verify them (organism, antibiotic)"),
-        notes=(
-            msg(
-                "Infection not verified as bacterial: {count}. What would verify it: the organism (a culture, or a "
-                "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or a confirmed "
-                "verificationStatus. Verified, the start criteria would give: {recommendation}.",
-                count=len(named),
-                recommendation=RECOMMENDATION_WORDS[counterfactual.recommendation],
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "Infection not verified as bacterial: {count}. What would verify it: the organism (a culture, or a "
+            "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or a confirmed "
+            "verificationStatus. Verified, the start criteria would give: {recommendation}.",
+            count=len(named),
+            recommendation=words,
         ),
         interpretations=(*SEVERE_OR_RECURRENT_INTERPRETATIONS, *EPISODE_INTERPRETATIONS),
     )

@@ -13,9 +13,8 @@ from guideline.criteria import clinical_notes, index_date_criterion, make_findin
 from guideline.facts import Facts
 from guideline.igg_criteria import (
     IGG_INTERPRETATIONS,
-    LATEST,
     PERSISTENCE_INTERPRETATIONS,
-    low_igg,
+    igg_below_4,
     persistence,
     shown_igg,
 )
@@ -82,7 +81,7 @@ def pop1_start_criteria(facts: Facts, population: Population) -> tuple[Criterion
     if population == Population.CAR_T_OR_BSAB:
         criteria.append(index_date_criterion(facts, required=False))
     criteria += [
-        low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
+        igg_below_4(facts, lab),
         persistence(facts, lab, required=True),
         severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p),
     ]

@@ -10,12 +10,10 @@ from guideline.concepts import Population, Recommendation, RuleId
 from guideline.criteria import clinical_notes, make_finding, population_criterion
 from guideline.facts import Facts
 from guideline.igg_criteria import (
-    CONFIRMATION_MISSING_NOTE,
     IGG_INTERPRETATIONS,
-    LATEST,
     PERSISTENCE_INTERPRETATIONS,
-    low_igg,
-    persistence,
+    confirmation_for_information,
+    igg_below_4,
     shown_igg,
 )
 from guideline.model import Finding
@@ -31,10 +29,10 @@ def start_pop3(facts: Facts) -> Finding | None:
     lab = facts.igg_recent
     if Population.ALLO_HSCT not in facts.populations or lab is None:
         return None
-    low = low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
+    low = igg_below_4(facts, lab)
     if not low.held:
         return None
-    confirmation = persistence(facts, lab, required=False)
+    confirmation, confirmation_notes = confirmation_for_information(facts, lab)
     return make_finding(
         facts,
         rule=RuleId.START_POP3,
@@ -44,9 +42,6 @@ def start_pop3(facts: Facts) -> Finding | None:
         source=sources.START_POP3,
         summary=msg("Start IgRT: IgG {igg} < 4 g/L after allogeneic HSCT", igg=shown_igg((low,))),
         immunoparesis_summary=msg("Start IgRT after allogeneic HSCT: immunoparesis in place of low IgG (M-component)"),
-        notes=(
-            *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
-            *clinical_notes(facts, start_like=True),
-        ),
+        notes=(*confirmation_notes, *clinical_notes(facts, start_like=True)),
         interpretations=(*IGG_INTERPRETATIONS, *PERSISTENCE_INTERPRETATIONS, "allo_hsct_population_calendar_months"),
     )

@@ -9,11 +9,11 @@ not-indicated: the card asks for the type.
 from __future__ import annotations
 
 from guideline import sources
-from guideline.concepts import DiagnosisKind, Population, Recommendation, RuleId
-from guideline.criteria import clinical_notes, make_finding
+from guideline.concepts import DiagnosisKind, Population, RuleId
+from guideline.criteria import insufficient_data
 from guideline.evidence import diagnosis_evidence, lab_evidence
 from guideline.facts import Facts
-from guideline.igg_criteria import IGG_INTERPRETATIONS, LATEST, low_igg, shown_igg
+from guideline.igg_criteria import IGG_INTERPRETATIONS, igg_below_4, shown_igg
 from guideline.infections import igg_below_6_infection_criterion, severe_or_recurrent
 from guideline.model import Criterion, Finding
 from guideline.text import msg
@@ -42,32 +42,22 @@ def m_component_untyped(facts: Facts) -> Finding | None:
     if not igg_decides:
         return None
     paresis = facts.immunoparesis
-    criteria = [
-        Criterion(
-            id="m-component-typed",
-            description=msg("M-component isotype known (immunofixation): not typed"),
-            held=False,
-            evidence=(lab_evidence(mp),),
-        ),
-        low_igg(facts, facts.igg_recent, p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST),
-    ]
+    untyped = Criterion.unmet(
+        "m-component-typed", msg("M-component isotype known (immunofixation): not typed"), lab_evidence(mp)
+    )
+    criteria = [untyped, igg_below_4(facts, facts.igg_recent)]
     if paresis is not None:
         criteria.append(paresis)
-    return make_finding(
+    return insufficient_data(
         facts,
-        rule=RuleId.M_COMPONENT_UNTYPED,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
-        population=facts.primary,
-        criteria=criteria,
+        RuleId.M_COMPONENT_UNTYPED,
+        criteria,
         source=sources.M_COMPONENT,
         summary=msg("M-component not typed, so total IgG cannot decide: type it and measure IgA and IgM"),
-        notes=(
-            msg(
-                "Type the M-component (immunofixation) and measure IgA and IgM: with an IgG M-component total IgG "
-                "does not reflect humoral immunity, and documented general immunoparesis (IgA and IgM below their "
-                "reference low) takes the place of low IgG."
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "Type the M-component (immunofixation) and measure IgA and IgM: with an IgG M-component total IgG "
+            "does not reflect humoral immunity, and documented general immunoparesis (IgA and IgM below their "
+            "reference low) takes the place of low IgG."
         ),
         interpretations=("iga_reference_low_default_g_per_l", "igm_reference_low_default_g_per_l"),
         order_lab_tests=True,
@@ -85,35 +75,28 @@ def hsct_type_unknown(facts: Facts) -> Finding | None:
     lab = facts.igg_recent
     if not unknown or Population.ALLO_HSCT in facts.populations or lab is None:
         return None
-    low = low_igg(facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=LATEST)
+    low = igg_below_4(facts, lab)
     if not low.held:
         return None
-    return make_finding(
+    hsct_type = Criterion.unmet(
+        "hsct-type-known",
+        msg("HSCT type recorded (allogeneic: population 3; autologous: population 1)"),
+        *(diagnosis_evidence(d) for d in unknown),
+    )
+    return insufficient_data(
         facts,
-        rule=RuleId.HSCT_TYPE_UNKNOWN,
-        recommendation=Recommendation.INSUFFICIENT_DATA,
+        RuleId.HSCT_TYPE_UNKNOWN,
+        (hsct_type, low),
         population=Population.HAEMATOLOGICAL,
-        criteria=(
-            Criterion(
-                id="hsct-type-known",
-                description=msg("HSCT type recorded (allogeneic: population 3; autologous: population 1)"),
-                held=False,
-                evidence=tuple(diagnosis_evidence(d) for d in unknown),
-            ),
-            low,
-        ),
         source=sources.START_POP3,
         summary=msg(
             "IgG {igg} < 4 g/L after HSCT of unknown type: record allogeneic or autologous to decide",
             igg=shown_igg((low,)),
         ),
-        notes=(
-            msg(
-                "Record whether the HSCT was allogeneic or autologous: after allogeneic HSCT, IgG < 4 g/L is a start "
-                "criterion whatever the infections (population 3); after autologous HSCT the population-1 criteria "
-                "(persistent IgG < 4 g/L and severe or recurrent bacterial infections) apply."
-            ),
-            *clinical_notes(facts, start_like=False),
+        action=msg(
+            "Record whether the HSCT was allogeneic or autologous: after allogeneic HSCT, IgG < 4 g/L is a start "
+            "criterion whatever the infections (population 3); after autologous HSCT the population-1 criteria "
+            "(persistent IgG < 4 g/L and severe or recurrent bacterial infections) apply."
         ),
         interpretations=(*IGG_INTERPRETATIONS, "allo_hsct_population_calendar_months"),
     )

@@ -11,11 +11,10 @@ from guideline.concepts import Population, Recommendation, RuleId
 from guideline.criteria import adult_criterion, clinical_notes, default_dates, index_date_criterion, make_finding
 from guideline.facts import Facts
 from guideline.igg_criteria import (
-    CONFIRMATION_MISSING_NOTE,
     IGG_INTERPRETATIONS,
     PERSISTENCE_INTERPRETATIONS,
-    low_igg,
-    persistence,
+    confirmation_for_information,
+    igg_below_4,
     shown_igg,
 )
 from guideline.infections import SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
@@ -34,12 +33,10 @@ def start_pop2_window(facts: Facts) -> Finding | None:
     lab = facts.igg_since_t0
     if Population.CAR_T_OR_BSAB not in facts.populations or not facts.in_window or lab is None:
         return None
-    low = low_igg(
-        facts, lab, facts.p.igg_start_below_g_per_l, criterion_id="igg-below-4", label=msg("Latest (since T0)")
-    )
+    low = igg_below_4(facts, lab, label=msg("Latest (since T0)"))
     if not low.held:
         return None
-    confirmation = persistence(facts, lab, required=False)
+    confirmation, confirmation_notes = confirmation_for_information(facts, lab)
     prior = severe_or_recurrent(facts.episodes, on=facts.as_of, p=facts.p)
     igg = shown_igg((low,))
     if prior.held:
@@ -75,17 +72,15 @@ def start_pop2_window(facts: Facts) -> Finding | None:
             index_date_criterion(facts),
             low,
             confirmation,
-            prior.model_copy(
-                update={
-                    "id": "no-severe-or-recurrent-infection-before-start",
-                    "description": msg(
-                        "No severe or recurrent bacterial infections before the start, so the stop 6 months after "
-                        "CAR-T/bsAb applies ({criterion})",
-                        criterion=prior.description,
-                    ),
-                    "held": not prior.held,
-                    "required": False,
-                }
+            prior.restated(
+                msg(
+                    "No severe or recurrent bacterial infections before the start, so the stop 6 months after "
+                    "CAR-T/bsAb applies ({criterion})",
+                    criterion=prior.description,
+                ),
+                not prior.held,
+                id="no-severe-or-recurrent-infection-before-start",
+                required=False,
             ),
         ),
         source=sources.START_POP2,
@@ -94,11 +89,7 @@ def start_pop2_window(facts: Facts) -> Finding | None:
         if stop_due is None
         else msg("Start IgRT within 6 months of CAR-T/bsAb: immunoparesis in place of low IgG"),
         dates=default_dates(facts, stop_due=stop_due),
-        notes=(
-            *(() if confirmation.held else (CONFIRMATION_MISSING_NOTE,)),
-            course,
-            *clinical_notes(facts, start_like=True),
-        ),
+        notes=(*confirmation_notes, course, *clinical_notes(facts, start_like=True)),
         interpretations=(
             *IGG_INTERPRETATIONS,
             "pop2_igg_must_follow_t0",

@@ -266,7 +266,7 @@ def test_unsafe_settings_refuse_to_start(config: dict[str, Any], message: str) -
 
 def test_sandbox_issuer_is_trusted_only_when_asked() -> None:
     app = make_app(AUTH="required", TRUST_SANDBOX=True, CORS_ORIGINS="*")
-    assert runtime_of(app).settings.trusts_sandbox
+    assert runtime_of(app).settings.auth.trusts_sandbox
 
 
 class _CountingSession:

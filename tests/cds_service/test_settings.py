@@ -307,21 +307,21 @@ def test_the_environment_and_the_flask_config_read_the_same_settings(
         environment.setenv(variable, text)
     from_environment = Settings.from_environment()
     assert from_environment == load_settings()
-    assert set(from_environment.trusted_issuers) == {ISSUER, "https://other.example"}
+    assert set(from_environment.auth.trusted_issuers) == {ISSUER, "https://other.example"}
 
 
 def test_the_database_url_is_cds_database_url_then_database_url_then_the_default(
     environment: pytest.MonkeyPatch,
 ) -> None:
     for reader in READERS.values():
-        assert reader().database_url == "sqlite:///var/sid-igrt.sqlite3"
+        assert reader().audit.database_url == "sqlite:///var/sid-igrt.sqlite3"
     environment.setenv("DATABASE_URL", "postgresql://platform@db/cds")
     for reader in READERS.values():
-        assert reader().database_url == "postgresql://platform@db/cds"
+        assert reader().audit.database_url == "postgresql://platform@db/cds"
     environment.setenv("CDS_DATABASE_URL", "postgresql://ours@db/cds")
     for reader in READERS.values():
-        assert reader().database_url == "postgresql://ours@db/cds"
-    assert load_settings({"DATABASE_URL": "sqlite:///test.sqlite3"}).database_url == "sqlite:///test.sqlite3"
+        assert reader().audit.database_url == "postgresql://ours@db/cds"
+    assert load_settings({"DATABASE_URL": "sqlite:///test.sqlite3"}).audit.database_url == "sqlite:///test.sqlite3"
 
 
 def test_a_test_config_overrides_the_environment_and_none_means_unset(environment: pytest.MonkeyPatch) -> None:
@@ -342,7 +342,7 @@ def test_a_setting_in_a_block_keeps_its_flat_variable(environment: pytest.Monkey
 
 def test_the_defaults_are_the_ones_the_service_always_had() -> None:
     settings = Settings.from_config({"AUTH": "off"})
-    assert settings.fhir == FhirClientSettings()  # the FHIR client's own defaults agree
+    assert settings.ehr.client == FhirClientSettings()  # the FHIR client's own defaults agree
     assert (settings.tz, settings.language, settings.fixed_date) == (ZoneInfo("Europe/Copenhagen"), "en", None)
     assert settings.optional_prefetch == {"medicationStatements", "procedures", "immunizations"}
     assert settings.parameters == DEFAULT_PARAMETERS and settings.cors_origins == ()
@@ -355,7 +355,7 @@ def test_the_defaults_are_the_ones_the_service_always_had() -> None:
     auth = settings.auth
     assert (auth.public_base_url, auth.trust_sandbox, dict(auth.trusted_issuers)) == (None, False, {})
     assert (auth.jwt_leeway_seconds, auth.jwt_max_lifetime_seconds, auth.jwks_cache_seconds) == (30, 3600, 3600)
-    assert (settings.database_url, settings.audit_hmac_key) == ("sqlite:///var/sid-igrt.sqlite3", None)
+    assert (settings.audit.database_url, settings.audit_hmac_key) == ("sqlite:///var/sid-igrt.sqlite3", None)
     assert DEFAULTS["AUTH"] == "required" and DEFAULTS["MAX_CONTENT_LENGTH"] == 10 * 1024 * 1024
 
 
@@ -364,7 +364,7 @@ def test_the_flask_defaults_are_the_field_defaults() -> None:
     assert Settings.from_config({**DEFAULTS, "AUTH": "off"}) == Settings.from_config({"AUTH": "off"})
 
 
-def test_the_attributes_read_before_the_blocks_are_the_blocks() -> None:
+def test_the_derived_attributes_read_their_blocks() -> None:
     settings = Settings.from_config(
         {
             "AUTH": "off",
@@ -375,11 +375,9 @@ def test_the_attributes_read_before_the_blocks_are_the_blocks() -> None:
             "LATENCY_BUDGET_MS": 250,
         }
     )
-    assert settings.auth_required is settings.auth.required is False
-    assert settings.public_base_url == settings.auth.public_base_url == "https://cds.example.dk"
-    assert settings.trusts_sandbox and settings.trusted_issuers is settings.auth.trusted_issuers
-    assert settings.audit_hmac_key == KEY.encode() and settings.database_url == settings.audit.database_url
-    assert settings.fhir == FhirClientSettings(**settings.ehr.model_dump())
+    assert settings.auth.required is False and settings.auth.public_base_url == "https://cds.example.dk"
+    assert settings.auth.trusts_sandbox and settings.audit_hmac_key == KEY.encode()
+    assert settings.ehr.client == FhirClientSettings(**settings.ehr.model_dump())
     assert (settings.today(), settings.latency_budget) == (date(2026, 11, 20), 0.25)
 
 
@@ -439,7 +437,7 @@ def test_every_rule_is_tested_both_ways_and_production_is_accepted() -> None:
         r.refusal for r in RULES
     }
     settings = Settings.from_config(PRODUCTION)
-    assert settings.auth_required and not settings.trusts_sandbox
+    assert settings.auth.required and not settings.auth.trusts_sandbox
 
 
 def test_every_rule_broken_at_once_is_one_line_each_in_order() -> None:
