@@ -46,7 +46,9 @@ from storage import AuditStore, Database, ReportRow, StorageError
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 success, 1 a refused request or failure, 2 usage)."""
     parser = argparse.ArgumentParser(
-        prog="cds-service", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="cds-service",
+        description=(__doc__ or "").replace("``", ""),  # the docstring's reST literals, as plain text
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
@@ -55,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.environ.get("WORKERS", "2")))
+        "--workers",
+        type=int,
+        help="gunicorn worker processes (default: WEB_CONCURRENCY, else one per CPU core, at least 2: the gunicorn "
+        "configuration's own default)",
     )
     evaluate = commands.add_parser("evaluate", help="print the cards for a saved hook request")
     evaluate.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
@@ -215,7 +220,7 @@ def _database() -> Database:
     return Database(load_settings({"AUTH": "off"}).audit.database_url)
 
 
-def _serve(host: str, port: int, workers: int) -> int:
+def _serve(host: str, port: int, workers: int | None) -> int:
     # Validate the settings, say what is unusual about them, and migrate once, before gunicorn forks its workers.
     configure_logging()
     announce(load_settings())
@@ -233,8 +238,7 @@ def _serve(host: str, port: int, workers: int) -> int:
         "python:cds_service.http.gunicorn_conf",
         "--bind",
         f"{host}:{port}",
-        "--workers",
-        str(workers),
+        *(("--workers", str(workers)) if workers is not None else ()),
         "cds_service.http.app:create_app()",
     ]
     os.execv(sys.executable, argv)
@@ -288,13 +292,15 @@ def card_markdown(card: dict[str, Any]) -> str:
 
 
 _MARKDOWN_ESCAPE = re.compile(r"\\(.)")
+_EMPHASIS = re.compile(r"(?<!\\)\*\*?([^*\n]+?)(?<!\\)\*\*?")
+"""``**strong**`` and ``*emphasis*`` the service writes (an escaped ``\\*`` from the EHR stays a star)."""
 
 
 def card_text(card: dict[str, Any], *, width: int = 100) -> str:
     """Return one card as plain text for a terminal: no Markdown marks, wrapped to ``width``, suggestions and links."""
     lines = [f"{card['indicator'].upper()}: {card['summary']}", ""]
     for raw in card.get("detail", "").splitlines():
-        text = _MARKDOWN_ESCAPE.sub(r"\1", raw.replace("**", "")).replace("&lt;", "<").replace("&amp;", "&")
+        text = _MARKDOWN_ESCAPE.sub(r"\1", _EMPHASIS.sub(r"\1", raw)).replace("&lt;", "<").replace("&amp;", "&")
         indent = len(text) - len(text.lstrip())
         bullet = text.lstrip().startswith("- ")
         lines += textwrap.wrap(

@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
     fhir_port = int(os.environ.get("FHIR_PORT", "8081"))
+    for variable, number in (("PORT", port), ("FHIR_PORT", fhir_port)):
+        if not _port_free(host, number):
+            # Another server there (make serve, say) would answer the replays instead: a demo of the wrong service.
+            print(
+                f"demo: port {number} on {host} is in use; stop what runs there or choose another with {variable}=...",
+                file=sys.stderr,
+            )
+            return 2
     with running_fhir_server(FhirStore(page_size=50), port=fhir_port) as fhir:
         summary = upload_fixtures(fhir, DEFAULT_FIXTURES, today=args.today)
         print(
@@ -110,11 +119,23 @@ def main(argv: list[str] | None = None) -> int:
                 return 0 if kept else 1
             print("\nServing until Ctrl-C.")
             service.wait()
-            return 0
+            return 0 if kept else 1
         except KeyboardInterrupt:
-            return 0
+            return 0 if kept else 1
         finally:
             _stop(service)
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` (a bind succeeds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers do: a connection of a previous run in TIME_WAIT is no server; a listener still is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _start_service(host: str, port: int, fhir: str, today: date) -> subprocess.Popen[bytes]:
@@ -219,7 +240,7 @@ def _print_table(replays: list[Replay], base: str, fhir: str) -> None:
                 print(f"  {'':<24} promised: {r.promised} (fixtures/golden/{r.service}/{r.case})")
             if r.seasonal:
                 print(f"  {'':<24} (standard course: depends on the season; golden: {r.promised})")
-            if hook == "patient-view" and r.promised.startswith(("start", "consider", "stop", "continue", "pause")):
+            if hook == "patient-view" and not r.promised.startswith("no card"):
                 query = (
                     f"?fhirServiceUrl={quote(fhir, safe='')}&patientId={r.patient_id}"
                     f"&serviceDiscoveryURL={quote(base + '/cds-services', safe='')}&hook=patient-view"

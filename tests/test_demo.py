@@ -40,3 +40,25 @@ def test_the_demo_shows_every_promised_card(today: str) -> None:
     assert "https://sandbox.cds-hooks.org/?fhirServiceUrl=" in out
     promised = out.strip().splitlines()[-1]
     assert promised.endswith("promised cards shown.") and int(promised.split()[0]) >= 29
+
+
+@pytest.mark.parametrize("variable", ["PORT", "FHIR_PORT"])
+def test_a_busy_port_stops_the_demo_with_one_line_naming_its_variable(variable: str) -> None:
+    """`make demo` while `make serve` holds 8080 must not replay against the wrong server."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        ports = {"PORT": str(free_port()), "FHIR_PORT": str(free_port()), variable: str(busy.getsockname()[1])}
+        done = subprocess.run(
+            [sys.executable, "scripts/demo.py", "--check"],
+            cwd=ROOT,
+            env={**os.environ, **ports},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{variable}=" in lines[0] and ports[variable] in lines[0]

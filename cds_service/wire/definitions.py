@@ -148,7 +148,8 @@ SERVICES: tuple[ServiceDefinition, ...] = (
     ),
 )
 USAGE_REQUIREMENTS = (
-    "Needs the listed prefetch (all keys except medicationStatements and procedures are required). Keys the client "
+    "Needs the listed prefetch (all keys except medicationStatements, procedures and immunizations are required). "
+    "Keys the client "
     "does not prefetch are fetched from fhirServer when the request carries fhirAuthorization and the server is on "
     "the service's allowlist; otherwise the service answers 412. Dates are evaluated in the Europe/Copenhagen time "
     "zone by default."

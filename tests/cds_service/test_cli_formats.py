@@ -20,7 +20,7 @@ def test_text_format_is_plain_and_decision_first(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     first, *rest = out.splitlines()
     assert first.startswith("INFO: Start IgRT: IgG 3.1 g/L < 4 g/L")
-    assert "**" not in out and "\\" not in out
+    assert "*" not in out and "\\" not in out  # neither **strong** nor *emphasis* (the source line's title)
     assert "-> suggestion: Order serum IgG" in out
     assert max(len(line) for line in rest if not line.startswith("  -> ")) <= 120  # links keep their URL whole
 
@@ -57,3 +57,10 @@ def test_a_closed_pipe_ends_quietly() -> None:
     _, stderr = producer.communicate(timeout=60)
     assert producer.returncode == 0
     assert b"BrokenPipeError" not in stderr and b"Traceback" not in stderr
+
+
+def test_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "serve: migrate the database" in out
