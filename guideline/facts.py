@@ -23,6 +23,7 @@ from datetime import date
 
 from guideline.calendar import add_calendar_months, age_in_years, in_window
 from guideline.concepts import Analyte, DiagnosisKind, Population, TherapyKind
+from guideline.evidence import ANALYTE_LABELS
 from guideline.igrt import IgrtStatus, igrt_status
 from guideline.index_dates import IndexDate, index_dates
 from guideline.infections import InfectionEpisode, infection_episodes
@@ -257,7 +258,7 @@ def _preliminary_issues(record: PatientRecord, as_of: date) -> tuple[DataIssue, 
             ref=item.lab.ref,
             reason=msg(
                 "{analyte} {value} of {on} is preliminary: not used until the final result",
-                analyte=item.lab.analyte.value.replace("ig", "Ig", 1),
+                analyte=ANALYTE_LABELS[item.lab.analyte],
                 value=item.lab.shown(),
                 on=item.lab.effective,
             ),

@@ -365,7 +365,8 @@ def test_a_newer_preliminary_low_igg_is_never_silently_outweighed(value: float, 
     rec = record(diagnoses=(HAEM,), labs=(igg(7.0, "2026-11-10"),), preliminary_labs=(_preliminary(value, on),))
     finding = evaluate(rec, as_of=d("2026-11-20"))
     assert finding.rule == expected
-    assert any("preliminary" in i.reason.english() and "Observation/prelim" in i.ref for i in finding.data_issues)
+    named = [i.reason.english() for i in finding.data_issues if i.ref.startswith("Observation/prelim")]
+    assert named == [f"IgG {value:g} g/L of {on} is preliminary: not used until the final result"]
 
 
 @pytest.mark.parametrize("on_igrt_now", [False, True])
