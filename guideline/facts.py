@@ -169,8 +169,7 @@ def derive(record: PatientRecord, *, as_of: date, p: Parameters) -> Facts:
     diagnoses = tuple(d for d in record.diagnoses if d.recorded is None or d.recorded <= as_of)
     kinds = {d.kind for d in diagnoses}
     populations: set[Population] = set()
-    facts_adult = _adult(record, as_of, p)
-    if (index is not None or undated is not None) and facts_adult is not False and facts_adult is not None:
+    if (index is not None or undated is not None) and _adult(record, as_of, p) is True:
         populations.add(Population.CAR_T_OR_BSAB)
     allo_until = _allo_hsct_until(diagnoses, p)
     if DiagnosisKind.ALLO_HSCT in kinds:

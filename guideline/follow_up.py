@@ -44,9 +44,9 @@ def follow_up_due(facts: Facts, episode: IgrtEpisode) -> tuple[date, bool]:
     upcoming = next_follow_up(episode.start, as_of + timedelta(days=1), facts)
     past = _scheduled(episode.start, as_of, facts)
     soon = upcoming <= as_of + timedelta(days=facts.p.follow_up_due_soon_days)
-    if past is not None and not _done(facts, past) and not soon:
+    if past is not None and (past == as_of or not soon) and not _done(facts, past):
         return past, True
-    return (past, True) if past == as_of and not _done(facts, past) else (upcoming, False)
+    return upcoming, False
 
 
 def _done(facts: Facts, scheduled: date) -> bool:

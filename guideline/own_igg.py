@@ -55,6 +55,14 @@ class ConfoundedIgg:
     exposure: Exposure
     own_from: date
 
+    def as_upper_bound(self) -> LabResult:
+        """Return the lab marked as an upper bound of the own IgG (infused IgG only raises the measured value)."""
+        dose = self.exposure
+        reason = UpperBoundReason(
+            dose_display=dose.display, dose_ref=dose.ref, dose_on=dose.end, own_from=self.own_from
+        )
+        return self.lab.model_copy(update={"upper_bound_after": reason})
+
 
 def is_immunomodulation(record: IgrtRecord, immunomodulation_reasons: frozenset[str]) -> bool:
     """Return whether an immunoglobulin record was given for another reason than replacement."""
@@ -142,16 +150,8 @@ def upper_bounds(confounded: tuple[ConfoundedIgg, ...], *, below_g_per_l: float)
     An IgG below ``below_g_per_l`` (the start threshold, 4 g/L) drawn under or after immunoglobulin proves the own
     IgG is below it too (issue "clinical fidelity 3" §4); one at or above it is left out, as it decides nothing.
     """
-    found = []
-    for item in confounded:
-        lab, dose = item.lab, item.exposure
-        reason = UpperBoundReason(
-            dose_display=dose.display, dose_ref=dose.ref, dose_on=dose.end, own_from=item.own_from
-        )
-        bound = lab.model_copy(update={"upper_bound_after": reason})
-        if bound.is_below(below_g_per_l):
-            found.append(bound)
-    return tuple(found)
+    bounds = (item.as_upper_bound() for item in confounded)
+    return tuple(bound for bound in bounds if bound.is_below(below_g_per_l))
 
 
 def own_igg_from(found: tuple[Exposure, ...], *, washout_days: int) -> date | None:

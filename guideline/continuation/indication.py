@@ -16,8 +16,8 @@ from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
 from guideline.infections import igg_below_6_infection_criterion
 from guideline.labs import results
-from guideline.model import Criterion, Finding, LabResult, UpperBoundReason
-from guideline.own_igg import ExposureIndex
+from guideline.model import Criterion, Finding, LabResult
+from guideline.own_igg import ConfoundedIgg, ExposureIndex
 from guideline.text import msg
 
 
@@ -101,16 +101,7 @@ def pre_start_igg(facts: Facts, episode: IgrtEpisode, *, earliest: date) -> LabR
         dose = before.confounding(lab.effective, washout_days=p.igg_washout_days)
         if dose is None:
             return lab
-        bound = lab.model_copy(
-            update={
-                "upper_bound_after": UpperBoundReason(
-                    dose_display=dose.display,
-                    dose_ref=dose.ref,
-                    dose_on=dose.end,
-                    own_from=dose.end + timedelta(days=p.igg_washout_days),
-                )
-            }
-        )
+        bound = ConfoundedIgg(lab, dose, dose.end + timedelta(days=p.igg_washout_days)).as_upper_bound()
         if bound.is_below(p.igg_start_below_g_per_l):
             return bound
     return None
