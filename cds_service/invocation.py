@@ -17,14 +17,14 @@ from typing import Any
 from cds_service.cards.i18n import LANGUAGES, translator
 from cds_service.cards.options import CardOptions, resolve
 from cds_service.cards.render import CardCall, render_advice_card, render_card
-from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient
+from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient, LargeCallGate
 from cds_service.ehr.prefetch import Fetch, gather
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.settings import Settings
 from cds_service.time_limits import Deadline
 from cds_service.wire.definitions import ServiceDefinition
 from cds_service.wire.requests import HookRequest
-from decision import decide
+from decision import Decision, decide
 from fhir_mappers import ImmunoglobulinOrder, MappingContext, code_table, immunoglobulin_orders, medications_by_key
 from fhir_mappers.orders import draft_resources
 from guideline.model import Finding
@@ -47,6 +47,8 @@ class Answer:
         data_issue_count: data the service could not interpret.
         issued: every card returned (uuid, kind, rule), the decision card first, so feedback on any of them is
             attributed.
+        decision: the whole decision (mapped record, assessment, orders) the card was rendered from; the evidence
+            page (``cds_service.evidence``) renders the same object, so page and card cannot disagree.
     """
 
     response: dict[str, Any]
@@ -55,6 +57,7 @@ class Answer:
     fetched_keys: tuple[str, ...] = field(default=())
     data_issue_count: int = 0
     issued: tuple[IssuedCard, ...] = ()
+    decision: Decision | None = None
 
     @property
     def card_uuid(self) -> str | None:
@@ -63,13 +66,17 @@ class Answer:
 
 
 def fallback_fetch(
-    request: HookRequest, client: FhirClient | None, deadline: Deadline | None = None
+    request: HookRequest,
+    client: FhirClient | None,
+    deadline: Deadline | None = None,
+    gate: LargeCallGate | None = None,
 ) -> tuple[Fetch | None, str]:
     """Return the fallback fetch for this request, or ``None`` and why there is none.
 
     The fetch may wait on the EHR up to ``CDS_FHIR_BUDGET_SECONDS`` (all keys and pages together); that time is
     added to ``deadline`` rather than taken from the service's own latency budget (``Deadline.waiting_on_ehr``).
     Its time and failures are counted (``cds_fhir_fetch_duration_seconds``, ``cds_fhir_fetch_failures_total``).
+    ``gate``: the call's large-call slot, taken once its answers pass the threshold (``FhirClient.fetch_all``).
     """
     if client is None:
         return None, "no FHIR server access from this command"
@@ -82,7 +89,7 @@ def fallback_fetch(
         allowance = client.settings.budget
         waiting = deadline.waiting_on_ehr(allowance) if deadline is not None else nullcontext()
         with FHIR_FETCH_SECONDS.time(), waiting:
-            results = client.fetch_all(server, token, urls, budget=allowance)
+            results = client.fetch_all(server, token, urls, budget=allowance, gate=gate)
         for result in results.values():
             if isinstance(result, FhirAccessError):
                 FHIR_FETCH_FAILURES.labels(result.kind).inc()
@@ -102,6 +109,8 @@ def invoke(
     accept_language: str | None = None,
     language: str | None = None,
     card_seed: str | None = None,
+    evidence_base_url: str | None = None,
+    admission: LargeCallGate | None = None,
 ) -> Answer:
     """Answer one hook call.
 
@@ -110,10 +119,15 @@ def invoke(
 
     ``deadline`` bounds the fallback fetch (the HTTP layer also stops waiting for the whole call at it).
     ``accept_language``: the HTTP ``Accept-Language`` header; ``language`` forces the card language (CLI).
+    ``evidence_base_url``: where the evidence page's SMART launch lives (the card links to it); ``None``: no link.
+    ``admission``: the call's place at its worker's large-call gate (``cds_service.http.large_requests``): large
+    fallback answers are read and parsed only under the slot. ``None``: no gate (the command line).
 
     Raises:
         InvalidHookRequestError: a malformed prefetch value.
         PrefetchUnavailableError: required data neither prefetched nor fetchable (412).
+        RequestTooLargeError: a prefetch Bundle with more entries, or a prefetch with more resources, than a call
+            may hold (413).
     """
     context = request.context
     policy = service.policy
@@ -127,13 +141,14 @@ def invoke(
         if not orders:
             _log(service, request, outcome="no-immunoglobulin-order")
             return Answer({"cards": []}, "no-immunoglobulin-order")
-    fetch, no_fetch_reason = fallback_fetch(request, fhir_client, deadline)
+    fetch, no_fetch_reason = fallback_fetch(request, fhir_client, deadline, admission)
     gathered = gather(
         request.prefetch,
         context=context.model_dump(),
         optional_keys=settings.optional_prefetch,
         fetch=fetch,
         no_fetch_reason=no_fetch_reason,
+        limits=settings.resource_limits,
     )
     decision = decide(
         gathered.resources,
@@ -151,12 +166,12 @@ def invoke(
     assessment = decision.assessment
     if assessment is None:
         _log(service, request, outcome=decision.outcome)
-        return Answer({"cards": []}, decision.outcome, fetched_keys=fetched)
+        return Answer({"cards": []}, decision.outcome, fetched_keys=fetched, decision=decision)
     finding = assessment.finding
     issue_count = len(finding.data_issues)
     if not decision.shown:
         _log(service, request, outcome=f"quiet:{finding.rule.value}")
-        return Answer({"cards": []}, "quiet", finding, fetched, issue_count)
+        return Answer({"cards": []}, "quiet", finding, fetched, issue_count, decision=decision)
     orders = decision.orders
     options = card_options(request, settings, accept_language=accept_language, language=language)
     call = CardCall(
@@ -165,6 +180,8 @@ def invoke(
         settings=settings,
         t=translator(options.language),
         options=options,
+        service_id=service.id,
+        evidence_base_url=evidence_base_url,
     )
     card = render_card(finding, call, about_orders=policy.reads_orders, orders=orders, advice=assessment.advice)
     cards = [card]
@@ -175,7 +192,7 @@ def invoke(
             cards.append(extra)
             issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
-    return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued))
+    return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued), decision)
 
 
 def card_options(

@@ -1,9 +1,22 @@
-"""Reading FHIR Bulk Data NDJSON (one resource per line), as ``$export`` writes it.
+"""Reading FHIR Bulk Data NDJSON (one resource per line), as ``$export`` writes it, never holding more than a line.
 
 Both layouts: one or more files per resource type in one directory (``Observation.ndjson``, ``Observation_2.ndjson``
 ...), and the patient-organised layout (a directory per patient). Every ``*.ndjson`` file below the input directory
 is read, line by line. A line that is not a JSON object with a ``resourceType`` is a ``BadLine`` (file and line
 number), reported and skipped: nothing is dropped silently.
+
+**Line length.** A line longer than ``max_line_bytes`` (``DEFAULT_MAX_LINE_BYTES``, 16 MiB; ``cds-service cohort
+--max-line-bytes``) is a ``BadLine`` too ("longer than N bytes"), read past in 1 MiB pieces and never held: the
+reader holds at most the limit plus one byte of a line (``split_lines``: ``readline(limit)``, then the rest of an
+over-long line read and dropped). Before, a 300 MiB line cost the run 1.3 GB (the line, its copy, the parsed
+string). Why 16 MiB: the largest lines of real exports are DocumentReference or Binary resources carrying a file
+inline as base64 (``attachment.data``, a third larger than the file): scanned letters and reports of a few MB. 16 MiB
+admits a 12 MB attachment and keeps a line's worst cost (the bytes, their copy, the parsed string: about 4x the
+line) near 64 MB.
+
+**Ranges.** ``split_lines`` reads the lines that *start* in a byte range of a file (Hadoop's rule for splits), so the
+Spark engine reads one file in several tasks by the same code (``cohort.spark_engine``); a range's lines are
+numbered from 1 and the caller adds the lines of the ranges before it.
 """
 
 from __future__ import annotations
@@ -11,20 +24,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-from fhir_mappers.references import reference_key
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest NDJSON line read, in bytes (its line break not counted): 16 MiB (see the module docstring)."""
+DISCARD_CHUNK = 1024 * 1024
+"""Bytes read at a time past the limit of an over-long line (read and dropped)."""
 
 
 @dataclass(frozen=True)
 class BadLine:
-    """A line that could not be read: ``path`` and 1-based ``line`` in it, and why."""
+    """A line that could not be read: ``path`` and 1-based ``line`` in it, and why.
+
+    ``str()`` gives the report's wording: ``line 7 of Observation.ndjson: not JSON (...)``.
+    """
 
     path: str
     line: int
     reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} of {self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,11 @@ class Line:
 
     resource: dict[str, Any]
     raw: bytes
+
+
+def too_long(path: str, number: int, max_line_bytes: int) -> BadLine:
+    """Return the ``BadLine`` of an over-long line: ``longer than N bytes (--max-line-bytes), skipped``."""
+    return BadLine(path, number, f"longer than {max_line_bytes} bytes (--max-line-bytes), skipped")
 
 
 def ndjson_files(directory: Path) -> list[Path]:
@@ -49,14 +76,72 @@ def ndjson_files(directory: Path) -> list[Path]:
     return files
 
 
-def read_lines(path: Path, *, root: Path) -> Iterator[Line | BadLine]:
-    """Yield each non-empty line of one NDJSON file as a ``Line`` or a ``BadLine`` (named relative to ``root``)."""
+def read_lines(path: Path, *, root: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line | BadLine]:
+    """Yield each non-empty line of one NDJSON file as a ``Line`` or a ``BadLine`` (named relative to ``root``).
+
+    A line longer than ``max_line_bytes`` is a ``BadLine`` (``too_long``), never held whole.
+    """
     name = str(path.relative_to(root))
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            item = parse_line(raw, path=name, number=number)
+        for number, raw in enumerate(split_lines(handle, max_line_bytes=max_line_bytes), start=1):
+            item = too_long(name, number, max_line_bytes) if raw is None else parse_line(raw, path=name, number=number)
             if item is not None:
                 yield item
+
+
+def split_lines(
+    handle: IO[bytes], *, max_line_bytes: int, start: int = 0, end: int | None = None
+) -> Iterator[bytes | None]:
+    r"""Yield each line of ``handle`` that starts at a byte offset in ``[start, end)``: its bytes, or ``None`` if long.
+
+    Args:
+        handle: a file opened in binary mode (seekable when ``start`` > 0).
+        max_line_bytes: the longest line yielded, in bytes, its ``\n`` not counted (a ``\r`` before it is).
+            A longer line yields ``None``: at most ``max_line_bytes + 1`` of its bytes are ever held, the rest is
+            read in ``DISCARD_CHUNK`` pieces and dropped.
+        start: the first byte of the range. A line starts at 0 or after a ``\n``; one that began before ``start``
+            belongs to the range before (it is read past, in pieces).
+        end: the byte after the range (``None``: the end of the file). The last line may run past it.
+
+    Every line starting in the range is yielded (blank ones too), in order: the k-th yield is the range's k-th line.
+    """
+    if start > 0:
+        handle.seek(start - 1)
+        skipped = _read_past_line(handle, None if end is None else end - start)
+        if skipped is None:  # the line holding byte start-1 runs past the range: no line starts in it
+            return
+        position = start - 1 + skipped
+    else:
+        handle.seek(0)
+        position = 0
+    while end is None or position < end:
+        raw = handle.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        position += len(raw)
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            yield None
+            rest = _read_past_line(handle, None if end is None else max(end - position, 0))
+            if rest is None:  # it runs past the range: no other line starts in it
+                return
+            position += rest
+        else:
+            yield raw
+
+
+def _read_past_line(handle: IO[bytes], budget: int | None = None) -> int | None:
+    r"""Read to just after the next ``\n`` (or the end of the file) in ``DISCARD_CHUNK`` pieces; return bytes read.
+
+    With a ``budget``, read at most that many bytes: ``None`` when they hold no ``\n`` (the line goes on past them).
+    A range never reads much past its end, however long the line it starts or ends in.
+    """
+    read = 0
+    while budget is None or read < budget:
+        chunk = handle.readline(DISCARD_CHUNK if budget is None else min(DISCARD_CHUNK, budget - read))
+        if not chunk or chunk.endswith(b"\n"):
+            return read + len(chunk)
+        read += len(chunk)
+    return None
 
 
 def parse_line(raw: bytes, *, path: str, number: int) -> Line | BadLine | None:
@@ -74,18 +159,3 @@ def parse_line(raw: bytes, *, path: str, number: int) -> Line | BadLine | None:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return BadLine(path, number, "not a FHIR resource (no resourceType)")
     return Line(resource, raw)
-
-
-def patient_of(resource: dict[str, Any]) -> str | None:
-    """Return the id of the patient a resource belongs to (``Patient.id``, or ``subject`` / ``patient``), else None.
-
-    The reference is read as the mappers read it (``fhir_mappers.references.reference_key``: relative, absolute or
-    versioned), so a resource grouped under a patient is one ``summarize`` accepts for that patient.
-    """
-    if resource.get("resourceType") == "Patient":
-        value = resource.get("id")
-        return value if isinstance(value, str) and value else None
-    key = reference_key(resource.get("subject") or resource.get("patient"))
-    if key is None or not key.startswith("Patient/"):
-        return None
-    return key.removeprefix("Patient/") or None

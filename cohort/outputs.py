@@ -2,24 +2,25 @@
 
 * ``worklist.csv``: one row per patient on the worklist, what is due first at the top
   (``cohort.evaluation.due_order``). Deceased patients and patients the guideline does not concern
-  (``WorklistRow.on_worklist`` False) get no line: they are counted in the summary.
+  (``WorklistRow.on_worklist`` False) get no line: they are counted in the summary. Every cell quoted and safe from
+  spreadsheet formula injection (``cohort.spreadsheet``: patient ids and missing-data texts come from the export).
 * ``guidance-responses.ndjson``: one FHIR R4 ``GuidanceResponse`` per patient on the worklist (status ``success``, or
   ``data-required`` with a ``dataRequirement`` for IgG, IgA and IgM when the decision needs them),
   ``moduleCanonical`` naming the guideline and its version, the decision and dates in a contained ``Parameters``
-  referenced by ``outputParameters``.
+  referenced by ``outputParameters``. Its ``id`` and ``subject`` are FHIR-valid whatever the export's patient id
+  (``cohort.ids``).
 * ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): the patients evaluated, on the worklist,
   not relevant and deceased (``patient_counts``), patients per recommendation and population, stop-due dates per
-  month over the coming 12 months, the unreadable lines.
+  month over the coming 12 months, the resources not evaluated (no patient, another server's patient), the
+  unreadable lines (over-long ones included).
 * ``changes.csv`` (compare runs): each patient whose recommendation, rule, population, dates or card would change
-  under other interpretation settings, a line per changed field, with the settings behind the change.
+  under other interpretation settings, a line per changed field, with the settings behind the change (cells as in
+  ``worklist.csv``).
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import html
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -30,14 +31,15 @@ import orjson
 
 from cohort.bulk import BadLine
 from cohort.evaluation import DECEASED, NOT_RELEVANT, WorklistRow, changes
+from cohort.ids import guidance_response_id as guidance_response_id  # re-exported: the id of a GuidanceResponse
+from cohort.ids import subject_of
+from cohort.spreadsheet import write_rows
 from guideline.calendar import add_calendar_months
 from guideline.parameters import Parameters
 
 MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
 """``GuidanceResponse.moduleCanonical``: the guideline this service implements, with its version (SID summary v1.1;
 the full version text, addendum included, is the ``guidelineVersion`` output parameter)."""
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-"""A FHIR ``id``: 1-64 characters A-Z, a-z, 0-9, '-' or '.'."""
 LOINC = "http://loinc.org"
 LAB_CODES = (("2465-3", "IgG"), ("2458-8", "IgA"), ("2472-9", "IgM"))
 FIELDS = (
@@ -74,18 +76,26 @@ def patient_counts(rows: Iterable[WorklistRow]) -> dict[str, int]:
 
 
 def write_worklist(rows: Iterable[WorklistRow], path: Path) -> None:
-    """Write the worklist CSV (rows already in due order; those not on the worklist skipped); dates ISO, yes/no."""
+    """Write the worklist CSV (rows already in due order; those not on the worklist skipped); dates ISO, yes/no.
+
+    Every cell is quoted and made safe for spreadsheets (``cohort.spreadsheet.safe_cell``: ``=HYPERLINK(...)`` is
+    written ``'=HYPERLINK(...)``).
+    """
+    listed = (row for row in rows if row.on_worklist)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for row in rows:
-            if not row.on_worklist:
-                continue
-            writer.writerow([*(_cell(getattr(row, field)) for field in FIELDS), "; ".join(row.missing)])
+        write_rows(
+            handle,
+            COLUMNS,
+            ([*(_cell(getattr(row, field)) for field in FIELDS), "; ".join(row.missing)] for row in listed),
+        )
 
 
 def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) -> dict[str, Any]:
-    """Return the FHIR R4 ``GuidanceResponse`` of one patient's decision (a JSON-ready dict)."""
+    """Return the FHIR R4 ``GuidanceResponse`` of one patient's decision (a JSON-ready dict).
+
+    ``id`` is ``cohort.ids.guidance_response_id`` and ``subject`` ``cohort.ids.subject_of`` of the patient id: a
+    literal ``Patient/<id>`` for a FHIR id, a logical reference (``subject.identifier``) for any other.
+    """
     parameters: list[dict[str, Any]] = [
         {"name": "recommendation", "valueCode": row.recommendation},
         {"name": "rule", "valueCode": row.rule},
@@ -109,7 +119,7 @@ def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) 
         "contained": [{"resourceType": "Parameters", "id": "decision", "parameter": parameters}],
         "moduleCanonical": MODULE,
         "status": "data-required" if row.recommendation == "insufficient-data" else "success",
-        "subject": {"reference": f"Patient/{row.patient_id}"},
+        "subject": subject_of(row.patient_id),
         "occurrenceDateTime": as_of.isoformat(),
         "outputParameters": {"reference": "#decision"},
     }
@@ -119,19 +129,6 @@ def guidance_response(row: WorklistRow, *, as_of: date, guideline_version: str) 
             for code, _ in LAB_CODES
         ]
     return response
-
-
-def guidance_response_id(patient_id: str) -> str:
-    """Return ``GuidanceResponse.id``: ``sid-igrt-<patient id>`` when that is a FHIR id, else a hash of the patient id.
-
-    A Bulk export's patient ids need not make a valid id with the prefix (over 55 characters, or characters a FHIR id
-    does not allow); those get ``sid-igrt-`` and the first 40 hex digits of the id's SHA-256: valid, and distinct
-    where cutting the id short would have made two patients one.
-    """
-    candidate = f"sid-igrt-{patient_id}"
-    if _FHIR_ID.fullmatch(candidate):
-        return candidate
-    return "sid-igrt-" + hashlib.sha256(patient_id.encode("utf-8")).hexdigest()[:40]
 
 
 def write_guidance_responses(rows: Iterable[WorklistRow], path: Path, *, as_of: date, version: str) -> None:
@@ -158,19 +155,19 @@ def write_changes(
 ) -> None:
     """Write ``changes.csv``: one line per changed field of each patient whose decision would change.
 
-    ``why`` names the changed settings the decision used (under either setting), else every changed setting.
+    ``why`` names the changed settings the decision used (under either setting), else every changed setting. Cells
+    as in ``write_worklist`` (quoted, spreadsheet-safe).
     """
+    lines: list[list[str]] = []
+    for current, other in pairs:
+        changed = changes(current, other)
+        if not changed:
+            continue
+        used = [name for name in overrides if name in current.interpretations or name in other.interpretations]
+        why = "; ".join(f"{name}: {overrides[name][0]} -> {overrides[name][1]}" for name in used or overrides)
+        lines += [[current.patient_id, field, _cell(before), _cell(after), why] for field, before, after in changed]
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("patient_id", "field", "current", f"with {label}".strip(), "why"))
-        for current, other in pairs:
-            changed = changes(current, other)
-            if not changed:
-                continue
-            used = [name for name in overrides if name in current.interpretations or name in other.interpretations]
-            why = "; ".join(f"{name}: {overrides[name][0]} -> {overrides[name][1]}" for name in used or overrides)
-            for field, before, after in changed:
-                writer.writerow((current.patient_id, field, _cell(before), _cell(after), why))
+        write_rows(handle, ("patient_id", "field", "current", f"with {label}".strip(), "why"), lines)
 
 
 def _cell(value: Any) -> str:
@@ -189,10 +186,14 @@ def write_summary(
     as_of: date,
     version: str,
     changed: int | None = None,
+    without_patient: int = 0,
+    other_server: int = 0,
 ) -> None:
     """Write the self-contained HTML summary (see the module docstring); ``changed``: patients a compare changed.
 
-    ``rows``: every patient evaluated (those not on the worklist are counted, not charted).
+    ``rows``: every patient evaluated (those not on the worklist are counted, not charted); ``bad_lines``: the
+    unreadable and over-long lines (the first 200 listed); ``without_patient`` and ``other_server``: resources not
+    evaluated because they name no patient, or a patient on another server (``cohort.ownership``).
     """
     counts = patient_counts(rows)
     shown = [row for row in rows if row.patient_view_card]
@@ -202,7 +203,7 @@ def write_summary(
     stop_due = Counter(row.stop_due.replace(day=1) for row in rows if row.stop_due is not None)
     overdue = sum(1 for row in rows if row.stop_due is not None and row.stop_due < as_of)
     per_month = [(month.strftime("%Y-%m"), stop_due.get(month, 0)) for month in months]
-    bad = "".join(f"<li>{html.escape(b.path)}, line {b.line}: {html.escape(b.reason)}</li>" for b in bad_lines[:200])
+    bad = "".join(f"<li>{html.escape(str(b))}</li>" for b in bad_lines[:200])
     more = f"<p>… and {len(bad_lines) - 200} more.</p>" if len(bad_lines) > 200 else ""
     compared = (
         f" Under the compared settings, {changed} patients' decision would change (<code>changes.csv</code>)."
@@ -227,6 +228,13 @@ reference range).</li>
 <li>{counts[DECEASED]} deceased (<code>Patient.deceased[x]</code>): no recommendation.</li>
 </ul>
 <p>They have no line in <code>worklist.csv</code> and no <code>GuidanceResponse</code>.</p>
+<h2>Resources not evaluated</h2>
+<ul>
+<li>{without_patient} name no patient (no <code>subject</code> or <code>patient</code> reference to a Patient, or a
+<code>urn:</code> one, which NDJSON cannot resolve).</li>
+<li>{other_server} name a patient on another server (an absolute reference outside this export's base): another
+server's <code>Patient/x</code> is not this export's <code>Patient/x</code>.</li>
+</ul>
 <h2>Patients with a card, per recommendation</h2>
 {_bars(sorted(by_recommendation.items(), key=lambda kv: -kv[1]))}
 <h2>Patients with a card, per population</h2>

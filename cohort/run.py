@@ -3,8 +3,10 @@
 Memory stays flat: lines stream from the files into ``cohort.grouping.PatientGrouper`` (SQLite), and patients are
 evaluated in chunks by a process pool with a bounded number of chunks in flight. Medication resources (which belong
 to no patient) are kept in memory for ``medicationReference`` (a formulary, not a population). Resources that name
-no patient are counted and reported, not evaluated. Deceased patients and patients the guideline does not concern
-are evaluated, counted (``CohortResult.counts``) and left off the worklist (``cohort.evaluation``).
+no patient, and resources that name a patient on another server (``cohort.ownership``), are counted and reported,
+not evaluated. Deceased patients and patients the guideline does not concern are evaluated, counted
+(``CohortResult.counts``) and left off the worklist (``cohort.evaluation``). Lines longer than the export's limit
+are reported with the unreadable lines and never held (``cohort.bulk``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from cohort.bulk import BadLine, ndjson_files, patient_of, read_lines
+from cohort.bulk import BadLine
 from cohort.evaluation import WorklistRow, changed_patients, due_order, evaluate_patient
+from cohort.export import Export, open_export
 from cohort.grouping import PatientGrouper
 from cohort.outputs import (
     compare_overrides,
@@ -32,6 +35,7 @@ from cohort.outputs import (
     write_summary,
     write_worklist,
 )
+from cohort.ownership import FOREIGN
 from guideline.parameters import Parameters
 
 _CHUNK = 200
@@ -39,12 +43,28 @@ _CHUNK = 200
 
 
 @dataclass(frozen=True)
+class Placed:
+    """How an engine placed the export's lines: each patient's row (and compared row), the rest counted.
+
+    ``bad``: unreadable and over-long lines; ``without_patient``: resources that name no patient; ``other_server``:
+    resources that name a patient on another server (``cohort.ownership.FOREIGN``).
+    """
+
+    pairs: list[tuple[WorklistRow, WorklistRow | None]]
+    bad: list[BadLine]
+    without_patient: int
+    other_server: int
+
+
+@dataclass(frozen=True)
 class CohortResult:
-    """What a run did: rows in due order, unreadable lines, resources of no patient, seconds, worker processes.
+    """What a run did: rows in due order, unreadable lines, resources not evaluated, seconds, worker processes.
 
     ``rows`` holds every patient evaluated: the worklist's rows in due order, then the patients left off it
     (``WorklistRow.on_worklist`` False: recommendation ``deceased`` or ``not-relevant``), which ``worklist`` leaves
     out and ``counts`` counts. ``workers`` is 0 for the Spark engine (its parallelism is the cluster's).
+    ``without_patient``: resources that name no patient; ``other_server``: resources that name a patient on another
+    server (neither evaluated). ``export``: the export as it was read (its base, its line limit; set by ``run_cohort``).
     """
 
     rows: tuple[WorklistRow, ...]
@@ -55,6 +75,8 @@ class CohortResult:
     outputs: tuple[Path, ...] = field(default=())
     compared: tuple[tuple[WorklistRow, WorklistRow], ...] = ()
     """With ``compare``: every patient as ``(current, under the compared settings)``, in worklist order."""
+    other_server: int = 0
+    export: Export | None = None
 
     @property
     def worklist(self) -> tuple[WorklistRow, ...]:
@@ -73,7 +95,7 @@ class CohortResult:
 
 
 def run_cohort(
-    input_dir: Path,
+    source: Path | Export,
     out_dir: Path,
     *,
     as_of: date,
@@ -87,10 +109,11 @@ def run_cohort(
     engine: str = "local",
     master: str = "local[*]",
 ) -> CohortResult:
-    """Evaluate every patient of the Bulk NDJSON export in ``input_dir``; write the outputs into ``out_dir``.
+    """Evaluate every patient of the Bulk NDJSON export ``source``; write the outputs into ``out_dir``.
 
     Args:
-        input_dir: the export (``*.ndjson`` below it, either layout).
+        source: the export (``*.ndjson`` below it, either layout): a directory (``cohort.export.open_export`` with
+            its defaults: 16 MiB lines, the base from its ``manifest.json`` if any) or an opened ``Export``.
         out_dir: where ``worklist.csv``, ``guidance-responses.ndjson`` and ``summary.html`` go (created).
         as_of: the evaluation date.
         parameters: guideline parameters (the service's, interpretation settings included).
@@ -105,28 +128,27 @@ def run_cohort(
         master: the Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn`` ...), for ``engine="spark"``.
 
     Raises:
-        FileNotFoundError: ``input_dir`` holds no NDJSON file.
+        FileNotFoundError: the export holds no NDJSON file.
+        cohort.export.ExportError: its ``manifest.json`` is not a Bulk Data manifest.
         ValueError: an unknown engine.
     """
     started = time.monotonic()
+    export = source if isinstance(source, Export) else open_export(source)
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "spark":
         from cohort.spark_engine import evaluate_with_spark  # pyspark only when asked for
 
-        pairs, bad, without_patient = evaluate_with_spark(
-            input_dir, master=master, as_of=as_of, parameters=parameters, tz=tz, compare=compare
-        )
+        placed = evaluate_with_spark(export, master=master, as_of=as_of, parameters=parameters, tz=tz, compare=compare)
         used = 0
     elif engine == "local":
         workers = max(1, workers or os.cpu_count() or 1)
-        pairs, bad, without_patient = _evaluate_locally(input_dir, as_of, parameters, tz, compare, workers, progress)
+        placed = _evaluate_locally(export, as_of, parameters, tz, compare, workers, progress)
         used = workers
     else:
         raise ValueError(f"unknown engine {engine!r} (local or spark)")
     return _write(
-        pairs,
-        bad,
-        without_patient,
+        placed,
+        export,
         out_dir,
         as_of=as_of,
         parameters=parameters,
@@ -139,31 +161,33 @@ def run_cohort(
 
 
 def _evaluate_locally(
-    input_dir: Path,
+    export: Export,
     as_of: date,
     parameters: Parameters,
     tz: ZoneInfo,
     compare: Parameters | None,
     workers: int,
     progress: TextIO | None,
-) -> tuple[list[_Pair], list[BadLine], int]:
-    files = ndjson_files(input_dir)
+) -> Placed:
+    files = export.files()
     bad: list[BadLine] = []
     medications: dict[str, Mapping[str, Any]] = {}
-    without_patient = 0
+    without_patient = other_server = 0
     with tempfile.TemporaryDirectory(prefix="cohort-") as scratch:
         grouper = PatientGrouper(Path(scratch) / "patients.sqlite3")
         try:
             for path in files:
-                for item in read_lines(path, root=input_dir):
+                for item in export.lines(path):
                     if isinstance(item, BadLine):
                         bad.append(item)
                     elif item.resource.get("resourceType") == "Medication":
                         medications[f"Medication/{item.resource.get('id')}"] = item.resource
-                    elif (patient := patient_of(item.resource)) is not None:
-                        grouper.add(patient, item.raw)
-                    else:
+                    elif (patient := export.owner(item.resource)) is None:
                         without_patient += 1
+                    elif patient is FOREIGN:
+                        other_server += 1
+                    else:
+                        grouper.add(patient, item.raw)
             total = grouper.count()
             meter = _Progress(total, progress)
             context = (as_of, parameters, tz, medications, compare)
@@ -171,13 +195,12 @@ def _evaluate_locally(
             meter.done()
         finally:
             grouper.close()
-    return pairs, bad, without_patient
+    return Placed(pairs, bad, without_patient, other_server)
 
 
 def _write(
-    pairs: list[_Pair],
-    bad: list[BadLine],
-    without_patient: int,
+    placed: Placed,
+    export: Export,
     out_dir: Path,
     *,
     as_of: date,
@@ -189,8 +212,8 @@ def _write(
     workers: int,
 ) -> CohortResult:
     """Write the outputs of either engine (rows in worklist order; bad lines by file and line)."""
-    pairs.sort(key=lambda pair: due_order(pair[0]))
-    bad.sort(key=lambda b: (b.path, b.line))
+    pairs = sorted(placed.pairs, key=lambda pair: due_order(pair[0]))
+    bad = sorted(placed.bad, key=lambda b: (b.path, b.line))
     rows = [row for row, _ in pairs]
     outputs = [out_dir / "worklist.csv", out_dir / "guidance-responses.ndjson", out_dir / "summary.html"]
     write_worklist(rows, outputs[0])
@@ -207,8 +230,20 @@ def _write(
         as_of=as_of,
         version=guideline_version,
         changed=changed if compare is not None else None,
+        without_patient=placed.without_patient,
+        other_server=placed.other_server,
     )
-    return CohortResult(tuple(rows), tuple(bad), without_patient, seconds, workers, tuple(outputs), compared)
+    return CohortResult(
+        tuple(rows),
+        tuple(bad),
+        placed.without_patient,
+        seconds,
+        workers,
+        tuple(outputs),
+        compared,
+        other_server=placed.other_server,
+        export=export,
+    )
 
 
 _Context = tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]], Parameters | None]

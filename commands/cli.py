@@ -4,8 +4,12 @@
 * ``evaluate REQUEST.json``: print the cards for a saved hook request (offline; no audit, no FHIR fetch).
 * ``validate REQUEST.json``: where a hook request's prefetch or draftOrders is not valid FHIR R4, and what the
   service does with it (``commands.validate``).
+* ``explain REQUEST.json --html OUT.html``: the evidence page (decision, criteria, IgRT timeline) of a saved hook
+  request, offline (``commands.explain``).
 * ``db upgrade``: apply the Alembic migrations to ``DATABASE_URL``.
 * ``feedback-report``: accept / override rates per rule and guideline version (read-only).
+* ``agreement-report --since DATE``: per rule, how often clinicians' next action agreed with the decision (silent
+  mode's go-live report; ``commands.agreement_report``).
 * ``load-fixtures FHIR_BASE_URL``: upload the synthetic fixture patients to an open FHIR R4 server.
 * ``cohort INPUT --out DIR``: evaluate every patient of a Bulk NDJSON export (``cohort.run``).
 * ``synth-cohort N DIR``: write N synthetic patients as Bulk NDJSON (``cohort.synth``).
@@ -25,6 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from cds_service.audit.agreement import Windows
 from cds_service.cards.i18n import LANGUAGES
 from cds_service.http.app import ANNOUNCED_ENV, announce, load_settings
 from cds_service.invocation import invoke
@@ -33,12 +38,17 @@ from cds_service.settings import SettingsError
 from cds_service.wire.definitions import SERVICES, find
 from cds_service.wire.errors import CdsServiceError
 from cds_service.wire.requests import parse_hook_request
+from cohort.bulk import DEFAULT_MAX_LINE_BYTES
 from cohort.evaluation import changed_patients
+from cohort.export import ExportError, open_export
 from cohort.run import run_cohort
 from cohort.synth import templates_by_patient, write_synthetic_cohort
+from commands.agreement_report import FORMATS, agreement_report
+from commands.explain import explain
 from commands.fhir_validation import R4B_NOTE
 from commands.upload import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
 from commands.validate import validate_request
+from commands.worklist_pages import write_evidence_pages
 from guideline.sources import GUIDELINE_VERSION
 from storage import AuditStore, Database, ReportRow, StorageError
 
@@ -75,6 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument(
         "--language", choices=LANGUAGES, help="card language (default: the request's, then CDS_LANGUAGE)"
     )
+    explain_parser = commands.add_parser(
+        "explain",
+        help="write the evidence page (decision, criteria, IgRT timeline) of a saved hook request as HTML",
+        description="Write the evidence page a clinician opens from the card (Evidence and timeline) for a saved "
+        "CDS Hooks request: the decision, every criterion with its data, the IgRT timeline, the data not used and "
+        "the settings behind it, on one printable page. Offline: nothing is fetched or recorded. Exit status 0 "
+        "written, 2 the request cannot be used (one line on standard error), 1 the file cannot be written.",
+    )
+    explain_parser.add_argument("request", type=Path, help="a CDS Hooks request as JSON")
+    explain_parser.add_argument("--html", type=Path, required=True, metavar="OUT.html", help="the page to write")
+    explain_parser.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
+    explain_parser.add_argument("--service", help="service id (default: the service for the request's hook)")
+    explain_parser.add_argument(
+        "--language", choices=LANGUAGES, help="page language (default: the request's, then CDS_LANGUAGE)"
+    )
     validate = commands.add_parser(
         "validate",
         help="where a hook request's FHIR is not valid R4, and what the service does with it (used, ignored, "
@@ -92,6 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("feedback-report", help="accept/override rates per rule and guideline version")
     report.add_argument("--since", type=date.fromisoformat, help="only cards shown on or after this date")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    agree = commands.add_parser(
+        "agreement-report",
+        help="what the service said (or, silent, would have said) against what clinicians did next, per rule",
+    )
+    agree.add_argument("--since", type=date.fromisoformat, required=True, help="first day judged (UTC)")
+    agree.add_argument("--until", type=date.fromisoformat, help="first day not judged (default: now)")
+    agree.add_argument("--format", choices=FORMATS, default="html", help="html (default), csv or json")
+    agree.add_argument("--out", type=Path, help="write to this file (default: standard output)")
+    agree.add_argument(
+        "--order-hours", type=float, default=24.0, help="hours after order-select within which a signed order counts"
+    )
+    agree.add_argument(
+        "--follow-days", type=int, default=30, help="days after a decision within which a later patient-view counts"
+    )
     load = commands.add_parser("load-fixtures", help="upload the fixture patients to a FHIR R4 server")
     load.add_argument("fhir_base_url", help="e.g. http://localhost:8081/fhir")
     load.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="fixtures/golden directory")
@@ -110,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     cohort.add_argument("--out", type=Path, required=True, help="output directory")
     cohort.add_argument("--workers", type=int, help="processes (default: every core; local engine)")
     cohort.add_argument(
-        "--engine", choices=("local", "spark"), default="local", help="local (default) or spark (PySpark, `make spark`)"
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local (default) or spark (PySpark: make spark installs it)",
     )
     cohort.add_argument("--master", default="local[*]", help="Spark master URL for --engine spark (default local[*])")
     cohort.add_argument(
@@ -119,6 +161,28 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help='JSON of interpretation settings, e.g. {"igg_washout_days": 60}: also evaluate every patient under them '
         "and write changes.csv (who would change, and why)",
+    )
+    cohort.add_argument(
+        "--evidence-pages",
+        action="store_true",
+        help="also write evidence/<Patient.id>.html, the evidence page of each patient on the worklist, and "
+        "evidence/index.html linking them (one more pass over the export; about 0.1-0.2 s a page)",
+    )
+    cohort.add_argument("--language", choices=LANGUAGES, help="language of the evidence pages (default: CDS_LANGUAGE)")
+    cohort.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="BYTES",
+        help=f"longest NDJSON line read (default {DEFAULT_MAX_LINE_BYTES}, 16 MiB): a longer line is reported as "
+        "'line N of FILE: longer than ...' and skipped, never held in memory",
+    )
+    cohort.add_argument(
+        "--fhir-base",
+        metavar="URL",
+        help="the exporting server's FHIR base (default: the request URL of manifest.json in INPUT, if there): "
+        "absolute references under it are this export's patients; others name another server's patient and are "
+        "not evaluated",
     )
     synth = commands.add_parser("synth-cohort", help="write N synthetic patients as FHIR Bulk NDJSON")
     synth.add_argument("count", type=int, help="patients")
@@ -129,7 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "cohort":
             return _cohort(
-                args.input, args.out, args.as_of, args.workers, args.compare_settings, args.engine, args.master
+                args.input,
+                args.out,
+                args.as_of,
+                args.workers,
+                args.compare_settings,
+                args.engine,
+                args.master,
+                evidence_language=(args.language or "") if args.evidence_pages else None,
+                max_line_bytes=args.max_line_bytes,
+                fhir_base=args.fhir_base,
             )
         if args.command == "synth-cohort":
             return _synth_cohort(args.count, args.out, args.as_of, args.seed)
@@ -141,9 +214,26 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.command == "validate":
             return _validate(args.request, service_id=args.service)
+        if args.command == "explain":
+            return explain(
+                args.request, html=args.html, as_of=args.as_of, service_id=args.service, language=args.language
+            )
         if args.command == "db":
             _database().upgrade()
             print("database is at the newest revision")
+            return 0
+        if args.command == "agreement-report":
+            text = agreement_report(
+                AuditStore(_database()),
+                since=args.since,
+                until=args.until,
+                output=args.format,
+                windows=Windows(order_hours=args.order_hours, follow_days=args.follow_days),
+            )
+            if args.out is None:
+                return _write(text)
+            args.out.write_text(text, encoding="utf-8")
+            print(f"agreement report written to {args.out}")
             return 0
         if args.command == "feedback-report":
             return _report(args.since, as_json=args.json)
@@ -161,9 +251,16 @@ def _cohort(
     compare_file: Path | None = None,
     engine: str = "local",
     master: str = "local[*]",
+    evidence_language: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    fhir_base: str | None = None,
 ) -> int:
     settings = load_settings({"AUTH": "off"})  # the service's settings: same parameters, time zone
     day = as_of or settings.today()
+    try:
+        export = open_export(input_dir, fhir_base=fhir_base, max_line_bytes=max_line_bytes)
+    except ExportError as error:
+        raise SettingsError(str(error)) from error
     compare = None
     if compare_file is not None:
         try:
@@ -172,9 +269,10 @@ def _cohort(
                 raise ValueError("a JSON object of interpretation settings is expected")
             compare = settings.parameters.with_interpretations(overrides)
         except (OSError, ValueError) as error:
-            raise SettingsError(f"--compare-settings {compare_file}: {error}") from error
+            print(f"cds-service cohort: --compare-settings {compare_file}: {error}", file=sys.stderr)
+            return 2
     result = run_cohort(
-        input_dir,
+        export,
         out_dir,
         as_of=day,
         parameters=settings.parameters,
@@ -196,14 +294,42 @@ def _cohort(
         + f"); not on it: not-relevant {counts['not-relevant']}, deceased {counts['deceased']}"
     )
     if result.bad_lines:
-        print(f"{len(result.bad_lines)} unreadable lines skipped, e.g. {result.bad_lines[0]}", file=sys.stderr)
+        shown = result.bad_lines[:10]
+        more = len(result.bad_lines) - len(shown)
+        print(
+            f"{len(result.bad_lines)} unreadable lines skipped:\n"
+            + "".join(f"  {bad}\n" for bad in shown)
+            + (f"  ... and {more} more (summary.html lists 200)\n" if more else ""),
+            end="",
+            file=sys.stderr,
+        )
     if result.without_patient:
         print(f"{result.without_patient} resources name no patient and were not evaluated", file=sys.stderr)
+    if result.other_server:
+        print(
+            f"{result.other_server} resources name a patient on another server and were not evaluated (an absolute "
+            f"reference outside this export's base, {export.describe_base()})",
+            file=sys.stderr,
+        )
     if compare is not None:
         changed = changed_patients(result.compared)
         print(f"under {compare_file}: {changed} patients' decision would change (changes.csv)")
     for path in result.outputs:
         print(f"  {path}")
+    if evidence_language is not None:
+        pages = write_evidence_pages(
+            export,
+            out_dir,
+            result.worklist,
+            settings=settings,
+            as_of=day,
+            language=evidence_language or settings.language,
+        )
+        print(f"  {pages.index} ({len(pages.pages)} evidence pages)")
+        if pages.skipped:
+            print(
+                f"{len(pages.skipped)} patients without an evidence page: Patient.id is not a FHIR id", file=sys.stderr
+            )
     return 0
 
 
@@ -230,6 +356,7 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     # glibc gives each thread its own malloc arena; with gthread workers that multiplies idle memory. Read by glibc
     # at process start, so it is set here, before gunicorn is exec'd (the container image sets it too).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")  # as deploy/Dockerfile: large freed buffers go back
     argv = [
         sys.executable,
         "-m",

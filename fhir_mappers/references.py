@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 _TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+FHIR_ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
+"""The FHIR R4 ``id`` datatype's regular expression (match it whole: ``re.fullmatch``)."""
+FHIR_ID = re.compile(FHIR_ID_PATTERN)
+"""``FHIR_ID_PATTERN`` compiled; use ``is_fhir_id`` (``fullmatch``: ``re.match`` with ``$`` admits a final newline)."""
+DOT_SEGMENTS = frozenset({".", ".."})
+"""Ids the pattern allows that a URL resolver removes (RFC 3986 §5.2.4: ``Patient/..`` is the server's base)."""
 
 
 def reference_key(reference: Any, *, full_urls: Mapping[str, str] | None = None) -> str | None:
@@ -56,3 +62,12 @@ def with_references_renamed(value: Any, renamed: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [with_references_renamed(child, renamed) for child in value]
     return value
+
+
+def is_fhir_id(value: object) -> bool:
+    r"""Whether ``value`` is a string usable as a FHIR ``id``: the whole of it matches ``FHIR_ID_PATTERN``.
+
+    ``"."`` and ``".."`` match the pattern but are refused (``DOT_SEGMENTS``). ``"abc\n"`` is refused (a trailing
+    newline that ``re.match(r"^...$")`` would let through).
+    """
+    return isinstance(value, str) and FHIR_ID.fullmatch(value) is not None and value not in DOT_SEGMENTS

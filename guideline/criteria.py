@@ -57,19 +57,19 @@ def index_date_criterion(facts: Facts, *, required: bool = True) -> Criterion:
         )
     params = {
         "t0": index.t0,
-        "as_of": facts.as_of,
         "end": end,
         "kind": THERAPY_LABELS[index.kind],
         "substance": index.substance,
     }
-    if index.certain:
-        description = msg("Inside the window T0 {t0} <= {as_of} < {end} ({kind} {substance})", **params)
+    # Clinical words, not an inequality (issue 28): the therapy and its date, then where today lies in the window.
+    if facts.in_window:
+        description = msg("{kind} {substance} on {t0}: inside the 6-month window (until {end})", **params)
+    elif facts.as_of >= end:
+        description = msg("{kind} {substance} on {t0}: the 6-month window ended on {end}", **params)
     else:
-        description = msg(
-            "Inside the window T0 {t0} <= {as_of} < {end} ({kind} {substance} (date uncertain: from a CAR-T "
-            "history code))",
-            **params,
-        )
+        description = msg("{kind} {substance} on {t0}: the 6-month window has not begun", **params)
+    if not index.certain:
+        description = msg("{criterion} (date uncertain: from a CAR-T history code)", criterion=description)
     return Criterion(
         id="inside-car-t-bsab-window",
         description=description,
@@ -101,7 +101,7 @@ def adult_criterion(facts: Facts) -> Criterion:
         )
     return Criterion(
         id="adult",
-        description=msg("Age >= {years} years on {as_of}", years=facts.p.adult_age_years, as_of=facts.as_of),
+        description=msg("Aged {years} or over on {as_of}", years=facts.p.adult_age_years, as_of=facts.as_of),
         held=facts.adult,
         evidence=evidence,
     )

@@ -32,11 +32,11 @@ def igg_below(
     lab: LabResult | None, threshold: float, *, criterion_id: str, label: Message, required: bool = True
 ) -> Criterion:
     """Return the criterion "``label`` IgG < ``threshold`` g/L" (strict) for ``lab``."""
-    description = msg("{label} IgG < {threshold} g/L", label=label, threshold=threshold)
+    description = msg("{label} IgG below {threshold} g/L", label=label, threshold=threshold)
     if lab is None:
         return Criterion(
             id=criterion_id,
-            description=msg("{label} IgG < {threshold} g/L: no result", label=label, threshold=threshold),
+            description=msg("{label} IgG below {threshold} g/L: no result", label=label, threshold=threshold),
             held=False,
             required=required,
         )
@@ -111,7 +111,7 @@ def igg_below_consider(facts: Facts, lab: LabResult) -> Criterion:
     description = (
         msg("Latest IgG below the lab's age-related reference-range low ({low} g/L) (not below 6 g/L)", low=low)
         if below_reference
-        else msg("Latest IgG < 6 g/L or below the lab's age-related reference-range low ({low} g/L)", low=low)
+        else msg("Latest IgG below 6 g/L or below the lab's age-related reference-range low ({low} g/L)", low=low)
     )
     return _m_component_reading(facts, criterion.restated(description, below_reference))
 
@@ -131,16 +131,15 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
         "threshold": p.igg_start_below_g_per_l,
     }
     description = msg(
-        "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L, and at "
-        "least one of the two samples was taken without active infection",
+        "Persistent: also below {threshold} g/L {min_days}-{max_days} days earlier, one of the two samples taken "
+        "without active infection",
         **params,
     )
     if earlier is None:
         criterion = Criterion(
             id="igg-persistent",
             description=msg(
-                "Persistent: an earlier IgG {min_days}-{max_days} days before the latest is also < {threshold} g/L: "
-                "no confirming second IgG",
+                "No confirming second IgG below {threshold} g/L {min_days}-{max_days} days before the latest",
                 **params,
             ),
             held=False,

@@ -301,8 +301,8 @@ def severe_or_recurrent(episodes: tuple[InfectionEpisode, ...], *, on: date, p: 
     return Criterion(
         id="severe-or-recurrent-verified-bacterial-infections",
         description=msg(
-            "Severe or recurrent verified bacterial infections: >= {min_severe} severe or >= {min_verified} verified "
-            "in the {months} months up to {on} (found {severe}, {verified})",
+            "Severe or recurrent verified bacterial infections in the {months} months to {on}: {severe}, {verified} "
+            "(needed: {min_severe} severe or {min_verified} verified)",
             min_severe=p.severe_or_recurrent_min_severe,
             min_verified=p.severe_or_recurrent_min_verified,
             months=months,
@@ -333,10 +333,9 @@ def igg_below_6_infection_criterion(episodes: tuple[InfectionEpisode, ...], *, o
     return Criterion(
         id="igg-below-6-infection-criterion",
         description=msg(
-            "In the {months} months up to {on}: >= 2 severe bacterial infections requiring admission (found {severe}), "
-            "or >= 1 "
-            "life-threatening bacterial sepsis (found {septic}), or >= 2 verified bacterial infections treated with "
-            "antibiotics (found {treated})",
+            "Bacterial infections in the {months} months to {on}: {severe} requiring admission, {septic} "
+            "life-threatening sepsis, {treated} verified and treated with antibiotics (needed: 2 requiring admission, "
+            "1 sepsis or 2 treated)",
             months=months,
             on=on,
             severe=len(severe),

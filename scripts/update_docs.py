@@ -1,24 +1,218 @@
-"""Write the generated parts of docs/configuration.md: the settings reference and the interpretation-settings table.
+"""Write the generated parts of the documentation: every region between its marker comments, from the code and data.
 
-Run after adding or changing a setting in ``cds_service/settings/`` or an interpretation setting in
-``guideline/parameters.py`` (``.venv/bin/python scripts/update_docs.py``); ``tests/test_docs.py`` fails until the
-page matches the code.
+* ``docs/configuration.md``: the settings reference (``cds_service/settings/``) and the interpretation-settings
+  table (``guideline/parameters.py``);
+* ``docs/integrating.md``: which fixture patients show which card on patient-view (``fixtures/golden``), as
+  ``make demo`` replays them;
+* ``docs/benchmark.md``: the latest figures of ``make bench`` (``bench/results/latest.json``);
+* ``docs/cohort.md``: the worklist's speed and memory (``bench/results/cohort.json``, ``python -m bench.cohort``).
+
+Run after changing a setting, a golden fixture or a benchmark result (``.venv/bin/python scripts/update_docs.py``,
+or with the pages to write: ``scripts/update_docs.py docs/cohort.md``);
+``tests/test_docs.py`` and ``tests/test_docs_facts.py`` fail until the pages match. ``README_REGIONS`` is the
+README's "One call" card (``one_call()``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
+import json
+import re
 import sys
+import textwrap
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cds_service.settings.reference import settings_reference  # noqa: E402
+from guideline.concepts import Recommendation  # noqa: E402
 from guideline.parameters import interpretation_table  # noqa: E402
 
-PAGE = ROOT / "docs" / "configuration.md"
-REGIONS: list[tuple[str, str, Callable[[], str]]] = [
+DOCS = ROOT / "docs"
+GOLDEN = ROOT / "fixtures" / "golden"
+RESULTS = ROOT / "bench" / "results"
+Region = tuple[str, str, Callable[[], str]]
+"""A generated region: the marker before it, the marker after it, and what writes it."""
+
+
+def demo_patients() -> str:
+    """Return the patient-view table of ``docs/integrating.md``: each golden card and the fixture patients showing it.
+
+    Read from the golden patient-view answers (``fixtures/golden/sid-igrt-patient-view/*/expected.json``), which
+    ``make demo`` promises; a card of the standard course depends on the season (``scripts/demo.py``,
+    ``SEASONAL_RULES``) and is marked so.
+    """
+    seasonal = _demo().SEASONAL_RULES
+    order = list(Recommendation)
+    shown: dict[tuple[str, str], set[str]] = defaultdict(set)
+    quiet: set[str] = set()
+    for case in sorted((GOLDEN / "sid-igrt-patient-view").iterdir()):
+        patient = json.loads((case / "request.json").read_text(encoding="utf-8"))["context"]["patientId"]
+        expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+        cards = (expected["body"].get("cards") or []) if expected["status"] == 200 else []
+        if not cards:
+            quiet.add(patient)
+            continue
+        decision = cards[0]["extension"]["sid-igrt"]
+        shown[(decision["recommendation"], decision["rule"])].add(patient)
+    rows = []
+    for recommendation, rule in sorted(shown, key=lambda key: (order.index(Recommendation(key[0])), key[1])):
+        season = ", by season" if rule.startswith(seasonal) else ""
+        patients = ", ".join(f"`{patient}`" for patient in sorted(shown[(recommendation, rule)]))
+        rows.append(f"| {recommendation} (`{rule}`){season} | {patients} |")
+    return (
+        "| card (recommendation, rule) | patients |\n|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nQuiet on patient-view by design: "
+        + ", ".join(f"`{patient}`" for patient in sorted(quiet))
+        + ".\n"
+    )
+
+
+def benchmark_figures() -> str:
+    """Return the latest ``make bench`` figures of ``docs/benchmark.md``: run, table, memory, cost and targets."""
+    report = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+    day, _, clock = report["date"].partition("T")
+    machine, settings = report["machine"], report["settings"]
+    cpu = re.sub(r"\((?:R|TM)\)| Processor$| CPU .*$", "", machine["cpu"]).strip()
+    generator = settings["load_generator"].split(" Copyright")[0]
+    lines = [
+        _paragraph(
+            f"Latest figures: **{day}** ({clock[:5]} UTC), {cpu}, {machine['cores']} cores, {generator}, "
+            f"{settings['duration_s']} s per run, gunicorn {settings['workers']} workers x {settings['threads']} "
+            "threads (`bench/results/latest.json`; `make bench`):"
+        ),
+        "",
+        "| payload | resources | baseline p50 / p95 / p99 (ms) | service p50 / p95 / p99 (ms) | ratio p50 / p95 / p99 "
+        f"| req/s at {settings['connections']} conn. baseline / service (ratio) | worker CPU per request, 1 / "
+        f"{settings['connections']} conn. (ms) baseline; service |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in report["payloads"]:
+        base, service, ratio = row["baseline"], row["service"], row["ratio"]
+        lines.append(
+            f"| {row['payload']} | {row['resources']:,} | {_latencies(base['single'])} | "
+            f"{_latencies(service['single'])} | {ratio['p50']}x / {ratio['p95']}x / {ratio['p99']}x | "
+            f"{base['concurrent']['rps']:.0f} / {service['concurrent']['rps']:.0f} ({ratio['throughput']}x) | "
+            f"{base['single']['cpu_ms_per_request']} / {base['concurrent']['cpu_ms_per_request']}; "
+            f"{service['single']['cpu_ms_per_request']} / {service['concurrent']['cpu_ms_per_request']} |"
+        )
+    rss = report["peak_rss_mb"]
+    recycled = (
+        " (gunicorn recycled baseline workers after `max_requests`)"
+        if len(rss["baseline"]) > settings["workers"]
+        else ""
+    )
+    per_resource = ", ".join(
+        f"{report['per_resource_us'][row['payload']]} µs at {row['resources']:,}" + (" resources" if index == 0 else "")
+        for index, row in enumerate(report["payloads"])
+    )
+    lines += [
+        "",
+        _paragraph(
+            f"Peak RSS per worker: service {' and '.join(str(mb) for mb in rss['service'])} MB; baseline "
+            f"{min(rss['baseline'])} to {max(rss['baseline'])} MB{recycled}. Service time above the baseline per "
+            f"resource (p50): {per_resource}."
+        ),
+        "",
+        "Targets (ratios in the same run):",
+        "",
+    ]
+    lines += [
+        f"- {'met' if target['met'] else '**missed**'}: {target['target']} (measured {target['value']})"
+        for target in report["targets"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _paragraph(text: str) -> str:
+    """Wrapped as the pages are (lines of at most 117 characters)."""
+    return textwrap.fill(text, width=117, break_long_words=False, break_on_hyphens=False)
+
+
+def _latencies(run: dict[str, Any]) -> str:
+    return " / ".join(_ms(run[key]) for key in ("p50_ms", "p95_ms", "p99_ms"))
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def cohort_speed() -> str:
+    """Return the worklist's speed table of ``docs/cohort.md`` (``bench/results/cohort.json``)."""
+    report = json.loads((RESULTS / "cohort.json").read_text(encoding="utf-8"))
+    runs: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for run in report["runs"]:
+        runs[run["patients"]][run["workers"]] = run
+    workers = sorted({run["workers"] for run in report["runs"]})
+    header = " | ".join(
+        f"{count} worker{'s' if count > 1 else ''}: seconds, patients/s, peak RSS"
+        + (" (all processes)" if count > 1 else "")
+        for count in workers
+    )
+    lines = [f"| patients | {header} |", "|---" * (len(workers) + 1) + "|"]
+    for patients in sorted(runs):
+        cells = [
+            f"{_ms(run['seconds'])} s, {run['patients_per_second']:,.0f}/s, {run['peak_rss_mb']:.0f} MB"
+            for count in workers
+            if (run := runs[patients].get(count)) is not None
+        ]
+        lines.append(f"| {patients:,} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+ONE_CALL_FIXTURE = GOLDEN / "sid-igrt-order-select" / "pop2-window-igg-below-4-start"
+"""The golden case of the README's "One call"."""
+
+
+def one_call() -> str:
+    """Return the README's "One call" card: ``cds-service evaluate`` of its fixture, on its date, ``--format text``.
+
+    Written between the markers of ``README_REGIONS``.
+    """
+    from commands.cli import main as cds_service
+    from commands.upload import case_as_of
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cds_service(
+            [
+                "evaluate",
+                str(ONE_CALL_FIXTURE / "request.json"),
+                "--as-of",
+                case_as_of(ONE_CALL_FIXTURE).isoformat(),
+                "--format",
+                "text",
+                "--language",
+                "en",
+            ]
+        )
+    if status != 0:
+        raise RuntimeError(f"cds-service evaluate {ONE_CALL_FIXTURE.name} exited {status}")
+    return f"```text\n{out.getvalue().rstrip()}\n```\n"
+
+
+def _demo() -> ModuleType:
+    """``scripts/demo.py`` as a module (the scripts are not a package)."""
+    name = "scripts_demo"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "demo.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # its dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+PAGE = DOCS / "configuration.md"
+REGIONS: list[Region] = [
     (
         "<!-- settings: generated by scripts/update_docs.py from cds_service/settings -->",
         "<!-- end of generated settings -->",
@@ -30,28 +224,84 @@ REGIONS: list[tuple[str, str, Callable[[], str]]] = [
         interpretation_table,
     ),
 ]
-"""Each generated region: the marker before it, the marker after it, and what writes it."""
+"""The generated regions of ``docs/configuration.md``."""
+PAGES: list[tuple[Path, list[Region]]] = [
+    (PAGE, REGIONS),
+    (
+        DOCS / "integrating.md",
+        [
+            (
+                "<!-- patient-view patients: generated by scripts/update_docs.py from fixtures/golden -->",
+                "<!-- end of generated patients -->",
+                demo_patients,
+            )
+        ],
+    ),
+    (
+        DOCS / "benchmark.md",
+        [
+            (
+                "<!-- latest figures: generated by scripts/update_docs.py from bench/results/latest.json -->",
+                "<!-- end of generated figures -->",
+                benchmark_figures,
+            )
+        ],
+    ),
+    (
+        DOCS / "cohort.md",
+        [
+            (
+                "<!-- cohort speed: generated by scripts/update_docs.py from bench/results/cohort.json -->",
+                "<!-- end of generated speed table -->",
+                cohort_speed,
+            )
+        ],
+    ),
+]
+"""Every page with generated regions, and its regions."""
+README_REGIONS: list[Region] = [
+    ("<!-- one call: generated by scripts/update_docs.py -->", "<!-- end of generated card -->", one_call)
+]
+"""The README's "One call" card (``one_call``)."""
+PAGES.append((ROOT / "README.md", README_REGIONS))
 
 
-def generated(text: str) -> str:
+def generated(text: str, regions: list[Region] = REGIONS, name: str = PAGE.name) -> str:
     """Return ``text`` with every region between its markers replaced by what the code writes now.
+
+    Args:
+        text: the page.
+        regions: its regions (default: those of ``docs/configuration.md``).
+        name: the page's name, for the error.
 
     Raises:
         ValueError: a marker is missing.
     """
-    for begin, end, write in REGIONS:
+    for begin, end, write in regions:
         if begin not in text or end not in text:
-            raise ValueError(f"{PAGE.name}: missing {begin} ... {end}")
+            raise ValueError(f"{name}: missing {begin} ... {end}")
         before, rest = text.split(begin, 1)
         _, after = rest.split(end, 1)
         text = f"{before}{begin}\n{write()}{end}{after}"
     return text
 
 
-def main() -> int:
-    """Rewrite the generated regions of the page; return 0."""
-    PAGE.write_text(generated(PAGE.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"updated {PAGE.relative_to(ROOT)}")
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the generated regions of every page, or of the pages named (``docs/cohort.md``); return 0 or 2."""
+    names = argv if argv is not None else sys.argv[1:]
+    chosen = [(page, regions) for page, regions in PAGES if not names or str(page.relative_to(ROOT)) in names]
+    if len(chosen) != (len(names) or len(PAGES)):
+        known = ", ".join(str(page.relative_to(ROOT)) for page, _ in PAGES)
+        print(f"update_docs: pages with generated regions: {known}", file=sys.stderr)
+        return 2
+    for page, regions in chosen:
+        text = page.read_text(encoding="utf-8")
+        new = generated(text, regions, page.name)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            print(f"updated {page.relative_to(ROOT)}")
+        else:
+            print(f"current {page.relative_to(ROOT)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Persistence of decisions, feedback and JWT replay guards (SQLAlchemy 2, Alembic migrations).
+"""Persistence of decisions, feedback, JWT replay guards and pending SMART launches (SQLAlchemy 2, Alembic migrations).
 
 SQLite is the embedded default; PostgreSQL is the production database (``DATABASE_URL``). Nothing here imports
 Flask or the guideline: the service layer hands in finished records, with the patient id already replaced by its
@@ -7,6 +7,7 @@ keyed hash (``storage.pseudonyms``).
 
 from storage.database import Database, normalize_database_url
 from storage.errors import DatabaseUnreachableError, StorageError
+from storage.launches import LaunchStore, PendingLaunch
 from storage.pseudonyms import Pseudonymizer
 from storage.records import DecisionEntry, FeedbackEntry, IssuedCard, ReportRow
 from storage.repository import AuditStore
@@ -18,6 +19,8 @@ __all__ = [
     "DecisionEntry",
     "FeedbackEntry",
     "IssuedCard",
+    "LaunchStore",
+    "PendingLaunch",
     "Pseudonymizer",
     "ReportRow",
     "StorageError",

@@ -30,7 +30,8 @@ class DecisionEntry:
         hook_instance: the client's ``hookInstance``.
         client_issuer: the JWT ``iss`` of the caller, or ``None`` when authentication is off.
         patient_hmac: ``Pseudonymizer.patient(context.patientId)``.
-        outcome: ``card`` | ``quiet`` (decided, no card shown; also a deceased patient) | ``no-immunoglobulin-order``
+        outcome: ``card`` | ``silent`` (a card the service would have shown, in silent mode) | ``quiet`` (decided,
+            no card shown; also a deceased patient) | ``no-immunoglobulin-order``
             | ``immunomodulation-order`` (every immunoglobulin order is immunomodulation, not IgRT: no card) |
             ``prefetch-unavailable`` (412) | ``budget-exceeded``.
         rule_id / recommendation / population: the guideline finding (``None`` when no decision was made).
@@ -41,6 +42,8 @@ class DecisionEntry:
         data_issue_count: data the service could not interpret (named on the card).
         issued_cards: every card returned; the cards beside the decision card (advice shown as cards) are stored
             in ``issued_card`` so that feedback on them is attributed.
+        on_igrt: whether the guideline read the patient as on IgRT (``Finding.on_igrt``); ``None`` without a
+            decision. A later reader sees from it whether IgRT was started or stopped after an earlier decision.
     """
 
     recorded_at: datetime
@@ -59,6 +62,7 @@ class DecisionEntry:
     fetched_keys: tuple[str, ...] = ()
     data_issue_count: int = 0
     issued_cards: tuple[IssuedCard, ...] = ()
+    on_igrt: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,29 @@ class AuditStore:
         """
         return self._newest(Feedback, FeedbackEntry, limit)
 
+    def decisions_since(self, since: datetime, until: datetime | None = None) -> list[DecisionEntry]:
+        """Return the decisions recorded from ``since`` (and before ``until``), oldest first (the agreement report).
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        query = select(Decision).where(Decision.recorded_at >= _utc(since))
+        if until is not None:
+            query = query.where(Decision.recorded_at < _utc(until))
+        with self.database.session() as session:
+            rows = session.scalars(query.order_by(Decision.recorded_at, Decision.id)).all()
+            return [_record(DecisionEntry, row) for row in rows]
+
+    def feedback_since(self, since: datetime) -> list[FeedbackEntry]:
+        """Return the feedback received from ``since``, oldest first.
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        query = select(Feedback).where(Feedback.received_at >= _utc(since)).order_by(Feedback.received_at, Feedback.id)
+        with self.database.session() as session:
+            return [_record(FeedbackEntry, row) for row in session.scalars(query).all()]
+
     def _newest(self, table: type[_Row], entry: type[_Entry], limit: int) -> list[_Entry]:
         with self.database.session() as session:
             rows = session.scalars(select(table).order_by(table.id.desc()).limit(limit)).all()

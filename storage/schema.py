@@ -45,6 +45,7 @@ class Decision(Base):
     as_of: Mapped[date] = mapped_column(Date)
     fetched_keys: Mapped[str | None] = mapped_column(String(300))
     data_issue_count: Mapped[int] = mapped_column(Integer)
+    on_igrt: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class IssuedCardRow(Base):
@@ -95,4 +96,20 @@ class JwtReplayGuard(Base):
     __tablename__ = "jwt_replay_guard"
 
     jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SmartLaunch(Base):
+    """A SMART EHR launch waiting for its callback (``storage.launches``), deleted when the callback claims it.
+
+    ``session_hash`` is the SHA-256 of the session id the browser holds in its launch cookie; the ``state`` and the
+    PKCE ``code_verifier`` are derived from that id, so nothing stored here lets anyone finish the launch. No token,
+    patient id or user id is ever stored.
+    """
+
+    __tablename__ = "smart_launch"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    iss: Mapped[str] = mapped_column(String(2048))
+    token_endpoint: Mapped[str] = mapped_column(String(2048))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -821,7 +821,12 @@ def write_all() -> None:
 
 def without_uuids(value: Any) -> Any:
     """``value`` with every ``uuid`` member removed: card and suggestion uuids are derived from the service's secret
-    key, the endpoint and the client, so a service with another key or caller gives the same cards with other uuids."""
+    key, the endpoint and the client, so a service with another key or caller gives the same cards with other uuids.
+    The evidence link keeps its path and its ``appContext`` without the card's uuid."""
+    if isinstance(value, dict) and value.get("type") == "smart" and "appContext" in value:
+        # The evidence link names its card (a uuid) and lies under the answering server's base URL.
+        context = {k: v for k, v in json.loads(value["appContext"]).items() if k != "card"}
+        return {**value, "url": "/" + value["url"].split("/", 3)[-1], "appContext": context}
     if isinstance(value, dict):
         return {k: without_uuids(v) for k, v in value.items() if k != "uuid"}
     if isinstance(value, list):

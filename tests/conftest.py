@@ -42,6 +42,11 @@ def sqlite_url() -> str:
     return f"sqlite:///{_DB_DIR / (uuid.uuid4().hex + '.sqlite3')}"
 
 
+EVIDENCE_APP = {"SMART_CLIENT_ID": "sid-igrt-evidence", "PUBLIC_BASE_URL": "https://cds.example.dk"}
+"""The evidence page enabled as a hospital runs it (with ``CDS_FHIR_SERVER_ALLOWLIST``, which the settings require),
+so that cards carry its SMART link as the golden files show."""
+
+
 def make_app(**config: Any) -> Flask:
     """An app with authentication off, a fresh SQLite audit database and the fixed evaluation date."""
     defaults = {

@@ -18,6 +18,7 @@ import requests
 DEPLOY_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "cds.conf.template"
 
 MAIN_CONF = """
+{user}
 worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
@@ -68,7 +69,10 @@ def running_nginx(directory: Path, site_conf: str, ready_url: str) -> Iterator[N
         (directory / temp).mkdir(exist_ok=True)
     (directory / "conf.d" / "site.conf").write_text(site_conf, encoding="utf-8")
     conf = directory / "nginx.conf"
-    conf.write_text(MAIN_CONF.format(dir=directory), encoding="utf-8")
+    # As root (CI containers), nginx would run its worker as nobody, who cannot write request-body temp files under
+    # pytest's private temporary directory: the worker then keeps the master's user.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(MAIN_CONF.format(dir=directory, user=user), encoding="utf-8")
     with (directory / "nginx.out").open("wb") as log:
         process = subprocess.Popen(
             [nginx, "-c", str(conf), "-p", str(directory)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -1,7 +1,8 @@
 """The Dockerfile, the nginx proxy and the Kubernetes manifests in ``deploy/`` agree with the app and with each other.
 
 They cannot be applied here; what can be checked is checked: the pod's only way in is the proxy, gunicorn binds the
-loopback, the hardening settings are present, the ingress routes ``/cds-services`` only, ``/metrics`` is on the
+loopback, the hardening settings are present, the ingress routes ``/cds-services`` and ``/evidence`` only (the
+app the routes serve has both), ``/metrics`` is on the
 internal port only, and the dependencies are installed from a lock file with hashes that matches ``pyproject.toml``.
 The proxy configuration itself runs under nginx in ``tests/test_proxy_slow_clients.py``.
 """
@@ -98,13 +99,16 @@ def test_the_proxy_serves_the_api_on_one_port_and_metrics_on_the_other() -> None
     public, internal = servers
     assert "listen ${CDS_PROXY_PORT};" in public and "listen ${CDS_METRICS_PORT};" in internal
     assert "/metrics" not in public.split("location", 1)[1]  # only as the comment above the locations
-    assert re.findall(r"location (?:= )?(\S+) \{", public) == [
+    assert re.findall(r"location (?:= )?([^@\s]\S*) \{", public) == [
         "/cds-services",
         "/health/live",
         "/health/ready",
         "/openapi.json",
+        "/evidence/",
         "/",
     ]
+    evidence = public.split("location /evidence/ {", 1)[1].split("}", 2)
+    assert "limit_except GET" in evidence[0] and "client_max_body_size 1k;" in evidence[1]
     assert re.findall(r"location (?:= )?(\S+) \{", internal) == ["/metrics", "/"]
     for directive in ("proxy_request_buffering on;", "client_header_timeout 5s;", "client_body_timeout 5s;"):
         assert directive in public
@@ -112,13 +116,15 @@ def test_the_proxy_serves_the_api_on_one_port_and_metrics_on_the_other() -> None
     assert max_body * 1024 * 1024 == Settings.model_fields["max_content_length"].default
 
 
-def test_the_ingress_routes_cds_services_only() -> None:
+def test_the_ingress_routes_cds_services_and_the_evidence_page_only(app: Flask) -> None:
     ingress = manifests()["Ingress"]["spec"]
     (rule,) = ingress["rules"]
-    (path,) = rule["http"]["paths"]
-    assert (path["path"], path["pathType"]) == ("/cds-services", "Prefix")
-    assert path["backend"]["service"] == {"name": "sid-igrt-cds", "port": {"name": "http"}}
+    paths = rule["http"]["paths"]
+    assert [(p["path"], p["pathType"]) for p in paths] == [("/cds-services", "Prefix"), ("/evidence", "Prefix")]
+    assert all(p["backend"]["service"] == {"name": "sid-igrt-cds", "port": {"name": "http"}} for p in paths)
     assert ingress["tls"][0]["hosts"] == [rule["host"]]
+    app_routes = {str(r.rule) for r in app.url_map.iter_rules()}
+    assert {"/evidence/launch", "/evidence/callback"} <= app_routes
 
 
 def test_the_pod_is_hardened() -> None:
@@ -178,3 +184,34 @@ def test_compose_runs_the_service_behind_the_proxy_with_postgresql() -> None:
     for secret in ("CDS_AUDIT_HMAC_KEY", "CDS_PUBLIC_BASE_URL"):
         assert env[secret].startswith("${") and ":?" in env[secret]  # required from the environment, never inline
     assert cds["depends_on"]["db"]["condition"] == "service_healthy" and "healthcheck" in db
+
+
+def _mib(quantity: str) -> int:
+    """A Kubernetes (``256Mi``) or compose (``256m``) size in MiB."""
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi|m|g)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * {"Mi": 1, "m": 1, "Gi": 1024, "g": 1024}[unit]
+
+
+def test_what_slow_bodies_can_hold_fits_the_proxys_memory_and_temp_space() -> None:
+    """The template's body slots times what each may hold stay inside the limits (measured: test_proxy_slow_bodies)."""
+    public = re.split(r"\nserver \{", DEPLOY_TEMPLATE.read_text(encoding="utf-8"))[1]
+    hooks = public.split("location /cds-services {", 1)[1].split("}", 1)[0]
+    slots = {zone: int(n) for zone, n in re.findall(r"limit_conn (\w+) (\d+);", hooks)}
+    assert set(slots) == {"cds_large_bodies", "cds_client_bodies", "cds_bodies"}
+    buffer_kib = int(re.search(r"client_body_buffer_size (\d+)k;", public).group(1))  # type: ignore[union-attr]
+    max_body_mib = int(re.search(r"client_max_body_size (\d+)m;", public).group(1))  # type: ignore[union-attr]
+    temp = next(v for v in pod()["volumes"] if v["name"] == "proxy-tmp")["emptyDir"]
+    assert "medium" not in temp  # on disk, not the proxy's memory
+    assert slots["cds_large_bodies"] * max_body_mib < _mib(temp["sizeLimit"])
+    proxy_memory = _mib(container("proxy")["resources"]["limits"]["memory"])
+    assert slots["cds_bodies"] * buffer_kib / 1024 <= proxy_memory / 2  # the other half: nginx itself
+    assert slots["cds_client_bodies"] < slots["cds_large_bodies"] < slots["cds_bodies"]
+    assert "limit_req zone=cds_client_rate" in public and "limit_req_status 429;" in public
+    for probe in ("location = /health/live {", "location = /health/ready {", "location = /openapi.json {"):
+        block = public.split(probe, 1)[1].split("proxy_pass", 1)[0]
+        assert "limit_except GET" in block and "client_max_body_size 1k;" in block  # no body, so no way around
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))["services"]
+    tmpfs = dict(entry.split(":size=") for entry in compose["proxy"]["tmpfs"])
+    assert _mib(tmpfs["/tmp"]) == _mib(temp["sizeLimit"])
+    assert _mib(compose["proxy"]["mem_limit"]) == proxy_memory + _mib(tmpfs["/tmp"])  # a tmpfs is memory
+    assert _mib(compose["cds"]["mem_limit"]) == _mib(container("cds")["resources"]["limits"]["memory"])

@@ -20,7 +20,7 @@ from guideline.parameters import INTERPRETATION, Parameters, interpretation_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-SERVER_VARIABLES = {"HOST", "PORT", "WEB_CONCURRENCY", "WORKERS", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS"}
+SERVER_VARIABLES = {"HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS"}
 """Read by ``cds-service serve`` and gunicorn's configuration, not by the settings model."""
 NOT_SETTINGS = {
     "CDS_UPSTREAM": "the proxy's template (deploy/nginx)",

@@ -69,6 +69,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             "CDS_LATENCY_BUDGET_MS": "3000",  # a loaded CI machine: generous; the budget itself is tested apart
             "CDS_FHIR_READ_TIMEOUT": "1",
             "DATABASE_URL": database_url,
+            "CDS_SMART_CLIENT_ID": "sid-igrt-evidence",  # the evidence page on: cards carry its link (golden)
         }
         with live_server.running_service(env, directory / "service.log") as service:
             database = Database(database_url)

@@ -20,6 +20,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cohort.evaluation import WorklistRow
+from cohort.ids import BULK_PATIENT_ID_SYSTEM, is_fhir_id
 from cohort.outputs import guidance_response, guidance_response_id
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from commands.upload import DEFAULT_FIXTURES, fixture_transaction
@@ -213,7 +214,13 @@ def test_a_guidance_response_is_valid_whatever_the_bulk_patient_id(patient_id: s
     """A Bulk export's patient ids need not make a FHIR id with the prefix: the id is then a hash, still distinct."""
     response = guidance_response(_row(patient_id), as_of=AS_OF, guideline_version=GUIDELINE_VERSION)
     assert_valid(response, patient_id)
-    assert response["subject"] == {"reference": f"Patient/{patient_id}"}
+    # A Bulk id that is no FHIR id is named by identifier, never put raw into a reference (issue 29 §3).
+    expected = (
+        {"reference": f"Patient/{patient_id}"}
+        if is_fhir_id(patient_id)
+        else {"type": "Patient", "identifier": {"system": BULK_PATIENT_ID_SYSTEM, "value": patient_id}}
+    )
+    assert response["subject"] == expected
 
 
 def test_guidance_response_ids_stay_distinct_where_cutting_would_merge_them() -> None:

@@ -26,7 +26,7 @@ from tests.conftest import REPORT
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("CDS_FUZZ_EXAMPLES", "150"))
-"""Hypothesis examples per operation (12 operations)."""
+"""Hypothesis examples per operation (14 operations)."""
 
 FUZZED: Counter[int] = Counter()
 
@@ -34,7 +34,14 @@ FUZZED: Counter[int] = Counter()
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live_server.LiveService]:
     directory = tmp_path_factory.mktemp("fuzz")
-    env = {"DATABASE_URL": f"sqlite:///{directory / 'audit.sqlite3'}", "CDS_LATENCY_BUDGET_MS": "2000"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{directory / 'audit.sqlite3'}",
+        "CDS_LATENCY_BUDGET_MS": "2000",
+        # The evidence app on, so that its launch routes are fuzzed past "not enabled" (no iss is on the allowlist).
+        "CDS_SMART_CLIENT_ID": "sid-igrt-evidence",
+        "CDS_SMART_REDIRECT_URI": "https://cds.example.dk/evidence/callback",
+        "CDS_FHIR_SERVER_ALLOWLIST": "https://ehr.example.dk/fhir",
+    }
     with live_server.running_service(env, directory / "service.log") as service:
         yield service
     log = service.log_text()

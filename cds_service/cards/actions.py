@@ -6,8 +6,9 @@ its card's (``suggestion_uuid``), as unguessable as the card's own.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cds_service.cards.i18n import Translator
@@ -16,7 +17,7 @@ from fhir_mappers import ImmunoglobulinOrder, code_table
 from fhir_mappers.codes import LOINC, NPU
 from guideline.concepts import Analyte, Recommendation
 from guideline.model import Advice, Finding
-from guideline.sources import GUIDELINE_LABEL, SOURCE_LABEL, SourceRef
+from guideline.sources import SOURCE_LABEL, SourceRef
 from guideline.text import msg
 
 RULE_SYSTEM = "urn:sid-igrt:rule"
@@ -117,20 +118,47 @@ def override_reasons(finding: Finding, t: Translator) -> list[dict[str, str]]:
     return [{"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)} for code, display in reasons]
 
 
-def links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = False) -> list[dict[str, Any]]:
-    """Absolute links to the guideline texts.
+EVIDENCE_LAUNCH_PATH = "/evidence/launch"
+"""The evidence page's SMART launch URL, under the service's public base URL (``cds_service.http.smart_launch``)."""
+
+
+def links(
+    source: SourceRef,
+    settings: Settings,
+    t: Translator,
+    *,
+    pid: bool = False,
+    evidence: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The card's links: the evidence page (a SMART app, when ``evidence`` names the launch) and the guideline text.
+
+    ``evidence``: ``{"url": launch URL, "appContext": JSON string}`` (``evidence_link``); ``None`` leaves the SMART
+    link out (the CLI, a deployment without the evidence app). The Medicinrådet link opens the document the section
+    is in (``source``); with ``pid`` also the primary-immunodeficiency guideline. The guideline listing page is in
+    ``extension["sid-igrt"]`` only.
 
     ``autoLaunchable`` (optional in CDS Hooks 2.0.1) is sent as ``false``: clients built on models that require it
     (healthchain 0.16) would otherwise refuse the whole card.
     """
-    found: list[dict[str, Any]] = [
+    found: list[dict[str, Any]] = []
+    if evidence is not None:
+        found.append(
+            {
+                "label": t(msg("Evidence and timeline")),
+                "url": evidence["url"],
+                "type": "smart",
+                "appContext": evidence["appContext"],
+                "autoLaunchable": False,
+            }
+        )
+    found.append(
         {
             "label": t(msg("Medicinrådet: {section}", section=source.section))[:200],
             "url": document_url(source, settings),
             "type": "absolute",
             "autoLaunchable": False,
-        },
-    ]
+        }
+    )
     if pid:
         found.append(
             {
@@ -140,15 +168,26 @@ def links(source: SourceRef, settings: Settings, t: Translator, *, pid: bool = F
                 "autoLaunchable": False,
             }
         )
-    found.append(
-        {
-            "label": t(msg("Medicinrådet guidelines ({label})", label=GUIDELINE_LABEL)),
-            "url": settings.listing_url,
-            "type": "absolute",
-            "autoLaunchable": False,
-        }
-    )
     return found
+
+
+def evidence_link(base_url: str, *, service_id: str, card: str, finding: Finding) -> dict[str, str]:
+    """The SMART link to the evidence page of this decision: the launch URL and its ``appContext``.
+
+    ``appContext`` (CDS Hooks 2.0.1 Link) names the decision: ``{"service", "card", "rule", "recommendation"}`` as a
+    JSON string; the EHR hands it to the app in the token response (SMART App Launch 2.x), where it is read as
+    untrusted input. No patient data: the app reads the patient from the launch.
+    """
+    context = {
+        "service": service_id,
+        "card": card,
+        "rule": finding.rule.value,
+        "recommendation": finding.recommendation.value,
+    }
+    return {
+        "url": base_url.rstrip("/") + EVIDENCE_LAUNCH_PATH,
+        "appContext": json.dumps(context, separators=(",", ":"), sort_keys=True),
+    }
 
 
 def document_url(source: SourceRef, settings: Settings) -> str:

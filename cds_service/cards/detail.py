@@ -1,4 +1,10 @@
-"""The card's ``detail``: Markdown, decision first, then the full trace in plain language under "Details".
+"""The card's ``detail``: Markdown that fits one screen; the long form (``details`` option) adds the full trace.
+
+The short form (default) is what a clinician reads in the EHR without scrolling: what to do now with the date that
+matters, the two to four facts that decided it, and the one next step. Everything else (every criterion, dates,
+notes, all advice, the settings that shaped the answer, the data not used) is on the evidence page
+(``cds_service.evidence``, the card's SMART link) and in ``extension["sid-igrt"]``; a site that wants it in the card
+asks for the long form with the ``details`` card option.
 
 No rule ids, setting names or resource ids appear here: those are in ``extension["sid-igrt"]``
 (``cds_service.cards.extension``). Text from the EHR is escaped (``Translator.markdown``).
@@ -13,24 +19,19 @@ from typing import Any
 from cds_service.cards.extension import setting_description, setting_value
 from cds_service.cards.i18n import Translator
 from cds_service.cards.options import CardOptions
+from cds_service.cards.phrases import ACTIONS, POPULATION_NAMES, evidence_texts
 from cds_service.settings import Settings
 from fhir_mappers import ImmunoglobulinOrder
-from guideline.concepts import Population, Recommendation
-from guideline.model import Advice, Criterion, Evidence, Finding
+from guideline.concepts import AdviceKind, Recommendation
+from guideline.model import Advice, Criterion, Finding
 from guideline.sources import SourceRef
-from guideline.text import Message, msg
+from guideline.text import Message, msg, plural
 
 DEFAULT_OPTIONS = CardOptions()
-_POPULATION_NAMES = {
-    Population.HAEMATOLOGICAL: msg("1 (haematological disease)"),
-    Population.CAR_T_OR_BSAB: msg("2 (CAR-T or bispecific antibody)"),
-    Population.ALLO_HSCT: msg("3 (allogeneic HSCT)"),
-    Population.OTHER_HYPOGAMMAGLOBULINAEMIA: msg("4 (hypogammaglobulinaemia without haematological disease or HSCT)"),
-}
-MAX_FACTS = 5
-"""Lines of decisive facts shown before "Details"."""
-MAX_ADVICE_LINES = 3
-"""Advice lines shown before "Details" (only advice that asks the clinician to act)."""
+MAX_FACTS = 4
+"""Lines of decisive facts in the short form (issue 28: "the two to four criteria that decided it")."""
+MAX_ADVICE_LINES = 1
+"""Advice lines in the short form: the one next step (advice that asks the clinician to act, most urgent first)."""
 
 
 def detail(
@@ -51,24 +52,31 @@ def detail(
     ``extension["sid-igrt"]``. Text from the EHR is escaped (``Translator.markdown``).
     """
     tm = t.markdown()
-    lines = [f"**{tm(_ACTIONS[finding.recommendation])}**"]
     next_date = _next_date(finding)
     lead = _lead_note(finding)
     lead_text = tm(lead) if lead is not None else ""
+    head = f"**{tm(ACTIONS[finding.recommendation])}**"
     if next_date is not None and not _same_date_said(next_date, lead_text):
-        lines.append(tm(next_date))
+        head += " " + tm(next_date)
+    lines = [head]
     if lead_text:
         lines.append(lead_text)
     lines.append("")
-    lines += [_fact_line(c, tm) for c in _decisive(finding)]
-    acting = [a for a in advice if a.warning][:MAX_ADVICE_LINES]
+    # A lead sentence already says what to do: then three facts and no separate next step keep the card on one
+    # screen (the next step would repeat it; all advice is on the evidence page).
+    lines += [_fact_line(c, tm) for c in _decisive(finding)[: MAX_FACTS - 1 if lead_text else MAX_FACTS]]
+    acting = [] if lead_text else next_steps(advice)
     if acting:
-        lines += ["", *(f"- {tm(a.summary)}" for a in acting)]
-    lines += ["", tm(msg("Medicinrådet: {section}", section=finding.source.section))]
+        lines += ["", *(tm(msg("Next: {step}", step=a.summary)) for a in acting)]
     if not options.details:
+        if finding.data_issues:
+            # Data the service could not use is said on the card (never silently dropped); what and why is on the
+            # evidence page and in extension["sid-igrt"].dataIssues.
+            lines += ["", tm(_not_used(len(finding.data_issues)))]
         return "\n".join(lines)
+    lines += ["", tm(msg("Medicinrådet: {section}", section=finding.source.section))]
     lines += ["", "**" + tm(_DETAILS) + "**", ""]
-    population = _POPULATION_NAMES[finding.population] if finding.population else msg("none applies")
+    population = POPULATION_NAMES[finding.population] if finding.population else msg("none applies")
     lines.append(tm(msg("Population {population}; evaluated {as_of}.", population=population, as_of=finding.as_of)))
     if orders:
         lines.append(tm(msg("Immunoglobulin order: {orders}", orders=tuple(o.display for o in orders))))
@@ -92,21 +100,33 @@ def detail(
     return "\n".join(lines)
 
 
-_ACTIONS = {
-    Recommendation.START: msg("Start IgRT."),
-    Recommendation.CONSIDER: msg("IgRT can be considered: a clinical judgement."),
-    Recommendation.NOT_INDICATED: msg("Do not start IgRT on these data; consider targeted antibiotic prophylaxis."),
-    Recommendation.INSUFFICIENT_DATA: msg("Not decided: the data needed is missing or cannot be used."),
-    Recommendation.INDIVIDUAL_ASSESSMENT: msg("Individual assessment: these criteria do not decide for this patient."),
-    Recommendation.CONTINUE: msg("Continue IgRT."),
-    Recommendation.PAUSE: msg("Consider pausing IgRT over the summer."),
-    Recommendation.STOP: msg("Attempt to stop IgRT now."),
-}
-"""What to do now, the first line of every decision card."""
 _DETAILS = msg("Details")
 _LEAD_NOTE_RECOMMENDATIONS = frozenset(
     {Recommendation.INSUFFICIENT_DATA, Recommendation.INDIVIDUAL_ASSESSMENT, Recommendation.CONSIDER}
 )
+
+
+_ADVICE_URGENCY = (AdviceKind.DOSE, AdviceKind.PRODUCT, AdviceKind.M_COMPONENT, AdviceKind.MONITORING)
+"""Which acting advice is the next step when several ask for action: a wrong dose or product first."""
+
+
+def next_steps(advice: Sequence[Advice]) -> list[Advice]:
+    """The advice shown as the next step in the short form: at most ``MAX_ADVICE_LINES`` that ask the clinician to act.
+
+    A dose or product warning comes before a missing measurement or prerequisite (they change the order being
+    signed); the rest is on the evidence page and in ``extension["sid-igrt"].advice``.
+    """
+    acting = [a for a in advice if a.warning]
+    rank = {kind: i for i, kind in enumerate(_ADVICE_URGENCY)}
+    return sorted(acting, key=lambda a: rank.get(a.kind, len(rank)))[:MAX_ADVICE_LINES]
+
+
+def _not_used(count: int) -> Message:
+    return plural(
+        "{count} record could not be used: what and why under Evidence and timeline",
+        "{count} records could not be used: what and why under Evidence and timeline",
+        count,
+    )
 
 
 def _lead_note(finding: Finding) -> Message | None:
@@ -182,16 +202,24 @@ _CONTEXT_CRITERIA = ("population-", "adult")
 def _decisive(finding: Finding) -> list[Criterion]:
     """The facts the decision rests on: required criteria, and informative ones that failed (what is missing).
 
-    A held population or age criterion is context, not a reason, and stays under Details.
+    A held population or age criterion is context, not a reason, and stays in the long form. When a safety check
+    overruled a stop or pause, its criterion decided and comes first (the proposal's criteria follow).
     """
     required = [c for c in finding.criteria if c.required and not (c.held and c.id.startswith(_CONTEXT_CRITERIA))]
     missing = [c for c in finding.criteria if not c.required and c.held is False]
-    return (required + missing)[:MAX_FACTS]
+    facts = required + missing
+    if finding.overruled is not None:
+        facts.sort(key=lambda c: not c.id.startswith(_SAFETY_CRITERIA))
+    return facts[:MAX_FACTS]
+
+
+_SAFETY_CRITERIA = "safety-"
+"""The criterion a safety check adds when it overrules a stop or pause (``guideline.safety``)."""
 
 
 def _fact_line(criterion: Criterion, tm: Translator) -> str:
     description = tm(criterion.description)
-    shown = _evidence_texts(criterion.evidence[:1], description, tm)
+    shown = evidence_texts(criterion.evidence[:1], description, tm)
     return f"- {_MARK[criterion.held]} {description}" + (f": {'; '.join(shown)}" if shown else "")
 
 
@@ -246,23 +274,8 @@ _MARK = {True: "✓", False: "✗", None: "?"}
 def _criterion_line(criterion: Criterion, t: Translator) -> str:
     role = "" if criterion.required else t(msg(" (for information)"))
     description = t(criterion.description)
-    shown = _evidence_texts(criterion.evidence, description, t)
+    shown = evidence_texts(criterion.evidence, description, t)
     return f"- {_MARK[criterion.held]} {description}{role}" + (f": {'; '.join(shown)}" if shown else "")
-
-
-def _evidence_texts(evidence: Sequence[Evidence], description: str, t: Translator) -> list[str]:
-    """Evidence in words (text and date), without what the description already says, each distinct text once.
-
-    Five doses read "immunoglobulin" once, not five times; every item and its id stay in the extension.
-    """
-    shown = []
-    for item in evidence:
-        text = t(item.text)
-        if text in description:
-            continue
-        day = item.on.isoformat() if item.on is not None else None
-        shown.append(f"{text} ({day})" if day is not None and day not in text else text)
-    return list(dict.fromkeys(shown))
 
 
 def _resource_type(ref: str) -> str:

@@ -37,6 +37,8 @@ def decision_extension(
             "document": finding.source.document,
             "version": finding.source.version,
             "section": finding.source.section,
+            "url": settings.addendum_url if finding.source.document_key == "addendum" else settings.guideline_url,
+            "listingUrl": settings.listing_url,
         },
         "criteria": [_criterion_json(c, t) for c in finding.criteria],
         "dates": {

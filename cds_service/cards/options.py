@@ -30,16 +30,18 @@ class CardOptions:
     """How cards are shown for one call.
 
     Attributes:
-        advice: ``lines`` (default): the advice that changes what to do now (dose, product, prerequisites,
-            monitoring, M-component) as at most three short lines in the decision card, the rest under "Details";
+        advice: ``lines`` (default): the one next step (the most urgent advice that asks for action: dose, product,
+            M-component, monitoring, prerequisites) as a line in the decision card, all advice in the long form;
             ``cards``: each advice as its own card beside the decision (the decision card never ranks below them);
             ``off``: advice only in ``extension["sid-igrt"].advice``.
-        details: include the "Details" section (the full criteria trace) in the decision card's ``detail``.
+        details: the long form: add the "Details" section (the full criteria trace, notes, all advice, settings,
+            data not used) to the decision card's ``detail``. Off by default: the card fits one screen and the
+            trace is on the evidence page (the card's SMART link) and in ``extension["sid-igrt"]``.
         language: ``en`` or ``da``.
     """
 
     advice: AdviceDisplay = "lines"
-    details: bool = True
+    details: bool = False
     language: str = "en"
 
 
@@ -51,8 +53,8 @@ def discovery_options(default_language: str) -> list[dict[str, Any]]:
             "type": "string",
             "name": "Advice display",
             "description": (
-                "How dose, product, prerequisite, monitoring and M-component advice is shown: 'lines' (at most three "
-                "short lines in the decision card, the rest under Details), 'cards' (a card each, beside the "
+                "How dose, product, prerequisite, monitoring and M-component advice is shown: 'lines' (the one next "
+                "step as a line in the decision card, all of it in the long form), 'cards' (a card each, beside the "
                 "decision card), or 'off' (only in the card extension)."
             ),
             "default": "lines",
@@ -61,8 +63,12 @@ def discovery_options(default_language: str) -> list[dict[str, Any]]:
             "code": "details",
             "type": "boolean",
             "name": "Details section",
-            "description": "Include the full criteria trace under a 'Details' heading in the decision card.",
-            "default": True,
+            "description": (
+                "The long form: add the full criteria trace, notes, all advice, the settings and the data not used "
+                "under a 'Details' heading in the decision card. Off: the card fits one screen and the trace is on "
+                "the evidence page (the card's SMART link)."
+            ),
+            "default": False,
         },
         {
             "code": "language",
@@ -91,7 +97,7 @@ def resolve(extension: Any, *, accept_language: str | None, default_language: st
         language = negotiate(accept_language) or default_language
     return CardOptions(
         advice=advice if advice in ADVICE_DISPLAYS else "lines",
-        details=details if isinstance(details, bool) else True,
+        details=details if isinstance(details, bool) else False,
         language=str(language),
     )
 

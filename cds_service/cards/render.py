@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.cards.actions import lab_order, links, override_reasons, source_json, suggestions
+from cds_service.cards.actions import evidence_link, lab_order, links, override_reasons, source_json, suggestions
 from cds_service.cards.detail import DEFAULT_OPTIONS, advice_detail, detail
 from cds_service.cards.extension import advice_extension, decision_extension, prune
 from cds_service.cards.i18n import Translator
@@ -60,6 +60,9 @@ class CardCall:
         settings: the service settings (the card's source, links and extension).
         t: the translator of the card language.
         options: the call's card options (``cds_service.cards.options``).
+        service_id: the CDS service answering (named in the evidence link's ``appContext``).
+        evidence_base_url: the service's public base URL, under which the evidence page's SMART launch lives;
+            ``None``: no evidence link (the CLI, or the evidence app not enabled).
     """
 
     card_seed: str
@@ -67,6 +70,8 @@ class CardCall:
     settings: Settings
     t: Translator
     options: CardOptions = DEFAULT_OPTIONS
+    service_id: str = ""
+    evidence_base_url: str | None = None
 
 
 def indicator(finding: Finding, *, about_orders: bool) -> str:
@@ -106,7 +111,15 @@ def render_card(
         "indicator": level,
         "detail": detail(finding, orders=orders, settings=settings, t=t, advice=folded, options=options),
         "source": source_json(finding.source, finding.rule.value, settings),
-        "links": links(finding.source, settings, t, pid=finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY),
+        "links": links(
+            finding.source,
+            settings,
+            t,
+            pid=finding.rule == RuleId.PRIMARY_IMMUNODEFICIENCY,
+            evidence=None
+            if call.evidence_base_url is None
+            else evidence_link(call.evidence_base_url, service_id=call.service_id, card=uid, finding=finding),
+        ),
         "overrideReasons": override_reasons(finding, t),
         "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t, advice=advice)},
     }

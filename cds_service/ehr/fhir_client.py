@@ -8,7 +8,13 @@ all per hook call, and each with a defined answer when it is hit (the key is nam
   (``CDS_FHIR_BUDGET_SECONDS``), enforced inside the body read too: a server that drips a byte every 100 ms is cut
   at the deadline (a watchdog shuts the connection's read side) and the connection is closed, not reused.
 * **Size.** At most ``max_response_bytes`` per answer and ``max_call_bytes`` over all answers of the call (keys and
-  pages together); past either the read stops and the connection is closed.
+  pages together); past either the read stops and the connection is closed. Each answer is measured before it is
+  parsed (``cds_service.wire.json_shape``): at most ``json.max_values`` JSON values over all answers of the call,
+  none nested deeper than ``json.max_depth``; a search brings at most ``max_entries`` entries over all its pages.
+* **Memory, with the large-call gate.** Once the answers of a call pass the large-call threshold
+  (``CDS_LARGE_REQUEST_BYTES``), the rest is read and parsed only while the call holds its worker's large-call slot
+  (``cds_service.http.large_requests``; the call keeps it until its evaluation ends), as a large request body is:
+  one large call's data per worker at a time. No slot within the fetch budget: the key is unavailable (``busy``).
 * **Where.** Only servers on the allowlist, over https unless plain http is allowed (local testing). Every URL
   actually requested (the queries and each ``next`` link) must, after normalisation, lie under the allowlisted
   base: dot segments (``/../``, ``/./``), encoded dots or slashes (``%2e``, ``%2f``) and backslashes are refused, on
@@ -26,15 +32,17 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
+from cds_service.ehr.limits import ResourceLimits
 from cds_service.time_limits import WATCHDOG
+from cds_service.wire.json_shape import JsonLimits, measure
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE_IN_PATH = re.compile(r"%2e|%2f|%5c|\\", re.IGNORECASE)
@@ -53,6 +61,8 @@ class FhirClientSettings:
         max_concurrency: parallel requests per process.
         max_response_bytes: the largest response body read.
         max_call_bytes: the most bytes read over all responses of one hook call.
+        max_entries: entries of one search over all its pages (``CDS_MAX_BUNDLE_ENTRIES``).
+        json: JSON values over all responses of one hook call, and nesting depth of each (``CDS_MAX_JSON_*``).
     """
 
     allowlist: tuple[str, ...] = ()
@@ -64,10 +74,29 @@ class FhirClientSettings:
     max_concurrency: int = 8
     max_response_bytes: int = 8 * 1024 * 1024
     max_call_bytes: int = 16 * 1024 * 1024
+    max_entries: int = ResourceLimits.max_bundle_entries
+    json: JsonLimits = field(default_factory=JsonLimits)
 
 
-FailureKind = Literal["not-allowed", "budget", "timeout", "refused", "http-status", "unreachable", "invalid", "other"]
+FailureKind = Literal[
+    "not-allowed", "budget", "timeout", "refused", "http-status", "unreachable", "invalid", "too-large", "busy", "other"
+]
 """A bounded category of fetch failure (the ``reason`` label of the failure metric)."""
+
+
+class LargeCallGate(Protocol):
+    """The large-call slot of this call's worker, as the fetch sees it (``cds_service.http.large_requests.Admission``).
+
+    Attributes:
+        threshold: bytes (``CDS_LARGE_REQUEST_BYTES``) past which the call's answers are read only under the slot.
+    """
+
+    @property
+    def threshold(self) -> int:
+        """Bytes past which the slot is needed."""
+
+    def hold(self, timeout: float) -> bool:
+        """Take the slot for the rest of the call (at once if held); ``False`` if not within ``timeout`` seconds."""
 
 
 class FhirAccessError(Exception):
@@ -122,7 +151,13 @@ class FhirClient:
         raise FhirAccessError("fhirServer is not on the service's FHIR server allowlist", "not-allowed")
 
     def fetch_all(
-        self, fhir_server: str, access_token: str, urls: Mapping[str, str], *, budget: float | None = None
+        self,
+        fhir_server: str,
+        access_token: str,
+        urls: Mapping[str, str],
+        *,
+        budget: float | None = None,
+        gate: LargeCallGate | None = None,
     ) -> dict[str, Fetched | FhirAccessError]:
         """Fetch every ``key -> url`` concurrently (urls relative to ``fhir_server`` or absolute on its origin).
 
@@ -132,6 +167,8 @@ class FhirClient:
             urls: prefetch key -> query.
             budget: seconds for all of it; the smaller of this and ``settings.budget`` (the caller passes what is
                 left of the request's latency budget).
+            gate: the call's large-call slot, taken once the answers pass its threshold; ``None``: never waited for
+                (the command line, which serves one call at a time).
 
         Never raises for one query's failure: each key gets a ``Fetched`` or a ``FhirAccessError``.
         """
@@ -140,7 +177,7 @@ class FhirClient:
         except FhirAccessError as error:
             return dict.fromkeys(urls, error)
         budget = self.settings.budget if budget is None else max(min(budget, self.settings.budget), 0.0)
-        call = _CallLimits(time.monotonic() + budget, self.settings.max_call_bytes)
+        call = _CallLimits(time.monotonic() + budget, self.settings.max_call_bytes, self.settings.json.max_values, gate)
         deadline = call.deadline
         futures: dict[str, Future[Fetched]] = {
             key: self._pool.submit(self._fetch_one, base, access_token, url, call) for key, url in urls.items()
@@ -183,11 +220,15 @@ class FhirClient:
             if not isinstance(page_entries, list):
                 raise FhirAccessError("Bundle.entry is not a list", "invalid")
             entries.extend(page_entries)
+            if len(entries) > self.settings.max_entries:
+                raise FhirAccessError(
+                    f"the search result holds more than {self.settings.max_entries:,} entries", "too-large"
+                )
             next_url = next_link(body)
             if next_url is None:
                 return Fetched({"resourceType": "Bundle", "type": "searchset", "entry": entries})
             current = urljoin(current, next_url)
-        raise FhirAccessError(f"more than {self.settings.max_pages} pages of results", "invalid")
+        raise FhirAccessError(f"more than {self.settings.max_pages} pages of results", "too-large")
 
     def _get(self, url: str, token: str, call: _CallLimits, *, allow_not_found: bool) -> dict[str, Any] | None:
         remaining = call.deadline - time.monotonic()
@@ -208,6 +249,7 @@ class FhirClient:
             raise FhirAccessError("the FHIR server timed out", "timeout") from error
         except requests.RequestException as error:
             raise FhirAccessError(f"could not reach the FHIR server ({type(error).__name__})", "unreachable") from error
+        call.take_values(raw, self.settings.json.max_depth)
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError) as error:
@@ -244,25 +286,57 @@ def _same_origin(url: str, base: str) -> bool:
 
 
 class _CallLimits:
-    """What one hook call may still fetch: until ``deadline`` (``time.monotonic()`` s), at most ``max_bytes``."""
+    """What one hook call may still fetch: until ``deadline`` (``time.monotonic()`` s), ``max_bytes``, ``max_values``.
 
-    def __init__(self, deadline: float, max_bytes: int) -> None:
+    Shared by the call's fetch threads; past the gate's threshold in bytes, the call must hold the large-call slot.
+    """
+
+    def __init__(self, deadline: float, max_bytes: int, max_values: int, gate: LargeCallGate | None = None) -> None:
         self.deadline = deadline
         self.max_bytes = max_bytes
+        self.max_values = max_values
+        self.gate = gate
         self._read = 0
+        self._values = 0
         self._lock = threading.Lock()
 
     def take(self, size: int) -> None:
-        """Count ``size`` more bytes read.
+        """Count ``size`` more bytes read; past the gate's threshold, wait for the large-call slot (within the budget).
 
         Raises:
-            FhirAccessError: the call's answers together exceed ``max_bytes``.
+            FhirAccessError: the call's answers together exceed ``max_bytes``, or no slot within the budget (busy).
         """
         with self._lock:
             self._read += size
-            over = self._read > self.max_bytes
-        if over:
-            raise FhirAccessError(f"the FHIR server's answers to this call exceed {self.max_bytes} bytes", "invalid")
+            read = self._read
+        if read > self.max_bytes:
+            raise FhirAccessError(f"the FHIR server's answers to this call exceed {self.max_bytes} bytes", "too-large")
+        if self.gate is not None and read > self.gate.threshold:
+            if not self.gate.hold(self.deadline - time.monotonic()):
+                raise FhirAccessError(
+                    "this worker was evaluating another large call for the whole fetch budget; the answer was not read",
+                    "busy",
+                )
+
+    def take_values(self, raw: bytes, max_depth: int) -> None:
+        """Measure one answer before it is parsed and count its JSON values against the call's.
+
+        Raises:
+            FhirAccessError: with this answer the call's answers hold more than ``max_values`` JSON values, or the
+                answer nests deeper than ``max_depth`` (nothing of it is parsed).
+        """
+        with self._lock:
+            left = max(self.max_values - self._values, 0)
+        shape = measure(raw, JsonLimits(max_values=left, max_depth=max_depth))
+        if shape.depth > max_depth:
+            raise FhirAccessError(f"the FHIR server's answer nests deeper than {max_depth} levels", "too-large")
+        with self._lock:
+            self._values += shape.values
+            over = self._values > self.max_values  # also when answers measured at once add up past it
+        if over or shape.values > left:
+            raise FhirAccessError(
+                f"the FHIR server's answers to this call hold more than {self.max_values:,} JSON values", "too-large"
+            )
 
 
 def _read_limited(response: requests.Response, limit: int, call: _CallLimits) -> bytes:
@@ -292,7 +366,7 @@ def _read_limited(response: requests.Response, limit: int, call: _CallLimits) ->
                 break
             size += len(chunk)
             if size > limit:
-                raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes", "invalid")
+                raise FhirAccessError(f"the FHIR server's answer is larger than {limit} bytes", "too-large")
             call.take(len(chunk))
             if time.monotonic() >= call.deadline:
                 raise FhirAccessError("the answer did not arrive within the fetch budget", "budget")

@@ -11,6 +11,10 @@
 Fetching needs ``fhirServer`` and ``fhirAuthorization`` in the request (and the server on the allowlist). A
 required key that stays unavailable answers 412, naming the keys and why; an optional key that stays unavailable
 is named on the card.
+
+What a call may hold (``cds_service.ehr.limits``): a prefetch Bundle with more than ``CDS_MAX_BUNDLE_ENTRIES``
+entries, or a prefetch with more than ``CDS_MAX_CALL_RESOURCES`` resources, is refused with 413; a fetched key that
+would bring the call past ``CDS_MAX_CALL_RESOURCES`` is unavailable, as any other fetch failure.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cds_service.ehr.fhir_client import Fetched, FhirAccessError, next_link
+from cds_service.ehr.limits import ResourceLimits
 from cds_service.wire.definitions import PREFETCH, render_query
-from cds_service.wire.errors import InvalidHookRequestError, PrefetchUnavailableError
+from cds_service.wire.errors import InvalidHookRequestError, PrefetchUnavailableError, RequestTooLargeError
 from fhir_mappers import SearchResult, read_value
 from guideline.model import DataIssue
 from guideline.text import msg
@@ -57,6 +62,7 @@ def gather(
     optional_keys: frozenset[str],
     fetch: Fetch | None,
     no_fetch_reason: str = "no fhirServer and fhirAuthorization in the request",
+    limits: ResourceLimits | None = None,
 ) -> Gathered:
     """Collect the resources for every prefetch key the service declares, fetching what is missing.
 
@@ -66,11 +72,15 @@ def gather(
         optional_keys: keys the decision may go without.
         fetch: the fallback fetch, or ``None`` when the request cannot be fetched for.
         no_fetch_reason: why there is no fetch (shown in the 412 or on the card).
+        limits: entries per Bundle and resources per call (default: ``ResourceLimits()``, the settings' defaults).
 
     Raises:
         InvalidHookRequestError: a prefetch value is neither an object nor ``null``.
+        RequestTooLargeError: a prefetch Bundle has more entries, or the prefetch more resources, than ``limits``
+            allow (413, nothing evaluated).
         PrefetchUnavailableError: a required key is unavailable after fetching (412, naming the keys).
     """
+    limits = limits or ResourceLimits()
     prefetch = prefetch or {}
     found: dict[str, SearchResult] = {}
     wanted: dict[str, _Wanted] = {}
@@ -86,6 +96,7 @@ def gather(
             raise InvalidHookRequestError(
                 f"prefetch.{key} must be a FHIR resource or null.", expression=f"prefetch.{key}"
             )
+        _refuse_large_bundle(key, value, limits)
         result = read_value(value)
         if result.errors:
             wanted[key] = _Wanted(query, "the client reported an error: " + "; ".join(result.errors)[:300])
@@ -96,6 +107,14 @@ def gather(
             continue
         found[key] = result
 
+    held = sum(len(r.resources) for r in found.values())
+    held += sum(len(w.first_page.resources) for w in wanted.values() if w.first_page is not None)
+    if held > limits.max_call_resources:
+        raise RequestTooLargeError(
+            f"The prefetch holds {held:,} resources; at most {limits.max_call_resources:,} are read per call. "
+            "Nothing was evaluated.",
+            expression="prefetch",
+        )
     missing: dict[str, str] = {}
     fetched_keys: list[str] = []
     if wanted and fetch is not None:
@@ -112,6 +131,13 @@ def gather(
             if result.errors:
                 missing[key] = f"{w.reason}; fhirServer reported: " + "; ".join(result.errors)[:300]
                 continue
+            if held + len(result.resources) > limits.max_call_resources:
+                missing[key] = (
+                    f"{w.reason}; fhirServer: its answer would bring this call past "
+                    f"{limits.max_call_resources:,} resources"
+                )
+                continue
+            held += len(result.resources)
             found[key] = _merge(w.first_page, result) if w.first_page else result
     else:
         missing = {key: f"{w.reason}; {no_fetch_reason}" for key, w in wanted.items()}
@@ -136,6 +162,21 @@ def gather(
         for key, reason in missing.items()
     )
     return Gathered(tuple(resources), full_urls, issues, tuple(fetched_keys))
+
+
+def _refuse_large_bundle(key: str, value: Mapping[str, Any], limits: ResourceLimits) -> None:
+    """Refuse a prefetch Bundle with more entries than ``limits`` allow (before its entries are read).
+
+    Raises:
+        RequestTooLargeError: 413, naming ``prefetch.<key>``.
+    """
+    entries = value.get("entry") if value.get("resourceType") == "Bundle" else None
+    if isinstance(entries, list) and len(entries) > limits.max_bundle_entries:
+        raise RequestTooLargeError(
+            f"prefetch.{key} holds {len(entries):,} Bundle entries; at most {limits.max_bundle_entries:,} are read "
+            "per Bundle. Nothing was evaluated.",
+            expression=f"prefetch.{key}",
+        )
 
 
 def _merge(first: SearchResult, rest: SearchResult) -> SearchResult:

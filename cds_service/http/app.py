@@ -15,7 +15,7 @@ import orjson
 from flask import Config, Flask, Response, g, request
 
 from cds_service.cards.i18n import LANGUAGES, translator
-from cds_service.http import hooks, operations
+from cds_service.http import hooks, operations, smart_launch
 from cds_service.http.json_provider import OrjsonProvider
 from cds_service.http.operation_outcome import register_error_handlers
 from cds_service.http.runtime import build_runtime, runtime_of
@@ -96,6 +96,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.register_blueprint(hooks.bp)
     app.register_blueprint(operations.bp)
+    smart_launch.init_app(app)  # the evidence page's SMART EHR launch: /evidence/launch, /evidence/callback
     register_error_handlers(app)
     _observe_requests(app)
     return app

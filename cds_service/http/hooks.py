@@ -14,9 +14,9 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from flask import Blueprint, current_app, g, request
 
+from cds_service.http.json_body import parse_body
 from cds_service.http.request_body import read_body
 from cds_service.http.runtime import Runtime, runtime_of
 from cds_service.invocation import Answer, invoke
@@ -33,12 +33,11 @@ from cds_service.time_limits import BudgetExceededError, Deadline
 from cds_service.wire.definitions import SERVICES, ServiceDefinition, lookup, usage_requirements
 from cds_service.wire.errors import (
     AuthenticationError,
-    InvalidHookRequestError,
     PrefetchUnavailableError,
     ServiceBusyError,
     UnknownCardError,
 )
-from cds_service.wire.feedback import parse_feedback
+from cds_service.wire.feedback import FEEDBACK_JSON_LIMITS, parse_feedback
 from cds_service.wire.requests import HookRequest, parse_hook_request
 from guideline.sources import GUIDELINE_VERSION
 from storage import DecisionEntry, StorageError
@@ -97,6 +96,7 @@ def call_service(service_id: str) -> dict[str, Any]:
 
     Raises:
         UnknownServiceError: 404. InvalidHookRequestError: 400. PrefetchUnavailableError: 412.
+        RequestTooLargeError: 413 (more JSON values, nesting, Bundle entries or resources than a call may hold).
         AuditQueueFullError: 503 (the decision can be neither recorded nor queued).
         ServiceBusyError: 503 (a large call got no large-request slot within the budget; body not parsed).
     """
@@ -114,13 +114,15 @@ def call_service(service_id: str) -> dict[str, Any]:
         logger.warning("service=%s outcome=busy: a large call got no slot within the latency budget", service.id)
         raise
     try:
-        hook_request = parse_hook_request(_json_body(raw), hook=service.hook)
+        body = parse_body(raw, current.settings.json_limits, admission, deadline)  # measured, then parsed
+        hook_request = parse_hook_request(body, hook=service.hook)
     except BaseException:
         admission.release()
         raise
     HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
     accept_language = request.headers.get("Accept-Language")  # read here: evaluate() runs on another thread
+    evidence_base_url = evidence_base(current.settings)
     card_seed = current.pseudonymizer.card_seed(service.id, g.client_issuer, hook_request.hookInstance)
 
     def evaluate() -> Answer:
@@ -134,6 +136,8 @@ def call_service(service_id: str) -> dict[str, Any]:
             deadline=deadline,
             accept_language=accept_language,
             card_seed=card_seed,
+            evidence_base_url=evidence_base_url,
+            admission=admission,
         )
 
     try:
@@ -152,6 +156,20 @@ def call_service(service_id: str) -> dict[str, Any]:
     return answer.response
 
 
+def evidence_base(settings: Settings) -> str | None:
+    """The base URL of the evidence page's SMART launch in this call's cards; ``None`` while the app is off.
+
+    The card links the evidence page only when the SMART app is configured (``CDS_SMART_CLIENT_ID``): a link that
+    can only lead to "not enabled" would cost the clinician a click for nothing. The base is ``CDS_PUBLIC_BASE_URL``
+    where set (required in production, with authentication); in a local trial without it, the URL this request came
+    in on, so that the Sandbox's launch reaches this server.
+    """
+    if not settings.smart.enabled:
+        return None
+    configured = settings.auth.public_base_url
+    return str(configured) if configured is not None else request.url_root
+
+
 @bp.post("/<service_id>/feedback")
 def feedback(service_id: str) -> dict[str, Any]:
     """``POST /cds-services/{id}/feedback``: validate and store every item (all or none).
@@ -167,7 +185,8 @@ def feedback(service_id: str) -> dict[str, Any]:
     """
     service = lookup(service_id)
     g.metric_hook = "feedback"
-    body = parse_feedback(_json_body(read_body(Deadline(g.started + FEEDBACK_BODY_SECONDS, FEEDBACK_BODY_SECONDS))))
+    raw = read_body(Deadline(g.started + FEEDBACK_BODY_SECONDS, FEEDBACK_BODY_SECONDS))
+    body = parse_feedback(parse_body(raw, FEEDBACK_JSON_LIMITS))
     received_at = datetime.now(UTC)
     entries = [
         item.entry(service_id=service.id, client_issuer=g.client_issuer, received_at=received_at)
@@ -218,13 +237,3 @@ def _record(
             issued_cards=answer.issued,
         )
     )
-
-
-def _json_body(raw: bytes) -> Any:
-    """Parse the body as JSON whatever the Content-Type (clients differ); deep nesting is a 400, not a crash."""
-    if not raw:
-        raise InvalidHookRequestError("The request body is empty; a JSON body is required.")
-    try:
-        return orjson.loads(raw)  # several times faster than json on large prefetch; rejects NaN and bad UTF-8
-    except (ValueError, RecursionError) as error:
-        raise InvalidHookRequestError("The request body is not valid JSON.") from error

@@ -14,34 +14,90 @@ chunked uploads used to make every large call answer 503 while they lasted); the
 ``CDS_MAX_CONTENT_LENGTH`` per request thread. Small calls never wait. A large call that gets no slot within its
 latency budget is refused with 503 (``ServiceBusyError``) before its body is parsed; it is logged and counted, but
 not audited, because nothing of the request (patient, hookInstance) was read.
+
+Bodies small in bytes but rich in JSON values, and fallback fetches, are under the same gate (issue 29): a body
+holding more values than a small call may takes the slot before it is parsed (``cds_service.http.json_body``), and a
+call whose FHIR answers pass the threshold takes it before it reads or parses more of them (``Admission.hold``);
+either keeps it until its evaluation is over, so one large call's data per worker is held at a time however it
+arrived. A call that already holds the slot fetches on under it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from cds_service.time_limits import Deadline
 from cds_service.wire.errors import ServiceBusyError
 
+BUSY = (
+    "Another large hook call is being evaluated and this one could not start within the latency budget; nothing "
+    "was evaluated. Retry, or send a smaller prefetch."
+)
+"""The detail of the 503 (``ServiceBusyError``) that answers a large call without a slot in its budget."""
+
 
 class Admission:
-    """A held slot (or none, for a small call). ``release()`` may be called any number of times; the first counts."""
+    """One call's place at the gate: holding the slot (a large call) or not yet (a small one, which may ``hold`` later).
 
-    def __init__(self, slot: threading.BoundedSemaphore | None) -> None:
-        self._slot = slot
+    ``release()`` ends the call's admission: it gives the slot back if held, may be called any number of times (the
+    first counts), and afterwards ``hold`` refuses, so that a fetch thread still running after its call ended cannot
+    take the slot and keep it.
+    """
+
+    def __init__(self, slots: threading.BoundedSemaphore, threshold: int, *, held: bool) -> None:
+        self._slots = slots
+        self._threshold = threshold
+        self._held = held
+        self._released = False
         self._lock = threading.Lock()
+        self._taking = threading.Lock()  # one of the call's fetch threads at a time waits for the slot
+
+    @property
+    def threshold(self) -> int:
+        """Bytes (``CDS_LARGE_REQUEST_BYTES``) above which a call's data is held only under the slot."""
+        return self._threshold
 
     @property
     def holds_slot(self) -> bool:
-        """Whether this admission holds (or held) the large-request slot."""
-        return self._slot is not None
+        """Whether this admission holds the large-request slot now."""
+        with self._lock:
+            return self._held
+
+    def hold(self, timeout: float) -> bool:
+        """Take the slot for the rest of the call: ``True`` at once if held, ``False`` if not within ``timeout``.
+
+        Args:
+            timeout: seconds to wait at most (the call's fetch budget that is left).
+
+        Thread-safe: the call's fetch threads may all ask; one waits, the others then find it held.
+        """
+        with self._lock:
+            if self._released or self._held:
+                return self._held
+        until = time.monotonic() + max(timeout, 0.0)
+        if not self._taking.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            with self._lock:
+                if self._released or self._held:
+                    return self._held
+            taken = self._slots.acquire(timeout=max(until - time.monotonic(), 0.0))
+            with self._lock:
+                if taken and self._released:  # the call ended while this thread waited: not for it any more
+                    self._slots.release()
+                    return False
+                self._held = taken
+                return taken
+        finally:
+            self._taking.release()
 
     def release(self) -> None:
-        """Give the slot back (no-op for a small call, and after the first call)."""
+        """Give the slot back if held, and refuse any later ``hold`` (no-op after the first call)."""
         with self._lock:
-            slot, self._slot = self._slot, None
-        if slot is not None:
-            slot.release()
+            held, self._held, self._released = self._held, False, True
+        if held:
+            self._slots.release()
 
 
 class LargeRequestGate:
@@ -67,10 +123,7 @@ class LargeRequestGate:
             ServiceBusyError: a large call got no slot before the deadline (503).
         """
         if body_bytes <= self.threshold:
-            return Admission(None)
+            return Admission(self._slots, self.threshold, held=False)
         if not self._slots.acquire(timeout=deadline.remaining()):
-            raise ServiceBusyError(
-                "Another large hook call is being evaluated and this one could not start within the latency "
-                "budget; nothing was evaluated. Retry, or send a smaller prefetch.",
-            )
-        return Admission(self._slots)
+            raise ServiceBusyError(BUSY)
+        return Admission(self._slots, self.threshold, held=True)

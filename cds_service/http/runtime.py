@@ -87,7 +87,7 @@ def build_runtime(settings: Settings) -> Runtime:
         decisions=DecisionWriter(store),
         pseudonymizer=Pseudonymizer(key),
         authenticator=authenticator,
-        fhir_client=FhirClient(settings.ehr.client),
+        fhir_client=FhirClient(settings.fhir_client),
         evaluator=Evaluator(threads=_EVALUATION_THREADS),
         large_requests=LargeRequestGate(settings.large_request_bytes),
     )

@@ -1,7 +1,7 @@
 """Deployment settings, read once at start-up from ``CDS_*`` environment variables (pydantic-settings).
 
 Each setting is a field of ``Settings`` (``model``) or of one of its blocks (``blocks``: ``auth``, ``ehr``,
-``audit``) with its default and meaning; ``docs/configuration.md`` is generated from them
+``audit``, ``smart``) with its default and meaning; ``docs/configuration.md`` is generated from them
 (``scripts/update_docs.py``). A bad value or an unsafe combination (``RULES``) stops the start with ``SettingsError``,
 one line per problem naming the variable and what it must be (``values``).
 """
@@ -9,6 +9,7 @@ one line per problem naming the variable and what it must be (``values``).
 from cds_service.settings.blocks import AuditSettings, AuthSettings, EhrSettings
 from cds_service.settings.model import DEFAULTS, VARIABLES, Settings
 from cds_service.settings.rules import RULES, Rule
+from cds_service.settings.smart import SmartSettings
 from cds_service.settings.values import SettingsError
 from cds_service.settings.variables import Variable
 
@@ -22,5 +23,6 @@ __all__ = [
     "Rule",
     "Settings",
     "SettingsError",
+    "SmartSettings",
     "Variable",
 ]

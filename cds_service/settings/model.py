@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Annotated, Any
@@ -20,9 +21,12 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cds_service.cards.i18n import LANGUAGES
+from cds_service.ehr.fhir_client import FhirClientSettings
+from cds_service.ehr.limits import ResourceLimits
 from cds_service.observability import LOG_FORMATS, LOG_LEVELS
 from cds_service.settings.blocks import AuditSettings, AuthSettings, EhrSettings, MiB
 from cds_service.settings.rules import RULES
+from cds_service.settings.smart import SmartSettings
 from cds_service.settings.values import (
     Day,
     Kind,
@@ -39,7 +43,8 @@ from cds_service.settings.values import (
     words,
 )
 from cds_service.settings.variables import FlatEnvironment, variable_at, variables_of, written
-from cds_service.wire.definitions import PREFETCH
+from cds_service.wire.definitions import PREFETCH, SERVICES
+from cds_service.wire.json_shape import JsonLimits
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
 
 SID_GUIDELINE_URL = (
@@ -53,12 +58,17 @@ PID_GUIDELINE_URL = (
 )
 _READING_CONFIG: ContextVar[bool] = ContextVar("reading_config", default=False)
 """True while ``Settings.from_config`` validates a Flask config (which holds the environment already)."""
-BLOCKS: Mapping[str, type[BaseModel]] = {"auth": AuthSettings, "ehr": EhrSettings, "audit": AuditSettings}
+BLOCKS: Mapping[str, type[BaseModel]] = {
+    "auth": AuthSettings,
+    "ehr": EhrSettings,
+    "audit": AuditSettings,
+    "smart": SmartSettings,
+}
 """The blocks of settings, by the room that owns them."""
 
 
 class Settings(BaseSettings):
-    """The validated settings: serving, cards and evaluation at the top; ``auth``, ``ehr`` and ``audit`` blocks.
+    """The validated settings: serving, cards and evaluation at the top; ``auth``, ``ehr``, ``audit``, ``smart`` blocks.
 
     The attributes the rest of the service reads from before the blocks existed (``auth_required``, ``fhir``,
     ``database_url``, ...) are properties below.
@@ -76,8 +86,34 @@ class Settings(BaseSettings):
     )
     large_request_bytes: PositiveWhole = Field(
         MiB,
-        description="hook calls with a larger body (chunked ones counted as read) are evaluated one at a time per "
-        "worker, so that a worker's memory stays bounded; 503 with `Retry-After` if no turn within the budget",
+        description="hook calls with a larger body (chunked ones counted as read), with more JSON values than one per "
+        "20 of these bytes, or whose fallback answers grow larger, are parsed and evaluated one at a time per worker, "
+        "so that a worker's memory stays bounded; 503 with `Retry-After` if no turn within the budget (a fetch: the "
+        "key unavailable)",
+    )
+    max_json_values: PositiveWhole = Field(
+        JsonLimits.max_values,
+        description="JSON values (objects, arrays, strings, numbers) one hook call may hold: its body, and the FHIR "
+        "answers fetched for it, each counted before it is parsed; 413 (body) or the key unavailable (fetch) above. "
+        "The extreme benchmark patient (6,021 resources, 2.29 MB) is 100,191; 10 MiB of FHIR like it, about 460,000; "
+        "10 MiB of `{}` entries, 7 million (about 240 MiB in a worker, which this bounds)",
+    )
+    max_json_depth: PositiveWhole = Field(
+        JsonLimits.max_depth,
+        description="nesting of objects and arrays in a body or a FHIR answer, counted before it is parsed (413 or "
+        "the key unavailable above). Hook calls with FHIR resources nest 11 deep (extensions in extensions, "
+        "contained resources: some 20)",
+    )
+    max_bundle_entries: PositiveWhole = Field(
+        ResourceLimits.max_bundle_entries,
+        description="entries of one Bundle: a prefetch value (413 above) or one fetched search over all its pages "
+        "(the key unavailable above). The extreme benchmark patient's largest is 5,025 (MedicationAdministration)",
+    )
+    max_call_resources: PositiveWhole = Field(
+        ResourceLimits.max_call_resources,
+        description="FHIR resources one hook call may hold, prefetched and fetched together (413 for the prefetch, "
+        "else the fetched key unavailable above). The extreme benchmark patient has 6,021; 10 MiB of resources like "
+        "its is about 27,000",
     )
     metrics_token: Annotated[str | None, secret(16), Kind("at least 16 characters")] = Field(
         None,
@@ -109,11 +145,20 @@ class Settings(BaseSettings):
     listing_url: Link = Field(
         GUIDELINE_LISTING_URL,
         validation_alias="CDS_GUIDELINE_LISTING_URL",
-        description="Medicinrådet's guideline listing (verified), the second link on every card",
+        description="Medicinrådet's guideline listing (verified), in every decision card's "
+        '`extension["sid-igrt"].guideline.listingUrl`',
     )
     pid_guideline_url: Link = Field(
         PID_GUIDELINE_URL,
         description="Medicinrådet's PID page (verified), linked when a primary immunodeficiency is coded",
+    )
+    silent_services: Annotated[frozenset[str], NoDecode, Kind("service ids, comma-separated, or `all`")] = Field(
+        frozenset(),
+        description="services in **silent mode**: every call is evaluated and audited as usual (outcome `silent` "
+        "where a card would have been shown) and answered with no cards; discovery says so. The go-live trial: "
+        "`cds-service agreement-report` compares what they would have said with what clinicians did "
+        '([operations.md](operations.md), "Go-live"). A request cannot switch it off',
+        json_schema_extra={"shown": "none (every service speaks)"},
     )
     # Evaluation.
     tz: Zone = Field(
@@ -148,6 +193,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ehr: EhrSettings = Field(default_factory=EhrSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    smart: SmartSettings = Field(default_factory=SmartSettings)
 
     @field_validator("optional_prefetch", mode="before")
     @classmethod
@@ -157,6 +203,18 @@ class Settings(BaseSettings):
         if unknown:
             raise named([f"CDS_OPTIONAL_PREFETCH: unknown prefetch key {unknown[0]!r} (keys: {', '.join(PREFETCH)})"])
         return frozenset(keys)
+
+    @field_validator("silent_services", mode="before")
+    @classmethod
+    def _read_silent_services(cls, value: Any) -> frozenset[str]:
+        ids = words(value)
+        known = [service.id for service in SERVICES]
+        if ids == ("all",):
+            return frozenset(known)
+        unknown = [service_id for service_id in ids if service_id not in known]
+        if unknown:
+            raise named([f"CDS_SILENT_SERVICES: unknown service {unknown[0]!r} (services: {', '.join(known)}, or all)"])
+        return frozenset(ids)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -241,6 +299,21 @@ class Settings(BaseSettings):
     def latency_budget(self) -> float:
         """``CDS_LATENCY_BUDGET_MS`` in seconds."""
         return self.latency_budget_ms / 1000
+
+    @property
+    def json_limits(self) -> JsonLimits:
+        """``CDS_MAX_JSON_VALUES`` and ``CDS_MAX_JSON_DEPTH``: what a body, and a call's FHIR answers, may hold."""
+        return JsonLimits(max_values=self.max_json_values, max_depth=self.max_json_depth)
+
+    @property
+    def resource_limits(self) -> ResourceLimits:
+        """``CDS_MAX_BUNDLE_ENTRIES`` and ``CDS_MAX_CALL_RESOURCES``: the resources a call may hold."""
+        return ResourceLimits(max_bundle_entries=self.max_bundle_entries, max_call_resources=self.max_call_resources)
+
+    @property
+    def fhir_client(self) -> FhirClientSettings:
+        """The fallback fetch's limits: the ``ehr`` block's, with entries per search and the JSON limits."""
+        return replace(self.ehr.client, max_entries=self.max_bundle_entries, json=self.json_limits)
 
     @property
     def audit_hmac_key(self) -> bytes | None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cds_service.settings.smart import is_loopback_http
+
 if TYPE_CHECKING:
     from cds_service.settings.model import Settings
 
@@ -55,6 +57,32 @@ RULES = (
         "CDS_TRUST_SANDBOX=true is for testers: refused with a PostgreSQL DATABASE_URL",
         "the Sandbox's private key is public, so anyone can sign as it; a PostgreSQL database means production",
         lambda s: s.auth.trust_sandbox and s.audit.is_postgresql,
+    ),
+    Rule(
+        "CDS_SMART_CLIENT_ID needs CDS_SMART_REDIRECT_URI or CDS_PUBLIC_BASE_URL (the redirect URI registered at "
+        "the EHR)",
+        "the redirect URI is never built from the request's `Host` header, which the caller chooses",
+        lambda s: s.smart.enabled and s.smart.redirect_uri_with(s.auth.public_base_url) is None,
+    ),
+    Rule(
+        "CDS_SMART_CLIENT_ID needs CDS_FHIR_SERVER_ALLOWLIST (the FHIR servers whose launches are accepted)",
+        "a launch's `iss` must be on the allowlist: without one every launch would be refused",
+        lambda s: s.smart.enabled and not s.ehr.allowlist,
+    ),
+    Rule(
+        "CDS_SMART_COOKIE_SAMESITE=none needs CDS_SMART_COOKIE_SECURE=true",
+        "browsers drop a `SameSite=None` cookie that is not `Secure`, so no launch could finish",
+        lambda s: s.smart.cookie_same_site == "none" and not s.smart.cookie_secure,
+    ),
+    Rule(
+        "CDS_SMART_COOKIE_SECURE=false is for local trials only: the redirect URI must be http://127.0.0.1 or "
+        "http://localhost",
+        "the launch cookie would travel unencrypted to any other address",
+        lambda s: (
+            s.smart.enabled
+            and not s.smart.cookie_secure
+            and not is_loopback_http(s.smart.redirect_uri_with(s.auth.public_base_url))
+        ),
     ),
 )
 """The unsafe combinations, in the order their lines are printed."""

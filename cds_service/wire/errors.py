@@ -14,6 +14,7 @@ Error tree (drawn from the classes and ``answer_for`` by ``tests/test_errors.py`
   x UnknownServiceError                          404  not-found   unknown-service
   x RequestTimeoutError                          408  timeout     request-timeout
   x PrefetchUnavailableError                     412  incomplete  prefetch-unavailable
+  x RequestTooLargeError                         413  too-costly  too-large
   x ServiceBusyError                             503  throttled   busy                   Retry-After
   x ServiceUnavailableError                      503  transient   storage-unavailable
 * storage.StorageError                           503  transient   storage-unavailable
@@ -95,6 +96,20 @@ class UnknownCardError(CdsServiceError):
     """
 
     status, issue_code, code = 404, "not-found", "unknown-card"
+
+
+class RequestTooLargeError(CdsServiceError):
+    """The call holds more than the service reads (issue 29): 413, nothing evaluated or audited.
+
+    Bytes over ``CDS_MAX_CONTENT_LENGTH`` are werkzeug's 413; this one counts what the body would become: JSON values
+    and nesting depth before it is parsed (``cds_service.wire.json_shape``), entries per Bundle and resources per
+    call once it is (``cds_service.ehr.prefetch``). 413 (RFC 9110 15.5.14, "content larger than the server is willing
+    or able to process"), not 422: the request may be a valid CDS Hooks call, only a larger one than this service
+    takes, and the same content sent again is refused again. FHIR IssueType ``too-costly``: "stopped to protect
+    server resources".
+    """
+
+    status, issue_code, code = 413, "too-costly", "too-large"
 
 
 class PrefetchUnavailableError(CdsServiceError):

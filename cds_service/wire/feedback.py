@@ -20,8 +20,13 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cds_service.wire.errors import InvalidHookRequestError
+from cds_service.wire.json_shape import JsonLimits
 from storage import FeedbackEntry
 
+FEEDBACK_JSON_LIMITS = JsonLimits(max_values=20_000, max_depth=32)
+"""What a feedback body may hold before it is parsed (``cds_service.wire.json_shape``): 100 items of a dozen values
+each, with room for Epic's extensions, are some 2,000 values 6 levels deep; feedback is never under the large-call
+gate, so it is bounded on its own, far below a hook call (413 above)."""
 EPIC_CATEGORY = "com.epic.cdshooks.feedback.overrideReason.reasonCategory"
 EPIC_DISPLAY = "com.epic.cdshooks.feedback.overrideReason.reasonDisplay"
 EPIC_CATEGORY_SYSTEM = "urn:epic:cdshooks:override-reason-category"

@@ -31,7 +31,10 @@ _ERRORS: dict[str, str] = {
     "404": ("A feedback item names a card this service did not issue to this client at this endpoint; nothing stored."),
     "408": "The request body did not arrive in time (hook calls: within the latency budget); nothing evaluated.",
     "412": "Required prefetch data missing and not fetchable (CDS Hooks 2.0.1).",
-    "413": "Body larger than CDS_MAX_CONTENT_LENGTH.",
+    "413": (
+        "Body larger than CDS_MAX_CONTENT_LENGTH, or holding more than a call may (issue code too-costly: JSON values "
+        "or nesting, counted before parsing; Bundle entries or resources); nothing evaluated."
+    ),
     "503": (
         "Retry later: the audit database cannot record the item, or (hook calls) a large call got no evaluation "
         "slot within the latency budget (with Retry-After)."
@@ -144,6 +147,7 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
             },
         }
     }
+    paths.update(_evidence_paths())
     paths["/openapi.json"] = {
         "get": {
             "operationId": "openapi",
@@ -160,7 +164,8 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
             "title": "IgRT in secondary immunodeficiency: CDS Hooks service",
             "version": "0.1.0",
             "description": "CDS Hooks 2.0.1 service applying the Medicinrådet SID guideline v1.1 and its CAR-T/bsAb "
-            "addendum. Every non-2xx answer is a FHIR OperationOutcome.",
+            "addendum. Every non-2xx answer of the API is a FHIR OperationOutcome; the evidence page's SMART launch "
+            "(/evidence/*) is opened by a browser and answers HTML pages.",
         },
         "paths": paths,
         "components": {
@@ -178,3 +183,49 @@ def openapi_document(*, auth_required: bool, server_url: str | None = None) -> d
     if server_url:
         document["servers"] = [{"url": server_url}]
     return document
+
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_PAGE_ERRORS = {
+    "400": "A launch that cannot start or finish: no or unknown iss, no launch, a wrong, replayed or expired state",
+    "401": "The authorization code was refused (expired or used)",
+    "403": "The clinician or the EHR declined access",
+    "404": "The evidence app is not enabled here (no CDS_SMART_CLIENT_ID)",
+    "502": "The EHR's authorization or FHIR server failed or answered what the launch cannot use",
+    "503": "The launch store is unavailable",
+}
+
+
+def _evidence_paths() -> dict[str, Any]:
+    """The evidence page's SMART App Launch 2.x routes (EHR launch): HTML for a browser, not the JSON API.
+
+    docs/smart-launch.md; ``cds_service.http.smart_launch``.
+    """
+    errors = {code: {"description": text, "content": _HTML} for code, text in _PAGE_ERRORS.items()}
+    return {
+        "/evidence/launch": {
+            "get": {
+                "operationId": "evidenceLaunch",
+                "summary": "SMART EHR launch of the evidence page: redirects to the EHR's authorization endpoint",
+                "security": [],
+                "parameters": [
+                    {"name": "iss", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "launch", "in": "query", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": {"302": {"description": "To the authorization endpoint (PKCE S256, state)"}, **errors},
+            }
+        },
+        "/evidence/callback": {
+            "get": {
+                "operationId": "evidenceCallback",
+                "summary": "The authorization server's redirect back: exchanges the code and renders the page",
+                "security": [],
+                "parameters": [
+                    {"name": "code", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "state", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "error", "in": "query", "required": False, "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "The evidence page", "content": _HTML}, **errors},
+            }
+        },
+    }

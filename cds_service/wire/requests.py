@@ -21,9 +21,10 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from cds_service.wire.errors import InvalidHookRequestError
+from fhir_mappers.references import FHIR_ID_PATTERN as ID_PATTERN
 
-FHIR_ID_PATTERN = r"^[A-Za-z0-9\-.]{1,64}$"
-"""FHIR R4 ``id``: 1-64 characters A-Z, a-z, 0-9, '-' or '.'."""
+FHIR_ID_PATTERN = f"^{ID_PATTERN}$"
+"""FHIR R4 ``id`` (``fhir_mappers.references.FHIR_ID_PATTERN``), anchored for pydantic: 1-64 of A-Z a-z 0-9 - ."""
 
 
 class HookContext(BaseModel):

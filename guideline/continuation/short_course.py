@@ -107,7 +107,10 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
         Criterion(
             id="igrt-started-inside-window",
             description=msg(
-                "IgRT started inside the window T0 {t0} <= {start} < {end}", t0=index.t0, start=episode.start, end=end
+                "IgRT started on {start}, inside the 6-month window from T0 {t0} (until {end})",
+                t0=index.t0,
+                start=episode.start,
+                end=end,
             ),
             held=True,
             evidence=t0_evidence(index),
@@ -123,7 +126,7 @@ def pop2_short_course(facts: Facts, episode: IgrtEpisode, window: WindowStart) -
         ),
         Criterion(
             id="t0-plus-6-months-reached",
-            description=msg("{as_of} >= T0 + 6 months ({end})", as_of=facts.as_of, end=end),
+            description=msg("6 months after T0 reached on {end}", end=end),
             held=facts.as_of >= end,
         ),
     )

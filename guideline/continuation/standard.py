@@ -122,7 +122,9 @@ def standard(facts: Facts, episode: IgrtEpisode, window: WindowStart | None = No
             )
     elif summer_pause:
         criteria.append(
-            Criterion(id="summer", description=msg("{as_of} lies in 1 May - 1 October", as_of=as_of), held=True)
+            Criterion(
+                id="summer", description=msg("Summer: {as_of} is between 1 May and 1 October", as_of=as_of), held=True
+            )
         )
         rule, recommendation, source = RuleId.STANDARD_PAUSE_SUMMER, Recommendation.PAUSE, sources.PAUSE
         summary = msg("Consider pausing IgRT over the summer (1 May-1 Oct); on IgRT since {start}", start=start)

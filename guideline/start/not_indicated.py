@@ -141,8 +141,8 @@ def infection_not_verified(facts: Facts, decide: Decide) -> Finding | None:
         summary=msg("IgRT decision rests on infections not verified as bacterial: verify them (organism, antibiotic)"),
         action=msg(
             "Infection not verified as bacterial: {count}. What would verify it: the organism (a culture, or a "
-            "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or a confirmed "
-            "verificationStatus. Verified, the start criteria would give: {recommendation}.",
+            "code that names the bacterium), a systemic antibiotic (ATC J01) given for it, or the diagnosis "
+            "recorded as confirmed. Verified, the start criteria would give: {recommendation}.",
             count=len(named),
             recommendation=words,
         ),

@@ -29,7 +29,7 @@ def test_markdown_format_in_danish(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", REQUEST, "--as-of", "2026-11-20", "--format", "markdown", "--language", "da"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("## [info] Start immunglobulin: IgG 3,1 g/L")
-    assert "**Detaljer**" in out
+    assert "Næste skridt: " in out and "Detaljer" not in out  # the short form: the trace is on the evidence page
 
 
 def test_json_format_is_the_cds_hooks_response(capsys: pytest.CaptureFixture[str]) -> None:

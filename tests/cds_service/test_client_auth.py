@@ -255,7 +255,10 @@ def test_discovery_says_loudly_when_auth_is_off() -> None:
         ({"OPTIONAL_PREFETCH": "observations,x"}, r"CDS_OPTIONAL_PREFETCH: unknown prefetch key 'x' \(keys: patient"),
         ({"GUIDELINE": {"NOPE": 1}}, "CDS_GUIDELINE__NOPE: not a guideline setting"),
         ({"GUIDELINE": {"ADULT_AGE_YEARS": 16}}, "CDS_GUIDELINE__ADULT_AGE_YEARS: fixed by the guideline text"),
-        ({"GUIDELINE": {"IGG_WASHOUT_DAYS": "x"}}, "CDS_GUIDELINE__IGG_WASHOUT_DAYS: Input should be a valid integer"),
+        (
+            {"GUIDELINE": {"IGG_WASHOUT_DAYS": "x"}},
+            "CDS_GUIDELINE__IGG_WASHOUT_DAYS: must be a whole number from 21 to",
+        ),
         ({"TRUST_SANDBOX": True, "DATABASE_URL": "postgresql://cds:x@db.internal/cds"}, "CDS_TRUST_SANDBOX"),
     ],
 )

@@ -82,7 +82,9 @@ BROKEN_CARDS = {
     "selection-behavior-without-suggestions": lambda c: (c.pop("suggestions", None), c.update(selectionBehavior="any")),
     "override-reason-without-display": lambda c: c["overrideReasons"][0].pop("display"),
     "link-type": lambda c: c["links"][0].update(type="relative"),
-    "app-context-on-absolute-link": lambda c: c["links"][0].update(appContext="x"),
+    "app-context-on-absolute-link": lambda c: next(x for x in c["links"] if x["type"] == "absolute").update(
+        appContext="x"
+    ),
     "unknown-field": lambda c: c.update(priority="high"),
     "no-source": lambda c: c.pop("source"),
     "delete-without-resource-id": lambda c: c.update(

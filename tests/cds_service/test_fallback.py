@@ -16,7 +16,7 @@ from flask import Flask
 
 from cds_service.wire.definitions import PREFETCH
 from tests.cases import CASES, case_dir
-from tests.conftest import make_app
+from tests.conftest import EVIDENCE_APP, make_app
 
 FHIR = "https://fhir.ehr.test.example/api/FHIR/R4"
 TOKEN = "fhir-access-token-secret-value"
@@ -28,7 +28,9 @@ TYPES = {key: template.split("?")[0].split("/")[0] for key, template in PREFETCH
 
 
 def fallback_app(**config: Any) -> Flask:
-    return make_app(**{"FHIR_SERVER_ALLOWLIST": [FHIR], **config})
+    """An app that may fetch from ``FHIR``; with an allowlist, the evidence page too (its cards match the golden)."""
+    settings = {"FHIR_SERVER_ALLOWLIST": [FHIR], **config}
+    return make_app(**(settings if not settings["FHIR_SERVER_ALLOWLIST"] else {**EVIDENCE_APP, **settings}))
 
 
 def request_body(drop: tuple[str, ...] = tuple(PREFETCH), **changes: Any) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def test_unknown_card_options_are_ignored() -> None:
         accept_language=None,
         default_language="en",
     )
-    assert (options.advice, options.details) == ("lines", True)
+    assert (options.advice, options.details) == ("lines", False)
     assert (
         resolve({"sid-igrt": {"advice": "cards", "details": False}}, accept_language=None, default_language="en").advice
         == "cards"
@@ -283,12 +283,15 @@ def test_danish_cards_are_danish() -> None:
     cards = client.post("/cds-services/sid-igrt-order-sign", json=body).get_json()["cards"]
     assert len(cards) == 1
     assert cards[0]["summary"].startswith("Start immunglobulin: IgG 2,9 g/L < 4 g/L")
-    assert "**Detaljer**" in cards[0]["detail"] and "Seponér senest" in cards[0]["detail"]
+    assert "Detaljer" not in cards[0]["detail"] and "Seponér senest" in cards[0]["detail"]
     assert cards[0]["extension"]["sid-igrt"]["language"] == "da"
     dose = next(a for a in cards[0]["extension"]["sid-igrt"]["advice"] if a["kind"] == "dose")
     assert dose["summary"].startswith("Immunglobulindosis 1,2 g/kg pr. måned")
     assert "er uden for 0,4-0,8 g/kg" in dose["summary"]
-    assert dose["summary"] in cards[0]["detail"]  # a warning: one of the short lines above Details
+    assert f"Næste skridt: {dose['summary']}" in cards[0]["detail"]  # the dose warning is the one next step
+    body["extension"]["sid-igrt"]["details"] = True  # the long form a site may ask for
+    long_form = client.post("/cds-services/sid-igrt-order-sign", json=body).get_json()["cards"][0]["detail"]
+    assert "**Detaljer**" in long_form and long_form.startswith(cards[0]["detail"].split("\n\n")[0])
 
 
 def test_accept_language_chooses_danish_and_an_unknown_language_is_no_error() -> None:

@@ -135,3 +135,70 @@ def test_a_malformed_large_call_gives_its_slot_back() -> None:
     )
     assert response.status_code == 400
     runtime_of(app).large_requests.admit(LARGE, Deadline.starting_now(0.05)).release()
+
+
+# --- a small call takes the slot later (its fallback answers grew large) -----------------------------------------
+
+
+def test_a_small_call_holds_the_slot_when_asked_and_keeps_it_until_released() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    small = gate.admit(10, Deadline.starting_now(1))
+    assert not small.holds_slot and small.threshold == 1000
+    assert small.hold(1.0) and small.holds_slot
+    assert small.hold(0.0)  # held already: at once, however little time is left
+    with pytest.raises(ServiceBusyError):
+        gate.admit(LARGE, Deadline.starting_now(0.05))
+    small.release()
+    gate.admit(LARGE, Deadline.starting_now(0.05)).release()
+
+
+def test_hold_waits_for_another_call_at_most_its_timeout() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    other = gate.admit(LARGE, Deadline.starting_now(1))
+    small = gate.admit(10, Deadline.starting_now(1))
+    started = time.monotonic()
+    assert not small.hold(0.1)
+    assert 0.09 <= time.monotonic() - started < 1.0
+    threading.Timer(0.1, other.release).start()
+    assert small.hold(2.0)
+    small.release()
+
+
+def test_after_release_hold_refuses_so_a_late_fetch_thread_cannot_keep_the_slot() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    small = gate.admit(10, Deadline.starting_now(1))
+    small.release()
+    assert not small.hold(1.0)
+    gate.admit(LARGE, Deadline.starting_now(0.05)).release()  # the slot is free
+
+
+def test_a_call_released_while_its_fetch_thread_waits_gives_the_slot_back() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    other = gate.admit(LARGE, Deadline.starting_now(1))
+    small = gate.admit(10, Deadline.starting_now(1))
+    results: list[bool] = []
+    waiting = threading.Thread(target=lambda: results.append(small.hold(2.0)))
+    waiting.start()
+    time.sleep(0.05)
+    small.release()  # the call ended (cut by its budget) while its fetch thread still waits
+    other.release()
+    waiting.join(3)
+    assert results == [False]
+    gate.admit(LARGE, Deadline.starting_now(0.05)).release()  # not kept by the late thread
+
+
+def test_the_fetch_threads_of_one_call_share_its_slot() -> None:
+    gate = LargeRequestGate(threshold=1000)
+    other = gate.admit(LARGE, Deadline.starting_now(1))
+    small = gate.admit(10, Deadline.starting_now(1))
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(small.hold(2.0))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    other.release()
+    for thread in threads:
+        thread.join(3)
+    assert results == [True] * 4
+    small.release()
+    gate.admit(LARGE, Deadline.starting_now(0.05)).release()

@@ -65,7 +65,9 @@ def test_absent_optional_key_is_named_on_the_card(client: FlaskClient, key: str)
     body = copy.deepcopy(WINDOW)
     del body["prefetch"][key]
     card = post(client, body).get_json()["cards"][0]
-    assert f"prefetch.{key}" in card["detail"]
+    # The card says that data was not used; what and why is in the extension (and on the evidence page).
+    assert "could not be used" in card["detail"] and f"prefetch.{key}" not in card["detail"]
+    assert any(issue["resource"] == f"prefetch.{key}" for issue in card["extension"]["sid-igrt"]["dataIssues"])
 
 
 def test_operation_outcome_entry_with_error_is_412_and_warning_is_ignored(client: FlaskClient) -> None:
@@ -129,10 +131,10 @@ def test_invalid_requests_are_400(client: FlaskClient, mutate: Any, status: int)
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"{not json", b"[]", b"null", b"\x00\x01", b"[" * 100000 + b"]" * 100000, json.dumps("x").encode()],
-    ids=["empty", "malformed", "array", "null", "binary", "deep-nesting", "string"],
+    [b"", b"{not json", b"[]", b"null", b"\x00\x01", json.dumps("x").encode()],
+    ids=["empty", "malformed", "array", "null", "binary", "string"],
 )
-def test_bad_bodies_are_400(client: FlaskClient, raw: bytes) -> None:
+def test_bad_bodies_are_400(client: FlaskClient, raw: bytes) -> None:  # deep nesting: 413, tests/.../test_call_limits
     assert_outcome(client.post(URL, data=raw, content_type="application/json"), 400)
 
 
@@ -210,13 +212,16 @@ def test_every_golden_card_follows_cds_hooks_rules() -> None:
         assert all(v not in (None, "", [], {}) for v in walk(card))
         assert ("suggestions" in card) == ("selectionBehavior" in card)
         assert all(o["display"] and o["code"] and o["system"] for o in card.get("overrideReasons", []))
-        assert all(link["type"] == "absolute" and "appContext" not in link for link in card["links"])
+        for link in card["links"]:
+            # The evidence page is a SMART app naming its decision; the guideline texts are plain links.
+            smart = link["url"].endswith("/evidence/launch")
+            assert link["type"] == ("smart" if smart else "absolute") and ("appContext" in link) == smart
         for suggestion in card.get("suggestions", []):
             for action in suggestion["actions"]:
                 assert action["description"]
                 assert ("resourceId" in action) == (action["type"] == "delete")
         decision = card["extension"]["sid-igrt"]
-        assert decision["guideline"]["section"] in card["detail"]
+        assert any(decision["guideline"]["section"] in link["label"] for link in card["links"])
         if decision["kind"] != "decision":
             assert decision["kind"] in {"dose", "product", "m-component", "monitoring", "prerequisites"}
             assert "recommendation" not in decision and decision["rule"] == card["source"]["topic"]["code"]
@@ -233,7 +238,7 @@ def test_every_golden_card_follows_cds_hooks_rules() -> None:
             "stop",
         }
         assert decision["guideline"]["version"] in ("1.1", "2026")
-        assert decision["guideline"]["section"] in card["detail"]
+        assert any(decision["guideline"]["section"] in link["label"] for link in card["links"])
         for criterion in decision["criteria"]:
             assert criterion["result"] in ("met", "not-met", "undetermined")
 
@@ -251,7 +256,10 @@ def test_cli_evaluate_prints_the_cards(capsys: pytest.CaptureFixture[str]) -> No
     path = case_dir(CASES[0]) / "request.json"
     assert main(["evaluate", str(path), "--as-of", "2026-11-20"]) == 0
     expected = json.loads((case_dir(CASES[0]) / "expected.json").read_text(encoding="utf-8"))["body"]
-    # The same cards; only the uuids differ (the service derives them with its secret key, the CLI has none).
+    # The same cards; only the uuids differ (the service derives them with its secret key, the CLI has none), and
+    # the CLI links no evidence page (there is no server to launch it from a file).
+    for card in expected["cards"]:
+        card["links"] = [link for link in card["links"] if link["type"] != "smart"]
     assert without_uuids(json.loads(capsys.readouterr().out)) == without_uuids(expected)
 
 

@@ -114,7 +114,7 @@ class RecordingClient:
         self.budgets: list[float | None] = []
         self.remaining_during: list[float] = []
 
-    def fetch_all(self, server: str, token: str, urls: Any, *, budget: float | None = None) -> Any:
+    def fetch_all(self, server: str, token: str, urls: Any, *, budget: float | None = None, gate: Any = None) -> Any:
         self.budgets.append(budget)
         self.remaining_during.append(self.deadline.remaining())
         time.sleep(0.2)  # the EHR takes 200 ms

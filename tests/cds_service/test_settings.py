@@ -205,7 +205,7 @@ def test_secrets_are_not_in_the_settings_repr(environment: pytest.MonkeyPatch) -
         (
             "CDS_GUIDELINE__ON_IGRT_RECENT_DAYS",
             "x",
-            "CDS_GUIDELINE__ON_IGRT_RECENT_DAYS: Input should be a valid integer",
+            "CDS_GUIDELINE__ON_IGRT_RECENT_DAYS: must be a whole number from 28 to 180, not 'x'",
         ),
         ("CDS_GUIDELINE__NOPE", "1", "CDS_GUIDELINE__NOPE: not a guideline setting (see docs/configuration.md)"),
         ("CDS_GUIDELINE__ADULT_AGE_YEARS", "16", "CDS_GUIDELINE__ADULT_AGE_YEARS: fixed by the guideline text"),
@@ -392,6 +392,8 @@ PRODUCTION = {
 }
 """A configuration every rule accepts."""
 
+SMART = {"SMART_CLIENT_ID": "igrt", "FHIR_SERVER_ALLOWLIST": "https://ehr.example/fhir"}
+"""The evidence app enabled as the settings require it (a client id and the FHIR servers whose launches count)."""
 COMBINATIONS = [  # (the rule's first words, a configuration breaking only it, the same made safe)
     ("CDS_AUTH=required but no trusted issuers", {"TRUSTED_ISSUERS": None}, {"TRUSTED_ISSUERS": None, "AUTH": "off"}),
     ("CDS_AUTH=required needs CDS_AUDIT_HMAC_KEY", {"AUDIT_HMAC_KEY": None}, {"AUDIT_HMAC_KEY": None, "AUTH": "off"}),
@@ -415,6 +417,27 @@ COMBINATIONS = [  # (the rule's first words, a configuration breaking only it, t
         "CDS_TRUST_SANDBOX=true is for testers",
         {"TRUST_SANDBOX": "yes", "AUTH": "off", "DATABASE_URL": "postgresql+psycopg://cds@db/cds"},
         {"TRUST_SANDBOX": "no", "AUTH": "off", "DATABASE_URL": "postgresql+psycopg://cds@db/cds"},
+    ),
+    (
+        "CDS_SMART_CLIENT_ID needs CDS_SMART_REDIRECT_URI",
+        {**SMART, "AUTH": "off", "PUBLIC_BASE_URL": None},
+        {
+            **SMART,
+            "AUTH": "off",
+            "PUBLIC_BASE_URL": None,
+            "SMART_REDIRECT_URI": "https://cds.example.dk/evidence/callback",
+        },
+    ),
+    ("CDS_SMART_CLIENT_ID needs CDS_FHIR_SERVER_ALLOWLIST", {"SMART_CLIENT_ID": "igrt"}, SMART),
+    (
+        "CDS_SMART_COOKIE_SAMESITE=none needs",
+        {"SMART_COOKIE_SAMESITE": "none", "SMART_COOKIE_SECURE": False},
+        {"SMART_COOKIE_SAMESITE": "none"},
+    ),
+    (
+        "CDS_SMART_COOKIE_SECURE=false is for local trials",
+        {**SMART, "SMART_COOKIE_SECURE": False},
+        {**SMART, "SMART_COOKIE_SECURE": False, "SMART_REDIRECT_URI": "http://127.0.0.1:8080/evidence/callback"},
     ),
 ]
 

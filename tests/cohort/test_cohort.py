@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -321,3 +322,87 @@ def test_the_command_counts_deceased_and_unrelated_patients(tmp_path: Path) -> N
     assert summary.startswith("7 patients as of 2026-11-20 in "), summary
     for count in ("start 1", "insufficient-data 1", "not-relevant 2", "deceased 3"):
         assert count in summary, summary
+
+
+HOSTILE_IDS = ["=HYPERLINK(1)", "+1+1", "@x", "\tx", "x" * 64 + "1", "x" * 64 + "2", "a b", "y" * 64]
+"""Patient ids an export may hold (issue 29 §3): formulas, a leading TAB, two that share 64 characters, a space, and
+a FHIR id too long to fit after the prefix."""
+
+
+def test_patients_whose_id_is_not_a_fhir_id_are_listed_safely(tmp_path: Path) -> None:
+    """Before: worklist.csv held ``=HYPERLINK(1)`` raw, both ``x...x1`` and ``x...x2`` got one GuidanceResponse id, and
+    ``subject.reference`` was ``Patient/=HYPERLINK(1)``."""
+    templates, shared = templates_by_patient(fixture_resources())
+    start = next(t for t in templates if any(r.get("id") == "sid-pop2-window" for r in t))
+    resources = [*shared, *(r for patient_id in HOSTILE_IDS for r in copy_patient(start, patient_id))]
+    result = run(write_export(resources, tmp_path / "export"), tmp_path / "out")
+    assert sorted(row.patient_id for row in result.worklist) == sorted(HOSTILE_IDS)  # evaluated and listed
+    assert {row.recommendation for row in result.worklist} == {"start"}
+
+    with (tmp_path / "out" / "worklist.csv").open(encoding="utf-8", newline="") as handle:
+        listed = [line["patient_id"] for line in csv.DictReader(handle)]
+    assert sorted(listed) == sorted(("'" if i[0] in "=+@\t" else "") + i for i in HOSTILE_IDS)
+
+    responses = [json.loads(line) for line in (tmp_path / "out" / "guidance-responses.ndjson").read_text().splitlines()]
+    ids = [r["id"] for r in responses]
+    assert len(set(ids)) == len(HOSTILE_IDS) and all(re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", i) for i in ids)
+    subjects = {r["subject"].get("reference") or r["subject"]["identifier"]["value"]: r["subject"] for r in responses}
+    assert subjects["Patient/" + "y" * 64] == {"reference": "Patient/" + "y" * 64}  # a FHIR id: a literal reference
+    assert subjects["=HYPERLINK(1)"] == {
+        "type": "Patient",
+        "identifier": {"system": "urn:sid-igrt:bulk-export:patient-id", "value": "=HYPERLINK(1)"},
+    }
+    assert sum("reference" in s for s in subjects.values()) == 1
+
+
+def _other_servers_patient(directory: Path, server: str) -> Path:
+    """Local patient ``x`` with nothing the guideline reads; ``server``'s patient ``x`` with a start-IgRT record."""
+    templates, shared = templates_by_patient(fixture_resources())
+    start = next(t for t in templates if any(r.get("id") == "sid-pop2-window" for r in t))
+    theirs = [r for r in copy_patient(start, "x") if r["resourceType"] != "Patient"]
+    for resource in theirs:
+        for key in ("subject", "patient"):
+            if resource.get(key, {}).get("reference") == "Patient/x":
+                resource[key]["reference"] = f"{server}/Patient/x"
+    local = {"resourceType": "Patient", "id": "x", "birthDate": "1961-04-02"}
+    return write_export([*shared, local, *theirs], directory)
+
+
+def test_another_servers_patient_is_not_merged_with_the_local_one(tmp_path: Path) -> None:
+    """Before: the other server's records made the local ``Patient/x`` a start-IgRT patient."""
+    export = _other_servers_patient(tmp_path / "export", "https://other.example/fhir")
+    result = run(export, tmp_path / "out")
+    [row] = result.rows
+    assert (row.patient_id, row.recommendation) == ("x", "not-relevant")
+    foreign = sum(1 for path in export.glob("*.ndjson") for line in path.read_bytes().splitlines() if b"other." in line)
+    assert result.other_server == foreign > 3 and result.without_patient == 0
+    page = (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+    assert f"<li>{foreign} name a patient on another server" in page and "<li>0 name no patient" in page
+
+
+def test_this_servers_absolute_references_are_merged_when_the_base_is_known(tmp_path: Path) -> None:
+    export = _other_servers_patient(tmp_path / "export", "https://ehr.example/fhir")
+    manifest = {"transactionTime": "2026-11-20T00:00:00Z", "request": "https://ehr.example/fhir/$export", "output": []}
+    (export / "manifest.json").write_bytes(orjson.dumps(manifest))
+    [row] = run(export, tmp_path / "out").rows
+    assert (row.patient_id, row.recommendation) == ("x", "start")
+    (export / "manifest.json").unlink()
+    unknown = run(export, tmp_path / "unknown")  # no manifest: an absolute reference is another server's
+    assert unknown.rows[0].recommendation == "not-relevant" and unknown.other_server > 3
+
+
+def test_the_command_reports_other_servers_resources(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    export = _other_servers_patient(tmp_path / "export", "https://other.example/fhir")
+    command = [sys.executable, "-m", "commands.cli", "cohort", str(export), "--as-of", "2026-11-20", "--workers", "1"]
+    env = {**os.environ, "CDS_AUTH": "off"}
+    done = subprocess.run([*command, "--out", str(tmp_path / "a")], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "resources name a patient on another server and were not evaluated" in done.stderr
+    assert "unknown: no manifest.json in the export and no --fhir-base" in done.stderr
+    given = [*command, "--out", str(tmp_path / "b"), "--fhir-base", "https://other.example/fhir/"]
+    merged = subprocess.run(given, capture_output=True, text=True, env=env)
+    assert merged.returncode == 0 and "another server" not in merged.stderr, merged.stderr
+    assert "start 1" in merged.stdout.splitlines()[0]

@@ -13,10 +13,13 @@ import os
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
+from cohort.export import open_export
 from cohort.run import run_cohort
-from cohort.synth import templates_by_patient, write_synthetic_cohort
+from cohort.spark_engine import evaluate_with_spark, ranges_of
+from cohort.synth import copy_patient, templates_by_patient, write_synthetic_cohort
 from guideline.parameters import DEFAULT_PARAMETERS
 from guideline.sources import GUIDELINE_VERSION
 from tests.cohort.test_cohort import AS_OF, TZ, fixture_resources
@@ -62,3 +65,50 @@ def test_spark_and_local_engines_agree_patient_by_patient(tmp_path: Path) -> Non
     assert spark.counts == local.counts and local.counts["deceased"] > 0 and local.counts["not-relevant"] > 0
     for name in ("worklist.csv", "guidance-responses.ndjson", "changes.csv", "summary.html"):
         assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
+def test_spark_reads_ranges_as_the_local_engine_reads_files(tmp_path: Path) -> None:
+    """Over-long lines, another server's patient, ids that are not FHIR ids, files cut into 16 KiB ranges: the same.
+
+    Before, Spark read lines with ``textFile``: a 300 MiB line ended the run (Java heap space), and Hadoop's own
+    limit would have dropped long lines silently, renumbering every line after them.
+    """
+    templates, shared = templates_by_patient(fixture_resources())
+    export = tmp_path / "export"
+    write_synthetic_cohort(150, export, templates=templates, shared=shared, as_of=AS_OF, seed=5)
+    start = next(t for t in templates if any(r.get("id") == "sid-pop2-window" for r in t))
+    extra = [r for patient_id in ("=1+1", "x" * 64 + "1", "x" * 64 + "2") for r in copy_patient(start, patient_id)]
+    theirs = copy_patient(start, "synth-0000001")
+    foreign = 0
+    for resource in theirs:
+        if resource.get("subject", {}).get("reference") == "Patient/synth-0000001":
+            resource["subject"]["reference"] = "https://other.example/fhir/Patient/synth-0000001"
+            foreign += 1
+    long_line = b'{"resourceType":"Observation","id":"long","note":[{"text":"' + b"z" * 9000 + b'"}]}'
+    with (export / "Observation.ndjson").open("ab") as handle:
+        handle.write(b"\n".join(orjson.dumps(r) for r in extra + theirs if r["resourceType"] != "Patient") + b"\n")
+        handle.write(long_line + b"\n" + long_line + b"\r\n\n{broken\n")
+    with (export / "Patient.ndjson").open("ab") as handle:
+        handle.write(b"".join(orjson.dumps(r) + b"\n" for r in extra if r["resourceType"] == "Patient"))
+        handle.write(long_line)  # the last line, no newline
+    opened = open_export(export, max_line_bytes=8192)
+    local = run_cohort(
+        opened,
+        tmp_path / "local",
+        as_of=AS_OF,
+        parameters=DEFAULT_PARAMETERS,
+        tz=TZ,
+        guideline_version=GUIDELINE_VERSION,
+        workers=1,
+        progress=None,
+    )
+    placed = evaluate_with_spark(
+        opened, master="local[2]", as_of=AS_OF, parameters=DEFAULT_PARAMETERS, tz=TZ, split_bytes=16 * 1024
+    )
+    assert len(ranges_of(opened, 16 * 1024)) > 2 * len(opened.files())  # files really cut into several ranges
+    by_id = sorted((row for row, _ in placed.pairs), key=lambda row: row.patient_id)
+    assert by_id == sorted(local.rows, key=lambda row: row.patient_id) and len(by_id) == 153
+    assert sorted(placed.bad, key=lambda b: (b.path, b.line)) == list(local.bad_lines)
+    assert [b.reason.startswith("longer than 8192 bytes") for b in local.bad_lines] == [True, True, False, True]
+    assert (placed.without_patient, placed.other_server) == (local.without_patient, local.other_server)
+    assert local.other_server == foreign > 3

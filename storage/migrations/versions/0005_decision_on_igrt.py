@@ -1,0 +1,32 @@
+"""``decision.on_igrt``: whether the patient was on IgRT when decided (the agreement report reads what happened next).
+
+Silent decisions need no column: their ``outcome`` is ``silent`` (the card the service would have shown, not shown).
+A patient-view decision's ``on_igrt`` tells a later reader whether IgRT was started, continued or stopped after an
+earlier decision: no new patient data, one boolean of the guideline's own reading. Existing rows keep NULL (unknown).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply."""
+    with op.batch_alter_table("decision", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("on_igrt", sa.Boolean(), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert."""
+    with op.batch_alter_table("decision", schema=None) as batch_op:
+        batch_op.drop_column("on_igrt")
