@@ -39,7 +39,8 @@ class Answer:
 
     Attributes:
         response: ``{"cards": [...]}``, with at most one decision card.
-        outcome: ``card`` | ``quiet`` (decided, nothing to show) | ``no-immunoglobulin-order`` |
+        outcome: ``card`` | ``silent`` (a card not shown: the service is in silent mode, ``silenced``) | ``quiet``
+            (decided, nothing to show) | ``no-immunoglobulin-order`` |
             ``immunomodulation-order`` (every immunoglobulin order is immunomodulatory, not IgRT: no card) |
             ``budget-exceeded`` (set by the HTTP layer: not decided within the latency budget).
         finding: the guideline finding, when a decision was made.
@@ -185,14 +186,31 @@ def invoke(
     )
     card = render_card(finding, call, about_orders=policy.reads_orders, orders=orders, advice=assessment.advice)
     cards = [card]
-    issued = [IssuedCard(str(card["uuid"]), "decision", finding.rule.value)]
+    issued = [IssuedCard(str(card["uuid"]), "decision", finding.rule.value, _offered(card))]
     if options.advice == "cards":
         for i, advice in enumerate(assessment.advice):
             extra = render_advice_card(advice, call, index=i)
             cards.append(extra)
-            issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value))
+            issued.append(IssuedCard(str(extra["uuid"]), advice.kind.value, advice.rule.value, _offered(extra)))
     _log(service, request, outcome=f"{finding.recommendation.value}:{finding.rule.value}")
     return Answer({"cards": cards}, "card", finding, fetched, issue_count, tuple(issued), decision)
+
+
+def _offered(card: dict[str, Any]) -> tuple[str, ...]:
+    """The uuids of the suggestions a card offers (accepted feedback may name only these)."""
+    return tuple(str(s["uuid"]) for s in card.get("suggestions", ()))
+
+
+def silenced(answer: Answer) -> Answer:
+    """The answer of a service in silent mode: evaluated and audited as usual, answered with no cards.
+
+    A decision that would have been a card is recorded with outcome ``silent`` and its card uuid (the agreement
+    report lists disagreements by it); nothing of it reaches the client, so no feedback can come for it. Every other
+    outcome is unchanged (it showed no card anyway).
+    """
+    if answer.outcome != "card":
+        return answer
+    return replace(answer, response={"cards": []}, outcome="silent")
 
 
 def card_options(

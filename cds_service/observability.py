@@ -63,6 +63,12 @@ DECISIONS = Counter(
     "Guideline decisions made, by hook, recommendation and rule.",
     ["hook", "recommendation", "rule"],
 )
+SILENT_DECISIONS = Counter(
+    "cds_silent_decisions_total",
+    "Cards a service in silent mode would have shown (evaluated and audited, answered with no cards), by hook, "
+    "recommendation and rule.",
+    ["hook", "recommendation", "rule"],
+)
 FHIR_FETCH_SECONDS = Histogram(
     "cds_fhir_fetch_duration_seconds",
     "Time of the fallback fetch from fhirServer for one hook call.",

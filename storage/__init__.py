@@ -9,7 +9,7 @@ from storage.database import Database, normalize_database_url
 from storage.errors import DatabaseUnreachableError, StorageError
 from storage.launches import LaunchStore, PendingLaunch
 from storage.pseudonyms import Pseudonymizer
-from storage.records import DecisionEntry, FeedbackEntry, IssuedCard, ReportRow
+from storage.records import DecisionEntry, FeedbackEntry, IssuedCard, IssuedTarget, ReportRow
 from storage.repository import AuditStore
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "DatabaseUnreachableError",
     "DecisionEntry",
     "FeedbackEntry",
+    "IssuedTarget",
     "IssuedCard",
     "LaunchStore",
     "PendingLaunch",

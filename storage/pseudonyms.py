@@ -27,11 +27,13 @@ class Pseudonymizer:
         """Return the hex HMAC of ``patient_id`` (the FHIR logical id from ``context.patientId``)."""
         return hmac.new(self._key, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def card_seed(self, service_id: str, client_issuer: str | None, hook_instance: str) -> str:
-        """Return the secret seed of one call's card uuids (hex HMAC of endpoint, client and ``hookInstance``).
+    def card_seed(self, service_id: str, client_issuer: str | None, hook_instance: str, patient: str = "") -> str:
+        """Return the secret seed of one call's card uuids (hex HMAC of endpoint, client, ``hookInstance``, patient).
 
         Card uuids derived from it cannot be guessed from the ``hookInstance`` without the key, and differ between
-        clients and endpoints that send the same ``hookInstance``; the same call always gets the same uuids.
+        clients and endpoints that send the same ``hookInstance``, and between patients when a client reuses a
+        ``hookInstance`` for two (``patient``: the patient's pseudonym, ``patient()``), so feedback always lands on
+        the decision it was about; the same call always gets the same uuids.
         """
-        message = "\x00".join(("card-uuid", service_id, client_issuer or "", hook_instance))
+        message = "\x00".join(("card-uuid", service_id, client_issuer or "", hook_instance, patient))
         return hmac.new(self._key, message.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -17,6 +17,8 @@ class IssuedCard:
     uuid: str
     kind: str
     rule: str
+    suggestions: tuple[str, ...] = ()
+    """The uuids of the suggestions the card offered (accepted feedback may name only these)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class DecisionEntry:
             in ``issued_card`` so that feedback on them is attributed.
         on_igrt: whether the guideline read the patient as on IgRT (``Finding.on_igrt``); ``None`` without a
             decision. A later reader sees from it whether IgRT was started or stopped after an earlier decision.
+        suggestion_uuids: the decision card's suggestions (accepted feedback may name only these).
     """
 
     recorded_at: datetime
@@ -63,6 +66,18 @@ class DecisionEntry:
     data_issue_count: int = 0
     issued_cards: tuple[IssuedCard, ...] = ()
     on_igrt: bool | None = None
+    suggestion_uuids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssuedTarget:
+    """What feedback may refer to: the card's rule and the suggestions it offered.
+
+    ``suggestions`` is ``None`` for cards recorded before revision 0005 (then not checked).
+    """
+
+    rule: str
+    suggestions: frozenset[str] | None
 
 
 @dataclass(frozen=True)

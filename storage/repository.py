@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
 from storage.errors import StorageError
-from storage.records import DecisionEntry, FeedbackEntry, ReportRow
+from storage.records import DecisionEntry, FeedbackEntry, IssuedTarget, ReportRow
 from storage.schema import Decision, Feedback, IssuedCardRow, JwtReplayGuard
 
 _Entry = TypeVar("_Entry", DecisionEntry, FeedbackEntry)
@@ -57,6 +57,7 @@ class AuditStore:
                 "guideline_version": e.guideline_version,
                 "service_id": e.service_id,
                 "client_issuer": e.client_issuer,
+                "suggestion_uuids": list(card.suggestions),
             }
             for e in entries
             for card in e.issued_cards
@@ -89,8 +90,8 @@ class AuditStore:
             new = {str(key) for (key,) in result.all()}
         return [e for key, e in keyed.items() if key in new]
 
-    def issued_rules(self, entries: Sequence[FeedbackEntry]) -> list[str | None]:
-        """Return, for each feedback item, the rule of the card it is about, or ``None`` if not issued to it.
+    def issued(self, entries: Sequence[FeedbackEntry]) -> list[IssuedTarget | None]:
+        """Return, for each feedback item, the card it is about (rule, suggestions offered), or ``None`` if not issued.
 
         A card counts as issued to ``(service_id, client_issuer)`` when a decision row (the decision card) or an
         ``issued_card`` row (a card beside it) records that uuid with that endpoint and client issuer
@@ -101,16 +102,26 @@ class AuditStore:
             StorageError: the database is unavailable.
         """
         uuids = {e.card_uuid for e in entries}
-        holders: dict[tuple[str | None, str | None, str | None], str] = {}
+        holders: dict[tuple[str | None, str | None, str | None], IssuedTarget] = {}
         with self.database.session() as session:
             for table in (Decision, IssuedCardRow):
                 rows = session.execute(
-                    select(table.card_uuid, table.service_id, table.client_issuer, table.rule_id).where(
-                        table.card_uuid.in_(uuids)
-                    )
+                    select(
+                        table.card_uuid, table.service_id, table.client_issuer, table.rule_id, table.suggestion_uuids
+                    ).where(table.card_uuid.in_(uuids))
                 )
-                holders.update({(card, service, issuer): rule or "?" for card, service, issuer, rule in rows})
+                for card, service, issuer, rule, offered in rows:
+                    suggestions = frozenset(offered) if offered is not None else None
+                    holders[(card, service, issuer)] = IssuedTarget(rule or "?", suggestions)
         return [holders.get((e.card_uuid, e.service_id, e.client_issuer)) for e in entries]
+
+    def issued_rules(self, entries: Sequence[FeedbackEntry]) -> list[str | None]:
+        """The rule of each feedback item's card, or ``None`` if not issued to it (``issued``).
+
+        Raises:
+            StorageError: the database is unavailable.
+        """
+        return [target.rule if target is not None else None for target in self.issued(entries)]
 
     def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
         """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).

@@ -46,6 +46,7 @@ class Decision(Base):
     fetched_keys: Mapped[str | None] = mapped_column(String(300))
     data_issue_count: Mapped[int] = mapped_column(Integer)
     on_igrt: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    suggestion_uuids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class IssuedCardRow(Base):
@@ -64,6 +65,7 @@ class IssuedCardRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     rule_id: Mapped[str] = mapped_column(String(64))
     guideline_version: Mapped[str] = mapped_column(String(100))
+    suggestion_uuids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Feedback(Base):

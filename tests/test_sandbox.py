@@ -29,6 +29,7 @@ import pytest
 from commands.upload import upload_fixtures
 from storage import AuditStore, Database
 from tests.cases import AS_OF, CASES, case_dir
+from tests.conftest import REPORT
 from tests.fhir_server import FhirStore, running_fhir_server, serving
 from tests.live_server import LiveService, start, stop, wait_ready
 
@@ -196,10 +197,14 @@ def _suggestions_seen(card: Any, bottom: float, *, screen: str) -> bool:
 
 @pytest.fixture(scope="module", autouse=True)
 def _print_tallest() -> Iterator[None]:
+    """After the module: every card's height and where its suggestions end, the tallest first, in the test summary
+    (``tests.conftest.REPORT``, printed by CI too)."""
     yield
     if HEIGHTS:
-        name, (height, bottom) = max(HEIGHTS.items(), key=lambda item: item[1][0])
-        print(f"\nsandbox: tallest card {height:.0f} px ({name}); its suggestions end at y = {bottom:.0f} px")
+        ranked = sorted(HEIGHTS.items(), key=lambda item: -item[1][0])
+        name, (height, bottom) = ranked[0]
+        REPORT.append(f"sandbox: tallest card {height:.0f} px ({name}); its suggestions end at y = {bottom:.0f} px")
+        REPORT.extend(f"sandbox:   {h:4.0f} px, suggestions end at y = {b:4.0f} px: {n}" for n, (h, b) in ranked)
 
 
 def _shot(page: Any, name: str) -> Path:

@@ -45,8 +45,12 @@ class CardOptions:
     language: str = "en"
 
 
-def discovery_options(default_language: str) -> list[dict[str, Any]]:
-    """Return the configuration options for discovery (one list, the same for every service)."""
+def discovery_options(default_language: str, *, silent: bool = False) -> list[dict[str, Any]]:
+    """Return the configuration options for discovery.
+
+    ``silent``: the service is in silent mode; listed (with its value as the default) for the client to see, and
+    like every option not understood from a request, never read from one: a client cannot switch it off.
+    """
     return [
         {
             "code": "advice",
@@ -79,6 +83,16 @@ def discovery_options(default_language: str) -> list[dict[str, Any]]:
                 "default, decides; an unknown language falls back to them."
             ),
             "default": default_language,
+        },
+        {
+            "code": "silent",
+            "type": "boolean",
+            "name": "Silent mode",
+            "description": (
+                "Set by the deployment (CDS_SILENT_SERVICES), not by a request: true while the service evaluates "
+                "and records every call but answers with no cards (the go-live trial)."
+            ),
+            "default": silent,
         },
     ]
 

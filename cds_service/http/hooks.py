@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, g, request
 from cds_service.http.json_body import parse_body
 from cds_service.http.request_body import read_body
 from cds_service.http.runtime import Runtime, runtime_of
-from cds_service.invocation import Answer, invoke
+from cds_service.invocation import Answer, invoke, silenced
 from cds_service.observability import (
     BUDGET_OVERRUNS,
     DECISIONS,
@@ -27,6 +27,7 @@ from cds_service.observability import (
     FEEDBACK_REFUSED,
     HOOK_INSTANCE,
     LARGE_REQUESTS_REFUSED,
+    SILENT_DECISIONS,
 )
 from cds_service.settings import Settings
 from cds_service.time_limits import BudgetExceededError, Deadline
@@ -87,7 +88,13 @@ def discovery() -> dict[str, Any]:
     g.metric_hook = "discovery"
     requirements = usage_requirements(auth_required=settings().auth.required)
     language = settings().language
-    return {"services": [s.discovery(usage_requirements=requirements, default_language=language) for s in SERVICES]}
+    silent = settings().silent_services
+    return {
+        "services": [
+            s.discovery(usage_requirements=requirements, default_language=language, silent=s.id in silent)
+            for s in SERVICES
+        ]
+    }
 
 
 @bp.post("/<service_id>")
@@ -123,7 +130,8 @@ def call_service(service_id: str) -> dict[str, Any]:
     as_of = current.settings.today()
     accept_language = request.headers.get("Accept-Language")  # read here: evaluate() runs on another thread
     evidence_base_url = evidence_base(current.settings)
-    card_seed = current.pseudonymizer.card_seed(service.id, g.client_issuer, hook_request.hookInstance)
+    patient = current.pseudonymizer.patient(hook_request.context.patientId)
+    card_seed = current.pseudonymizer.card_seed(service.id, g.client_issuer, hook_request.hookInstance, patient)
 
     def evaluate() -> Answer:
         fhir_client = current.fhir_client
@@ -150,9 +158,14 @@ def call_service(service_id: str) -> dict[str, Any]:
         BUDGET_OVERRUNS.labels(service.hook).inc()
         logger.warning("service=%s outcome=budget-exceeded: answered without cards, %s", service.id, error)
         answer = Answer({"cards": []}, "budget-exceeded")
+    if service.id in current.settings.silent_services:
+        answer = silenced(answer)
     _record(current, service, hook_request, answer, as_of=as_of)
     if answer.finding is not None:
-        DECISIONS.labels(service.hook, answer.finding.recommendation.value, answer.finding.rule.value).inc()
+        labels = (service.hook, answer.finding.recommendation.value, answer.finding.rule.value)
+        DECISIONS.labels(*labels).inc()
+        if answer.outcome == "silent":
+            SILENT_DECISIONS.labels(*labels).inc()
     return answer.response
 
 
@@ -193,7 +206,8 @@ def feedback(service_id: str) -> dict[str, Any]:
         for item in body.feedback
     ]
     current = runtime()
-    rules = current.store.issued_rules(entries)
+    targets = current.store.issued(entries)
+    rules = [target.rule if target is not None else None for target in targets]
     unknown = [i for i, rule in enumerate(rules) if rule is None]
     if unknown:
         if current.decisions.pending():
@@ -204,6 +218,21 @@ def feedback(service_id: str) -> dict[str, Any]:
             f"feedback[{unknown[0]}].card: no card with this uuid was issued by this service to this client; "
             "nothing was stored.",
             expression=f"feedback[{unknown[0]}].card",
+        )
+    not_offered = [
+        i
+        for i, (entry, target) in enumerate(zip(entries, targets, strict=True))
+        if target is not None
+        and target.suggestions is not None
+        and not set(entry.accepted_suggestions) <= target.suggestions
+    ]
+    if not_offered:
+        FEEDBACK_REFUSED.inc()
+        logger.info("service=%s feedback refused: a suggestion the card never offered", service.id)
+        raise UnknownCardError(
+            f"feedback[{not_offered[0]}].acceptedSuggestions: this card offered no suggestion with that id; "
+            "nothing was stored.",
+            expression=f"feedback[{not_offered[0]}].acceptedSuggestions",
         )
     stored = current.store.record_feedback(entries)
     rule_of = {e.card_uuid: rule for e, rule in zip(entries, rules, strict=True)}
@@ -234,6 +263,8 @@ def _record(
             as_of=as_of,
             fetched_keys=answer.fetched_keys,
             data_issue_count=answer.data_issue_count,
-            issued_cards=answer.issued,
+            issued_cards=answer.issued if answer.outcome != "silent" else (),
+            on_igrt=finding.on_igrt if finding else None,
+            suggestion_uuids=answer.issued[0].suggestions if answer.issued else (),
         )
     )

@@ -99,22 +99,38 @@ class ServiceDefinition:
     description: str
     policy: Policy = Policy()
 
-    def discovery(self, *, usage_requirements: str | None = None, default_language: str = "en") -> dict[str, object]:
+    def discovery(
+        self, *, usage_requirements: str | None = None, default_language: str = "en", silent: bool = False
+    ) -> dict[str, object]:
         """Return the discovery entry with the shared prefetch templates and the card configuration options.
 
-        The options are ``extension["sid-igrt.configuration-options"]`` (``cds_service.cards.options``).
+        The options are ``extension["sid-igrt.configuration-options"]`` (``cds_service.cards.options``). A service
+        in silent mode (``CDS_SILENT_SERVICES``) says so in its description and in ``extension["sid-igrt.silent"]``,
+        so that nobody takes its empty answers for a broken service.
         """
+        description = self.description + (SILENT_NOTE if silent else "")
+        extension: dict[str, object] = {DISCOVERY_EXTENSION: discovery_options(default_language, silent=silent)}
+        if silent:
+            extension[SILENT_EXTENSION] = True
         entry: dict[str, object] = {
             "hook": self.hook,
             "id": self.id,
             "title": self.title,
-            "description": self.description,
+            "description": description,
             "prefetch": dict(PREFETCH),
-            "extension": {DISCOVERY_EXTENSION: discovery_options(default_language)},
+            "extension": extension,
         }
         if usage_requirements:
             entry["usageRequirements"] = usage_requirements
         return entry
+
+
+SILENT_NOTE = (
+    " SILENT MODE: every call is evaluated and recorded as usual, but answered with no cards (the go-live trial; "
+    "see docs/operations.md, Go-live)."
+)
+SILENT_EXTENSION = "sid-igrt.silent"
+"""Discovery ``extension`` key: ``true`` while the service is in silent mode."""
 
 
 _ABOUT = (

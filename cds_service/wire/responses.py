@@ -160,10 +160,11 @@ class ServiceDescription(StrictModel):
     description: str
     prefetch: dict[str, str]
     usageRequirements: str | SkipJsonSchema[None] = None
-    extension: dict[str, list[ConfigurationOption]] | SkipJsonSchema[None] = Field(
+    extension: dict[str, list[ConfigurationOption] | bool] | SkipJsonSchema[None] = Field(
         default=None,
         description='``extension["sid-igrt.configuration-options"]``: the card options a request may set in its '
-        '``extension["sid-igrt"]`` (Da Vinci CRD "configuration options" pattern).',
+        '``extension["sid-igrt"]`` (Da Vinci CRD "configuration options" pattern); ``extension["sid-igrt.silent"]``: '
+        "``true`` while the service is in silent mode (evaluated and recorded, answered with no cards).",
     )
 
 

@@ -108,8 +108,13 @@ DISMISSED = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2026-1
 
 
 def issue(app: Flask, *uuids: str, service_id: str = "sid-igrt-order-select", client_issuer: str | None = None) -> None:
-    """Record cards with these uuids as issued (one decision card and the rest beside it), as a hook call does."""
-    cards = tuple(IssuedCard(u, "decision" if i == 0 else "dose", "start-pop2-window") for i, u in enumerate(uuids))
+    """Record cards with these uuids as issued (one decision card and the rest beside it), as a hook call does.
+
+    Each offers the suggestion ``s-1`` (the one ``ACCEPTED`` names).
+    """
+    cards = tuple(
+        IssuedCard(u, "decision" if i == 0 else "dose", "start-pop2-window", ("s-1",)) for i, u in enumerate(uuids)
+    )
     runtime_of(app).store.record_decision(
         DecisionEntry(
             recorded_at=datetime.now(UTC),
@@ -126,6 +131,7 @@ def issue(app: Flask, *uuids: str, service_id: str = "sid-igrt-order-select", cl
             card_uuid=uuids[0],
             as_of=date(2026, 11, 20),
             issued_cards=cards,
+            suggestion_uuids=("s-1",),
         )
     )
 
@@ -274,6 +280,30 @@ def test_discovery_lists_the_card_options(app: Flask) -> None:
     services = app.test_client().get("/cds-services").get_json()["services"]
     for service in services:
         options = {o["code"]: o for o in service["extension"]["sid-igrt.configuration-options"]}
-        assert set(options) == {"advice", "details", "language"}
+        assert set(options) == {"advice", "details", "language", "silent"}
         assert options["advice"]["default"] == "lines" and options["details"]["type"] == "boolean"
+        assert options["silent"]["default"] is False and "sid-igrt.silent" not in service["extension"]
         assert all(o["name"] and o["description"] for o in options.values())
+
+
+def test_accepted_feedback_naming_a_suggestion_the_card_never_offered_is_refused(app: Flask) -> None:
+    issue(app, "c-1")
+    stranger = {**ACCEPTED, "acceptedSuggestions": [{"id": "s-2"}]}
+    response = app.test_client().post(FEEDBACK_URL, json={"feedback": [stranger]})
+    assert response.status_code == 404
+    assert response.get_json()["issue"][0]["expression"] == ["feedback[0].acceptedSuggestions"]
+    assert runtime_of(app).store.feedback() == []
+    assert app.test_client().post(FEEDBACK_URL, json={"feedback": [ACCEPTED]}).status_code == 200
+
+
+def test_one_hook_instance_for_two_patients_gives_two_card_uuids(app: Flask) -> None:
+    """A client reusing a hookInstance: each patient's decision gets its own card uuid (feedback lands right)."""
+    request = json.loads(
+        (case_dir(next(c for c in CASES if c.name == "pop2-window-igg-below-4-start")) / "request.json").read_text()
+    )
+    other = json.loads(json.dumps(request).replace(request["context"]["patientId"], "another-patient"))
+    client = app.test_client()
+    first = client.post("/cds-services/sid-igrt-order-select", json=request).get_json()["cards"][0]
+    second = client.post("/cds-services/sid-igrt-order-select", json=other).get_json()["cards"][0]
+    assert first["uuid"] != second["uuid"]
+    assert first["suggestions"][0]["uuid"] != second["suggestions"][0]["uuid"]

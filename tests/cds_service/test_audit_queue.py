@@ -115,8 +115,9 @@ def test_feedback_about_a_card_still_queued_is_503_so_the_ehr_retries(
     current = runtime_of(app)
     outage = Outage(current.store, monkeypatch)
     url, request, _ = golden("pop2-window-igg-below-4-start")
-    card = app.test_client().post(url, json=request).get_json()["cards"][0]["uuid"]  # its decision is queued
-    body = {"feedback": [{**ACCEPTED, "card": card}]}
+    shown = app.test_client().post(url, json=request).get_json()["cards"][0]  # its decision is queued
+    offered = [{"id": shown["suggestions"][0]["uuid"]}]  # a suggestion this card offered
+    body = {"feedback": [{**ACCEPTED, "card": shown["uuid"], "acceptedSuggestions": offered}]}
     assert app.test_client().post(FEEDBACK_URL, json=body).status_code == 503
     outage.end()
     assert current.decisions.flush(timeout=5) == 0
