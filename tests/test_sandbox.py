@@ -40,7 +40,7 @@ VIEWPORT = {"width": 1600, "height": 1000}
 MAX_CARD_HEIGHT = 700
 """The whole decision card, in pixels (issue 28)."""
 HEIGHTS: dict[str, tuple[float, float]] = {}
-"""Card height and the bottom of its last suggestion button, per case: the tallest is printed at the end."""
+"""Card height and the bottom of its last suggestion or link button, per case: all reported at the end."""
 SANDBOX_NOISE = (
     "Could not retrieve any services at discovery endpoint",  # the Sandbox's built-in default discovery URL
     "styles.css",
@@ -162,10 +162,10 @@ def _our_console_errors(page: Any) -> list[str]:
 
 
 def _measure(card: Any, name: str) -> tuple[float, float]:
-    """The card's height and the page y of the bottom of its last suggestion button (what must be seen unscrolled).
+    """The card's height and the page y of the bottom of its last button (what must be seen unscrolled).
 
-    Suggestions are the card's buttons other than the Sandbox's own Dismiss controls; a card without suggestions
-    gives 0 (nothing to click but its links, which the height bound keeps on screen for patient-view).
+    The buttons are the card's suggestions and links (the Sandbox renders both as buttons), not the Sandbox's own
+    Dismiss controls; 0 for a card without any.
     """
     box = card.bounding_box()
     buttons = card.get_by_role("button")
@@ -181,15 +181,16 @@ def _measure(card: Any, name: str) -> tuple[float, float]:
 
 
 SUGGESTIONS_WITHIN_CARD = 600
-"""Order screens: the Sandbox's own order form fills the first ~430 px above the card, so there the suggestions must
-end within this many pixels of the card's top (seen without scrolling once the card is in view)."""
+"""Order screens: the Sandbox's own order form fills the first ~430 px above the card, so there the suggestions and
+links must end within this many pixels of the card's top (seen without scrolling once the card is in view)."""
 
 
 def _suggestions_seen(card: Any, bottom: float, *, screen: str) -> bool:
-    """Whether the suggestions are seen without scrolling: inside the window in patient-view (the card is at the top,
-    as in an EHR's CDS panel); within ``SUGGESTIONS_WITHIN_CARD`` of the card's top below the Sandbox's order form."""
+    """Whether the suggestions and links are seen without scrolling: inside the window in patient-view (the card is
+    at the top, as in an EHR's CDS panel); within ``SUGGESTIONS_WITHIN_CARD`` of the card's top below the Sandbox's
+    order form."""
     if bottom == 0.0:
-        return True  # no suggestions
+        return True  # no buttons
     if screen == "patient-view":
         return bottom <= VIEWPORT["height"]
     return bool(bottom - card.bounding_box()["y"] <= SUGGESTIONS_WITHIN_CARD)
@@ -197,14 +198,23 @@ def _suggestions_seen(card: Any, bottom: float, *, screen: str) -> bool:
 
 @pytest.fixture(scope="module", autouse=True)
 def _print_tallest() -> Iterator[None]:
-    """After the module: every card's height and where its suggestions end, the tallest first, in the test summary
-    (``tests.conftest.REPORT``, printed by CI too)."""
+    """After the module: each card's height and where its suggestions and links end, tallest first, in the summary.
+
+    The lines go to ``tests.conftest.REPORT``, printed at the end of every run (CI too).
+    """
     yield
     if HEIGHTS:
         ranked = sorted(HEIGHTS.items(), key=lambda item: -item[1][0])
         name, (height, bottom) = ranked[0]
-        REPORT.append(f"sandbox: tallest card {height:.0f} px ({name}); its suggestions end at y = {bottom:.0f} px")
-        REPORT.extend(f"sandbox:   {h:4.0f} px, suggestions end at y = {b:4.0f} px: {n}" for n, (h, b) in ranked)
+        REPORT.append(
+            f"sandbox: tallest card {height:.0f} px ({name}); its suggestions and links end at y = {bottom:.0f} px"
+        )
+        REPORT.extend(
+            f"sandbox:   {h:4.0f} px, "
+            + (f"suggestions and links end at y = {b:4.0f} px" if b else "no buttons")
+            + f": {n}"
+            for n, (h, b) in ranked
+        )
 
 
 def _shot(page: Any, name: str) -> Path:
@@ -269,7 +279,7 @@ def test_every_golden_case_shows_one_decision_card_within_the_size_target(
         height, bottom = _measure(cards.first, f"{hook} {case.name}")
         print(
             f"sandbox: {hook} {case.name}: {cards.count()} card(s), {height:.0f} px tall, "
-            f"suggestions end at y = {bottom:.0f} px ({shot.name})"
+            f"suggestions and links end at y = {bottom:.0f} px ({shot.name})"
         )
         assert cards.count() == 1, shot
         assert height <= MAX_CARD_HEIGHT, shot
@@ -305,7 +315,7 @@ def test_order_select_of_an_immunoglobulin_renders_the_decision_first_and_feedba
         first = cards.first.inner_text()
         assert cards.count() == 1 and "Start IgRT" in first, shot
         height, bottom = _measure(cards.first, "order-select Privigen")
-        print(f"sandbox: order-select Privigen: {cards.count()} card, {height:.0f} px, suggestions end at {bottom:.0f}")
+        print(f"sandbox: order-select Privigen: {cards.count()} card, {height:.0f} px, buttons end at {bottom:.0f}")
         assert height <= MAX_CARD_HEIGHT and _suggestions_seen(cards.first, bottom, screen="order-select"), shot
         card_uuids = _issued_cards(database)
         # A suggestion click: accepted feedback.
