@@ -94,9 +94,33 @@ def evaluate_patient(
     Returns:
         ``(row under parameters, row under compare or None)``.
     """
-    # The same order whatever the engine delivered them in (SQLite, or a Spark shuffle): the same row.
+    decision = decide_patient(
+        patient_id, raw_resources, as_of=as_of, parameters=parameters, tz=tz, medications=medications
+    )
+    row = _row(patient_id, decision)
+    if compare is None:
+        return row, None
+    other = decide_mapped(decision.record, as_of=as_of, parameters=compare, policy=WORKLIST_POLICY)
+    return row, _row(patient_id, other)
+
+
+def decide_patient(
+    patient_id: str,
+    raw_resources: Sequence[bytes],
+    *,
+    as_of: date,
+    parameters: Parameters,
+    tz: ZoneInfo,
+    medications: Mapping[str, Mapping[str, Any]],
+) -> Decision:
+    """Map and decide one patient of an export under the worklist's policy: the decision its worklist line shows.
+
+    Also what ``commands.worklist_pages`` renders as the patient's evidence page, so page and line cannot disagree.
+    Args as ``evaluate_patient``.
+    """
+    # The same order whatever the engine delivered them in (SQLite, or a Spark shuffle): the same decision.
     resources = [orjson.loads(raw) for raw in sorted(raw_resources)]
-    decision = decide(
+    return decide(
         resources,
         patient_id=patient_id,
         as_of=as_of,
@@ -105,11 +129,6 @@ def evaluate_patient(
         policy=WORKLIST_POLICY,
         medications=medications,
     )
-    row = _row(patient_id, decision)
-    if compare is None:
-        return row, None
-    other = decide_mapped(decision.record, as_of=as_of, parameters=compare, policy=WORKLIST_POLICY)
-    return row, _row(patient_id, other)
 
 
 def _row(patient_id: str, decision: Decision) -> WorklistRow:

@@ -23,17 +23,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
 from jinja2 import Environment
 
 from cds_service.evidence import evidence_page
 from cds_service.settings import Settings
 from cohort.bulk import BadLine
-from cohort.evaluation import WORKLIST_POLICY, WorklistRow
+from cohort.evaluation import WorklistRow, decide_patient
 from cohort.export import Export
 from cohort.grouping import PatientGrouper
 from cohort.ids import is_fhir_id
-from decision import decide
 
 _INDEX = Environment(autoescape=True).from_string(
     """<!doctype html>
@@ -137,15 +135,7 @@ def _page(
     as_of: date,
     language: str,
 ) -> str:
-    # The order cohort.evaluation reads them in: the same decision as the worklist line.
-    resources = [orjson.loads(line) for line in sorted(raw)]
-    decision = decide(
-        resources,
-        patient_id=patient_id,
-        as_of=as_of,
-        parameters=settings.parameters,
-        tz=settings.tz,
-        policy=WORKLIST_POLICY,
-        medications=medications,
+    decision = decide_patient(
+        patient_id, list(raw), as_of=as_of, parameters=settings.parameters, tz=settings.tz, medications=medications
     )
     return evidence_page(decision, settings=settings, language=language, as_of=as_of)

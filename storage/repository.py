@@ -115,14 +115,6 @@ class AuditStore:
                     holders[(card, service, issuer)] = IssuedTarget(rule or "?", suggestions)
         return [holders.get((e.card_uuid, e.service_id, e.client_issuer)) for e in entries]
 
-    def issued_rules(self, entries: Sequence[FeedbackEntry]) -> list[str | None]:
-        """The rule of each feedback item's card, or ``None`` if not issued to it (``issued``).
-
-        Raises:
-            StorageError: the database is unavailable.
-        """
-        return [target.rule if target is not None else None for target in self.issued(entries)]
-
     def claim_jti(self, issuer: str, jti: str, *, expires_at: datetime, now: datetime | None = None) -> bool:
         """Remember a JWT id until ``expires_at``; return ``False`` if it was already seen (a replay).
 

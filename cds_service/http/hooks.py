@@ -152,7 +152,9 @@ def call_service(service_id: str) -> dict[str, Any]:
         # The large-request slot is held until the evaluation is over, even one that runs on past the budget.
         answer = current.evaluator.run(evaluate, deadline, on_done=admission.release)
     except PrefetchUnavailableError:
-        _record(current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of)
+        _record(
+            current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of, patient=patient
+        )
         raise
     except BudgetExceededError as error:
         BUDGET_OVERRUNS.labels(service.hook).inc()
@@ -160,7 +162,7 @@ def call_service(service_id: str) -> dict[str, Any]:
         answer = Answer({"cards": []}, "budget-exceeded")
     if service.id in current.settings.silent_services:
         answer = silenced(answer)
-    _record(current, service, hook_request, answer, as_of=as_of)
+    _record(current, service, hook_request, answer, as_of=as_of, patient=patient)
     if answer.finding is not None:
         labels = (service.hook, answer.finding.recommendation.value, answer.finding.rule.value)
         DECISIONS.labels(*labels).inc()
@@ -243,8 +245,15 @@ def feedback(service_id: str) -> dict[str, Any]:
 
 
 def _record(
-    current: Runtime, service: ServiceDefinition, hook_request: HookRequest, answer: Answer, *, as_of: date
+    current: Runtime,
+    service: ServiceDefinition,
+    hook_request: HookRequest,
+    answer: Answer,
+    *,
+    as_of: date,
+    patient: str,
 ) -> None:
+    """Queue the call's decision row; ``patient`` is its pseudonym (``Pseudonymizer.patient``, computed once)."""
     finding = answer.finding
     current.decisions.record(
         DecisionEntry(
@@ -253,7 +262,7 @@ def _record(
             hook=service.hook,
             hook_instance=hook_request.hookInstance,
             client_issuer=g.client_issuer,
-            patient_hmac=current.pseudonymizer.patient(hook_request.context.patientId),
+            patient_hmac=patient,
             outcome=answer.outcome,
             rule_id=finding.rule.value if finding else None,
             recommendation=finding.recommendation.value if finding else None,
