@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from cohort.bulk import BadLine
 from decision import Decision, Policy, decide, decide_mapped
 from guideline.concepts import Recommendation
 from guideline.parameters import Parameters
@@ -211,3 +212,17 @@ def due_order(row: WorklistRow) -> tuple[bool, bool, date, int, str]:
 def changed_patients(pairs: Iterable[tuple[WorklistRow, WorklistRow]]) -> int:
     """Return how many patients' rows differ between the two evaluations (``changes`` not empty)."""
     return sum(1 for current, other in pairs if changes(current, other))
+
+
+@dataclass(frozen=True)
+class Placed:
+    """How an engine placed the export's lines: each patient's row (and compared row), the rest counted.
+
+    ``bad``: unreadable and over-long lines; ``without_patient``: resources that name no patient; ``other_server``:
+    resources that name a patient on another server (``cohort.ownership.FOREIGN``).
+    """
+
+    pairs: list[tuple[WorklistRow, WorklistRow | None]]
+    bad: list[BadLine]
+    without_patient: int
+    other_server: int

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from cohort.bulk import BadLine
-from cohort.evaluation import WorklistRow, changed_patients, due_order, evaluate_patient
+from cohort.evaluation import Placed, WorklistRow, changed_patients, due_order, evaluate_patient
 from cohort.export import Export, open_export
 from cohort.grouping import PatientGrouper
 from cohort.outputs import (
@@ -40,20 +40,6 @@ from guideline.parameters import Parameters
 
 _CHUNK = 200
 """Patients per task sent to a worker process."""
-
-
-@dataclass(frozen=True)
-class Placed:
-    """How an engine placed the export's lines: each patient's row (and compared row), the rest counted.
-
-    ``bad``: unreadable and over-long lines; ``without_patient``: resources that name no patient; ``other_server``:
-    resources that name a patient on another server (``cohort.ownership.FOREIGN``).
-    """
-
-    pairs: list[tuple[WorklistRow, WorklistRow | None]]
-    bad: list[BadLine]
-    without_patient: int
-    other_server: int
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cohort.bulk import BadLine, parse_line, split_lines, too_long
-from cohort.evaluation import WorklistRow, evaluate_patient
+from cohort.evaluation import Placed, WorklistRow, evaluate_patient
 from cohort.export import Export
 from cohort.ownership import FOREIGN
-from cohort.run import Placed
 from guideline.parameters import Parameters
 
 SPLIT_BYTES = 64 * 1024 * 1024
