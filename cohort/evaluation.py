@@ -16,7 +16,7 @@ the guideline concerns them (the guideline checks that first too).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from cohort.bulk import BadLine
+from cohort.inventory import Inventory
 from decision import Decision, Policy, decide, decide_mapped
 from guideline.concepts import Recommendation
 from guideline.parameters import Parameters
@@ -64,6 +65,8 @@ class WorklistRow:
     missing: tuple[str, ...]
     order_lab_tests: bool
     interpretations: tuple[str, ...] = ()
+    display: str = ""
+    """How the worklist shows the patient (the site's identifier system); never the FHIR id alone."""
 
     @property
     def on_worklist(self) -> bool:
@@ -80,6 +83,7 @@ def evaluate_patient(
     tz: ZoneInfo,
     medications: Mapping[str, Mapping[str, Any]],
     compare: Parameters | None = None,
+    display_system: str | None = None,
 ) -> tuple[WorklistRow, WorklistRow | None]:
     """Map and evaluate one patient; with ``compare``, evaluate the same mapped record again under those parameters.
 
@@ -91,6 +95,8 @@ def evaluate_patient(
         tz: the time zone dates are read in (``CDS_TIMEZONE``).
         medications: ``"Medication/id"`` -> Medication, for ``medicationReference``.
         compare: other parameters (``--compare-settings``), or ``None``.
+        display_system: the ``Patient.identifier.system`` the worklist shows the patient by (site setting), or
+            ``None``.
 
     Returns:
         ``(row under parameters, row under compare or None)``.
@@ -226,3 +232,7 @@ class Placed:
     bad: list[BadLine]
     without_patient: int
     other_server: int
+    inventory: Inventory = field(default_factory=Inventory)
+    """What was read, per resource type (``cohort.inventory``)."""
+    previous: Mapping[str, WorklistRow] | None = None
+    """The previous run's rows by patient id (incremental runs), or ``None`` when there was none."""
