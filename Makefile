@@ -8,8 +8,9 @@ SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 SPARK_STAMP := $(VENV)/.installed-spark
+PARQUET_STAMP := $(VENV)/.installed-parquet
 
-.PHONY: serve test test-fast audit lint typecheck clean catalog bench lock demo spark
+.PHONY: serve test test-fast audit lint typecheck clean catalog bench lock demo spark parquet
 
 $(BIN)/python:
 	@echo "make: creating the virtual environment $(VENV) (Python: $(PYTHON))"
@@ -19,7 +20,7 @@ $(BIN)/python:
 # Serving needs the runtime dependencies only, every file pinned by SHA-256 in requirements.lock (the Docker image
 # installs the same file); the test tools come on top from requirements-test.lock. `make lock` refreshes both.
 $(SERVE_STAMP): $(BIN)/python requirements.lock pyproject.toml
-	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 49 packages; ~20 s the first time)"
+	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 53 packages; ~20 s the first time)"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@echo "make: installing sid-igrt-cds itself (editable, no further dependencies)"
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -57,6 +58,15 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-spark.lock
 	touch $(SPARK_STAMP)
 
+## parquet: add pyarrow (hash-checked, requirements-parquet.lock) so `cds-service cohort` also writes
+## worklist.parquet (without it the run says so on stderr and in summary.html)
+parquet: $(PARQUET_STAMP)
+
+$(PARQUET_STAMP): $(STAMP) requirements-parquet.lock
+	@echo "make: installing pyarrow from requirements-parquet.lock (hash-checked)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-parquet.lock
+	touch $(PARQUET_STAMP)
+
 ## test: lint, type-check and run the whole test suite (unit, golden, property, end-to-end against gunicorn, and the
 ## slow group: schemathesis fuzzing, fault injection, a 3-minute sustained load; wrk needed for the load test)
 test: $(STAMP) lint typecheck
@@ -91,9 +101,9 @@ bench: $(BENCH_STAMP)
 catalog: $(STAMP)
 	$(BIN)/python scripts/update_catalog.py
 
-## lock: refresh requirements.lock (runtime), requirements-test.lock (runtime + test) and requirements-spark.lock
-## (the cohort's Spark engine) from pyproject.toml and requirements-spark.in, every
-## file with its SHA-256, resolved against PyPI itself (not a local mirror, whose files may differ)
+## lock: refresh requirements.lock (runtime), requirements-test.lock (runtime + test), requirements-spark.lock
+## (the cohort's Spark engine) and requirements-parquet.lock (worklist.parquet) from pyproject.toml and the .in
+## files, every file with its SHA-256, resolved against PyPI itself (not a local mirror, whose files may differ)
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
@@ -102,6 +112,8 @@ lock: $(STAMP)
 	  --no-emit-index-url --no-emit-find-links --index-url https://pypi.org/simple --extra test -o requirements-test.lock pyproject.toml
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
 	  --no-emit-find-links --index-url https://pypi.org/simple -o requirements-spark.lock requirements-spark.in
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --index-url https://pypi.org/simple -o requirements-parquet.lock requirements-parquet.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -18,7 +18,7 @@ from cds_service.cards.i18n import LANGUAGES, translator
 from cds_service.cards.options import CardOptions, resolve
 from cds_service.cards.render import CardCall, render_advice_card, render_card
 from cds_service.ehr.fhir_client import Fetched, FhirAccessError, FhirClient, LargeCallGate
-from cds_service.ehr.prefetch import Fetch, gather
+from cds_service.ehr.prefetch import Fetch, gather, prefetch_complete
 from cds_service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_SECONDS
 from cds_service.settings import Settings
 from cds_service.time_limits import Deadline
@@ -61,6 +61,21 @@ class Answer:
     decision: Decision | None = None
 
     @property
+    def described(self) -> str:
+        """The outcome for the access log, e.g. ``start:pop2-...`` or ``quiet:<rule>``.
+
+        ``<recommendation>:<rule>`` for a card (``silent:`` before it in silent mode), ``quiet:<rule>``, else
+        ``outcome`` (``no-immunoglobulin-order``, ``budget-exceeded``, ...).
+        """
+        finding = self.finding
+        if finding is None:
+            return self.outcome
+        if self.outcome == "quiet":
+            return f"quiet:{finding.rule.value}"
+        shown = f"{finding.recommendation.value}:{finding.rule.value}"
+        return f"silent:{shown}" if self.outcome == "silent" else shown
+
+    @property
     def card_uuid(self) -> str | None:
         """The decision card's uuid, when a card is returned."""
         return self.issued[0].uuid if self.issued else None
@@ -99,6 +114,23 @@ def fallback_fetch(
     return fetch, ""
 
 
+def may_wait_on_ehr(request: HookRequest, client: FhirClient | None) -> bool:
+    """Return whether answering ``request`` may wait on the EHR's FHIR server (a fallback fetch).
+
+    False when no fetch can happen: no FHIR client (the command line), no ``fhirServer`` and ``fhirAuthorization``
+    in the request, a ``fhirServer`` the client refuses without connecting (not on the allowlist, plain http), or a
+    complete prefetch (``cds_service.ehr.prefetch.prefetch_complete``). The HTTP layer evaluates those calls inline
+    on the request thread, the others on the evaluation pool (``cds_service.http.evaluator``). Never raises.
+    """
+    if client is None or not request.fhirServer or request.fhirAuthorization is None:
+        return False
+    try:
+        client.check_server(request.fhirServer)
+    except FhirAccessError:
+        return False
+    return not prefetch_complete(request.prefetch)
+
+
 def invoke(
     service: ServiceDefinition,
     request: HookRequest,
@@ -118,7 +150,9 @@ def invoke(
     ``card_seed``: the secret seed of this call's card uuids (``Pseudonymizer.card_seed``); ``None`` uses the
     ``hookInstance`` (the CLI and tests, where no feedback is taken).
 
-    ``deadline`` bounds the fallback fetch (the HTTP layer also stops waiting for the whole call at it).
+    ``deadline`` bounds the fallback fetch, and is checked between the steps (after gathering the data, after the
+    decision, after the cards): past it, ``BudgetExceededError`` (the HTTP layer also stops waiting for the whole
+    call at it when the call is evaluated on the pool). ``None``: no time limit (the command line).
     ``accept_language``: the HTTP ``Accept-Language`` header; ``language`` forces the card language (CLI).
     ``evidence_base_url``: where the evidence page's SMART launch lives (the card links to it); ``None``: no link.
     ``admission``: the call's place at its worker's large-call gate (``cds_service.http.large_requests``): large
@@ -129,6 +163,7 @@ def invoke(
         PrefetchUnavailableError: required data neither prefetched nor fetchable (412).
         RequestTooLargeError: a prefetch Bundle with more entries, or a prefetch with more resources, than a call
             may hold (413).
+        BudgetExceededError: ``deadline`` passed (at a checkpoint).
     """
     context = request.context
     policy = service.policy
@@ -151,6 +186,8 @@ def invoke(
         no_fetch_reason=no_fetch_reason,
         limits=settings.resource_limits,
     )
+    if deadline is not None:
+        deadline.check()
     decision = decide(
         gathered.resources,
         patient_id=context.patientId,
@@ -163,6 +200,8 @@ def invoke(
         orders=orders,
         issues=gathered.issues,
     )
+    if deadline is not None:
+        deadline.check()
     fetched = gathered.fetched_keys
     assessment = decision.assessment
     if assessment is None:
@@ -231,5 +270,6 @@ def card_options(
 
 
 def _log(service: ServiceDefinition, request: HookRequest, *, outcome: str) -> None:
-    # No patient identifiers and no tokens: the hookInstance is the client's correlation id.
-    logger.info("service=%s hookInstance=%s outcome=%s", service.id, request.hookInstance[:64], outcome)
+    # DEBUG: over HTTP the request's one access-log line carries the outcome (Answer.described); no patient
+    # identifiers and no tokens: the hookInstance is the client's correlation id.
+    logger.debug("service=%s hookInstance=%s outcome=%s", service.id, request.hookInstance[:64], outcome)

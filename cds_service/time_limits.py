@@ -3,7 +3,8 @@
 ``Deadline``: CDS Hooks 2.0.1 asks services to answer "on the order of 500 ms"; an EHR that waits longer holds up the
 clinician, and many give up and show nothing. Time waiting on the EHR's FHIR server (the fallback fetch, bounded by
 ``CDS_FHIR_BUDGET_SECONDS``) is added to the deadline, not taken from the service's own budget. The evaluation pool
-that stops waiting at the deadline is ``cds_service.http.evaluator``.
+that stops waiting at the deadline, and the inline evaluation of calls that cannot wait on the EHR, are
+``cds_service.http.evaluator``; the evaluation checks the deadline between its steps (``Deadline.check``).
 
 ``ReadWatchdog``: a socket timeout bounds one ``recv`` only; a peer that sends one byte every 100 ms never trips it.
 One watchdog thread per process keeps the deadlines of the reads in progress and, when one passes, shuts the read
@@ -38,6 +39,7 @@ class Deadline:
     server is not the service's: ``waiting_on_ehr`` moves the deadline by the fetch's allowance for as long as the
     fetch runs and gives back what it did not use, so a call answers by arrival + budget + the time the EHR took
     (at most its allowance). Thread-safe: the evaluation thread moves it while the request thread waits on it.
+    The evaluation itself also looks at it between its steps (``check``).
     """
 
     _WAIT_SLICE = 0.05
@@ -80,6 +82,18 @@ class Deadline:
             with self._lock:
                 self._at -= allowance - used
                 self.waited_on_ehr += used
+
+    def check(self) -> None:
+        """Raise ``BudgetExceededError`` if the deadline has passed: the evaluation's checkpoints between its steps.
+
+        An evaluation run inline on the request thread (``Evaluator.run_inline``) is stopped this way; one on the
+        evaluation pool stops early instead of finishing a result nobody waits for.
+
+        Raises:
+            BudgetExceededError: ``time.monotonic()`` is at or past the deadline.
+        """
+        if time.monotonic() >= self._at:
+            raise BudgetExceededError(self.budget)
 
     def wait_slice(self) -> float:
         """Seconds to wait before looking again: what is left, at most ``_WAIT_SLICE``."""

@@ -16,7 +16,7 @@ the guideline concerns them (the guideline checks that first too).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from cohort.bulk import BadLine
+from cohort.display import display_from_resources
 from cohort.inventory import Inventory
 from decision import Decision, Policy, decide, decide_mapped
 from guideline.concepts import Recommendation
@@ -66,7 +67,9 @@ class WorklistRow:
     order_lab_tests: bool
     interpretations: tuple[str, ...] = ()
     display: str = ""
-    """How the worklist shows the patient (the site's identifier system); never the FHIR id alone."""
+    """How the worklist shows the patient: the value of the site's identifier (``evaluate_patient``'s
+    ``display_system``), or ``""`` until the outputs put a keyed pseudonym there (``cohort.display``); never the FHIR
+    id alone."""
 
     @property
     def on_worklist(self) -> bool:
@@ -96,7 +99,8 @@ def evaluate_patient(
         medications: ``"Medication/id"`` -> Medication, for ``medicationReference``.
         compare: other parameters (``--compare-settings``), or ``None``.
         display_system: the ``Patient.identifier.system`` the worklist shows the patient by (site setting), or
-            ``None``.
+            ``None``: ``WorklistRow.display`` is that identifier's value (``cohort.display.identifier_display``),
+            else ``""`` (the outputs then show a keyed pseudonym, ``cohort.display.pseudonym``).
 
     Returns:
         ``(row under parameters, row under compare or None)``.
@@ -105,10 +109,13 @@ def evaluate_patient(
         patient_id, raw_resources, as_of=as_of, parameters=parameters, tz=tz, medications=medications
     )
     row = _row(patient_id, decision)
+    display = display_from_resources(patient_id, raw_resources, display_system) if display_system else ""
+    if display:
+        row = replace(row, display=display)
     if compare is None:
         return row, None
     other = decide_mapped(decision.record, as_of=as_of, parameters=compare, policy=WORKLIST_POLICY)
-    return row, _row(patient_id, other)
+    return row, replace(_row(patient_id, other), display=display)
 
 
 def decide_patient(

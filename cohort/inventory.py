@@ -51,6 +51,9 @@ class Inventory:
     manifest_outputs: int = 0
     notes: tuple[str, ...] = field(default=())
     """Anything else the reader wants the summary to say about the input (plain text, escaped when shown)."""
+    files_skipped: tuple[tuple[str, int, int], ...] = ()
+    """``(type, files, bytes)`` of files not opened because their type (manifest or name) is never read; their
+    lines are not counted in ``types`` (a file is skipped unread: that is the point)."""
 
     @property
     def lines(self) -> int:

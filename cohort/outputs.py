@@ -1,18 +1,20 @@
 """What a cohort run writes: the worklist CSV, one FHIR R4 ``GuidanceResponse`` per worklist patient, an HTML summary.
 
 * ``worklist.csv``: one row per patient on the worklist, what is due first at the top
-  (``cohort.evaluation.due_order``). Deceased patients and patients the guideline does not concern
-  (``WorklistRow.on_worklist`` False) get no line: they are counted in the summary. Every cell quoted and safe from
-  spreadsheet formula injection (``cohort.spreadsheet``: patient ids and missing-data texts come from the export).
+  (``cohort.evaluation.due_order``), with its ``display`` (``cohort.display``: the site's identifier or a keyed
+  pseudonym) and ``action`` (``cohort.actions.action_column``: the page's grouping) last. Deceased patients and
+  patients the guideline does not concern (``WorklistRow.on_worklist`` False) get no line: they are counted in the
+  summary. Every cell quoted and safe from spreadsheet formula injection (``cohort.spreadsheet``: patient ids,
+  displays and missing-data texts come from the export).
 * ``guidance-responses.ndjson``: one FHIR R4 ``GuidanceResponse`` per patient on the worklist (status ``success``, or
   ``data-required`` with a ``dataRequirement`` for IgG, IgA and IgM when the decision needs them),
   ``moduleCanonical`` naming the guideline and its version, the decision and dates in a contained ``Parameters``
   referenced by ``outputParameters``. Its ``id`` and ``subject`` are FHIR-valid whatever the export's patient id
   (``cohort.ids``).
-* ``summary.html``: self-contained (inline SVG, no scripts, nothing fetched): the patients evaluated, on the worklist,
-  not relevant and deceased (``patient_counts``), patients per recommendation and population, stop-due dates per
-  month over the coming 12 months, the resources not evaluated (no patient, another server's patient), the
-  unreadable lines (over-long ones included).
+* ``summary.html``: the worklist page a clinician acts on (``cohort.worklist_html``).
+* ``worklist.parquet`` (``cohort.parquet``, with pyarrow) and ``measure-report.json`` (``cohort.measure_report``): the
+  worklist and the counts as a warehouse takes them.
+* ``changes-since-previous.csv`` (``cohort.since``): what changed since the previous run, per patient, and why.
 * ``changes.csv`` (compare runs): each patient whose recommendation, rule, population, dates or card would change
   under other interpretation settings, a line per changed field, with the settings behind the change (cells as in
   ``worklist.csv``).
@@ -20,21 +22,20 @@
 
 from __future__ import annotations
 
-import html
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from cohort.bulk import BadLine
+from cohort.actions import action_column
+from cohort.display import pseudonym
 from cohort.evaluation import DECEASED, NOT_RELEVANT, WorklistRow, changes
 from cohort.ids import guidance_response_id as guidance_response_id  # re-exported: the id of a GuidanceResponse
 from cohort.ids import subject_of
 from cohort.spreadsheet import write_rows
-from guideline.calendar import add_calendar_months
 from guideline.parameters import Parameters
 
 MODULE = "urn:sid-igrt:guideline:medicinraadet-sid|1.1"
@@ -54,8 +55,10 @@ FIELDS = (
     "on_igrt",
     "patient_view_card",
 )
-"""The ``WorklistRow`` fields written as they are; ``missing_data`` follows them."""
-COLUMNS = (*FIELDS, "missing_data")
+"""The ``WorklistRow`` fields written as they are; ``missing_data`` follows them, then ``display`` and ``action``."""
+COLUMNS = (*FIELDS, "missing_data", "display", "action")
+"""``worklist.csv``'s columns: ``display`` (``cohort.display``) and ``action`` (``cohort.actions.action_column``) last,
+so readers of the earlier columns by position are unaffected."""
 
 
 def patient_counts(rows: Iterable[WorklistRow]) -> dict[str, int]:
@@ -86,7 +89,15 @@ def write_worklist(rows: Iterable[WorklistRow], path: Path) -> None:
         write_rows(
             handle,
             COLUMNS,
-            ([*(_cell(getattr(row, field)) for field in FIELDS), "; ".join(row.missing)] for row in listed),
+            (
+                [
+                    *(_cell(getattr(row, field)) for field in FIELDS),
+                    "; ".join(row.missing),
+                    row.display,
+                    action_column(row),
+                ]
+                for row in listed
+            ),
         )
 
 
@@ -170,6 +181,18 @@ def write_changes(
         write_rows(handle, ("patient_id", "field", "current", f"with {label}".strip(), "why"), lines)
 
 
+def with_pseudonyms(
+    pairs: Iterable[tuple[WorklistRow, WorklistRow | None]], key: bytes
+) -> list[tuple[WorklistRow, WorklistRow | None]]:
+    """Return the pairs with every empty ``display`` set to ``cohort.display.pseudonym(patient_id, key)``."""
+    shown: list[tuple[WorklistRow, WorklistRow | None]] = []
+    for row, other in pairs:
+        if not row.display:
+            row = replace(row, display=pseudonym(row.patient_id, key))
+        shown.append((row, other if other is None else replace(other, display=row.display)))
+    return shown
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -178,89 +201,19 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def write_summary(
-    rows: Sequence[WorklistRow],
-    bad_lines: Sequence[BadLine],
-    path: Path,
-    *,
-    as_of: date,
-    version: str,
-    changed: int | None = None,
-    without_patient: int = 0,
-    other_server: int = 0,
-) -> None:
-    """Write the self-contained HTML summary (see the module docstring); ``changed``: patients a compare changed.
+@dataclass(frozen=True)
+class OutputOptions:
+    """What a caller tells the outputs beyond the rows (``cohort.run.run_cohort``'s ``output_options``).
 
-    ``rows``: every patient evaluated (those not on the worklist are counted, not charted); ``bad_lines``: the
-    unreadable and over-long lines (the first 200 listed); ``without_patient`` and ``other_server``: resources not
-    evaluated because they name no patient, or a patient on another server (``cohort.ownership``).
+    ``display_key``: the key of the display pseudonyms (``cohort.display``: the CLI passes ``CDS_AUDIT_HMAC_KEY``, else
+    the output directory's own, ``cohort.display.load_or_create_key``), ``None`` for ``cohort.display.PUBLIC_KEY``
+    (not secret); ``display_key_source``: where the key came from, for the page's run section; ``display_system``: the
+    ``Patient.identifier.system`` the rows' displays came from (``--display-identifier``, named in the page's run
+    section); ``evidence_pages``: the caller writes ``evidence/<id>.html`` after the run (``commands.worklist_pages``),
+    so the page links each patient to it.
     """
-    counts = patient_counts(rows)
-    shown = [row for row in rows if row.patient_view_card]
-    by_recommendation = Counter(row.recommendation for row in shown)
-    by_population = Counter(f"population {row.population}" if row.population else "no population" for row in shown)
-    months = [add_calendar_months(as_of.replace(day=1), n) for n in range(12)]
-    stop_due = Counter(row.stop_due.replace(day=1) for row in rows if row.stop_due is not None)
-    overdue = sum(1 for row in rows if row.stop_due is not None and row.stop_due < as_of)
-    per_month = [(month.strftime("%Y-%m"), stop_due.get(month, 0)) for month in months]
-    bad = "".join(f"<li>{html.escape(str(b))}</li>" for b in bad_lines[:200])
-    more = f"<p>… and {len(bad_lines) - 200} more.</p>" if len(bad_lines) > 200 else ""
-    compared = (
-        f" Under the compared settings, {changed} patients' decision would change (<code>changes.csv</code>)."
-        if changed is not None
-        else ""
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>IgRT worklist {as_of.isoformat()}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:60em}} svg text{{font-size:12px}}</style>
-</head><body>
-<h1>IgRT worklist, as of {as_of.isoformat()}</h1>
-<p>{counts["evaluated"]} patients evaluated ({html.escape(version)}); {counts["worklist"]} on the worklist, of
-whom {counts["card"]} would get a patient-view card (the worklist's first rows; the others are patients the
-guideline has nothing to say about now); {overdue} are past their stop or stop-attempt date;
-{len(bad_lines)} unreadable lines skipped. The worklist (what is due first at the top) is
-<code>worklist.csv</code>.{compared}</p>
-<h2>Patients not on the worklist</h2>
-<ul>
-<li>{counts[NOT_RELEVANT]} not relevant: the guideline does not concern them (no haematological disease, HSCT,
-CAR-T, bispecific antibody, primary immunodeficiency, immunoglobulin record, or IgG below 6 g/L or its lab's
-reference range).</li>
-<li>{counts[DECEASED]} deceased (<code>Patient.deceased[x]</code>): no recommendation.</li>
-</ul>
-<p>They have no line in <code>worklist.csv</code> and no <code>GuidanceResponse</code>.</p>
-<h2>Resources not evaluated</h2>
-<ul>
-<li>{without_patient} name no patient (no <code>subject</code> or <code>patient</code> reference to a Patient, or a
-<code>urn:</code> one, which NDJSON cannot resolve).</li>
-<li>{other_server} name a patient on another server (an absolute reference outside this export's base): another
-server's <code>Patient/x</code> is not this export's <code>Patient/x</code>.</li>
-</ul>
-<h2>Patients with a card, per recommendation</h2>
-{_bars(sorted(by_recommendation.items(), key=lambda kv: -kv[1]))}
-<h2>Patients with a card, per population</h2>
-{_bars(sorted(by_population.items()))}
-<h2>Stop or stop attempt due, per month (the next 12 months; {overdue} overdue not shown)</h2>
-{_bars(per_month)}
-<h2>Unreadable lines</h2>
-{f"<ul>{bad}</ul>{more}" if bad_lines else "<p>None.</p>"}
-</body></html>
-"""
-    path.write_text(page, encoding="utf-8")
 
-
-def _bars(items: Sequence[tuple[str, int]]) -> str:
-    """A horizontal bar chart as inline SVG (labels escaped)."""
-    if not items:
-        return "<p>None.</p>"
-    top = max(count for _, count in items) or 1
-    height = 22 * len(items) + 4
-    bars = []
-    for index, (label, count) in enumerate(items):
-        y = 4 + 22 * index
-        width = 0 if count == 0 else max(2, round(360 * count / top))
-        bars.append(
-            f'<text x="0" y="{y + 14}">{html.escape(label)}</text>'
-            f'<rect x="190" y="{y}" width="{width}" height="16" fill="#3b6ea5"/>'
-            f'<text x="{196 + width}" y="{y + 14}">{count}</text>'
-        )
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{height}" role="img">{"".join(bars)}</svg>'
+    display_key: bytes | None = None
+    display_key_source: str = ""
+    display_system: str | None = None
+    evidence_pages: bool = False

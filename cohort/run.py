@@ -1,45 +1,52 @@
-"""A cohort run on one machine: read, group per patient, evaluate on all cores, write the outputs.
+"""A cohort run: read the export into the run state, evaluate every patient, write the outputs.
 
-Memory stays flat: lines stream from the files into ``cohort.grouping.PatientGrouper`` (SQLite), and patients are
-evaluated in chunks by a process pool with a bounded number of chunks in flight. Medication resources (which belong
-to no patient) are kept in memory for ``medicationReference`` (a formulary, not a population). Resources that name
-no patient, and resources that name a patient on another server (``cohort.ownership``), are counted and reported,
-not evaluated. Deceased patients and patients the guideline does not concern are evaluated, counted
-(``CohortResult.counts``) and left off the worklist (``cohort.evaluation``). Lines longer than the export's limit
-are reported with the unreadable lines and never held (``cohort.bulk``).
+The local engine (``cohort.local_engine``) reads only what the rules read (``cohort.relevance``), keeps each
+patient's lines in the run state next to the outputs (``cohort.state``: ``OUT/.worklist-state.sqlite3``) and
+evaluates them on all cores in chunks bounded by bytes; the Spark engine (``cohort.spark_engine``) does the same on a
+cluster. The state makes runs incremental (``delta``: the input holds only the changed resources, merged into the
+stored records; each patient is evaluated on the whole record) and resumable (a run interrupted and started again
+with the same input, ``as_of`` and settings continues where it stopped), and keeps the last completed run's rows
+(``Placed.previous``: what changed since). Medication resources (which belong to no patient) are the formulary for
+``medicationReference``. Resources that name no patient, and resources that name a patient on another server
+(``cohort.ownership``), are counted and reported, not evaluated. Deceased patients and patients the guideline does
+not concern are evaluated, counted (``CohortResult.counts``) and left off the worklist (``cohort.evaluation``). Lines
+longer than the export's limit are reported with the unreadable lines and never held (``cohort.bulk``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from cohort.bulk import BadLine
-from cohort.evaluation import Placed, WorklistRow, changed_patients, due_order, evaluate_patient
+from cohort.display import PUBLIC_KEY
+from cohort.evaluation import Placed, WorklistRow, changed_patients, due_order
 from cohort.export import Export, open_export
-from cohort.grouping import PatientGrouper
+from cohort.inventory import Inventory
+from cohort.local_engine import LoadReport, evaluate_stored, load_export, worker_pool
+from cohort.measure_report import measure_report, write_measure_report
 from cohort.outputs import (
+    OutputOptions,
     compare_overrides,
     patient_counts,
+    with_pseudonyms,
     write_changes,
     write_guidance_responses,
-    write_summary,
     write_worklist,
 )
-from cohort.ownership import FOREIGN
+from cohort.parquet import write_parquet
+from cohort.progress import step
+from cohort.run_details import run_details
+from cohort.since import Change, changes_since, write_changes_since
+from cohort.state import STATE_FILE, RunState, StateError, run_key
+from cohort.worklist_html import Page, write_page
 from guideline.parameters import Parameters
-
-_CHUNK = 200
-"""Patients per task sent to a worker process."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,12 @@ class CohortResult:
     """With ``compare``: every patient as ``(current, under the compared settings)``, in worklist order."""
     other_server: int = 0
     export: Export | None = None
+    notes: tuple[str, ...] = ()
+    """What the run could not write and why (one line each, e.g. no ``worklist.parquet`` without pyarrow)."""
+    changes_since: tuple[Change, ...] | None = None
+    """What changed since the previous run (``cohort.since``), or ``None`` when there was no previous run."""
+    inventory: Inventory = field(default_factory=Inventory)
+    """What the run read, per resource type (``cohort.inventory``; set by ``run_cohort``)."""
 
     @property
     def worklist(self) -> tuple[WorklistRow, ...]:
@@ -94,6 +107,9 @@ def run_cohort(
     compare_label: str = "",
     engine: str = "local",
     master: str = "local[*]",
+    output_options: OutputOptions | None = None,
+    delta: bool = False,
+    fresh: bool = False,
 ) -> CohortResult:
     """Evaluate every patient of the Bulk NDJSON export ``source``; write the outputs into ``out_dir``.
 
@@ -112,76 +128,133 @@ def run_cohort(
         compare_label: how the compared settings are named in ``changes.csv`` (e.g. the settings file).
         engine: ``local`` (this machine, the default) or ``spark`` (``cohort.spark_engine``, on ``master``).
         master: the Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn`` ...), for ``engine="spark"``.
+        output_options: how the outputs show patients and whether they link evidence pages
+            (``cohort.outputs.OutputOptions``; default: keyed pseudonyms with the output directory's own key).
+            Its ``display_system`` is passed to every patient's evaluation (``evaluate_patient``).
+        delta: the export holds only resources changed since an earlier one (``_since``): merge them into the
+            stored records (``cohort.state``; the local engine only) instead of replacing them.
+        fresh: ignore the state in ``out_dir`` (start anew: no resumption, no previous run).
 
     Raises:
         FileNotFoundError: the export holds no NDJSON file.
-        cohort.export.ExportError: its ``manifest.json`` is not a Bulk Data manifest.
-        ValueError: an unknown engine.
+        cohort.export.ExportError: its ``manifest.json`` is not a Bulk Data manifest, or lists a missing file.
+        cohort.state.StateError: the state file in ``out_dir`` cannot be read (``fresh`` starts anew), or ``delta``
+            without an earlier complete run in ``out_dir`` to merge into.
+        ValueError: an unknown engine, or ``delta`` with the Spark engine.
     """
     started = time.monotonic()
+    if engine not in ("local", "spark"):
+        raise ValueError(f"unknown engine {engine!r} (local or spark)")
+    if delta and engine == "spark":
+        raise ValueError("--delta needs the local engine (the run state is on this machine)")
     export = source if isinstance(source, Export) else open_export(source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if engine == "spark":
-        from cohort.spark_engine import evaluate_with_spark  # pyspark only when asked for
+    display_system = output_options.display_system if output_options is not None else None
+    state = _open_state(out_dir, fresh=fresh)
+    if delta and state.previous() is None:
+        # Merged into nothing, a delta is a few changed resources per patient: every patient would look incomplete.
+        state.close()
+        raise StateError(
+            f"--delta merges the changes into the records of an earlier complete run in {out_dir}, and there is none "
+            "(or --fresh was given): run the full export into it first"
+        )
+    try:
+        key = run_key(
+            _fingerprint(export), as_of, parameters, compare, str(tz), guideline_version, display_system, delta
+        )
+        if engine == "spark":
+            from cohort.spark_engine import evaluate_with_spark  # pyspark only when asked for
 
-        placed = evaluate_with_spark(export, master=master, as_of=as_of, parameters=parameters, tz=tz, compare=compare)
-        used = 0
-    elif engine == "local":
-        workers = max(1, workers or os.cpu_count() or 1)
-        placed = _evaluate_locally(export, as_of, parameters, tz, compare, workers, progress)
-        used = workers
-    else:
-        raise ValueError(f"unknown engine {engine!r} (local or spark)")
-    return _write(
-        placed,
-        export,
-        out_dir,
-        as_of=as_of,
-        parameters=parameters,
-        guideline_version=guideline_version,
-        compare=compare,
-        compare_label=compare_label,
-        seconds=time.monotonic() - started,
-        workers=used,
-    )
+            placed = evaluate_with_spark(
+                export,
+                master=master,
+                as_of=as_of,
+                parameters=parameters,
+                tz=tz,
+                compare=compare,
+                display_system=display_system,
+                progress=progress,
+            )
+            state.start_run(key)
+            used = 0
+        else:
+            used = max(1, workers or os.cpu_count() or 1)
+            placed = _evaluate_locally(
+                export, state, key, (as_of, parameters, tz, compare, display_system), used, delta, progress
+            )
+        placed = replace(placed, previous=state.previous())
+        with step(progress, "writing", None, "") as meter:
+            result = _write(
+                placed,
+                export,
+                out_dir,
+                as_of=as_of,
+                parameters=parameters,
+                guideline_version=guideline_version,
+                compare=compare,
+                compare_label=compare_label,
+                seconds=time.monotonic() - started,
+                workers=used,
+                options=output_options,
+            )
+            meter.advance(1)
+        state.complete(placed.pairs)
+        result = replace(result, inventory=placed.inventory)
+    finally:
+        state.close()
+    return result
+
+
+def _open_state(out_dir: Path, *, fresh: bool) -> RunState:
+    """The run state of ``out_dir`` (``cohort.state``); with ``fresh``, a new one (the old file removed)."""
+    path = out_dir / STATE_FILE
+    if fresh:
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+    return RunState(path)
+
+
+def _fingerprint(export: Export) -> tuple[object, ...]:
+    """What identifies the input for resumption: each file's name, size and modification time, the manifest's too."""
+    files = [item.path for item in export.inputs()]
+    manifest = export.directory / "manifest.json"
+    if manifest.is_file():
+        files.append(manifest)
+    stats = tuple((export.name(path), path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    return (str(export.directory.resolve()), export.base, export.max_line_bytes, stats)
 
 
 def _evaluate_locally(
     export: Export,
-    as_of: date,
-    parameters: Parameters,
-    tz: ZoneInfo,
-    compare: Parameters | None,
+    state: RunState,
+    key: str,
+    settings: tuple[date, Parameters, ZoneInfo, Parameters | None, str | None],
     workers: int,
+    delta: bool,
     progress: TextIO | None,
 ) -> Placed:
-    files = export.files()
-    bad: list[BadLine] = []
-    medications: dict[str, Mapping[str, Any]] = {}
-    without_patient = other_server = 0
-    with tempfile.TemporaryDirectory(prefix="cohort-") as scratch:
-        grouper = PatientGrouper(Path(scratch) / "patients.sqlite3")
-        try:
-            for path in files:
-                for item in export.lines(path):
-                    if isinstance(item, BadLine):
-                        bad.append(item)
-                    elif item.resource.get("resourceType") == "Medication":
-                        medications[f"Medication/{item.resource.get('id')}"] = item.resource
-                    elif (patient := export.owner(item.resource)) is None:
-                        without_patient += 1
-                    elif patient is FOREIGN:
-                        other_server += 1
-                    else:
-                        grouper.add(patient, item.raw)
-            total = grouper.count()
-            meter = _Progress(total, progress)
-            context = (as_of, parameters, tz, medications, compare)
-            pairs = _evaluate_all(grouper.patients(), context, workers, meter)
-            meter.done()
-        finally:
-            grouper.close()
-    return Placed(pairs, bad, without_patient, other_server)
+    """Load the export into the state (unless the interrupted run under ``key`` had), then evaluate what is left."""
+    as_of, parameters, tz, compare, display_system = settings
+    pool = worker_pool(workers, (as_of, parameters, tz, state.path, compare, display_system))
+    try:
+        if state.resumable(key):
+            report = LoadReport.from_json(state.meta("load_report") or "")
+            if progress is not None:
+                progress.write("resuming the interrupted run (same input, date and settings): not reading it again\n")
+        else:
+            state.start_run(key)
+            report = load_export(export, state, delta=delta, progress=progress, pool=pool)
+        evaluate_stored(state, pool, workers, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return Placed(
+        state.run_rows(),
+        list(report.bad),
+        report.without_patient,
+        report.other_server,
+        inventory=report.inventory,
+    )
 
 
 def _write(
@@ -196,29 +269,68 @@ def _write(
     compare_label: str,
     seconds: float,
     workers: int,
+    options: OutputOptions | None = None,
 ) -> CohortResult:
-    """Write the outputs of either engine (rows in worklist order; bad lines by file and line)."""
-    pairs = sorted(placed.pairs, key=lambda pair: due_order(pair[0]))
+    """Write the outputs of either engine (rows in worklist order; bad lines by file and line).
+
+    ``worklist.csv``, ``guidance-responses.ndjson``, ``summary.html``, ``measure-report.json``, ``worklist.parquet``
+    (with pyarrow; else a note in ``CohortResult.notes`` and the page), ``changes.csv`` (with ``compare``) and
+    ``changes-since-previous.csv`` (when ``placed.previous`` is set). Every row without a site identifier gets its
+    keyed pseudonym first (``cohort.display``), so every output shows a patient alike.
+    """
+    options = options or OutputOptions()
+    pairs = sorted(
+        with_pseudonyms(placed.pairs, options.display_key or PUBLIC_KEY), key=lambda pair: due_order(pair[0])
+    )
     bad = sorted(placed.bad, key=lambda b: (b.path, b.line))
     rows = [row for row, _ in pairs]
+    counts = patient_counts(rows)
     outputs = [out_dir / "worklist.csv", out_dir / "guidance-responses.ndjson", out_dir / "summary.html"]
     write_worklist(rows, outputs[0])
     write_guidance_responses(rows, outputs[1], as_of=as_of, version=guideline_version)
+    outputs.append(out_dir / "measure-report.json")
+    write_measure_report(measure_report(counts, rows, as_of=as_of), outputs[-1])
+    notes: list[str] = []
+    if (note := write_parquet(rows, out_dir / "worklist.parquet", as_of=as_of)) is None:
+        outputs.append(out_dir / "worklist.parquet")
+    else:
+        notes.append(note)
     compared = tuple((row, other) for row, other in pairs if other is not None)
-    changed = changed_patients(compared)
     if compare is not None:
         outputs.append(out_dir / "changes.csv")
         write_changes(compared, outputs[-1], label=compare_label, overrides=compare_overrides(parameters, compare))
-    write_summary(
-        rows,
-        bad,
-        outputs[2],
+    since: tuple[Change, ...] | None = None
+    if placed.previous is not None:
+        since = tuple(changes_since(placed.previous, rows))
+        outputs.append(out_dir / "changes-since-previous.csv")
+        write_changes_since(since, outputs[-1])
+    details = run_details(
+        export,
+        parameters=parameters,
+        compare=compare,
+        guideline_version=guideline_version,
+        workers=workers,
+        seconds=seconds,
+        display_system=options.display_system,
+        display_key=options.display_key_source if options.display_key else "",
+        notes=tuple(notes),
+    )
+    page = Page(
+        rows=rows,
+        counts=counts,
         as_of=as_of,
-        version=guideline_version,
-        changed=changed if compare is not None else None,
+        run=details,
+        bad_lines=bad,
+        inventory=placed.inventory,
         without_patient=placed.without_patient,
         other_server=placed.other_server,
+        evidence_pages=options.evidence_pages,
+        previous_run=placed.previous is not None,
+        changes=since or (),
+        changed=changed_patients(compared) if compare is not None else None,
+        parquet=not notes,
     )
+    write_page(page, outputs[2])
     return CohortResult(
         tuple(rows),
         tuple(bad),
@@ -229,92 +341,6 @@ def _write(
         compared,
         other_server=placed.other_server,
         export=export,
+        notes=tuple(notes),
+        changes_since=since,
     )
-
-
-_Context = tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]], Parameters | None]
-_Pair = tuple[WorklistRow, WorklistRow | None]
-_WORKER_CONTEXT: _Context | None = None
-
-
-def _init_worker(context: _Context) -> None:
-    global _WORKER_CONTEXT
-    _WORKER_CONTEXT = context
-
-
-def _evaluate_chunk(chunk: Sequence[tuple[str, list[bytes]]]) -> list[_Pair]:
-    assert _WORKER_CONTEXT is not None
-    as_of, parameters, tz, medications, compare = _WORKER_CONTEXT
-    return [
-        evaluate_patient(
-            patient, raws, as_of=as_of, parameters=parameters, tz=tz, medications=medications, compare=compare
-        )
-        for patient, raws in chunk
-    ]
-
-
-def _chunks(patients: Iterator[tuple[str, list[bytes]]]) -> Iterator[list[tuple[str, list[bytes]]]]:
-    chunk: list[tuple[str, list[bytes]]] = []
-    for item in patients:
-        chunk.append(item)
-        if len(chunk) >= _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _evaluate_all(
-    patients: Iterator[tuple[str, list[bytes]]], context: _Context, workers: int, meter: _Progress
-) -> list[_Pair]:
-    rows: list[_Pair] = []
-    if workers == 1:
-        _init_worker(context)
-        for chunk in _chunks(patients):
-            rows += _evaluate_chunk(chunk)
-            meter.advance(len(chunk))
-        return rows
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(context,)) as pool:
-        pending: set[Future[list[_Pair]]] = set()
-        for chunk in _chunks(patients):
-            if len(pending) >= 2 * workers:  # bounded: the export is never all in flight
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done = future.result()
-                    rows += done
-                    meter.advance(len(done))
-            pending.add(pool.submit(_evaluate_chunk, chunk))
-        for future in pending:
-            done = future.result()
-            rows += done
-            meter.advance(len(done))
-    return rows
-
-
-class _Progress:
-    """``patients done / total, rate, time left`` on one line (a terminal) or every 10 % (a log)."""
-
-    def __init__(self, total: int, stream: TextIO | None) -> None:
-        self.total, self.stream, self.done_count = total, stream, 0
-        self.started = time.monotonic()
-        self._tty = bool(stream is not None and stream.isatty())
-        self._next_report = 0.1
-
-    def advance(self, count: int) -> None:
-        self.done_count += count
-        if self.stream is None or not self.total:
-            return
-        share = self.done_count / self.total
-        if not self._tty and share < self._next_report:
-            return
-        self._next_report = share + 0.1
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = self.done_count / elapsed
-        left = (self.total - self.done_count) / rate if rate else 0.0
-        line = f"patients {self.done_count}/{self.total} ({share:.0%}), {rate:.0f}/s, {left:.0f} s left"
-        self.stream.write(f"\r{line}" if self._tty else f"{line}\n")
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.stream is not None and self._tty:
-            self.stream.write("\n")

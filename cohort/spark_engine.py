@@ -1,14 +1,17 @@
 """The cohort on Apache Spark (PySpark): the same reading rules and the same per-patient function, on a cluster.
 
-``cds-service cohort INPUT --engine spark --master URL``. Each NDJSON file is cut into byte ranges of
-``SPLIT_BYTES``; each range is one Spark task, which reads the lines that *start* in it with the local engine's
-reader (``cohort.bulk.split_lines``: the same line limit, an over-long line never held) and classifies every line by
-the local engine's rules (``cohort.bulk.parse_line``, ``cohort.export.Export.owner``). Medication resources are
-collected and broadcast, the patients' lines are grouped with ``groupByKey``, and each group is evaluated by
-``cohort.evaluation.evaluate_patient`` in the executors' Python. The driver numbers the unreadable lines (a range
-counts its lines; a line's number is its place in its range plus the lines of the ranges before it) and writes the
-same outputs as the local engine (``cohort.run``). ``tests/cohort/test_spark.py`` requires both engines to give the
-same rows, patient by patient, and the same unreadable lines (``local[2]`` in CI).
+``cds-service cohort INPUT --engine spark --master URL``. Each NDJSON file the rules read (``cohort.relevance``:
+a file of a type they never read gives no task) is cut into byte ranges of ``SPLIT_BYTES`` (a gzip file is one
+range: it cannot be entered in the middle); each range is one Spark task, which reads the lines that *start* in it
+with the local engine's reader (``cohort.bulk.split_lines``: the same line limit, an over-long line never held) and
+classifies every line by the local engine's rule (``cohort.reading.classify``: lines the rules cannot use skipped
+unparsed, the rest parsed and placed by ``cohort.export.Export.owner``), counting them per type for the input
+inventory. Medication resources are collected and broadcast, the patients' lines are grouped with ``groupByKey``,
+and each group is evaluated by ``cohort.evaluation.evaluate_patient`` in the executors' Python. A thread on the
+driver logs the stages' progress (``StageProgress``, from ``SparkContext.statusTracker``). The driver numbers the
+unreadable lines (a range counts its lines; a line's number is its place in its range plus the lines of the ranges
+before it) and writes the same outputs as the local engine (``cohort.run``). ``tests/cohort/test_spark.py``
+requires both engines to give the same rows, patient by patient, and the same unreadable lines (``local[2]`` in CI).
 
 **Why not ``SparkContext.textFile``** (what this engine used before): Spark's text reader (Hadoop's
 ``LineRecordReader``) holds a whole line, then a Java string of it: one 300 MiB line stopped the run with
@@ -30,16 +33,20 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from itertools import accumulate
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from cohort.bulk import BadLine, parse_line, split_lines, too_long
+from cohort.bulk import BadLine, is_gzip, open_ndjson, split_lines
 from cohort.evaluation import Placed, WorklistRow, evaluate_patient
 from cohort.export import Export
-from cohort.ownership import FOREIGN
+from cohort.inventory import Inventory, merge_type_counts
+from cohort.reading import Tally, classify
+from cohort.relevance import READ_TYPES
 from guideline.parameters import Parameters
 
 SPLIT_BYTES = 64 * 1024 * 1024
@@ -51,58 +58,48 @@ _Range = tuple[str, str, int, int, int]
 
 
 def ranges_of(export: Export, split_bytes: int = SPLIT_BYTES) -> list[_Range]:
-    """Cut every file of the export into byte ranges of ``split_bytes`` (one range for an empty file; paths absolute).
+    """Cut every file the rules read into byte ranges of ``split_bytes`` (paths absolute).
+
+    A file whose type (manifest or name) the rules never read gives no range; a gzip file is one range (it cannot
+    be entered in the middle); an empty file one empty range.
 
     Raises:
         FileNotFoundError: no NDJSON file.
     """
     ranges: list[_Range] = []
-    for path in export.files():
-        size = path.stat().st_size
-        for index, start in enumerate(range(0, max(size, 1), split_bytes)):
-            ranges.append((str(path.resolve()), export.name(path), index, start, min(start + split_bytes, size)))
+    for item in export.inputs():
+        if item.resource_type is not None and item.resource_type not in READ_TYPES:
+            continue
+        path, size = item.path, item.path.stat().st_size
+        step = size + 1 if is_gzip(path) else split_bytes
+        for index, start in enumerate(range(0, max(size, 1), step)):
+            ranges.append((str(path.resolve()), export.name(path), index, start, min(start + step, size)))
     return ranges
 
 
 def read_range(export: Export, task: _Range) -> Iterator[tuple[str, Any]]:
-    """Yield the classified lines starting in one range (``classify``), then ``("range", (name, index, lines))``.
+    """Yield the classified lines starting in one range (``cohort.reading.classify``), then its counts.
 
     A ``BadLine`` comes as ``("bad", (range index, BadLine))``, numbered within the range (the driver adds the
-    lines of the ranges before it).
+    lines of the ranges before it); a kept line as ``("patient", (patient id, raw bytes))``; last come
+    ``("range", (name, index, lines))`` and ``("tally", Tally)`` (the range's per-type counts).
     """
     path, name, index, start, end = task
     count = 0
-    with open(path, "rb") as handle:
-        lines = split_lines(handle, max_line_bytes=export.max_line_bytes, start=start, end=end)
+    tally = Tally()
+    with open_ndjson(Path(path)) as handle:
+        gzipped = is_gzip(Path(path))
+        lines = split_lines(handle, max_line_bytes=export.max_line_bytes, start=start, end=None if gzipped else end)
         for count, raw in enumerate(lines, start=1):
-            kind, item = classify(export, name, count, raw)
+            kind, item = classify(export, name, count, raw, tally)
             if kind == "bad":
                 yield kind, (index, item)
-            elif kind != "blank":
+            elif kind == "patient":
+                yield kind, (item.patient, item.raw)
+            elif kind not in ("blank", "skip"):
                 yield kind, item
     yield "range", (name, index, count)
-
-
-def classify(export: Export, path: str, line: int, raw: bytes | None) -> tuple[str, Any]:
-    """Classify one line by the local engine's rules (``cohort.bulk.parse_line``, ``Export.owner``).
-
-    ``raw`` ``None`` is a line longer than the export's limit. Returns ``("bad", BadLine)``,
-    ``("medication", (key, resource))``, ``("patient", (patient id, raw bytes))``, ``("orphan", None)`` (names no
-    patient), ``("foreign", None)`` (names another server's patient) or ``("blank", None)``.
-    """
-    item = too_long(path, line, export.max_line_bytes) if raw is None else parse_line(raw, path=path, number=line)
-    if item is None:
-        return "blank", None
-    if isinstance(item, BadLine):
-        return "bad", item
-    if item.resource["resourceType"] == "Medication":
-        return "medication", (f"Medication/{item.resource.get('id')}", item.resource)
-    patient = export.owner(item.resource)
-    if patient is None:
-        return "orphan", None
-    if patient is FOREIGN:
-        return "foreign", None
-    return "patient", (patient, item.raw)
+    yield "tally", tally
 
 
 def evaluate_with_spark(
@@ -114,6 +111,8 @@ def evaluate_with_spark(
     tz: ZoneInfo,
     compare: Parameters | None = None,
     split_bytes: int = SPLIT_BYTES,
+    display_system: str | None = None,
+    progress: TextIO | None = None,
 ) -> Placed:
     """Evaluate every patient of the export on Spark; return the rows and what was not evaluated, as locally.
 
@@ -125,6 +124,8 @@ def evaluate_with_spark(
         tz: time zone for dates.
         compare: other parameters to evaluate every patient under as well, or ``None``.
         split_bytes: bytes of a file per task (``SPLIT_BYTES``).
+        display_system: the ``Patient.identifier.system`` rows are shown by (``evaluate_patient``), or ``None``.
+        progress: where the stages' progress goes as log lines (``StageProgress``; ``None``: silent).
 
     Raises:
         FileNotFoundError: no NDJSON file.
@@ -146,20 +147,91 @@ def evaluate_with_spark(
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     context = SparkContext.getOrCreate(conf)
     context.setLogLevel("ERROR")
+    watcher = StageProgress(context, progress)
     try:
-        lines = context.parallelize(tasks, len(tasks)).flatMap(lambda task: read_range(export, task)).cache()
+        lines = context.parallelize(tasks, max(len(tasks), 1)).flatMap(lambda task: read_range(export, task)).cache()
         counted = lines.filter(lambda kind: kind[0] == "range").map(lambda kind: kind[1]).collect()
+        tally = Tally()
+        for part in lines.filter(lambda kind: kind[0] == "tally").map(lambda kind: kind[1]).collect():
+            tally.merge(part)
         bad = _numbered(lines.filter(lambda kind: kind[0] == "bad").map(lambda kind: kind[1]).collect(), counted)
         medications = dict(item for _, item in lines.filter(lambda kind: kind[0] == "medication").collect())
         orphans = lines.filter(lambda kind: kind[0] == "orphan").count()
         foreign = lines.filter(lambda kind: kind[0] == "foreign").count()
-        shared = context.broadcast((as_of, parameters, tz, medications, compare))
+        shared = context.broadcast((as_of, parameters, tz, medications, compare, display_system))
         groups = lines.filter(lambda kind: kind[0] == "patient").map(lambda kind: kind[1]).groupByKey()
         pairs = groups.mapPartitions(lambda part: _evaluate_partition(part, shared.value)).collect()
         lines.unpersist()
     finally:
+        watcher.stop()
         context.stop()
-    return Placed(list(pairs), bad, int(orphans), int(foreign))
+    read = {task[0] for task in tasks}
+    inventory = Inventory(
+        types=merge_type_counts(tally.type_counts()),
+        files=len(read),
+        bytes_read=sum(Path(path).stat().st_size for path in read),
+        bad_lines=len(bad),
+        without_patient=int(orphans),
+        other_server=int(foreign),
+        manifest_errors=export.error_summaries(),
+        manifest_outputs=len(export.outputs or ()),
+        notes=(f"{len(export.unlisted)} NDJSON file(s) not listed as output by manifest.json, not read",)
+        if export.unlisted
+        else (),
+        files_skipped=_skipped_files(export),
+    )
+    return Placed(list(pairs), bad, int(orphans), int(foreign), inventory=inventory)
+
+
+def _skipped_files(export: Export) -> tuple[tuple[str, int, int], ...]:
+    """``(type, files, bytes)`` of the files not read because of their type."""
+    skipped: dict[str, list[int]] = {}
+    for item in export.inputs():
+        if item.resource_type is not None and item.resource_type not in READ_TYPES:
+            totals = skipped.setdefault(item.resource_type, [0, 0])
+            totals[0] += 1
+            totals[1] += item.path.stat().st_size
+    return tuple((kind, files, size) for kind, (files, size) in sorted(skipped.items()))
+
+
+class StageProgress:
+    """Logs the Spark jobs' stage progress (``SparkContext.statusTracker``) every ``every`` seconds, in a thread.
+
+    ``spark stage 3: 12/40 tasks done, 2 running``: the driver's view, since Spark's own console bar is off (it
+    would interleave with the run's output). ``stream`` ``None``: nothing is started.
+    """
+
+    def __init__(self, context: Any, stream: TextIO | None, every: float = 5.0) -> None:
+        self._context, self._stream, self._every = context, stream, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if stream is not None:
+            self._thread = threading.Thread(target=self._watch, name="spark-progress", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        assert self._stream is not None
+        last: dict[int, tuple[int, int]] = {}
+        while not self._stop.wait(self._every):
+            tracker = self._context.statusTracker()
+            for stage_id in tracker.getActiveStageIds():
+                info = tracker.getStageInfo(stage_id)
+                if info is None:
+                    continue
+                now = (info.numCompletedTasks, info.numActiveTasks)
+                if last.get(stage_id) != now:
+                    last[stage_id] = now
+                    self._stream.write(
+                        f"spark stage {stage_id} ({info.name.split(' at ')[0]}): {info.numCompletedTasks}/"
+                        f"{info.numTasks} tasks done, {info.numActiveTasks} running, {info.numFailedTasks} failed\n"
+                    )
+                    self._stream.flush()
+
+    def stop(self) -> None:
+        """Stop watching (before the context stops)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._every + 1)
 
 
 def _numbered(bad: Iterable[tuple[int, BadLine]], counted: Iterable[tuple[str, int, int]]) -> list[BadLine]:
@@ -173,10 +245,17 @@ def _numbered(bad: Iterable[tuple[int, BadLine]], counted: Iterable[tuple[str, i
 
 def _evaluate_partition(
     groups: Iterable[tuple[str, Iterable[bytes]]],
-    shared: tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]], Parameters | None],
+    shared: tuple[date, Parameters, ZoneInfo, Mapping[str, Mapping[str, Any]], Parameters | None, str | None],
 ) -> Iterator[_Pair]:
-    as_of, parameters, tz, medications, compare = shared
+    as_of, parameters, tz, medications, compare, display_system = shared
     for patient, raws in groups:
         yield evaluate_patient(
-            patient, list(raws), as_of=as_of, parameters=parameters, tz=tz, medications=medications, compare=compare
+            patient,
+            list(raws),
+            as_of=as_of,
+            parameters=parameters,
+            tz=tz,
+            medications=medications,
+            compare=compare,
+            display_system=display_system,
         )

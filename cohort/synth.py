@@ -5,6 +5,14 @@ fifth of them, a hypertension diagnosis and a blood pressure, as in a general ex
 are copies of the synthetic fixture patients (after CAR-T or bsAb, on IgRT, with missing data ...), each under a new
 id with every resource id and reference renamed, so the copies are separate patients. 2 % of all patients are
 deceased (``deceasedBoolean`` or ``deceasedDateTime``). Deterministic for a seed.
+
+**Profiles.** ``basic`` (the default) is the mix above, a few resources per patient. ``realistic``
+(``cohort.synth_density``) adds to every patient what a Synthea export carries: encounters with vitals and lab
+Observations, claims and explanations of benefit, DocumentReferences and DiagnosticReports with base64 notes,
+procedures, immunizations, conditions, medications, care plans: about 450 resources and 450 KB a patient, most of
+them of types or codes the rules never read. With ``gzip`` the files are ``<Type>.ndjson.gz``; large types are split
+into several files (``Observation.ndjson``, ``Observation_2.ndjson`` ...), and a Bulk Data ``manifest.json`` lists
+them, as a server's export does.
 """
 
 from __future__ import annotations
@@ -18,7 +26,11 @@ from typing import IO, Any
 import orjson
 
 from cohort.ownership import patient_of
+from cohort.synth_density import DensityWriter
 from fhir_mappers.references import with_references_renamed
+
+PROFILES = ("basic", "realistic")
+"""``write_synthetic_cohort`` profiles: a few resources a patient, or Synthea-like density."""
 
 CONCERNED_SHARE = 0.3
 """Share of patients copied from the fixture patients; the rest have no data the guideline reads."""
@@ -51,6 +63,8 @@ def write_synthetic_cohort(
     shared: Sequence[Mapping[str, Any]] = (),
     as_of: date,
     seed: int = 1,
+    profile: str = "basic",
+    gzip: bool = False,
 ) -> dict[str, int]:
     """Write ``count`` patients as ``<Type>.ndjson`` files in ``out_dir``; return resources written per type.
 
@@ -61,14 +75,27 @@ def write_synthetic_cohort(
         shared: resources of no patient (Medication), written once.
         as_of: the date the cohort will be evaluated on (birth dates of the plain patients are drawn before it).
         seed: the random seed (the same seed gives the same files).
+        profile: ``basic`` or ``realistic`` (``PROFILES``; see the module docstring).
+        gzip: write ``.ndjson.gz`` files (realistic profile: a tenth of the disk).
+
+    Raises:
+        ValueError: an unknown profile.
     """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} ({', '.join(PROFILES)})")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     handles: dict[str, IO[bytes]] = {}
     written: dict[str, int] = {}
+    density = (
+        DensityWriter(out_dir, rng=random.Random(seed + 1), as_of=as_of, gzip=gzip) if profile != "basic" else None
+    )
 
     def emit(resource: Mapping[str, Any]) -> None:
         kind = str(resource["resourceType"])
+        if density is not None:
+            density.write(kind, orjson.dumps(resource))
+            return
         if kind not in handles:
             handles[kind] = (out_dir / f"{kind}.ndjson").open("wb")
         handles[kind].write(orjson.dumps(resource) + b"\n")
@@ -94,10 +121,14 @@ def write_synthetic_cohort(
                     patient["deceasedDateTime"] = (as_of - timedelta(days=rng.randrange(1, 365))).isoformat()
             for resource in resources:
                 emit(resource)
+            if density is not None:
+                density.patient(patient_id)
     finally:
         for handle in handles.values():
             handle.close()
-    return written
+        if density is not None:
+            density.close()
+    return density.written if density is not None else written
 
 
 def unrelated_data(patient_id: str, *, on: date) -> list[dict[str, Any]]:

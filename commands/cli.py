@@ -11,7 +11,8 @@
 * ``agreement-report --since DATE``: per rule, how often clinicians' next action agreed with the decision (silent
   mode's go-live report; ``commands.agreement_report``).
 * ``load-fixtures FHIR_BASE_URL``: upload the synthetic fixture patients to an open FHIR R4 server.
-* ``cohort INPUT --out DIR``: evaluate every patient of a Bulk NDJSON export (``cohort.run``).
+* ``cohort INPUT --out DIR``: evaluate every patient of a Bulk NDJSON export (``cohort.run``); with
+  ``--from-fhir BASE`` instead of INPUT, fetch the export first (``commands.bulk_fetch``).
 * ``synth-cohort N DIR``: write N synthetic patients as Bulk NDJSON (``cohort.synth``).
 """
 
@@ -31,19 +32,25 @@ from typing import Any
 
 from cds_service.audit.agreement import Windows
 from cds_service.cards.i18n import LANGUAGES
+from cds_service.ehr.bulk import BulkExportError, fhir_id, fhir_instant
 from cds_service.http.app import ANNOUNCED_ENV, announce, load_settings
 from cds_service.invocation import invoke
 from cds_service.observability import configure_logging
-from cds_service.settings import SettingsError
+from cds_service.settings import Settings, SettingsError
 from cds_service.wire.definitions import SERVICES, find
 from cds_service.wire.errors import CdsServiceError
 from cds_service.wire.requests import parse_hook_request
 from cohort.bulk import DEFAULT_MAX_LINE_BYTES
+from cohort.display import KEY_FILE, load_or_create_key
 from cohort.evaluation import changed_patients
 from cohort.export import ExportError, open_export
+from cohort.outputs import OutputOptions
 from cohort.run import run_cohort
+from cohort.state import STATE_FILE, StateError
+from cohort.synth import PROFILES as SYNTH_PROFILES
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from commands.agreement_report import FORMATS, agreement_report
+from commands.bulk_fetch import DOWNLOAD_FOLDER, fetch_export
 from commands.explain import explain
 from commands.fhir_validation import R4B_NOTE
 from commands.upload import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
@@ -144,7 +151,33 @@ def main(argv: list[str] | None = None) -> int:
     cohort = commands.add_parser(
         "cohort", help="evaluate every patient of a FHIR Bulk Data NDJSON export: worklist, GuidanceResponses, HTML"
     )
-    cohort.add_argument("input", type=Path, help="directory of *.ndjson files ($export layout or per patient)")
+    cohort.add_argument(
+        "input",
+        type=Path,
+        nargs="?",
+        help="directory of *.ndjson files ($export layout or per patient); or give --from-fhir instead",
+    )
+    cohort.add_argument(
+        "--from-fhir",
+        metavar="BASE",
+        help="fetch the export from this FHIR server first (Bulk Data Access 2.0: Patient/$export, or "
+        "Group/ID/$export with --group), into --download-dir, then evaluate it; token from CDS_BULK_CLIENT_ID "
+        "(SMART Backend Services). See docs/cohort.md, 'Fetching the export'",
+    )
+    cohort.add_argument("--group", type=_fhir_id, metavar="ID", help="with --from-fhir: export this Group's patients")
+    cohort.add_argument(
+        "--since",
+        type=_fhir_instant,
+        metavar="INSTANT",
+        help="with --from-fhir: only resources changed after this instant (_since), e.g. the transactionTime the "
+        "previous fetch printed",
+    )
+    cohort.add_argument(
+        "--download-dir",
+        type=Path,
+        metavar="DIR",
+        help="with --from-fhir: where the files go, new or empty (default: OUT/export/<UTC time of the fetch>)",
+    )
     cohort.add_argument("--as-of", type=date.fromisoformat, help="evaluation date (default: today)")
     cohort.add_argument("--out", type=Path, required=True, help="output directory")
     cohort.add_argument("--workers", type=int, help="processes (default: every core; local engine)")
@@ -184,14 +217,49 @@ def main(argv: list[str] | None = None) -> int:
         "absolute references under it are this export's patients; others name another server's patient and are "
         "not evaluated",
     )
+    cohort.add_argument(
+        "--delta",
+        action="store_true",
+        help="INPUT holds only resources changed since an earlier export (_since): merge them into the records kept "
+        "in OUT/.worklist-state.sqlite3 by the previous runs (same type and id replaced; the manifest's deleted[] "
+        "removed) and evaluate every patient on the whole record (local engine)",
+    )
+    cohort.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore the run state kept in OUT (no resumption of an interrupted run, no previous run to compare "
+        "with): start anew. Without it an interrupted run with the same input, date and settings continues",
+    )
+    cohort.add_argument(
+        "--display-identifier",
+        metavar="SYSTEM",
+        help="show each patient on the worklist by the value of their Patient.identifier in SYSTEM (the site's MRN "
+        "or a research pseudonym system); a patient without one, and every patient without this option, is shown "
+        "by a keyed pseudonym (CDS_AUDIT_HMAC_KEY, else a key kept in OUT), never by the FHIR id alone",
+    )
     synth = commands.add_parser("synth-cohort", help="write N synthetic patients as FHIR Bulk NDJSON")
     synth.add_argument("count", type=int, help="patients")
     synth.add_argument("out", type=Path, help="output directory")
     synth.add_argument("--as-of", type=date.fromisoformat, help="the date the cohort is for (default: today)")
     synth.add_argument("--seed", type=int, default=1, help="random seed (same seed, same files)")
+    synth.add_argument(
+        "--profile",
+        choices=SYNTH_PROFILES,
+        default="basic",
+        help="basic (a few resources a patient) or realistic (Synthea-like: about 480 resources and 590 KB a "
+        "patient, most of types or codes the rules never read; with a manifest.json)",
+    )
+    synth.add_argument("--gzip", action="store_true", help="write .ndjson.gz files (about 13 times smaller)")
     args = parser.parse_args(argv)
+    if args.command == "cohort":
+        _check_cohort_input(parser, args)
     try:
         if args.command == "cohort":
+            if args.from_fhir is not None:
+                fetched = _fetch(args.from_fhir, args.out, args.download_dir, args.group, args.since)
+                if not isinstance(fetched, Path):
+                    return fetched
+                args.input = fetched
             return _cohort(
                 args.input,
                 args.out,
@@ -203,9 +271,12 @@ def main(argv: list[str] | None = None) -> int:
                 evidence_language=(args.language or "") if args.evidence_pages else None,
                 max_line_bytes=args.max_line_bytes,
                 fhir_base=args.fhir_base,
+                display_identifier=args.display_identifier,
+                delta=args.delta,
+                fresh=args.fresh,
             )
         if args.command == "synth-cohort":
-            return _synth_cohort(args.count, args.out, args.as_of, args.seed)
+            return _synth_cohort(args.count, args.out, args.as_of, args.seed, args.profile, args.gzip)
         if args.command == "serve":
             return _serve(args.host, args.port, args.workers)
         if args.command == "evaluate":
@@ -238,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "feedback-report":
             return _report(args.since, as_json=args.json)
         return _load_fixtures(args.fhir_base_url, args.fixtures, args.token, args.relative_to)
-    except (SettingsError, StorageError, FixtureUploadError, FileNotFoundError) as error:
+    except (SettingsError, StorageError, FixtureUploadError, FileNotFoundError, StateError) as error:
         print(f"cds-service {args.command}: {error}", file=sys.stderr)
         return 1
 
@@ -254,6 +325,9 @@ def _cohort(
     evidence_language: str | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     fhir_base: str | None = None,
+    display_identifier: str | None = None,
+    delta: bool = False,
+    fresh: bool = False,
 ) -> int:
     settings = load_settings({"AUTH": "off"})  # the service's settings: same parameters, time zone
     day = as_of or settings.today()
@@ -271,6 +345,9 @@ def _cohort(
         except (OSError, ValueError) as error:
             print(f"cds-service cohort: --compare-settings {compare_file}: {error}", file=sys.stderr)
             return 2
+    if delta and engine != "local":
+        print("cds-service cohort: --delta needs the local engine (the run state is on this machine)", file=sys.stderr)
+        return 2
     result = run_cohort(
         export,
         out_dir,
@@ -283,6 +360,11 @@ def _cohort(
         compare_label=compare_file.name if compare_file else "",
         engine=engine,
         master=master,
+        delta=delta,
+        fresh=fresh,
+        output_options=_output_options(
+            settings, out_dir, display_identifier, evidence_pages=evidence_language is not None
+        ),
     )
     counts = result.counts
     listed = Counter(row.recommendation for row in result.worklist)
@@ -314,6 +396,8 @@ def _cohort(
     if compare is not None:
         changed = changed_patients(result.compared)
         print(f"under {compare_file}: {changed} patients' decision would change (changes.csv)")
+    for note in result.notes:
+        print(note, file=sys.stderr)
     for path in result.outputs:
         print(f"  {path}")
     if evidence_language is not None:
@@ -324,6 +408,7 @@ def _cohort(
             settings=settings,
             as_of=day,
             language=evidence_language or settings.language,
+            state=out_dir / STATE_FILE if engine == "local" else None,
         )
         print(f"  {pages.index} ({len(pages.pages)} evidence pages)")
         if pages.skipped:
@@ -333,11 +418,85 @@ def _cohort(
     return 0
 
 
-def _synth_cohort(count: int, out_dir: Path, as_of: date | None, seed: int) -> int:
+def _output_options(
+    settings: Settings, out_dir: Path, display_identifier: str | None, *, evidence_pages: bool
+) -> OutputOptions:
+    """Return how the worklist shows patients (``cohort.display``).
+
+    By ``--display-identifier``, else a pseudonym keyed by ``CDS_AUDIT_HMAC_KEY`` or, without it, by a random key kept
+    in ``out_dir``.
+    """
+    if settings.audit_hmac_key is not None:
+        key, source = settings.audit_hmac_key, "CDS_AUDIT_HMAC_KEY"
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        key, source = load_or_create_key(out_dir), f"the key in {out_dir / KEY_FILE}"
+    return OutputOptions(
+        display_key=key, display_key_source=source, display_system=display_identifier, evidence_pages=evidence_pages
+    )
+
+
+def _check_cohort_input(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Check the cohort arguments (exit 2 when they contradict); ``--from-fhir --since`` implies ``--delta``.
+
+    Exactly one of INPUT and --from-fhir; --group, --since and --download-dir only with --from-fhir; --delta neither
+    with --fresh nor with the Spark engine.
+    """
+    if (args.input is None) == (args.from_fhir is None):
+        parser.error("cohort: give INPUT (a directory) or --from-fhir BASE, not both and not neither")
+    if args.from_fhir is None:
+        given = [flag for flag, value in (("--group", args.group), ("--since", args.since),
+                                          ("--download-dir", args.download_dir)) if value is not None]  # fmt: skip
+        if given:
+            parser.error(f"cohort: {', '.join(given)} only with --from-fhir")
+    elif args.since is not None:
+        args.delta = True  # a _since export holds only what changed: it is merged into the records kept in OUT
+    if args.delta and args.fresh:
+        parser.error("cohort: --delta merges into the records kept in OUT and --fresh discards them: not both")
+    if args.delta and args.engine == "spark":
+        parser.error("cohort: --delta needs the local engine (the run state is on this machine)")
+
+
+def _fetch(base: str, out_dir: Path, download_dir: Path | None, group: str | None, since: str | None) -> Path | int:
+    """Fetch the export (``commands.bulk_fetch``); return its directory, or the exit code (1 failed, 130 cancelled)."""
+    # Each fetch into its own folder: a later --since fetch into the same OUT never mixes with an earlier export.
+    directory = download_dir or out_dir / DOWNLOAD_FOLDER / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        result = fetch_export(
+            base, settings=load_settings({"AUTH": "off"}), directory=directory, group=group, since=since
+        )
+    except BulkExportError as error:
+        print(f"cds-service cohort: --from-fhir: {error.reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cds-service cohort: --from-fhir: cancelled (the export was deleted on the server)", file=sys.stderr)
+        return 130
+    return result.directory
+
+
+def _fhir_id(text: str) -> str:
+    try:
+        return fhir_id(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fhir_instant(text: str) -> str:
+    try:
+        return fhir_instant(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _synth_cohort(
+    count: int, out_dir: Path, as_of: date | None, seed: int, profile: str = "basic", gzip: bool = False
+) -> int:
     day = as_of or load_settings({"AUTH": "off"}).today()
     bundle, _ = fixture_transaction(DEFAULT_FIXTURES, today=day)
     templates, shared = templates_by_patient([entry["resource"] for entry in bundle["entry"]])
-    written = write_synthetic_cohort(count, out_dir, templates=templates, shared=shared, as_of=day, seed=seed)
+    written = write_synthetic_cohort(
+        count, out_dir, templates=templates, shared=shared, as_of=day, seed=seed, profile=profile, gzip=gzip
+    )
     print(f"{count} patients for {day} in {out_dir}: " + ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
     return 0
 

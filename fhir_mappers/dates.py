@@ -52,9 +52,17 @@ def first_date(resource: Any, candidates: tuple[str, ...], *, tz: ZoneInfo, type
         InvalidElementError: the first present element is not a valid date.
     """
     for candidate in candidates:
+        try:
+            parts = _PARTS[candidate]
+        except KeyError:
+            parts = _PARTS[candidate] = tuple(candidate.split("."))
         value: Any = resource
-        for part in candidate.split("."):
+        for part in parts:
             value = value.get(part) if isinstance(value, dict) else None
         if value is not None:
             return to_local_date(value, tz=tz, path=f"{type_name}.{candidate}"), candidate
     return None
+
+
+_PARTS: dict[str, tuple[str, ...]] = {}
+"""Element name -> its dotted parts (the mappers name a few dozen, each read for every resource)."""

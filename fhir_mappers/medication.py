@@ -24,6 +24,8 @@ from guideline.text import msg
 MedicationPart = TherapyAdministration | IgrtRecord | AntibioticRecord | DataIssue
 
 _RELEVANT = ("car-t", "bsab", "bsab-not-b-cell", "igrt-scig", "igrt-ivig", "igrt", "antibiotic-systemic")
+_RANK = {concept: rank for rank, concept in enumerate(_RELEVANT)}
+"""Concept -> its place in ``_RELEVANT`` (the first listed wins when a medication matches several)."""
 _NOT_IGRT = "ig-specific"  # specific immunoglobulins (J06BB: anti-D, hepatitis B ...) and ATG: never IgRT
 _ROUTE_CONCEPTS = {"route-iv": IgrtRoute.IVIG, "route-sc": IgrtRoute.SCIG}
 _DOSAGE_PATHS = {
@@ -64,10 +66,16 @@ def medication_match(resource: Mapping[str, Any], ctx: MappingContext) -> Match 
     "immunoglobulin", "immunglobulin"). A specific immunoglobulin (ATC J06BB, or a name such as "hepatitis B" or
     "Rho(D)" beside the generic name) or antithymocyte globulin is not IgRT: ``None``.
     """
-    matches = ctx.codes.matches(ctx.medication_code(resource), by_name=True)
-    if any(m.concept == _NOT_IGRT for m in matches):
-        return None
-    return next((m for concept in _RELEVANT for m in matches if m.concept == concept), None)
+    # One pass (this runs for every Medication* resource): the most relevant concept, the first match on a tie.
+    found: Match | None = None
+    found_rank = len(_RELEVANT)
+    for match in ctx.codes.matches(ctx.medication_code(resource), by_name=True):
+        if match.concept == _NOT_IGRT:
+            return None
+        rank = _RANK.get(match.concept, found_rank)
+        if rank < found_rank:
+            found, found_rank = match, rank
+    return found
 
 
 def igrt_route(resource: Mapping[str, Any], ctx: MappingContext, match: Match) -> IgrtRoute:

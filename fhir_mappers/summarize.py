@@ -68,6 +68,7 @@ def summarize(
     collected["data_issues"].extend(issues)
     demographics = Demographics(None, None, deceased=False)
     seen: set[str] = set()
+    subject_ref = None if patient_id is None else f"Patient/{patient_id}"
     for resource in resources:
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or (kind != "Patient" and kind not in MAPPERS):
@@ -81,7 +82,7 @@ def summarize(
         if ref in seen and not ref.endswith("(no id)"):
             continue
         seen.add(ref)
-        problem = _excluded(resource, kind, patient_id, ctx)
+        problem = _excluded(resource, kind, patient_id, subject_ref, ctx)
         try:
             if problem is not None:
                 if match is not None or _is_relevant(resource, kind, ctx):
@@ -110,9 +111,17 @@ def summarize(
     )
 
 
-def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ctx: MappingContext) -> Message | None:
-    status = resource.get("status")
-    if status == "entered-in-error" or coded_value(resource.get("verificationStatus")) == "entered-in-error":
+def _excluded(
+    resource: Mapping[str, Any], kind: Any, patient_id: str | None, subject_ref: str | None, ctx: MappingContext
+) -> Message | None:
+    """Why ``resource`` is left out (entered in error, another patient's), or ``None``.
+
+    ``subject_ref``: the ``"Patient/<patient_id>"`` its subject must name (built once per call, not per resource).
+    """
+    if resource.get("status") == "entered-in-error":
+        return msg("entered-in-error: not used")
+    verification = resource.get("verificationStatus")
+    if verification is not None and coded_value(verification) == "entered-in-error":
         return msg("entered-in-error: not used")
     if patient_id is None:
         return None
@@ -122,7 +131,7 @@ def _excluded(resource: Mapping[str, Any], kind: Any, patient_id: str | None, ct
             None if rid in (None, patient_id) else msg("a different patient than context.patientId ({id})", id=str(rid))
         )
     subject = ctx.ref(resource.get("subject") or resource.get("patient"))
-    if subject is not None and subject != f"Patient/{patient_id}":
+    if subject is not None and subject != subject_ref:
         return msg("belongs to a different patient than context.patientId: not used")
     return None
 

@@ -5,9 +5,9 @@ No function here reads the clock; every date is an argument.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, timedelta
-
-from dateutil.relativedelta import relativedelta
+from functools import lru_cache
 
 SUMMER_START_MONTH_DAY = (5, 1)
 """1 May: first day of the summer period ("fx 1. maj til 1. oktober", Opsummering, "Pausering")."""
@@ -15,12 +15,19 @@ SUMMER_END_MONTH_DAY = (10, 1)
 """1 October: first day after the summer period."""
 
 
+@lru_cache(maxsize=4096)
 def add_calendar_months(day: date, months: int) -> date:
     """Return ``day`` plus ``months`` calendar months, clamped to the end of a shorter month.
 
-    Example: 31 August + 6 months = 28 February (29 in a leap year).
+    Example: 31 August + 6 months = 28 February (29 in a leap year); the same as ``day + relativedelta(months=
+    months)``. Cached: a call asks for the same few dates (T0 + 6 months, follow-ups) many times.
+
+    Raises:
+        ValueError: the result is outside years 1 to 9999.
     """
-    return day + relativedelta(months=months)
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
 
 
 def in_window(t0: date, as_of: date, *, months: int) -> bool:
@@ -33,8 +40,19 @@ def in_window(t0: date, as_of: date, *, months: int) -> bool:
 
 
 def age_in_years(birth_date: date, on: date) -> int:
-    """Return the age in whole years on ``on`` (a birthday counts on the day itself)."""
-    return relativedelta(on, birth_date).years
+    """Return the age in whole years on ``on`` (a birthday counts on the day itself).
+
+    The same as ``relativedelta(on, birth_date).years``: someone born on 29 February has a birthday on 28 February
+    in other years; a ``birth_date`` after ``on`` gives minus the whole years between them (rounded toward zero).
+    """
+    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month
+    if on < birth_date:
+        while on > add_calendar_months(birth_date, months):
+            months += 1
+        return -(-months // 12)
+    while on < add_calendar_months(birth_date, months):
+        months -= 1
+    return months // 12
 
 
 def is_summer(day: date) -> bool:

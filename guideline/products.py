@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from guideline.concepts import IgrtRoute
 
@@ -38,10 +39,18 @@ _MG_PER_ML = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg\s*/\s*ml", re.IGNORECASE)
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
 
 
+_NAMED = tuple((re.compile(rf"(?<![\w-]){re.escape(p.name.lower())}(?![\w-])"), p) for p in PRODUCTS)
+"""Each product with its whole-word pattern, compiled once."""
+
+
+@lru_cache(maxsize=1024)
 def find_product(text: str) -> Product | None:
-    """Return the Tabel 1 product named in ``text`` (whole word, case-insensitive), or ``None``."""
+    """Return the Tabel 1 product named in ``text`` (whole word, case-insensitive), or ``None``.
+
+    The first product of ``PRODUCTS`` named wins. Cached by text: a hospital names its few products the same way.
+    """
     lowered = text.lower()
-    return next((p for p in PRODUCTS if re.search(rf"(?<![\w-]){p.name.lower()}(?![\w-])", lowered)), None)
+    return next((product for pattern, product in _NAMED if pattern.search(lowered)), None)
 
 
 def stated_concentration(text: str) -> float | None:

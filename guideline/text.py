@@ -22,8 +22,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 Param = str | int | float | date | None
 """A scalar parameter; ``Decimals``, ``Message`` and tuples are also accepted (see module docstring)."""
 
@@ -57,14 +55,14 @@ class Decimals:
         return f"{self.digits():f}"
 
 
-class Message(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Message:
     """One translatable text: ``msgid`` (English template) and its named parameters.
 
     A plural message (``plural``) also has ``msgid_plural`` and ``count``, the name of the parameter whose value
-    picks the form.
+    picks the form. Plain data, not a pydantic model: a card makes about a hundred of these, the fields are typed by
+    construction (``msg``, ``plural``, ``join``), and pydantic models that hold one keep the instance as given.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     msgid: str
     params: tuple[tuple[str, Any], ...] = ()
@@ -91,9 +89,7 @@ class Message(BaseModel):
 
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return a ``Message``; ``msgid`` must be a literal English template using ``{name}`` placeholders."""
-    # Built without validation: the fields are typed by construction (a literal str, keyword names), and a card
-    # makes about a hundred of these, which validation made the largest single cost of building one.
-    return Message.model_construct(msgid=msgid, params=tuple(params.items()), msgid_plural=None, count=None)
+    return Message(msgid, tuple(params.items()))
 
 
 def plural(singular: str, msgid_plural: str, count: int, /, **params: Any) -> Message:
@@ -114,17 +110,13 @@ def plural(singular: str, msgid_plural: str, count: int, /, **params: Any) -> Me
         raise TypeError(f"plural count must be an int, got {count!r}")
     if "count" in params:
         raise TypeError("plural: the count is the third argument, not a keyword")
-    return Message.model_construct(
-        msgid=singular, params=(("count", count), *params.items()), msgid_plural=msgid_plural, count="count"
-    )
+    return Message(singular, (("count", count), *params.items()), msgid_plural, "count")
 
 
 def join(parts: Sequence[Any], separator: str = ", ") -> Message:
     """Return the parts joined by ``separator`` as one message (the separator is the same in every language)."""
     msgid = separator.join(f"{{p{i}}}" for i in range(len(parts)))
-    return Message.model_construct(
-        msgid=msgid, params=tuple((f"p{i}", part) for i, part in enumerate(parts)), msgid_plural=None, count=None
-    )
+    return Message(msgid, tuple((f"p{i}", part) for i, part in enumerate(parts)))
 
 
 def english(value: Any) -> str:

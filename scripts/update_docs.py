@@ -104,6 +104,25 @@ def benchmark_figures() -> str:
             f"{base['single']['cpu_ms_per_request']} / {base['concurrent']['cpu_ms_per_request']}; "
             f"{service['single']['cpu_ms_per_request']} / {service['concurrent']['cpu_ms_per_request']} |"
         )
+    lines += [
+        "",
+        f"| payload | p50 at {settings['connections']} conn. baseline / service (ms, ratio) | as an EHR calls (a new "
+        "connection each, one at a time): p50 baseline / service (ms, ratio) | p95 (ms, ratio) |",
+        "|---|---|---|---|",
+    ]
+    for row in report["payloads"]:
+        base, service, ratio, ehr = row["baseline"], row["service"], row["ratio"], row.get("ehr")
+        calls = (
+            f"{_ms(ehr['baseline']['p50_ms'])} / {_ms(ehr['service']['p50_ms'])} ({ehr['ratio']['p50']}x) | "
+            f"{_ms(ehr['baseline']['p95_ms'])} / {_ms(ehr['service']['p95_ms'])} ({ehr['ratio']['p95']}x)"
+            if ehr
+            else "not measured | not measured"
+        )
+        concurrent = ratio.get("concurrent_p50")
+        lines.append(
+            f"| {row['payload']} | {_ms(base['concurrent']['p50_ms'])} / {_ms(service['concurrent']['p50_ms'])} "
+            f"({concurrent}x) | {calls} |"
+        )
     rss = report["peak_rss_mb"]
     recycled = (
         " (gunicorn recycled baseline workers after `max_requests`)"
@@ -146,25 +165,34 @@ def _ms(value: float) -> str:
 
 
 def cohort_speed() -> str:
-    """Return the worklist's speed table of ``docs/cohort.md`` (``bench/results/cohort.json``)."""
+    """Return the worklist's speed table of ``docs/cohort.md`` (``bench/results/cohort.json``, ``bench.cohort``).
+
+    One line per run: the cohort (patients, profile, export size on disk), the worker processes, the time and
+    throughput of the whole run, the floor measured in the same run and the run's time over it, and the peak
+    memory of the process tree (RSS summed over the processes; PSS, shared pages counted once).
+    """
     report = json.loads((RESULTS / "cohort.json").read_text(encoding="utf-8"))
-    runs: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for run in report["runs"]:
-        runs[run["patients"]][run["workers"]] = run
-    workers = sorted({run["workers"] for run in report["runs"]})
-    header = " | ".join(
-        f"{count} worker{'s' if count > 1 else ''}: seconds, patients/s, peak RSS"
-        + (" (all processes)" if count > 1 else "")
-        for count in workers
-    )
-    lines = [f"| patients | {header} |", "|---" * (len(workers) + 1) + "|"]
-    for patients in sorted(runs):
+    lines = [
+        "| patients | profile | export on disk | workers | seconds | patients/s | floor | run / floor "
+        "| peak RSS (sum) | peak PSS (sum) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in sorted(report["runs"], key=lambda r: (r["patients"], r.get("profile", ""), r["workers"])):
+        size = run.get("export_bytes")
+        floor, ratio, pss = run.get("floor_seconds"), run.get("floor_ratio"), run.get("peak_pss_mb")
         cells = [
-            f"{_ms(run['seconds'])} s, {run['patients_per_second']:,.0f}/s, {run['peak_rss_mb']:.0f} MB"
-            for count in workers
-            if (run := runs[patients].get(count)) is not None
+            f"{run['patients']:,}",
+            run.get("profile", "basic") + (", gzip" if run.get("gzip") else ""),
+            f"{size / 1e9:.2f} GB" if size else "",
+            str(run["workers"]),
+            f"{_ms(run['seconds'])} s",
+            f"{run['patients_per_second']:,.0f}/s",
+            f"{_ms(floor)} s" if floor is not None else "",
+            f"{ratio:.2f}x" if ratio is not None else "",
+            f"{run['peak_rss_mb']:.0f} MB",
+            f"{pss:.0f} MB" if pss is not None else "",
         ]
-        lines.append(f"| {patients:,} | {' | '.join(cells)} |")
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -9,12 +9,14 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Database
+from storage.decision_rows import DecisionInsert
+from storage.decision_rows import utc_instant as _utc
 from storage.errors import StorageError
 from storage.records import DecisionEntry, FeedbackEntry, IssuedTarget, ReportRow
 from storage.schema import Decision, Feedback, IssuedCardRow, JwtReplayGuard
@@ -31,6 +33,7 @@ class AuditStore:
         """Args: database: a migrated database (``Database.require_current`` has passed)."""
         self.database = database
         self._claims = 0
+        self._decision_insert = DecisionInsert(database)
 
     def record_decision(self, entry: DecisionEntry) -> None:
         """Store one decision.
@@ -41,32 +44,15 @@ class AuditStore:
         self.record_decisions([entry])
 
     def record_decisions(self, entries: Sequence[DecisionEntry]) -> None:
-        """Store decisions in one transaction (all or none); the retry of a queued batch.
+        """Store decisions, and the cards issued beside each decision card, in one transaction (all or none).
+
+        The audit writer's group commit (``cds_service.audit.queue``): prepared statements sent with the driver's
+        ``executemany`` (``storage.decision_rows``).
 
         Raises:
-            StorageError: the write failed.
+            StorageError: the write failed (nothing of the batch is stored).
         """
-        # A Core insert: one statement, no ORM unit of work, on the request path of every hook call.
-        beside = [
-            {
-                "recorded_at": _utc(e.recorded_at),
-                "hook_instance": e.hook_instance,
-                "card_uuid": card.uuid,
-                "kind": card.kind,
-                "rule_id": card.rule,
-                "guideline_version": e.guideline_version,
-                "service_id": e.service_id,
-                "client_issuer": e.client_issuer,
-                "suggestion_uuids": list(card.suggestions),
-            }
-            for e in entries
-            for card in e.issued_cards
-            if card.uuid != e.card_uuid
-        ]
-        with self.database.connection() as connection:
-            connection.execute(insert(Decision), [_columns(e) for e in entries])
-            if beside:
-                connection.execute(insert(IssuedCardRow), beside)
+        self._decision_insert.write(entries)
 
     def record_feedback(self, entries: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:
         """Store a batch of feedback items in one transaction (all or none); return those that were new.
@@ -285,17 +271,6 @@ def feedback_key(entry: FeedbackEntry) -> str:
         str(entry.has_user_comment),
     )
     return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
-
-
-def _utc(value: datetime) -> datetime:
-    """Store instants in UTC: SQLite keeps no offset, so a local offset would be silently lost.
-
-    Raises:
-        StorageError: a naive datetime (its instant is unknown).
-    """
-    if value.tzinfo is None:
-        raise StorageError("naive datetime: storage needs timezone-aware instants")
-    return value.astimezone(UTC)
 
 
 def _aware(value: datetime) -> datetime:

@@ -32,6 +32,7 @@ NOT_SETTINGS = {
     "CDS_TEST_REQUIRE_POSTGRES": "tests",
     "CDS_TEST_REQUIRE_SANDBOX": "tests",
     "CDS_TEST_REQUIRE_SPARK": "tests",
+    "CDS_TEST_REQUIRE_PARQUET": "tests",
     "CDS_REQUIRE_AUDIT": "tests",
     "CDS_LOAD_SECONDS": "tests",
     "CDS_FUZZ_EXAMPLES": "tests",

@@ -522,12 +522,6 @@ def fixture_counts() -> tuple[int, int]:
     return len(patients), len(bundle["entry"])
 
 
-def cohort_ratio() -> tuple[float]:
-    runs = json.loads(text_of("bench/results/cohort.json"))["runs"]
-    seconds = {(run["patients"], run["workers"]): run["seconds"] for run in runs}
-    return (round(seconds[(100_000, 1)] / seconds[(100_000, 2)], 2),)
-
-
 def demo_summer_day() -> str:
     """The second day ``tests/test_demo.py`` runs the demo on (the first is today)."""
     day = date.fromisoformat(
@@ -545,7 +539,7 @@ CLAIMS = [
         r"starts gunicorn on ([\d.]+):(\d+)",
         lambda: (makefile_variables()["HOST"], float(makefile_variables()["PORT"])),
     ),
-    Claim("README.md", r"`make serve` listens on `PORT` \((\d+)\)", lambda: (float(makefile_variables()["PORT"]),)),
+    Claim("README.md", r"`make serve` \(`PORT`, (\d+)\)", lambda: (float(makefile_variables()["PORT"]),)),
     Claim("README.md", r"`FHIR_PORT` \((\d+)\)", lambda: (demo_port("FHIR_PORT"),)),
     Claim(
         "README.md",
@@ -799,8 +793,6 @@ CLAIMS = [
         r"after a (\d+) s warm-up",
         lambda: (float(source_default("bench/__main__.py", r"seconds=(\d+)\)\s+# warm-up")),),
     ),
-    # docs/cohort.md
-    Claim("docs/cohort.md", r"Two cores give ([\d.]+)x one core at 100k patients", cohort_ratio),
     # Makefile
     Claim(
         "Makefile", r"requirements\.lock \(hash-checked, (\d+) packages", lambda: (lock_packages("requirements.lock"),)
@@ -889,7 +881,12 @@ def test_the_makefile_package_counts_and_lock_recipes() -> None:
     assert not re.search(r"\\\\$", makefile, flags=re.MULTILINE), "a recipe line ends in a literal backslash"
     lock = makefile.split("\nlock:", 1)[1].split("\n\n", 1)[0]
     written = set(re.findall(r"-o (\S+)", lock))
-    assert written == {"requirements.lock", "requirements-test.lock", "requirements-spark.lock"}, written
+    assert written == {
+        "requirements.lock",
+        "requirements-test.lock",
+        "requirements-spark.lock",
+        "requirements-parquet.lock",
+    }, written
 
 
 # --- Worked examples ------------------------------------------------------------------------------------------------

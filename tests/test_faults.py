@@ -5,8 +5,8 @@ the fault. The service runs under gunicorn with its production latency budget (4
 (the time it may wait on the EHR, added to its own). Each fault has a defined outcome: HTTP 412 naming the data
 (required data not fetchable) within the two budgets, never a
 5xx and never a card built on half the data. The database outage runs on PostgreSQL (made to refuse connections):
-calls keep their cards, feedback is 503, readiness is 503, and every queued decision row is in the database once
-it is back.
+calls keep their cards, feedback is 503, readiness is 503, the workers hold the decision rows (as many as
+``cds_audit_queue_length`` shows), and every held row is in the database once it is back: none is lost.
 """
 
 from __future__ import annotations
@@ -179,6 +179,9 @@ def test_a_database_outage_loses_no_decision(tmp_path: Path) -> None:
             ]
             assert [r.status_code for r in during] == [200] * 20
             assert all(r.json()["cards"] for r in during)
+            # Answered and held in the workers (all 20: what a kill -9 now would lose, docs/reliability.md).
+            metrics = requests.get(f"{service.base}/metrics", timeout=10).text
+            assert "cds_audit_queue_length 20.0" in metrics.splitlines()
             assert requests.post(feedback, json={"feedback": [item]}, timeout=10).status_code == 503
             assert requests.get(f"{service.base}/health/ready", timeout=10).status_code == 503
         finally:
@@ -193,4 +196,6 @@ def test_a_database_outage_loses_no_decision(tmp_path: Path) -> None:
         assert stored == {"before", *(f"during-{i}" for i in range(20))}
         assert requests.post(feedback, json={"feedback": [item]}, timeout=10).status_code == 200  # the retry
         assert requests.get(f"{service.base}/health/ready", timeout=10).status_code == 200
+        metrics = requests.get(f"{service.base}/metrics", timeout=10).text
+        assert "cds_audit_queue_length 0.0" in metrics.splitlines()  # nothing held any more
         store.database.dispose()

@@ -93,23 +93,34 @@ def prune(value: Any) -> Any:
 
     Cards are built here from dicts and lists only, so exact types are checked (this runs on every card field).
     """
-    if type(value) is dict:
-        return {key: kept for key, item in value.items() if (kept := _pruned(item)) is not _EMPTY}
-    if type(value) is list:
-        return [kept for item in value if (kept := _pruned(item)) is not _EMPTY]
+    # The leaf test is inlined (a card has a few hundred leaves): a container is kept when something of it is left,
+    # any other value unless it is None or "".
+    kind = type(value)
+    if kind is dict:
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            item_kind = type(item)
+            if item_kind is dict or item_kind is list:
+                item = prune(item)
+                if not item:
+                    continue
+            elif item is None or item == "":
+                continue
+            kept[key] = item
+        return kept
+    if kind is list:
+        items: list[Any] = []
+        for item in value:
+            item_kind = type(item)
+            if item_kind is dict or item_kind is list:
+                item = prune(item)
+                if not item:
+                    continue
+            elif item is None or item == "":
+                continue
+            items.append(item)
+        return items
     return value
-
-
-_EMPTY = object()
-
-
-def _pruned(item: Any) -> Any:
-    """``item`` pruned, or ``_EMPTY`` when nothing of it is left."""
-    kind = type(item)
-    if kind is dict or kind is list:
-        item = prune(item)
-        return item if item else _EMPTY
-    return _EMPTY if item is None or item == "" else item
 
 
 def _interpretations_json(names: Sequence[str], settings: Settings, t: Translator) -> list[dict[str, Any]]:

@@ -139,14 +139,14 @@ class FhirClient:
             raise FhirAccessError("fhirServer is not an http(s) URL", "not-allowed")
         if parts.scheme == "http" and not self.settings.allow_http:
             raise FhirAccessError("fhirServer must use https", "not-allowed")
-        if parts.query or parts.fragment or not _plain_path(parts.path):
+        if parts.query or parts.fragment or not plain_path(parts.path):
             raise FhirAccessError(
                 "fhirServer's path is not a plain base path (dot segments or encoding)", "not-allowed"
             )
         base = fhir_server.rstrip("/")
         for allowed in self.settings.allowlist:
             allowed = allowed.rstrip("/")
-            if _under(base, allowed):
+            if url_under(base, allowed):
                 return base
         raise FhirAccessError("fhirServer is not on the service's FHIR server allowlist", "not-allowed")
 
@@ -203,9 +203,9 @@ class FhirClient:
         current = urljoin(base + "/", url)
         entries: list[Any] = []
         for _page in range(self.settings.max_pages):
-            if not _same_origin(current, base):
+            if not same_origin(current, base):
                 raise FhirAccessError("a next link leaves the FHIR server's origin", "invalid")
-            if not _under(current, base):
+            if not url_under(current, base):
                 raise FhirAccessError("a URL leaves the FHIR server's base path (after normalisation)", "not-allowed")
             body = self._get(current, token, call, allow_not_found=is_read)
             if body is None:
@@ -275,7 +275,11 @@ def next_link(bundle: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _same_origin(url: str, base: str) -> bool:
+def same_origin(url: str, base: str) -> bool:
+    """Whether ``url`` and ``base`` share scheme, host and port (default ports filled in); ``False`` if unreadable.
+
+    One of the URL rules the hook's client and the Bulk Data client (``cds_service.ehr.bulk``) share.
+    """
     a, b = urlsplit(url), urlsplit(base)
     try:
         port_a = a.port or _DEFAULT_PORTS.get(a.scheme)
@@ -380,7 +384,7 @@ def _read_limited(response: requests.Response, limit: int, call: _CallLimits) ->
     return b"".join(chunks)
 
 
-def _plain_path(path: str) -> bool:
+def plain_path(path: str) -> bool:
     """Whether ``path`` is already normal: no dot segments, no encoded dots or slashes, no backslashes."""
     if _UNSAFE_IN_PATH.search(path):
         return False
@@ -388,12 +392,12 @@ def _plain_path(path: str) -> bool:
     return not any(segment in (".", "..") for segment in segments)
 
 
-def _under(url: str, base: str) -> bool:
+def url_under(url: str, base: str) -> bool:
     """Whether ``url`` (normalised) is ``base`` or lies under it, on the same origin."""
-    if not _same_origin(url, base):
+    if not same_origin(url, base):
         return False
     path = urlsplit(url).path
-    if not _plain_path(path):
+    if not plain_path(path):
         return False
     normal = posixpath.normpath(path) if path else "/"
     base_path = urlsplit(base).path.rstrip("/")

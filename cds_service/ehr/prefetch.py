@@ -28,6 +28,7 @@ from cds_service.ehr.limits import ResourceLimits
 from cds_service.wire.definitions import PREFETCH, render_query
 from cds_service.wire.errors import InvalidHookRequestError, PrefetchUnavailableError, RequestTooLargeError
 from fhir_mappers import SearchResult, read_value
+from fhir_mappers.elements import as_list
 from guideline.model import DataIssue
 from guideline.text import msg
 
@@ -162,6 +163,36 @@ def gather(
         for key, reason in missing.items()
     )
     return Gathered(tuple(resources), full_urls, issues, tuple(fetched_keys))
+
+
+def prefetch_complete(prefetch: Mapping[str, Any] | None) -> bool:
+    """Return whether ``gather`` would fetch nothing for this prefetch, whatever the request's ``fhirServer``.
+
+    True when every key the service declares is present and no value is an OperationOutcome, a Bundle with a
+    ``next`` link, or a Bundle holding an OperationOutcome entry (even a harmless ``not-found`` one: when in doubt,
+    the call counts as one that may fetch). A value that is neither an object nor ``null`` fetches nothing either (it
+    is answered 400). Reads no entry beyond its ``resourceType``: a few microseconds for a typical prefetch.
+    """
+    if not prefetch:
+        return False
+    for key in PREFETCH:
+        if key not in prefetch:
+            return False
+        value = prefetch[key]
+        if not isinstance(value, dict):
+            continue
+        kind = value.get("resourceType")
+        if kind == "OperationOutcome":
+            return False
+        if kind != "Bundle":
+            continue
+        if next_link(value) is not None:
+            return False
+        for entry in as_list(value.get("entry")):  # as read_value reads them
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, Mapping) and resource.get("resourceType") == "OperationOutcome":
+                return False
+    return True
 
 
 def _refuse_large_bundle(key: str, value: Mapping[str, Any], limits: ResourceLimits) -> None:

@@ -102,8 +102,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+_UNLOGGED = frozenset({"health", "metrics", "openapi"})
+"""Request kinds without an access-log line (probes and scrapes, every few seconds)."""
+
+
 def _observe_requests(app: Flask) -> None:
-    """Give every request an id, time it, and write one JSON log line and one histogram sample per request."""
+    """Give every request an id, time it, and write one log line and one histogram sample per request.
+
+    The line (``cds_service.requests``) gives method, path, status and ``duration_ms``; for a hook call also the
+    service and the outcome (``Answer.described``), which the invocation no longer logs on a line of its own.
+    """
 
     @app.before_request
     def _start() -> None:
@@ -120,16 +128,17 @@ def _observe_requests(app: Flask) -> None:
         elapsed = time.monotonic() - started
         response.headers["X-Request-ID"] = g.request_id
         REQUEST_SECONDS.labels(g.metric_hook, str(response.status_code)).observe(elapsed)
-        if g.metric_hook not in ("health", "metrics", "openapi"):
-            request_logger.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": request.path[:100],
-                    "status": response.status_code,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        if g.metric_hook not in _UNLOGGED and request_logger.isEnabledFor(logging.INFO):
+            fields = {
+                "method": request.method,
+                "path": request.path[:100],
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+            access = g.get("access_fields")
+            if access is not None:  # a hook call's service and outcome (cds_service.http.hooks)
+                fields.update(access)
+            request_logger.info("request", extra=fields)
         return response
 
     @app.teardown_request

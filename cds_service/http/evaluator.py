@@ -1,9 +1,15 @@
-"""The evaluation pool: evaluate a hook call on a worker thread and stop waiting when its deadline passes.
+"""Where a hook call is evaluated: inline on the request thread, or on the evaluation pool within its deadline.
 
-The call is evaluated on a thread of the process's evaluation pool while the request thread waits at most until the
-deadline (``cds_service.time_limits.Deadline``). Past it, the request is answered without the late cards
-(``{"cards": []}``) and the overrun is logged, counted and audited; the evaluation finishes in the background and its
-result is dropped (never shown late, never half-shown).
+A call that may wait on the EHR (a fallback fetch from ``fhirServer``, ``cds_service.invocation.may_wait_on_ehr``) is
+evaluated on a thread of the process's evaluation pool while the request thread waits at most until the deadline
+(``cds_service.time_limits.Deadline``): past it, the request is answered without the late cards (``{"cards": []}``)
+and the overrun is logged, counted and audited; the evaluation stops at its next checkpoint (``Deadline.check``) or
+finishes in the background, and its result is dropped (never shown late, never half-shown).
+
+Every other call (complete prefetch, or no fetch possible) only computes: it is evaluated inline on the request
+thread (``run_inline``), as the hand-off to a pool thread and back cost about a tenth of a typical call's CPU. Its
+deadline is enforced inside the evaluation (``Deadline.check`` between its steps) and once more when it returns: a
+result later than the deadline is dropped just the same.
 """
 
 from __future__ import annotations
@@ -53,6 +59,27 @@ class Evaluator:
                     continue
                 future.cancel()  # only helps if it never started; a running evaluation finishes and is dropped
                 raise BudgetExceededError(deadline.budget) from error
+
+    def run_inline(
+        self, work: Callable[[], _T], deadline: Deadline, *, on_done: Callable[[], None] | None = None
+    ) -> _T:
+        """Return ``work()`` computed on the calling thread, if it finishes before ``deadline``.
+
+        For calls that cannot wait on the EHR. ``work`` is expected to check the deadline between its steps
+        (``Deadline.check``, raising ``BudgetExceededError``); a result that comes back after the deadline anyway is
+        dropped. ``on_done`` is called once, before this method returns or raises. Other exceptions propagate.
+
+        Raises:
+            BudgetExceededError: the deadline passed before the work started, during it, or before it returned.
+        """
+        try:
+            deadline.check()  # e.g. reading a huge body used it all: do not start what cannot be shown
+            result = work()
+        finally:
+            if on_done is not None:
+                on_done()
+        deadline.check()
+        return result
 
     def close(self) -> None:
         """Stop accepting work (running evaluations finish)."""

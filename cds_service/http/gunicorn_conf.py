@@ -18,6 +18,9 @@ Each choice, and why:
 * ``timeout = 30``: a worker silent for 30 s is killed and replaced. Calls answer within the latency budget
   (``CDS_LATENCY_BUDGET_MS``, 400 ms by default), so this catches only a hung worker, never a slow call.
 * ``graceful_timeout = 30``: on SIGTERM (a rolling deployment), calls in flight finish and are recorded first.
+* ``worker_exit``: a worker leaving (SIGTERM, ``max_requests``) writes the decision rows it still holds (held
+  while the database was unavailable) within ``AUDIT_FLUSH_SECONDS`` before it exits, and logs how many it could
+  not (``cds_service.audit.queue``). Rows of answered calls are otherwise already committed.
 * ``keepalive = 5``: EHRs and proxies reuse connections between hook calls; 5 s covers a clinician's next click
   without holding idle sockets for long.
 * ``max_requests = 10000`` with ``max_requests_jitter = 1000``: workers are recycled now and then, so a slow leak
@@ -103,6 +106,17 @@ def post_worker_init(worker: Any) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+AUDIT_FLUSH_SECONDS = 5.0
+"""How long an exiting worker tries to write the decision rows it holds (within ``graceful_timeout``)."""
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Write the decision rows this worker still holds, then let it exit (gunicorn hook, run in the worker)."""
+    from cds_service.audit.queue import close_all
+
+    close_all(AUDIT_FLUSH_SECONDS)
 
 
 def child_exit(server: Any, worker: Any) -> None:

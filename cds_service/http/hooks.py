@@ -1,9 +1,10 @@
 """The CDS Hooks HTTP surface: discovery, service calls and feedback (CDS Hooks 2.0.1).
 
 Every endpoint authenticates the client JWT first (unless ``CDS_AUTH=off``); CORS preflights (OPTIONS) are
-answered without authentication, as browsers send them without credentials. Every decision is recorded, or queued
-for retry while the database is unavailable (``cds_service.audit.queue``), before the answer is sent; every
-feedback item is recorded before ``{}`` is sent, else the answer is 503 so that the EHR retries.
+answered without authentication, as browsers send them without credentials. Every decision is committed (group
+commit on the audit writer's thread), or held for retry while the database is unavailable
+(``cds_service.audit.queue``), before the answer is sent; every feedback item is recorded before ``{}`` is sent,
+else the answer is 503 so that the EHR retries.
 A hook call that is not decided within ``CDS_LATENCY_BUDGET_MS`` (counted from the request's arrival) is answered
 ``{"cards": []}`` and recorded as ``budget-exceeded`` (``cds_service.time_limits``).
 """
@@ -19,7 +20,7 @@ from flask import Blueprint, current_app, g, request
 from cds_service.http.json_body import parse_body
 from cds_service.http.request_body import read_body
 from cds_service.http.runtime import Runtime, runtime_of
-from cds_service.invocation import Answer, invoke, silenced
+from cds_service.invocation import Answer, invoke, may_wait_on_ehr, silenced
 from cds_service.observability import (
     BUDGET_OVERRUNS,
     DECISIONS,
@@ -128,13 +129,13 @@ def call_service(service_id: str) -> dict[str, Any]:
         raise
     HOOK_INSTANCE.set(hook_request.hookInstance[:64])
     as_of = current.settings.today()
-    accept_language = request.headers.get("Accept-Language")  # read here: evaluate() runs on another thread
+    accept_language = request.headers.get("Accept-Language")  # read here: evaluate() may run on another thread
     evidence_base_url = evidence_base(current.settings)
     patient = current.pseudonymizer.patient(hook_request.context.patientId)
     card_seed = current.pseudonymizer.card_seed(service.id, g.client_issuer, hook_request.hookInstance, patient)
+    fhir_client = current.fhir_client
 
     def evaluate() -> Answer:
-        fhir_client = current.fhir_client
         return invoke(
             service,
             hook_request,
@@ -148,9 +149,12 @@ def call_service(service_id: str) -> dict[str, Any]:
             admission=admission,
         )
 
+    # Only a call that may wait on the EHR needs a thread the request can stop waiting for; the others only compute,
+    # inline, and check the deadline between their steps (cds_service.http.evaluator).
+    run = current.evaluator.run if may_wait_on_ehr(hook_request, fhir_client) else current.evaluator.run_inline
     try:
         # The large-request slot is held until the evaluation is over, even one that runs on past the budget.
-        answer = current.evaluator.run(evaluate, deadline, on_done=admission.release)
+        answer = run(evaluate, deadline, on_done=admission.release)
     except PrefetchUnavailableError:
         _record(
             current, service, hook_request, Answer({"cards": []}, "prefetch-unavailable"), as_of=as_of, patient=patient
@@ -162,6 +166,7 @@ def call_service(service_id: str) -> dict[str, Any]:
         answer = Answer({"cards": []}, "budget-exceeded")
     if service.id in current.settings.silent_services:
         answer = silenced(answer)
+    g.access_fields = {"service": service.id, "outcome": answer.described}  # on the request's one log line
     _record(current, service, hook_request, answer, as_of=as_of, patient=patient)
     if answer.finding is not None:
         labels = (service.hook, answer.finding.recommendation.value, answer.finding.rule.value)
@@ -253,7 +258,10 @@ def _record(
     as_of: date,
     patient: str,
 ) -> None:
-    """Queue the call's decision row; ``patient`` is its pseudonym (``Pseudonymizer.patient``, computed once)."""
+    """Record the call's decision row: return once committed or held (``DecisionWriter.record``).
+
+    ``patient`` is its pseudonym (``Pseudonymizer.patient``, computed once).
+    """
     finding = answer.finding
     current.decisions.record(
         DecisionEntry(

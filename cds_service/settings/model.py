@@ -21,10 +21,12 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cds_service.cards.i18n import LANGUAGES
+from cds_service.ehr.bulk.config import BulkClientSettings
 from cds_service.ehr.fhir_client import FhirClientSettings
 from cds_service.ehr.limits import ResourceLimits
 from cds_service.observability import LOG_FORMATS, LOG_LEVELS
 from cds_service.settings.blocks import AuditSettings, AuthSettings, EhrSettings, MiB
+from cds_service.settings.bulk import BulkSettings
 from cds_service.settings.rules import RULES
 from cds_service.settings.smart import SmartSettings
 from cds_service.settings.values import (
@@ -63,12 +65,13 @@ BLOCKS: Mapping[str, type[BaseModel]] = {
     "ehr": EhrSettings,
     "audit": AuditSettings,
     "smart": SmartSettings,
+    "bulk": BulkSettings,
 }
 """The blocks of settings, by the room that owns them."""
 
 
 class Settings(BaseSettings):
-    """The validated settings: serving, cards and evaluation at the top; ``auth``, ``ehr``, ``audit``, ``smart`` blocks.
+    """The validated settings: serving, cards, evaluation at the top; ``auth``, ``ehr``, ``audit``, ``smart``, ``bulk``.
 
     The attributes the rest of the service reads from before the blocks existed (``auth_required``, ``fhir``,
     ``database_url``, ...) are properties below.
@@ -194,6 +197,7 @@ class Settings(BaseSettings):
     ehr: EhrSettings = Field(default_factory=EhrSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     smart: SmartSettings = Field(default_factory=SmartSettings)
+    bulk: BulkSettings = Field(default_factory=BulkSettings)
 
     @field_validator("optional_prefetch", mode="before")
     @classmethod
@@ -314,6 +318,11 @@ class Settings(BaseSettings):
     def fhir_client(self) -> FhirClientSettings:
         """The fallback fetch's limits: the ``ehr`` block's, with entries per search and the JSON limits."""
         return replace(self.ehr.client, max_entries=self.max_bundle_entries, json=self.json_limits)
+
+    @property
+    def bulk_client(self) -> BulkClientSettings:
+        """The Bulk Data client's limits: the ``bulk`` block's, with the ``ehr`` block's allowlist and timeouts."""
+        return self.bulk.client(self.ehr)
 
     @property
     def audit_hmac_key(self) -> bytes | None:

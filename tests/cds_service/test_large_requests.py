@@ -13,7 +13,7 @@ from cds_service.http.evaluator import Evaluator
 from cds_service.http.large_requests import LargeRequestGate
 from cds_service.time_limits import BudgetExceededError, Deadline
 from cds_service.wire.errors import ServiceBusyError
-from tests.cds_service.test_serving import golden_request, slow_evaluations
+from tests.cds_service.test_serving import fetching_app, fetching_request, golden_request, slow_evaluations
 from tests.conftest import make_app
 
 LARGE = 10**9
@@ -118,8 +118,8 @@ def test_a_small_call_is_answered_while_a_large_one_holds_the_slot() -> None:
 
 def test_the_slot_is_held_until_an_evaluation_cut_by_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     finished = slow_evaluations(monkeypatch, 0.8)
-    app = make_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
-    url, request = golden_request("pop2-window-igg-below-4-start")
+    app = fetching_app(LARGE_REQUEST_BYTES=1000, LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
+    url, request = fetching_request("pop2-window-igg-below-4-start")  # may wait on the EHR: on the pool
     gate = runtime_of(app).large_requests
     assert app.test_client().post(url, json=request).get_json() == {"cards": []}  # cut by the budget
     with pytest.raises(ServiceBusyError):  # the late evaluation still holds the slot (and its memory)

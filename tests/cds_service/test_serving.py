@@ -63,15 +63,34 @@ def test_the_same_call_within_a_generous_budget_gets_its_cards() -> None:
     assert runtime_of(app).store.decisions()[0].outcome == "card"
 
 
+EHR = "https://fhir.ehr.test.example/api/FHIR/R4"
+"""An allowlisted FHIR server (``fetching_app``); never contacted by these tests."""
+
+
+def fetching_app(**config: Any) -> Flask:
+    """An app that may fetch from ``EHR`` (so a call lacking prefetch is evaluated on the pool, not inline)."""
+    return make_app(FHIR_SERVER_ALLOWLIST=[EHR], **config)
+
+
+def fetching_request(name: str, *, drop: str | None = "procedures") -> tuple[str, dict[str, Any]]:
+    """A golden request that names ``EHR`` and a token, without the prefetch key ``drop`` (an optional one)."""
+    url, body = golden_request(name)
+    body = {**body, "fhirServer": EHR, "fhirAuthorization": _authorization()}
+    if drop is not None:
+        body["prefetch"] = {k: v for k, v in body["prefetch"].items() if k != drop}
+    return url, body
+
+
 def slow_evaluations(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threading.Event:
-    """Make every evaluation sleep ``seconds`` first; the event is set when the (last) evaluation has ended."""
+    """Make every evaluation sleep ``seconds`` first, as one waiting on the EHR; the event is set when the (last)
+    evaluation has ended. The evaluation then runs without a FHIR client: nothing leaves the test."""
     real_invoke = hooks.invoke
     finished = threading.Event()
 
     def slow_invoke(*args: Any, **kwargs: Any) -> Any:
         time.sleep(seconds)
         try:
-            return real_invoke(*args, **kwargs)
+            return real_invoke(*args, **{**kwargs, "fhir_client": None})
         finally:
             finished.set()
 
@@ -81,8 +100,8 @@ def slow_evaluations(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threadi
 
 def test_past_the_budget_the_answer_does_not_wait_for_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     finished = slow_evaluations(monkeypatch, 1.5)
-    app = make_app(LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
-    url, request = golden_request("pop2-window-igg-below-4-start")
+    app = fetching_app(LATENCY_BUDGET_MS=200, FHIR_BUDGET_SECONDS=0.1)
+    url, request = fetching_request("pop2-window-igg-below-4-start")  # may wait on the EHR: on the pool
     started = time.monotonic()
     response = app.test_client().post(url, json=request)
     elapsed = time.monotonic() - started

@@ -8,6 +8,7 @@ patients and patients the guideline does not concern get no worklist line and no
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -140,14 +141,18 @@ def test_unreadable_lines_are_named_and_skipped_and_the_rest_is_evaluated(tmp_pa
     export = write_export(fixture_resources(), tmp_path / "export")
     good = len((export / "Observation.ndjson").read_bytes().splitlines())
     with (export / "Observation.ndjson").open("ab") as handle:
-        handle.write(b'{"resourceType": "Observation", "id": "broken"\n')  # cut off
+        # cut off: an IgG line (the rules could use it) is reported; one the pre-filter proves unused is skipped
+        handle.write(b'{"resourceType": "Observation", "id": "broken", "code": {"coding": [{"code": "2465-3"\n')
+        handle.write(b'{"resourceType": "Observation", "id": "vitals-cut", "code": {"coding": [{"code": "8867-4"\n')
         handle.write(b'["not", "a", "resource"]\n')
         handle.write(b"\n")  # blank lines are not errors
     result = run(export, tmp_path / "out")
+    observations = next(t for t in result.inventory.types if t.resource_type == "Observation")
+    assert observations.skipped_prefilter >= 1
     found = [(b.path, b.line, b.reason) for b in result.bad_lines]
     assert [(path, line) for path, line, _ in found] == [
         ("Observation.ndjson", good + 1),
-        ("Observation.ndjson", good + 2),
+        ("Observation.ndjson", good + 3),
     ]
     assert found[0][2].startswith("not JSON") and found[1][2] == "not a FHIR resource (no resourceType)"
     assert len(result.rows) == fixture_patients()[0]
@@ -209,11 +214,10 @@ def test_the_commands_on_a_fresh_cohort(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("300 patients as of 2026-11-20 in ")
     assert "not-relevant " in done.stdout.splitlines()[0] and "deceased " in done.stdout.splitlines()[0]
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {
-        "worklist.csv",
-        "guidance-responses.ndjson",
-        "summary.html",
-    }
+    assert (tmp_path / "out" / ".worklist-state.sqlite3").is_file()  # the run state (cohort.state)
+    written = {p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")}
+    parquet = {"worklist.parquet"} if importlib.util.find_spec("pyarrow") else set()  # the optional extra
+    assert written == {"worklist.csv", "guidance-responses.ndjson", "summary.html", "measure-report.json"} | parquet
     missing = cli("cohort", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "out2"))
     assert missing.returncode == 1 and "is not a directory" in missing.stderr
 
@@ -382,7 +386,9 @@ def test_another_servers_patient_is_not_merged_with_the_local_one(tmp_path: Path
 
 def test_this_servers_absolute_references_are_merged_when_the_base_is_known(tmp_path: Path) -> None:
     export = _other_servers_patient(tmp_path / "export", "https://ehr.example/fhir")
-    manifest = {"transactionTime": "2026-11-20T00:00:00Z", "request": "https://ehr.example/fhir/$export", "output": []}
+    outputs = [{"type": path.stem, "url": path.name} for path in sorted(export.glob("*.ndjson"))]
+    request = "https://ehr.example/fhir/$export"
+    manifest = {"transactionTime": "2026-11-20T00:00:00Z", "request": request, "output": outputs}
     (export / "manifest.json").write_bytes(orjson.dumps(manifest))
     [row] = run(export, tmp_path / "out").rows
     assert (row.patient_id, row.recommendation) == ("x", "start")

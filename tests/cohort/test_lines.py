@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.bulk import BadLine, Line, read_lines, split_lines, too_long
+from cohort.bulk import BadLine, Line, block_lines, read_lines, split_lines, too_long
 
 CAP = 10
 
@@ -101,3 +101,14 @@ def test_a_range_reads_little_past_its_end_however_long_the_line() -> None:
         found += split_lines(handle, max_line_bytes=CAP, start=start, end=end)
         assert handle.tell() <= end + CAP + 1, (start, handle.tell())
     assert found == [b"a\n", None, b"b\n"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_block_reading_gives_the_lines_of_line_reading(seed: int) -> None:
+    """``block_lines`` (the local engine's reader) yields what ``split_lines`` yields, however blocks fall."""
+    rng = random.Random(seed)
+    pieces = [b"a" * rng.choice([0, 1, 5, 9, 10, 11, 12, 30]) + rng.choice([b"\n", b"\r\n", b""]) for _ in range(30)]
+    data = b"".join(pieces)
+    expected = list(split_lines(io.BytesIO(data), max_line_bytes=CAP))
+    for block in (1, 2, 3, 7, 10, 11, 64, 1 << 20):
+        assert list(block_lines(io.BytesIO(data), max_line_bytes=CAP, block_bytes=block)) == expected, block

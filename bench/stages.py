@@ -1,0 +1,88 @@
+"""Wall time per stage of an in-process hook call (no profiler): where a call's time goes, without tracing overhead.
+
+``python -m bench.stages [payload]`` wraps the stage functions at their call sites (the HTTP call, ``invoke``, the
+draft-order mapping, ``gather``, ``summarize``, ``decide_mapped`` and the card) and prints the mean microseconds
+per call of each, best of several rounds, with the garbage collector set up as in a gunicorn worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from bench.payloads import AS_OF, all_payloads
+
+SERVICE_PATH = "/cds-services/sid-igrt-order-sign"
+
+
+def _wrap(module: Any, name: str, totals: dict[str, float]) -> None:
+    original: Callable[..., Any] = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[name] += time.perf_counter() - start
+
+    setattr(module, name, timed)
+
+
+def main() -> None:
+    """Print the mean microseconds per call of each stage (best of 5 rounds)."""
+    import importlib
+
+    import cds_service.http.hooks as hooks
+    import cds_service.invocation as invocation
+
+    decide_module = importlib.import_module("decision.decide")
+    from cds_service.http.app import create_app
+    from cds_service.http.gunicorn_conf import post_worker_init
+
+    name = sys.argv[1] if len(sys.argv) > 1 else "typical"
+    payload = next(p for p in all_payloads() if p.name == name)
+    with tempfile.TemporaryDirectory() as directory, open(os.devnull, "w", encoding="utf-8") as nowhere:
+        app = create_app(
+            {
+                "AUTH": "off",
+                "FIXED_DATE": AS_OF.isoformat(),
+                "LATENCY_BUDGET_MS": 60000,
+                "DATABASE_URL": f"sqlite:///{directory}/stages.sqlite3",
+                "AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
+            }
+        )
+        for handler in logging.getLogger("cds_service").handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(nowhere)
+        client = app.test_client()
+        post_worker_init(None)
+        totals: dict[str, float] = defaultdict(float)
+        _wrap(hooks, "invoke", totals)
+        for stage in ("immunoglobulin_orders", "gather", "render_card"):
+            _wrap(invocation, stage, totals)
+        for stage in ("summarize", "decide_mapped"):
+            _wrap(decide_module, stage, totals)
+        body = json.dumps(payload.request)
+        calls = 200 if name == "typical" else 20
+        best: dict[str, float] = {}
+        for _ in range(5):
+            totals.clear()
+            start = time.perf_counter()
+            for _ in range(calls):
+                client.post(SERVICE_PATH, data=body, content_type="application/json")
+            totals["(whole call)"] = time.perf_counter() - start
+            for stage, seconds in totals.items():
+                best[stage] = min(best.get(stage, float("inf")), seconds / calls * 1e6)
+        for stage, micros in best.items():
+            print(f"{stage:24s} {micros:8.0f} us")
+
+
+if __name__ == "__main__":
+    main()

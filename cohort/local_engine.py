@@ -1,0 +1,387 @@
+"""The local engine: read the export into the run state, then evaluate every stored patient on all cores.
+
+**Reading** (``load_export``): each file the export lists (``cohort.export.Export.inputs``) is streamed line by
+line (``.ndjson.gz`` decompressed as it is read); a file whose type the rules never read is not opened at all;
+every other line is classified by ``cohort.reading.classify`` (skipped unparsed when its bytes show the rules cannot
+use it; runs of Observations or Encounters are judged ``_BATCH_LINES`` at a time by
+``cohort.relevance.batch_to_judge``, the same decision as line by line) and the kept lines go into the state
+(``cohort.state``), Medications into its formulary. What was read is counted per type
+(``cohort.inventory.Inventory``) and kept with the state, so a resumed run reports the same.
+
+**Evaluating** (``evaluate_stored``): the stored patients are read back one at a time in patient-id order and sent
+to a process pool in chunks of at most ``CHUNK_BYTES`` of resource lines (and ``CHUNK_PATIENTS`` patients), with one
+chunk per process and one more in flight, so memory is bounded by bytes whatever the size of a patient's record (issue
+30: 200 whole Synthea patients a task was 1-2 GB). Each finished chunk's rows are stored at once
+(``RunState.save_rows``): an interrupted run continues from them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
+from dataclasses import asdict, dataclass
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, TextIO, cast
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from cohort.bulk import BadLine, block_lines, is_gzip
+from cohort.evaluation import WorklistRow, evaluate_patient
+from cohort.export import Export, ExportFile
+from cohort.inventory import Inventory, TypeCount, merge_type_counts
+from cohort.progress import step
+from cohort.reading import Kept, Tally, classify
+from cohort.relevance import READ_TYPES, SKIP_PREFILTER, batch_to_judge, decide_bytes
+from cohort.state import RunState, read_medications
+from guideline.parameters import Parameters
+
+CHUNK_BYTES = 4 * 1024 * 1024
+"""Resource bytes per chunk sent to a worker process, at most (a single larger patient goes alone)."""
+CHUNK_PATIENTS = 500
+"""Patients per chunk, at most (progress and resumption in steps of this size or smaller)."""
+_BATCH_LINES = 256
+"""Lines judged together (``cohort.relevance.batch_to_judge``) and read between two progress updates."""
+_SPOOL_BATCH = 4 * 1024 * 1024
+"""Bytes of kept lines a reading worker writes to its scratch file at a time."""
+
+_Pair = tuple[WorklistRow, WorklistRow | None]
+Context = tuple[date, Parameters, ZoneInfo, Path, Parameters | None, str | None]
+"""``(as_of, parameters, tz, state file, compare, display_system)``: what every worker evaluates with."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What reading the export found: unreadable lines, resources not evaluated, the input inventory."""
+
+    bad: tuple[BadLine, ...]
+    without_patient: int
+    other_server: int
+    inventory: Inventory
+
+    def to_json(self) -> str:
+        """The report as JSON text (kept in the state for a resumed run)."""
+        return orjson.dumps(asdict(self)).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadReport:
+        """The report ``to_json`` wrote."""
+        data = orjson.loads(text)
+        inventory = data["inventory"]
+        inventory["types"] = tuple(TypeCount(**t) for t in inventory["types"])
+        for key in ("manifest_errors", "notes"):
+            inventory[key] = tuple(inventory[key])
+        inventory["files_skipped"] = tuple(tuple(item) for item in inventory.get("files_skipped", ()))
+        return cls(
+            tuple(BadLine(**b) for b in data["bad"]),
+            data["without_patient"],
+            data["other_server"],
+            Inventory(**inventory),
+        )
+
+
+def load_export(
+    export: Export, state: RunState, *, delta: bool, progress: TextIO | None, pool: Executor | None = None
+) -> LoadReport:
+    """Read the export into ``state`` (replacing its resources, or merging them with ``delta``); report what was read.
+
+    With a ``pool``, its processes read the files in parallel (one file a task, kept lines spooled to a scratch file
+    next to the state and loaded by this process as each file ends); else this process reads them.
+
+    Raises:
+        FileNotFoundError: the export holds no NDJSON file (and has no manifest).
+    """
+    inputs = export.inputs()
+    read = [item for item in inputs if item.resource_type is None or item.resource_type in READ_TYPES]
+    skipped_files: dict[str, list[int]] = {}
+    for item in inputs:
+        if item not in read:
+            totals = skipped_files.setdefault(str(item.resource_type), [0, 0])
+            totals[0] += 1
+            totals[1] += item.path.stat().st_size
+    loader = state.begin_load()
+    total_bytes = sum(item.path.stat().st_size for item in read)
+    results: list[FileResult] = []
+    with step(progress, "reading", total_bytes, "bytes") as meter:
+        if pool is None:
+            for item in read:
+                results.append(read_file(export, item, loader, meter.advance))
+        else:
+            spool = state.path.parent
+            largest_first = sorted(read, key=lambda item: item.path.stat().st_size, reverse=True)  # no long tail
+            futures = [pool.submit(read_file_to_spool, export, item, spool) for item in largest_first]
+            for future in as_completed(futures):  # loaded as each file ends, so spool files never pile up
+                result = future.result()
+                assert result.spool is not None
+                loader.copy_from(result.spool)
+                result.spool.unlink()
+                results.append(result)
+                meter.advance(result.size)
+    tally = Tally()
+    bad: list[BadLine] = []
+    for result in sorted(results, key=lambda r: r.name):
+        tally.merge(result.tally)
+        bad.extend(result.bad)
+        for rid, body in result.medications:
+            loader.add_medication(rid, body)
+    without_patient = sum(r.without_patient for r in results)
+    other_server = sum(r.other_server for r in results)
+    notes = []
+    for kind, (files, size) in sorted(skipped_files.items()):
+        notes.append(f"{kind}: {files} file(s), {size} bytes, not opened (a type the rules never read)")
+    if export.unlisted:
+        shown = ", ".join(export.unlisted[:10]) + (" ..." if len(export.unlisted) > 10 else "")
+        notes.append(f"{len(export.unlisted)} NDJSON file(s) not listed as output by manifest.json, not read: {shown}")
+    deleted = export.deleted() if delta else []
+    if export.deleted_items and not delta:
+        notes.append("manifest.json lists deleted[] resources: not applied (a full run replaces every resource)")
+    elif deleted:
+        notes.append(f"{len(deleted)} resources removed as the manifest's deleted[] lists them")
+    if delta:
+        notes.append(
+            "--delta: these lines were merged into the records kept from earlier runs (OUT/.worklist-state.sqlite3); "
+            "every stored patient was evaluated on the whole merged record"
+        )
+    if export.missing_deleted():
+        notes.append(f"deleted[] files not downloaded, their deletions not applied: {len(export.missing_deleted())}")
+    inventory = Inventory(
+        types=merge_type_counts(tally.type_counts()),
+        files=len(read),
+        bytes_read=total_bytes,
+        bad_lines=len(bad),
+        without_patient=without_patient,
+        other_server=other_server,
+        manifest_errors=export.error_summaries(),
+        manifest_outputs=len(export.outputs or ()),
+        notes=tuple(notes),
+        files_skipped=tuple((kind, files, size) for kind, (files, size) in sorted(skipped_files.items())),
+    )
+    report = LoadReport(tuple(bad), without_patient, other_server, inventory)
+    with step(progress, "grouping", loader.lines, "lines") as meter:
+        loader.apply(delta=delta, deleted=deleted, report=report.to_json())
+        meter.advance(loader.lines)
+    return report
+
+
+@dataclass
+class FileResult:
+    """What reading one file found (``read_file``); ``spool``: where its kept lines wait, when read in a worker."""
+
+    name: str
+    size: int
+    tally: Tally
+    bad: list[BadLine]
+    medications: list[tuple[str, bytes]]
+    without_patient: int = 0
+    other_server: int = 0
+    spool: Path | None = None
+
+
+def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) -> FileResult:
+    """Read one file of the export line by line (``cohort.reading.classify``); hand each kept line to ``sink.add``.
+
+    Lines are judged in batches (``cohort.relevance.batch_to_judge``): in a run of Observations or Encounters the
+    lines it proves the pre-filter drops are counted at once, the others go through ``decide_bytes`` one by one.
+    Files are read largest first when a pool reads them (``load_export``), so no big file is left for the end.
+
+    ``advance(bytes)`` is called as the file's on-disk bytes are read (compressed bytes for gzip).
+    """
+    name = export.name(item.path)
+    result = FileResult(name, item.path.stat().st_size, Tally(), [], [])
+    with item.path.open("rb") as raw_handle:
+        handle = cast(IO[bytes], gzip.GzipFile(fileobj=raw_handle)) if is_gzip(item.path) else raw_handle
+        position = 0
+        lines = enumerate(block_lines(handle, max_line_bytes=export.max_line_bytes), start=1)
+        skips: dict[tuple[str, str], int] = {}  # (reason, type) -> lines: counted here, the hot path of a run
+        while batch := list(islice(lines, _BATCH_LINES)):
+            judged = batch_to_judge([raw for _, raw in batch])
+            if judged is not None:  # a run of Observations (Encounters): most dropped without a look at each line
+                run_type, to_judge = judged
+                skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + len(batch) - len(to_judge)
+                batch = [batch[index] for index in to_judge]
+            for number, raw in batch:
+                if raw is not None:
+                    reason, skipped_type = decide_bytes(raw)
+                    if reason is not None:
+                        skips[reason, skipped_type] = skips.get((reason, skipped_type), 0) + 1
+                        continue
+                kind, payload = classify(export, name, number, raw, result.tally, bytes_checked=raw is not None)
+                if kind == "patient":
+                    sink.add(payload)
+                elif kind == "medication":
+                    key, resource = payload
+                    result.medications.append(
+                        (key.removeprefix("Medication/"), bytes(memoryview(orjson.dumps(resource))))
+                    )
+                elif kind == "bad":
+                    result.bad.append(payload)
+                elif kind == "orphan":
+                    result.without_patient += 1
+                elif kind == "foreign":
+                    result.other_server += 1
+            if advance is not None:
+                advance(raw_handle.tell() - position)
+                position = raw_handle.tell()
+    result.tally.add_skips(skips)
+    return result
+
+
+class _Spool:
+    """Kept lines written to a scratch SQLite file in batches (a reading worker's ``sink``).
+
+    The main process copies the file's table into the state with one ``INSERT ... SELECT`` (``Loader.copy_from``):
+    no Python work per line there, so it does not take the readers' cores.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE incoming (patient TEXT NOT NULL, type TEXT NOT NULL, rid TEXT NOT NULL, "
+                         "body BLOB NOT NULL)")  # fmt: skip
+        self._batch: list[tuple[str, str, str, bytes]] = []
+        self._bytes = 0
+
+    def add(self, kept: Kept) -> None:
+        self._batch.append((kept.patient, kept.resource_type, kept.rid, kept.raw))
+        self._bytes += len(kept.raw)
+        if self._bytes >= _SPOOL_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)", self._batch)
+            self._db.execute("COMMIT")
+            self._batch, self._bytes = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+
+def read_file_to_spool(export: Export, item: ExportFile, directory: Path) -> FileResult:
+    """``read_file`` in a worker process: kept lines go to a scratch SQLite file in ``directory`` (in the result)."""
+    handle, name = tempfile.mkstemp(dir=directory, prefix=".spool-", suffix=".sqlite3")
+    os.close(handle)
+    spool = _Spool(Path(name))
+    try:
+        result = read_file(export, item, spool)
+    finally:
+        spool.close()
+    result.spool = Path(name)
+    return result
+
+
+_WORKER_CONTEXT: Context | None = None
+_MEDICATIONS: dict[str, Mapping[str, Any]] | None = None
+
+
+def init_worker(context: Context) -> None:
+    """Give a process the context it evaluates with (the pool's initializer; this process too with one worker)."""
+    global _WORKER_CONTEXT, _MEDICATIONS
+    _WORKER_CONTEXT, _MEDICATIONS = context, None
+
+
+def evaluate_chunk(chunk: Sequence[tuple[str, list[bytes]]]) -> list[_Pair]:
+    """Evaluate a chunk of patients with the worker's context (``cohort.evaluation.evaluate_patient``).
+
+    The formulary (Medications) is read from the state file on the first chunk: the pool is started before the
+    export is read (so its processes are small forks), when the formulary is not known yet.
+    """
+    global _MEDICATIONS
+    assert _WORKER_CONTEXT is not None
+    as_of, parameters, tz, state_path, compare, display_system = _WORKER_CONTEXT
+    if _MEDICATIONS is None:
+        _MEDICATIONS = read_medications(state_path)
+    return [
+        evaluate_patient(
+            patient,
+            raws,
+            as_of=as_of,
+            parameters=parameters,
+            tz=tz,
+            medications=_MEDICATIONS,
+            compare=compare,
+            display_system=display_system,
+        )
+        for patient, raws in chunk
+    ]
+
+
+def chunks(
+    patients: Iterator[tuple[str, list[bytes]]], max_bytes: int | None = None, max_patients: int | None = None
+) -> Iterator[list[tuple[str, list[bytes]]]]:
+    """Group patients into chunks of at most ``max_bytes`` of lines and ``max_patients`` (a larger patient alone).
+
+    Defaults: ``CHUNK_BYTES`` and ``CHUNK_PATIENTS``.
+    """
+    max_bytes = max_bytes or CHUNK_BYTES
+    max_patients = max_patients or CHUNK_PATIENTS
+    chunk: list[tuple[str, list[bytes]]] = []
+    size = 0
+    for item in patients:
+        weight = sum(len(raw) for raw in item[1])
+        if chunk and (size + weight > max_bytes or len(chunk) >= max_patients):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += weight
+    if chunk:
+        yield chunk
+
+
+def evaluate_stored(state: RunState, pool: Executor | None, workers: int, progress: TextIO | None) -> None:
+    """Evaluate every stored patient the run under way has not evaluated yet; store each chunk's rows as it ends.
+
+    ``pool``: the worker processes (``init_worker`` ran in each), or ``None`` to evaluate here (``init_worker`` ran
+    here).
+    """
+    done = state.done_patients()
+    total = state.patients()
+    if done and progress is not None:
+        progress.write(f"resuming: {len(done)} of {total} patients already evaluated\n")
+    with step(progress, "evaluating", total, "patients") as meter:
+        meter.advance(len(done))
+        patients = state.records(done)
+        if pool is None:
+            for chunk in chunks(patients):
+                pairs = evaluate_chunk(chunk)
+                state.save_rows(pairs)
+                meter.advance(len(pairs))
+            return
+        pending: set[Future[list[_Pair]]] = set()
+
+        def collect(finished: set[Future[list[_Pair]]]) -> None:
+            for future in finished:
+                pairs = future.result()
+                state.save_rows(pairs)
+                meter.advance(len(pairs))
+
+        for chunk in chunks(patients):
+            if len(pending) > workers:  # bounded: one chunk per process and one waiting, never the export
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(finished)
+            pending.add(pool.submit(evaluate_chunk, chunk))
+        collect(set(wait(pending).done))
+
+
+def worker_pool(workers: int, context: Context) -> Executor | None:
+    """The process pool (``fork``ed now, while this process is small: a fork shares its memory), or ``None`` for 1."""
+    if workers == 1:
+        init_worker(context)
+        return None
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=init_worker,
+        initargs=(context,),
+    )

@@ -1,0 +1,252 @@
+r"""Which lines of an export the rules can use, told from their bytes before any parsing.
+
+A real Bulk export is mostly resources the guideline never reads (Synthea: Claim, ExplanationOfBenefit,
+DocumentReference with base64 notes, DiagnosticReport ...) and, of the types it reads, mostly Observations it never
+uses (vitals and surveys). Parsing them was most of a run's time (issue 30). Four cheap decisions, each
+conservative (any doubt: parse):
+
+* **By file** (``file_type``): a file named by type (``Observation.ndjson``, ``Observation_2.ndjson``,
+  ``Observation.000.ndjson.gz``) or listed by the Bulk Data manifest under a type holds that type. A file of a type
+  not in ``READ_TYPES`` is not opened.
+* **By line** (``sniff_types``): the ``"resourceType"`` values a line carries, found with a regular expression. A
+  line is skipped by type only when *every* ``"resourceType"`` key in it is followed by a plain type name outside
+  ``READ_TYPES`` (the resource's own type is one of them, contained resources' types the others). A key written
+  with an escape (``\u``) or a value the expression cannot read: parse.
+* **Observation pre-filter** (``observation_may_matter``): ``fhir_mappers.observation.map_observation`` uses an
+  Observation only when its ``code`` holds a code of one of ``OBSERVATION_CONCEPTS`` (exact rows of
+  ``fhir_mappers/codesets/codes.csv``: IgG, IgA, IgM, M-protein, immunofixation, body weight, CD19, in LOINC and
+  NPU); else it returns ``None``. ``fhir_mappers.summarize`` reads an Observation's code for anything else only when
+  the resource is excluded (``entered-in-error``, or another patient's: never in a cohort, whose lines are grouped by
+  the patient they name), to name it as a data issue if it looks relevant by any code or name. So a line is kept
+  when it has ``entered-in-error`` or a ``\u`` escape anywhere (a code or status could be spelt with one), or when a
+  ``"code": "..."`` string value in it (any ``"code"`` key: the Coding's, a unit's ...) is, stripped, one of those
+  codes, or holds a backslash or a non-ASCII byte (a value the bytes cannot compare for sure). Codes of these
+  systems are compared exactly (no case or dot folding, no prefix rows: ``observation_needles`` refuses a table
+  that has them), and every Coding's code is such a value, so whenever the parse would match a code the bytes keep
+  the line. Vital signs, surveys and routine labs (Synthea's bulk) are dropped unparsed.
+  ``tests/cohort/test_relevance.py`` proves on generated lines, written compact, spaced and ASCII-escaped, that a
+  dropped line leaves the patient's mapped record unchanged.
+
+* **Encounter pre-filter** (``encounter_may_matter``): ``fhir_mappers.encounter.map_encounter`` maps an Encounter
+  only when its ``class`` code is one of ``ENCOUNTER_CLASSES`` (IMP, ACUTE, NONAC, EMER: admissions and emergency
+  stays), else returns ``None``; ``summarize`` names an excluded Encounter as a data issue on the same condition;
+  Conditions reach an Encounter only through an admission (``Condition.encounter`` / ``Encounter.diagnosis``,
+  ``guideline.infections``). So a line is kept when it holds a backslash or one of those codes as a whole JSON
+  string (``"IMP"``): ambulatory and wellness visits (Synthea's bulk) are dropped unparsed.
+
+The pre-filters assume an export holds one version of each resource (as a Bulk export does): ``summarize`` keeps the
+first of two resources of the same type and id, so a dropped duplicate could otherwise have shadowed a kept one.
+
+``READ_TYPES`` comes from ``fhir_mappers.summarize.MAPPERS`` (the one definition of what the mappers read), plus
+``Patient`` and ``Medication`` (for ``medicationReference``).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import cache
+from itertools import accumulate
+
+from fhir_mappers.codes import code_table
+from fhir_mappers.encounter import ADMISSION_CLASSES
+from fhir_mappers.summarize import MAPPERS
+
+READ_TYPES = frozenset({*MAPPERS, "Patient", "Medication"})
+"""The resource types the rules read; lines of any other type are never parsed."""
+_READ_NAMES = frozenset(name.encode("ascii") for name in READ_TYPES)
+
+OBSERVATION_CONCEPTS = frozenset(
+    {
+        "lab-igg",
+        "lab-iga",
+        "lab-igm",
+        "lab-m-protein",
+        "lab-m-protein-typing",
+        "body-weight",
+        "lab-cd19-absolute",
+        "lab-cd19-percent",
+    }
+)
+"""The concepts ``fhir_mappers.observation.map_observation`` maps (its ``_ANALYTES``, ``_MEASUREMENTS`` and typing)."""
+
+ENCOUNTER_CLASSES = frozenset(ADMISSION_CLASSES)
+"""The ``Encounter.class`` codes ``fhir_mappers.encounter.map_encounter`` maps (IMP, ACUTE, NONAC, EMER)."""
+_ENCOUNTER_NEEDLES = tuple(b'"' + code.encode("ascii") + b'"' for code in sorted(ENCOUNTER_CLASSES))
+
+_FILE_NAME = re.compile(r"^([A-Z][A-Za-z]+)(?:[._-]\d+)*\.ndjson(?:\.gz)?$")
+_TYPE_KEY = b'"resourceType"'
+_TYPE_VALUE = re.compile(rb'"resourceType"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z]+)"')
+_ESCAPE = b"\\u"
+_COMPACT = b'{"resourceType":"'
+"""How most writers start a line (orjson, HAPI, Synthea): the type read without a regular expression."""
+_EXCLUDED = b"entered-in-error"
+
+SKIP_TYPE = "type"
+"""``classify_bytes``: a line of a type the rules never read."""
+SKIP_PREFILTER = "prefilter"
+"""``classify_bytes``: an Observation the rules cannot use (the pre-filter)."""
+
+
+def file_type(name: str) -> str | None:
+    """The resource type a file's name says it holds (``Observation_2.ndjson.gz`` -> ``Observation``), or ``None``."""
+    match = _FILE_NAME.match(name)
+    return match.group(1) if match else None
+
+
+def sniff_types(raw: bytes) -> frozenset[str] | None:
+    r"""The ``resourceType`` values of a line, read from its bytes; ``None`` when they cannot be told for sure.
+
+    ``None`` when the line has no ``"resourceType"`` key, a ``\u`` escape, or a key whose value is not a plain name.
+    """
+    if _ESCAPE in raw:
+        return None
+    keys = raw.count(_TYPE_KEY)
+    if not keys:
+        return None
+    if keys == 1 and raw.startswith(_COMPACT):
+        name = raw[len(_COMPACT) : raw.find(b'"', len(_COMPACT))]
+        if name.isalpha() and name.isascii():
+            return frozenset((name.decode("ascii"),))
+    names = _TYPE_VALUE.findall(raw)
+    if len(names) != keys:
+        return None
+    return frozenset(name.decode("ascii") for name in names)
+
+
+@cache
+def observation_needles() -> frozenset[bytes]:
+    """The codes (as bytes) of ``OBSERVATION_CONCEPTS`` in the packaged code table; exact rows only (checked)."""
+    needles = set()
+    for row in code_table().rows:
+        if row.concept in OBSERVATION_CONCEPTS:
+            if row.match != "exact":  # a prefix or name row would need another test: refuse rather than drop lines
+                raise ValueError(f"codes.csv: the pre-filter expects exact Observation codes, not {row.match!r}")
+            needles.add(row.code.strip().encode("utf-8"))
+    return frozenset(needles)
+
+
+@cache
+def _code_to_keep() -> re.Pattern[bytes]:
+    """A ``"code": "..."`` string value that is one of ``observation_needles`` or holds a byte the test cannot judge.
+
+    The value matches when it is a needle exactly, or holds a backslash (an escape), a non-ASCII byte or whitespace
+    (``str.strip`` would change it; JSON allows no raw control character in a string): kept, parsed, decided there.
+    """
+    needles = b"|".join(re.escape(needle) for needle in sorted(observation_needles(), key=len, reverse=True))
+    return re.compile(rb'"code"[ \t\r\n]*:[ \t\r\n]*"(?:(?:' + needles + rb')"|[^"]*[\\\x80-\xff \t\r\n\x0b\x0c])')
+
+
+def observation_may_matter(raw: bytes) -> bool:
+    r"""Whether an Observation line might change its patient's mapped record (False: it certainly cannot).
+
+    True when the line has a ``\u`` escape or ``entered-in-error`` anywhere, or a ``"code": "..."`` string whose
+    value is one of ``observation_needles`` or holds a backslash, a non-ASCII byte or whitespace (a value the bytes
+    cannot compare for sure: ``_code_to_keep``). A code is only ever a ``"code"`` key's string value, so every code
+    the parse could match is among those values.
+    """
+    return _ESCAPE in raw or _EXCLUDED in raw or _code_to_keep().search(raw) is not None
+
+
+def encounter_may_matter(raw: bytes) -> bool:
+    r"""Whether an Encounter line might change its patient's mapped record (False: it certainly cannot).
+
+    True when the line has a backslash anywhere (an escape could spell a code) or one of ``ENCOUNTER_CLASSES`` as a
+    whole JSON string (``"IMP"``, quotes included). ``map_encounter`` maps only a ``class`` whose code is exactly one
+    of them, and ``fhir_mappers.summarize`` names an excluded Encounter only on the same condition; written without
+    an escape such a code is those bytes.
+    """
+    return b"\\" in raw or any(needle in raw for needle in _ENCOUNTER_NEEDLES)
+
+
+def classify_bytes(raw: bytes) -> str | None:
+    """Decide from a line's bytes whether to parse it: ``None`` (parse), ``SKIP_TYPE`` or ``SKIP_PREFILTER``.
+
+    The line's own bytes decide, whatever file it is in (a file named by type may still hold another type).
+    """
+    return decide_bytes(raw)[0]
+
+
+def decide_bytes(raw: bytes) -> tuple[str | None, str]:
+    """``classify_bytes``'s decision and the type it was made for (the line's first ``resourceType``, if any).
+
+    The same decisions as ``sniff_types`` and ``observation_may_matter``, with a fast path for lines that start
+    ``{"resourceType":"`` and hold that key once (most writers): each byte scanned as few times as possible.
+    """
+    if b"\\" in raw and _ESCAPE in raw:  # one byte first: memchr, far cheaper than the two-byte search
+        return None, ""
+    if raw.startswith(_COMPACT):
+        start = len(_COMPACT)
+        name = raw[start : raw.find(b'"', start)]
+        if name.isalpha() and name.isascii() and raw.count(_TYPE_KEY) == 1:
+            if name not in _READ_NAMES:
+                return SKIP_TYPE, name.decode("ascii")
+            if name == b"Encounter":
+                return (None, "") if encounter_may_matter(raw) else (SKIP_PREFILTER, "Encounter")
+            if name != b"Observation" or _EXCLUDED in raw or _code_to_keep().search(raw) is not None:
+                return None, ""
+            return SKIP_PREFILTER, "Observation"
+    types = sniff_types(raw)
+    if types is None:
+        return None, ""
+    first = _TYPE_VALUE.search(raw)
+    kind = first.group(1).decode("ascii") if first else ""
+    if types.isdisjoint(READ_TYPES):
+        return SKIP_TYPE, kind
+    if types == {"Observation"} and not observation_may_matter(raw):
+        return SKIP_PREFILTER, kind
+    if types == {"Encounter"} and not encounter_may_matter(raw):
+        return SKIP_PREFILTER, kind
+    return None, ""
+
+
+_BATCH_PREFIXES = {"Observation": b'{"resourceType":"Observation"', "Encounter": b'{"resourceType":"Encounter"'}
+
+
+def batch_to_judge(raws: Sequence[bytes | None]) -> tuple[str, list[int]] | None:
+    r"""For a run of lines mostly of compact Observations (or Encounters): their type and the lines left to judge.
+
+    Returns ``(type, indices)``: every line of ``raws`` not in ``indices`` is one ``decide_bytes`` skips with
+    ``SKIP_PREFILTER`` (the lines in ``indices`` must still go through ``decide_bytes``). ``None`` when the run is not
+    of that shape: judge every line. The same decision as line by line, made with a few searches over the joined
+    bytes instead of several per line (most of a run's reading time). A line is decided here only when it ends in
+    its one ``\n``, starts ``{"resourceType":"<type>"`` and holds that key once (``decide_bytes``'s fast path), and
+    when these lines together hold no backslash (no escape) and, for Observations, no ``entered-in-error``; of them,
+    the lines left to judge are those where a keeping pattern starts (``_code_to_keep``, or a quoted
+    ``ENCOUNTER_CLASSES`` code). A match cannot hide another line's: none crosses a ``"`` into the next line, and
+    every line opens with one. Any other line is left to judge.
+    """
+    if not raws:
+        return None
+    edges = [raw for raw in (raws[0], raws[-1]) if raw is not None]
+    kind = "Observation" if any(raw.startswith(_BATCH_PREFIXES["Observation"]) for raw in edges) else "Encounter"
+    prefix = _BATCH_PREFIXES[kind]
+    plain: list[int] = []  # the lines decided here (by index), and their bytes
+    lines: list[bytes] = []
+    for index, raw in enumerate(raws):
+        if raw is not None and raw.startswith(prefix) and raw.endswith(b"\n"):
+            plain.append(index)
+            lines.append(raw)
+    if len(plain) * 2 < len(raws):
+        return None
+    blob = b"".join(lines)
+    count = len(lines)
+    if blob.count(b"\n") != count or blob.count(_TYPE_KEY) != count or b"\\" in blob:
+        return None
+    if kind == "Observation":
+        if _EXCLUDED in blob:
+            return None
+        starts = [match.start() for match in _code_to_keep().finditer(blob)]
+    else:
+        starts = []
+        for needle in _ENCOUNTER_NEEDLES:
+            at = blob.find(needle)
+            while at != -1:
+                starts.append(at)
+                at = blob.find(needle, at + 1)
+    to_judge: set[int] = set(range(len(raws))).difference(plain)
+    if starts:
+        ends = list(accumulate(len(raw) for raw in lines))
+        to_judge.update(plain[bisect_right(ends, start)] for start in starts)
+    return kind, sorted(to_judge)

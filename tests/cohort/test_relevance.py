@@ -1,0 +1,300 @@
+"""What a line's bytes tell before parsing (``cohort.relevance``): by file name, by type, the Observation pre-filter.
+
+The property: for any generated resource line, if the bytes say skip, adding that line to a patient's record leaves
+the mapped record (``fhir_mappers.summarize``) unchanged, however the line is written (compact, spaced, ASCII-only
+with ``\\u`` escapes).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from cohort.relevance import (
+    ENCOUNTER_CLASSES,
+    READ_TYPES,
+    SKIP_PREFILTER,
+    SKIP_TYPE,
+    batch_to_judge,
+    classify_bytes,
+    decide_bytes,
+    encounter_may_matter,
+    file_type,
+    observation_may_matter,
+    observation_needles,
+    sniff_types,
+)
+from fhir_mappers import MappingContext, code_table, summarize
+from fhir_mappers.summarize import MAPPERS
+from tests.fhir_strategies import PATIENT_ID, resource
+
+TZ = ZoneInfo("Europe/Copenhagen")
+
+
+def test_the_types_read_are_the_mappers_types_and_patient_and_medication() -> None:
+    assert frozenset({*MAPPERS, "Patient", "Medication"}) == READ_TYPES
+    assert "Claim" not in READ_TYPES and "DocumentReference" not in READ_TYPES
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Observation.ndjson", "Observation"),
+        ("Observation_2.ndjson", "Observation"),
+        ("Observation.000.ndjson", "Observation"),
+        ("Observation-1.ndjson.gz", "Observation"),
+        ("ExplanationOfBenefit.ndjson.gz", "ExplanationOfBenefit"),
+        ("log.ndjson", None),
+        ("export.ndjson", None),
+        ("Observation.json", None),
+        ("Observation_a.ndjson", None),
+        ("1.ndjson", None),
+    ],
+)
+def test_a_files_type_is_told_by_its_name(name: str, kind: str | None) -> None:
+    assert file_type(name) == kind
+
+
+@pytest.mark.parametrize(
+    ("raw", "types"),
+    [
+        (b'{"resourceType":"Claim","id":"1"}', {"Claim"}),
+        (b'{"id":"1", "resourceType" :\t"Claim"}', {"Claim"}),
+        (b'{"resourceType":"MedicationRequest","contained":[{"resourceType":"Medication"}]}', None),
+        (b'{"contained":[{"resourceType":"Medication"}],"resourceType":"Claim"}', {"Medication", "Claim"}),
+        (b'{"resourceType":"Cl\\u0061im"}', None),  # an escape: parse
+        (b'{"resource\\u0054ype":"Claim"}', None),
+        (b'{"resourceType":"Claim","note":"\\"resourceType\\":\\"x\\""}', {"Claim"}),  # in a string: not a key
+        (b'{"id":"x"}', None),
+        (b'{"resourceType":42}', None),
+    ],
+)
+def test_the_types_a_line_carries(raw: bytes, types: set[str] | None) -> None:
+    found = sniff_types(raw)
+    if raw.startswith(b'{"resourceType":"MedicationRequest","contained"'):
+        assert found == {"MedicationRequest", "Medication"}
+    else:
+        assert found == (None if types is None else frozenset(types))
+
+
+def _observation(code: str, **extra: Any) -> bytes:
+    return orjson.dumps(
+        {"resourceType": "Observation", "code": {"coding": [{"system": "http://loinc.org", "code": code}]}, **extra}
+    )
+
+
+def _encounter(code: str, **extra: Any) -> bytes:
+    return orjson.dumps(
+        {
+            "resourceType": "Encounter",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code},
+            **extra,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "decision"),
+    [
+        (b'{"resourceType":"Claim","patient":{"reference":"Patient/1"}}', SKIP_TYPE),
+        (b'{"resourceType":"Claim","contained":[{"resourceType":"Medication"}]}', None),  # a read type inside
+        (_observation("8867-4"), SKIP_PREFILTER),  # heart rate
+        (_observation("2465-3"), None),  # IgG
+        (_observation(" 2465-3 "), None),  # the mapper strips the code
+        (_observation("29463-7"), None),  # body weight
+        (_observation("NPU19814"), None),
+        (_observation("npu19814"), SKIP_PREFILTER),  # NPU codes are case-sensitive in the table too
+        (_observation("2465-30"), SKIP_PREFILTER),  # not a prefix match
+        (_observation("12465-3"), SKIP_PREFILTER),
+        (_observation("8867-4", status="entered-in-error"), None),  # excluded: the card may name it
+        (_observation("2465\\u002d3"), None),  # an escape anywhere
+        (_observation("2465\u20133"), None),  # a non-ASCII code
+        (b'{"resourceType":"Observation","code":{"coding":[{"code":"2465-3\\\\"}]}}', None),  # a backslash
+        (b'{"resourceType": "Observation", "code": {"coding": [{"code" : "2465-3"}]}}', None),  # spaced
+        (b'{"resourceType": "Observation", "code": {"coding": [{"code" : "8867-4"}]}}', SKIP_PREFILTER),
+        (b'{"resourceType":"Observation","valueString":"2465-3"}', SKIP_PREFILTER),  # not a code: unused
+        (b'{"resourceType":"Observation"', SKIP_PREFILTER),  # cut off, and no code: unusable either way
+        (b'{"resourceType":"Observation","contained":[{"resourceType":"Medication"}]}', None),
+        (_encounter("AMB"), SKIP_PREFILTER),  # an outpatient visit: never an admission
+        (_encounter("IMP"), None),
+        (_encounter("ACUTE"), None),
+        (_encounter("NONAC"), None),
+        (_encounter("EMER"), None),
+        (_encounter("imp"), SKIP_PREFILTER),  # the mapper compares the class code exactly
+        (_encounter("IMPX"), SKIP_PREFILTER),
+        (_encounter(" IMP"), SKIP_PREFILTER),  # not stripped either: no admission
+        (_encounter("AMB", status="entered-in-error"), SKIP_PREFILTER),  # excluded and not an admission: unnamed
+        (_encounter("IM\\u0050"), None),  # an escape
+        (b'{"resourceType": "Encounter", "class": {"code" : "EMER"}}', None),  # spaced
+        (b'{"resourceType": "Encounter", "class": {"code" : "AMB"}}', SKIP_PREFILTER),
+        (b'{"resourceType":"Encounter","class":"IMP"}', None),  # a bare code string
+        (b'{"resourceType":"Encounter","class":[{"coding":[{"code":"IMP"}]}]}', None),  # R5: CodeableConcepts
+        (b'{"resourceType":"Encounter","contained":[{"resourceType":"Condition"}]}', None),  # a read type inside
+    ],
+)
+def test_the_byte_decision(raw: bytes, decision: str | None) -> None:
+    assert classify_bytes(raw) == decision
+
+
+def test_the_pre_filter_knows_every_observation_code_of_the_table() -> None:
+    assert observation_needles() >= {b"2465-3", b"2458-8", b"2472-9", b"29463-7", b"NPU19814", b"25700-6"}
+    assert all(observation_may_matter(_observation(code.decode())) for code in observation_needles())
+
+
+def test_the_encounter_pre_filter_knows_every_admission_class_the_mapper_maps() -> None:
+    assert {"IMP", "ACUTE", "NONAC", "EMER"} == ENCOUNTER_CLASSES
+    assert all(encounter_may_matter(_encounter(code)) for code in ENCOUNTER_CLASSES)
+
+
+def _mapped(resources: list[dict[str, Any]]) -> Any:
+    ctx = MappingContext(tz=TZ, codes=code_table(), medications={}, full_urls={})
+    return summarize(resources, patient_id=PATIENT_ID, ctx=ctx)
+
+
+_BASE = [
+    {"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1960-01-01"},
+    {
+        "resourceType": "Observation",
+        "id": "igg-base",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2465-3"}]},
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "effectiveDateTime": "2026-10-01",
+        "valueQuantity": {"value": 3.1, "unit": "g/L", "code": "g/L", "system": "http://unitsofmeasure.org"},
+    },
+]
+
+
+def _writings(value: dict[str, Any]) -> list[bytes]:
+    """The same resource written as different servers write it."""
+    try:
+        orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits: orjson (the run's parser) refuses it, so does the run
+        assume(False)
+    return [
+        orjson.dumps(value),
+        json.dumps(value, ensure_ascii=True).encode(),  # non-ASCII as \\u escapes, ", " and ": "
+        json.dumps(value, ensure_ascii=False, separators=(" ,", " : ")).encode(),
+    ]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    generated=resource(),
+    kind=st.sampled_from(["Observation", "Observation", "Observation", "Condition", "Claim", "DocumentReference"]),
+)
+def test_a_line_the_bytes_skip_never_changes_the_mapped_record(generated: dict[str, Any], kind: str) -> None:
+    """Skipped lines (by type or by the pre-filter) leave the patient's mapped record as it was."""
+    line = {**generated, "resourceType": kind, "id": "generated-unique"}  # an id of its own: no duplicate shadows
+    for raw in _writings(line):
+        if classify_bytes(raw) is None:
+            continue
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:  # e.g. json.dumps's Infinity: unreadable for the run too, never data
+            continue
+        assert _mapped([*_BASE, parsed]) == _mapped(_BASE), raw
+
+
+@settings(max_examples=300, deadline=None)
+@given(generated=resource())
+def test_lines_the_mappers_use_are_kept(generated: dict[str, Any]) -> None:
+    """The converse, as a check that the property above is not vacuous: a line that changes the record is kept."""
+    line = {**generated, "id": "generated-unique"}
+    raw = _writings(line)[0]
+    if _mapped([*_BASE, line]) != _mapped(_BASE):
+        assert classify_bytes(raw) is None
+
+
+_ENCOUNTER_CLASS_CODES = st.sampled_from([*sorted(ENCOUNTER_CLASSES), "AMB", "HH", "VR", "imp", "IMP ", "EMERX", ""])
+encounters = st.fixed_dictionaries(
+    {"resourceType": st.just("Encounter"), "id": st.just("generated-unique")},
+    optional={
+        "status": st.sampled_from(["finished", "in-progress", "planned", "cancelled", "entered-in-error", "arrived"]),
+        "class": st.one_of(
+            st.fixed_dictionaries({"code": _ENCOUNTER_CLASS_CODES}, optional={"system": st.just("x")}),
+            _ENCOUNTER_CLASS_CODES,
+            st.lists(
+                st.fixed_dictionaries(
+                    {"coding": st.lists(st.fixed_dictionaries({"code": _ENCOUNTER_CLASS_CODES}), max_size=2)}
+                ),
+                max_size=2,
+            ),
+            st.none() | st.integers() | st.text(max_size=6),
+        ),
+        "subject": st.sampled_from([{"reference": f"Patient/{PATIENT_ID}"}, {"reference": "Patient/other"}]),
+        "period": st.fixed_dictionaries(
+            {}, optional={"start": st.sampled_from(["2026-01-05", "x"]), "end": st.just("2026-01-09")}
+        ),
+        "diagnosis": st.lists(st.fixed_dictionaries({"condition": st.just({"reference": "Condition/c1"})}), max_size=1),
+        "type": st.lists(st.fixed_dictionaries({"text": st.text(max_size=12)}), max_size=1),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(line=encounters | resource().map(lambda r: {**r, "resourceType": "Encounter", "id": "generated-unique"}))
+def test_an_encounter_the_bytes_skip_never_changes_the_mapped_record(line: dict[str, Any]) -> None:
+    """Dropped Encounters (not an admission class) leave the record as it was; admissions are kept (not vacuous)."""
+    for raw in _writings(line):
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if classify_bytes(raw) is not None:
+            assert _mapped([*_BASE, parsed]) == _mapped(_BASE), raw
+
+
+def test_an_admission_changes_the_record_and_is_kept() -> None:
+    """The property above is not vacuous: an admission maps (and is kept), an outpatient visit does not."""
+    admission = {"resourceType": "Encounter", "id": "a1", "status": "finished", "period": {"start": "2026-01-05"}}
+    for code, used in (("IMP", True), ("EMER", True), ("AMB", False)):
+        line = {**admission, "class": {"code": code}, "subject": {"reference": f"Patient/{PATIENT_ID}"}}
+        assert (_mapped([*_BASE, line]) != _mapped(_BASE)) is used
+        assert (classify_bytes(orjson.dumps(line)) is None) is used
+
+
+_BATCH_LINES = st.one_of(
+    st.sampled_from([*sorted(observation_needles()), b"8867-4", b"2465-30", b"NPU19814 ", b"x\\u0031"]).map(
+        lambda code: _observation(code.decode())
+    ),
+    st.sampled_from(["AMB", "IMP", "EMER", "EMERX", "HH"]).map(_encounter),
+    st.just(_observation("8867-4", status="entered-in-error")),
+    st.just(b'{"code":{"coding":[{"code":"8867-4"}]},"resourceType":"Observation"}'),  # not compact
+    st.just(b'{"resourceType":"Observation","contained":[{"resourceType":"Observation"}]}'),
+    st.just(b'{"resourceType":"Claim","id":"1"}'),
+    st.just(b'{"id":"no type"}'),
+    st.just(b""),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=st.lists(_BATCH_LINES, min_size=1, max_size=12), end=st.booleans())
+def test_a_batch_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], end: bool) -> None:
+    """``batch_to_judge`` leaves out only lines ``decide_bytes`` skips by the pre-filter, of the type it says."""
+    raws = [raw + b"\n" for raw in lines]
+    if not end:
+        raws[-1] = raws[-1].rstrip(b"\n")  # a file's last line may lack its newline
+    judged = batch_to_judge(raws)
+    if judged is None:
+        return
+    kind, to_judge = judged
+    for index, raw in enumerate(raws):
+        if index not in to_judge:
+            assert decide_bytes(raw) == (SKIP_PREFILTER, kind), raw
+
+
+def test_a_batch_of_vitals_is_decided_at_once_and_its_igg_left_to_judge() -> None:
+    vitals, igg = _observation("8867-4") + b"\n", _observation("2465-3") + b"\n"
+    assert batch_to_judge([vitals, vitals, igg, vitals]) == ("Observation", [2])
+    assert batch_to_judge([vitals] * 3) == ("Observation", [])
+    assert batch_to_judge([_encounter("AMB") + b"\n", _encounter("EMER") + b"\n"]) == ("Encounter", [1])
+    assert batch_to_judge([vitals, b'{"resourceType":"Claim"}\n', b'{"resourceType":"Claim"}\n']) is None
+    escaped = _observation("8867-4", note="a\\u0020b") + b"\n"
+    assert batch_to_judge([vitals, escaped]) is None  # a backslash: every line judged alone
