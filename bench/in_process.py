@@ -23,7 +23,11 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from flask.testing import FlaskClient
 
 from bench.payloads import AS_OF, all_payloads
 
@@ -45,27 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--default-gc", action="store_true", help="keep Python's GC settings (no worker freeze)")
     args = parser.parse_args(argv)
 
-    from cds_service.http.app import create_app
-    from cds_service.http.gunicorn_conf import post_worker_init
-
     wanted = args.payloads.split(",")
     payloads = [p for p in all_payloads() if p.name in wanted]
-    with tempfile.TemporaryDirectory() as directory, open(os.devnull, "w", encoding="utf-8") as nowhere:
-        app = create_app(
-            {
-                "AUTH": "off",
-                "FIXED_DATE": AS_OF.isoformat(),
-                "LATENCY_BUDGET_MS": 60000,
-                "DATABASE_URL": f"sqlite:///{directory}/in-process.sqlite3",
-                "AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
-            }
-        )
-        for handler in logging.getLogger("cds_service").handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(nowhere)
-        client = app.test_client()
-        if not args.default_gc:
-            post_worker_init(None)  # as a gunicorn worker: start-up objects frozen, higher GC threshold
+    with quiet_client("in-process", freeze_gc=not args.default_gc) as client:
         for payload in payloads:
             body = json.dumps(payload.request)
             calls = max(1, int(CALLS.get(payload.name, 4) * args.scale))
@@ -88,6 +74,38 @@ def main(argv: list[str] | None = None) -> None:
                     PROFILE_CALLS.get(payload.name, 5),
                     args.out / f"profile-{payload.name}-{args.profile}.txt",
                 )
+
+
+@contextmanager
+def quiet_client(name: str, *, freeze_gc: bool = True) -> Iterator[FlaskClient]:
+    """Yield a Flask test client of the service as the benchmark measures it (in process, quiet).
+
+    No authentication, the payloads' fixed date, a 60 s budget, audit in a new SQLite file ``<name>.sqlite3``
+    (removed after), its log lines sent nowhere; with ``freeze_gc``, the garbage collector set up as in a gunicorn
+    worker (``gunicorn_conf.post_worker_init``).
+
+    ``bench.stages`` measures through the same client.
+    """
+    from cds_service.http.app import create_app
+    from cds_service.http.gunicorn_conf import post_worker_init
+
+    with tempfile.TemporaryDirectory() as directory, open(os.devnull, "w", encoding="utf-8") as nowhere:
+        app = create_app(
+            {
+                "AUTH": "off",
+                "FIXED_DATE": AS_OF.isoformat(),
+                "LATENCY_BUDGET_MS": 60000,
+                "DATABASE_URL": f"sqlite:///{directory}/{name}.sqlite3",
+                "AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
+            }
+        )
+        for handler in logging.getLogger("cds_service").handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(nowhere)
+        client = app.test_client()
+        if freeze_gc:
+            post_worker_init(None)  # as a gunicorn worker: start-up objects frozen, higher GC threshold
+        yield client
 
 
 def _profile(client: object, body: str, calls: int, path: Path) -> None:

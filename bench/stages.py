@@ -8,18 +8,14 @@ per call of each, best of several rounds, with the garbage collector set up as i
 from __future__ import annotations
 
 import json
-import logging
-import os
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from bench.payloads import AS_OF, all_payloads
-
-SERVICE_PATH = "/cds-services/sid-igrt-order-sign"
+from bench.in_process import SERVICE_PATH, quiet_client
+from bench.payloads import all_payloads
 
 
 def _wrap(module: Any, name: str, totals: dict[str, float]) -> None:
@@ -43,26 +39,9 @@ def main() -> None:
     import cds_service.invocation as invocation
 
     decide_module = importlib.import_module("decision.decide")
-    from cds_service.http.app import create_app
-    from cds_service.http.gunicorn_conf import post_worker_init
-
     name = sys.argv[1] if len(sys.argv) > 1 else "typical"
     payload = next(p for p in all_payloads() if p.name == name)
-    with tempfile.TemporaryDirectory() as directory, open(os.devnull, "w", encoding="utf-8") as nowhere:
-        app = create_app(
-            {
-                "AUTH": "off",
-                "FIXED_DATE": AS_OF.isoformat(),
-                "LATENCY_BUDGET_MS": 60000,
-                "DATABASE_URL": f"sqlite:///{directory}/stages.sqlite3",
-                "AUDIT_HMAC_KEY": "bench-only-hmac-key-0123456789abcdef",
-            }
-        )
-        for handler in logging.getLogger("cds_service").handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(nowhere)
-        client = app.test_client()
-        post_worker_init(None)
+    with quiet_client("stages") as client:
         totals: dict[str, float] = defaultdict(float)
         _wrap(hooks, "invoke", totals)
         for stage in ("immunoglobulin_orders", "gather", "render_card"):

@@ -51,25 +51,13 @@ from itertools import accumulate
 
 from fhir_mappers.codes import code_table
 from fhir_mappers.encounter import ADMISSION_CLASSES
-from fhir_mappers.summarize import MAPPERS
+from fhir_mappers.observation import OBSERVATION_CONCEPTS
+from fhir_mappers.summarize import READ_TYPES as _MAPPED_TYPES
 
-READ_TYPES = frozenset({*MAPPERS, "Patient", "Medication"})
+READ_TYPES = frozenset(_MAPPED_TYPES)
 """The resource types the rules read; lines of any other type are never parsed."""
 _READ_NAMES = frozenset(name.encode("ascii") for name in READ_TYPES)
 
-OBSERVATION_CONCEPTS = frozenset(
-    {
-        "lab-igg",
-        "lab-iga",
-        "lab-igm",
-        "lab-m-protein",
-        "lab-m-protein-typing",
-        "body-weight",
-        "lab-cd19-absolute",
-        "lab-cd19-percent",
-    }
-)
-"""The concepts ``fhir_mappers.observation.map_observation`` maps (its ``_ANALYTES``, ``_MEASUREMENTS`` and typing)."""
 
 ENCOUNTER_CLASSES = frozenset(ADMISSION_CLASSES)
 """The ``Encounter.class`` codes ``fhir_mappers.encounter.map_encounter`` maps (IMP, ACUTE, NONAC, EMER)."""

@@ -42,7 +42,7 @@ EDQM = "http://standardterms.edqm.eu"
 NAME = "name"
 
 _ICD_FAMILY = {ICD10, SKS_D, ICD10_DK_EXTENSIONS, ICD10_CM}
-_SYSTEM_ALIASES = {NPU_LEGACY: NPU, "urn:oid:2.16.840.1.113883.6.73": ATC, "http://fhir.de/CodeSystem/bfarm/atc": ATC}
+SYSTEM_ALIASES = {NPU_LEGACY: NPU, "urn:oid:2.16.840.1.113883.6.73": ATC, "http://fhir.de/CodeSystem/bfarm/atc": ATC}
 
 CONCEPTS = frozenset(
     {
@@ -125,7 +125,7 @@ _CACHE_LIMIT = 8192
 
 
 def _canonical(system: str, code: str) -> tuple[str, str]:
-    system = _SYSTEM_ALIASES.get(system, system)
+    system = SYSTEM_ALIASES.get(system, system)
     code = code.strip()
     if system in _ICD_FAMILY:
         upper = code.upper().replace(".", "")

@@ -35,6 +35,10 @@ _MEASUREMENTS = {
     "lab-cd19-absolute": MeasurementKind.CD19_ABSOLUTE,
     "lab-cd19-percent": MeasurementKind.CD19_PERCENT,
 }
+M_PROTEIN_TYPING = "lab-m-protein-typing"
+OBSERVATION_CONCEPTS = frozenset({*_ANALYTES, *_MEASUREMENTS, M_PROTEIN_TYPING})
+"""The code-table concepts ``map_observation`` reads; an Observation of any other code maps to nothing. The Bulk
+Data client's ``_typeFilter`` and the worklist's byte pre-filter (``cohort.relevance``) ask for exactly these."""
 _WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001}
 _ISOTYPE = re.compile(r"(?<![a-z])ig\s*([gam])(?![a-z])", re.IGNORECASE)
 
@@ -56,7 +60,7 @@ def map_observation(
     concepts = {m.concept for m in ctx.codes.matches(resource.get("code"))}
     analyte = next((_ANALYTES[c] for c in concepts if c in _ANALYTES), None)
     measurement = next((_MEASUREMENTS[c] for c in concepts if c in _MEASUREMENTS), None)
-    if analyte is None and measurement is None and "lab-m-protein-typing" not in concepts:
+    if analyte is None and measurement is None and M_PROTEIN_TYPING not in concepts:
         return None
     if analyte is None:
         _check_final(resource)

@@ -36,6 +36,9 @@ MAPPERS: Mapping[str, Mapper] = {
     "Immunization": map_immunization,
 }
 """resourceType -> mapper. Patient is handled separately (one per request); other types are ignored."""
+READ_TYPES: tuple[str, ...] = ("Patient", *MAPPERS, "Medication")
+"""Every resource type the mapping reads: ``Patient``, the ``MAPPERS`` types, and ``Medication`` (the product a
+medication resource references). The Bulk Data client asks for these (``_type``) and the worklist opens only these."""
 
 _MEDICATION_KINDS = frozenset(kind for kind, mapper in MAPPERS.items() if mapper is map_medication)
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhir_mappers.summarize import MAPPERS
+from fhir_mappers.summarize import READ_TYPES
 
 GiB = 1024 * 1024 * 1024
-RULE_TYPES: tuple[str, ...] = ("Patient", *MAPPERS, "Medication")
-"""The resource types the rules read, in the order they are asked for: ``Patient``, every type with a mapper
-(``fhir_mappers.summarize.MAPPERS``), and ``Medication`` (the product a medication resource references). The
+RULE_TYPES: tuple[str, ...] = READ_TYPES
+"""The resource types the rules read (``fhir_mappers.summarize.READ_TYPES``), in the order they are asked for: the
 export's default ``_type`` and the default scopes (``system/<Type>.rs``)."""
 
 

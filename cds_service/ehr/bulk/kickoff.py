@@ -26,14 +26,12 @@ from cds_service.ehr.bulk.config import RULE_TYPES
 from cds_service.ehr.bulk.errors import BulkExportError, outcome_text
 from cds_service.ehr.bulk.events import Event, KickedOff, ParameterDropped
 from cds_service.ehr.bulk.transport import Transport
-from fhir_mappers.codes import _SYSTEM_ALIASES, code_table  # the aliases the mapper folds, asked for as well
-from fhir_mappers.observation import _ANALYTES, _MEASUREMENTS
+from fhir_mappers.codes import SYSTEM_ALIASES, code_table  # the aliases the mapper folds, asked for as well
+from fhir_mappers.observation import OBSERVATION_CONCEPTS
 
 OUTPUT_FORMAT = "application/fhir+ndjson"
 DROPPABLE = ("_typeFilter", "_type")
 """Parameters asked for again without, in this order, when the server refuses the kick-off with 400 or 422."""
-OBSERVATION_CONCEPTS = (*_ANALYTES, *_MEASUREMENTS, "lab-m-protein-typing")
-"""The code-table concepts ``fhir_mappers.observation.map_observation`` reads (all others map to nothing)."""
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
 
@@ -63,7 +61,7 @@ def observation_filter() -> str | None:
     if any(row.concept in wanted and row.match != "exact" for row in table.rows):
         return None
     aliases: dict[str, list[str]] = {}
-    for alias, system in _SYSTEM_ALIASES.items():
+    for alias, system in SYSTEM_ALIASES.items():
         aliases.setdefault(system, []).append(alias)
     tokens: list[str] = []
     for row in table.rows:
