@@ -154,36 +154,80 @@ BLOCK_BYTES = 1024 * 1024
 """Bytes read at a time by ``block_lines``."""
 
 
-def block_lines(handle: IO[bytes], *, max_line_bytes: int, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes | None]:
-    r"""Yield the lines of a whole file exactly as ``split_lines(handle, max_line_bytes=...)`` does, read in blocks.
+def line_blocks(handle: IO[bytes], *, max_line_bytes: int, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes | None]:
+    r"""Yield a whole file as runs of lines: ``bytes`` holding one or more whole lines, or ``None`` for a long line.
 
-    The same lines (their ``\n`` kept, ``None`` for a line longer than ``max_line_bytes``), read ``block_bytes`` at a
-    time and cut with ``bytes.split``: no call per line into the file object (for gzip, a Python-level ``readline``
-    per line was a third of reading's time). Holds at most a block and ``max_line_bytes + 1`` bytes of an unfinished
-    line: an over-long line is dropped as it is read, never held (``tests/cohort/test_lines.py`` compares both).
+    Joined in order, the runs are the file's lines exactly as ``split_lines(handle, max_line_bytes=...)`` yields them
+    (``block_lines`` splits them again): every line of a run ends in its ``\n`` (the file's last line may lack one)
+    and is at most ``max_line_bytes`` long, its ``\n`` not counted; a longer line is one ``None``, dropped as it is
+    read, never held. Read ``block_bytes`` at a time (``handle.read``, no call per line): so a caller can judge many
+    lines with a few searches over their joined bytes (``cohort.relevance.block_to_judge``) instead of a call each.
+    Holds at most a block and ``max_line_bytes + 1`` bytes of an unfinished line.
     """
     carry = b""
     over = False  # the unfinished line is already longer than the limit: its bytes are dropped until its end
-    while block := handle.read(block_bytes):
-        parts = block.split(b"\n")
-        for index in range(len(parts) - 1):
-            if over:
-                over = False
-                yield None
-                continue
-            line = carry + parts[index] if index == 0 and carry else parts[index]
-            if index == 0:
-                carry = b""
-            yield None if len(line) > max_line_bytes else line + b"\n"
+    while chunk := handle.read(block_bytes):
         if over:
-            continue
-        carry = carry + parts[-1] if len(parts) == 1 else parts[-1]
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            over = False
+            yield None
+            chunk = chunk[newline + 1 :]
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            carry += chunk
+        else:
+            run = carry + chunk[: cut + 1] if carry else chunk[: cut + 1]
+            carry = chunk[cut + 1 :]
+            if len(run) - 1 > max_line_bytes:  # a line of it may be over the limit: look at each (small limits only)
+                yield from _within_limit(run, max_line_bytes)
+            else:
+                yield run
         if len(carry) > max_line_bytes:
             over, carry = True, b""
     if over:
         yield None
     elif carry:
         yield carry
+
+
+def _within_limit(run: bytes, max_line_bytes: int) -> Iterator[bytes | None]:
+    """``run`` (whole lines, each ending in a newline) cut into runs of lines within the limit and ``None`` s."""
+    lines: list[bytes] = []
+    for line in lines_of(run):
+        if len(line) - 1 > max_line_bytes:
+            if lines:
+                yield b"".join(lines)
+                lines = []
+            yield None
+        else:
+            lines.append(line)
+    if lines:
+        yield b"".join(lines)
+
+
+def lines_of(run: bytes) -> list[bytes]:
+    r"""The lines of one of ``line_blocks``' runs, each with its ``\n`` (the last without, if the run lacks one)."""
+    parts = run.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def block_lines(handle: IO[bytes], *, max_line_bytes: int, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes | None]:
+    r"""Yield the lines of a whole file exactly as ``split_lines(handle, max_line_bytes=...)`` does, read in blocks.
+
+    The same lines (their ``\n`` kept, ``None`` for a line longer than ``max_line_bytes``): ``line_blocks``' runs cut
+    with ``bytes.split``, no call per line into the file object (for gzip, a Python-level ``readline`` per line was
+    a third of reading's time). ``tests/cohort/test_lines.py`` compares both, however blocks fall.
+    """
+    for run in line_blocks(handle, max_line_bytes=max_line_bytes, block_bytes=block_bytes):
+        if run is None:
+            yield None
+        else:
+            yield from lines_of(run)
 
 
 def _read_past_line(handle: IO[bytes], budget: int | None = None) -> int | None:

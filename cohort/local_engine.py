@@ -3,8 +3,9 @@
 **Reading** (``load_export``): each file the export lists (``cohort.export.Export.inputs``) is streamed line by
 line (``.ndjson.gz`` decompressed as it is read); a file whose type the rules never read is not opened at all;
 every other line is classified by ``cohort.reading.classify`` (skipped unparsed when its bytes show the rules cannot
-use it; runs of Observations or Encounters are judged ``_BATCH_LINES`` at a time by
-``cohort.relevance.batch_to_judge``, the same decision as line by line) and the kept lines go into the state
+use it; the file is read in runs of whole lines (``cohort.bulk.line_blocks``, a megabyte at a time) and a run of
+Observations or Encounters is judged at once by ``cohort.relevance.block_to_judge``, the same decision as line by
+line) and the kept lines go into the state
 (``cohort.state``), Medications into its formulary. What was read is counted per type
 (``cohort.inventory.Inventory``) and kept with the state, so a resumed run reports the same.
 
@@ -26,20 +27,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass
 from datetime import date
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from cohort.bulk import BadLine, block_lines, is_gzip
+from cohort.bulk import BadLine, is_gzip, line_blocks, lines_of
 from cohort.evaluation import WorklistRow, evaluate_patient
 from cohort.export import Export, ExportFile
 from cohort.inventory import Inventory, TypeCount, merge_type_counts
 from cohort.progress import step
 from cohort.reading import Kept, Tally, classify
-from cohort.relevance import READ_TYPES, SKIP_PREFILTER, batch_to_judge, decide_bytes
+from cohort.relevance import READ_TYPES, SKIP_PREFILTER, block_to_judge, decide_bytes
 from cohort.state import RunState, read_medications
 from guideline.parameters import Parameters
 
@@ -47,8 +47,6 @@ CHUNK_BYTES = 4 * 1024 * 1024
 """Resource bytes per chunk sent to a worker process, at most (a single larger patient goes alone)."""
 CHUNK_PATIENTS = 500
 """Patients per chunk, at most (progress and resumption in steps of this size or smaller)."""
-_BATCH_LINES = 256
-"""Lines judged together (``cohort.relevance.batch_to_judge``) and read between two progress updates."""
 _SPOOL_BATCH = 4 * 1024 * 1024
 """Bytes of kept lines a reading worker writes to its scratch file at a time."""
 
@@ -187,8 +185,9 @@ class FileResult:
 def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) -> FileResult:
     """Read one file of the export line by line (``cohort.reading.classify``); hand each kept line to ``sink.add``.
 
-    Lines are judged in batches (``cohort.relevance.batch_to_judge``): in a run of Observations or Encounters the
-    lines it proves the pre-filter drops are counted at once, the others go through ``decide_bytes`` one by one.
+    Lines are judged a run at a time (``cohort.bulk.line_blocks``, ``cohort.relevance.block_to_judge``): in a run of
+    Observations or Encounters the lines it proves the pre-filter drops are counted at once, without a step each;
+    the others go through ``decide_bytes`` one by one.
     Files are read largest first when a pool reads them (``load_export``), so no big file is left for the end.
 
     ``advance(bytes)`` is called as the file's on-disk bytes are read (compressed bytes for gzip).
@@ -198,21 +197,28 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
     with item.path.open("rb") as raw_handle:
         handle = cast(IO[bytes], gzip.GzipFile(fileobj=raw_handle)) if is_gzip(item.path) else raw_handle
         position = 0
-        lines = enumerate(block_lines(handle, max_line_bytes=export.max_line_bytes), start=1)
+        number = 0  # lines before the run under way
         skips: dict[tuple[str, str], int] = {}  # (reason, type) -> lines: counted here, the hot path of a run
-        while batch := list(islice(lines, _BATCH_LINES)):
-            judged = batch_to_judge([raw for _, raw in batch])
-            if judged is not None:  # a run of Observations (Encounters): most dropped without a look at each line
-                run_type, to_judge = judged
-                skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + len(batch) - len(to_judge)
-                batch = [batch[index] for index in to_judge]
-            for number, raw in batch:
+        for run in line_blocks(handle, max_line_bytes=export.max_line_bytes):
+            if run is None:
+                batch: list[tuple[int, bytes | None]] = [(number + 1, None)]
+                number += 1
+            elif (judged := block_to_judge(run)) is not None:  # Observations (Encounters): most dropped unlooked-at
+                run_type, count, to_judge = judged
+                skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + count - len(to_judge)
+                batch = [(number + 1 + index, raw) for index, raw in to_judge]
+                number += count
+            else:
+                lines = lines_of(run)
+                batch = list(enumerate(lines, start=number + 1))
+                number += len(lines)
+            for line_number, raw in batch:
                 if raw is not None:
                     reason, skipped_type = decide_bytes(raw)
                     if reason is not None:
                         skips[reason, skipped_type] = skips.get((reason, skipped_type), 0) + 1
                         continue
-                kind, payload = classify(export, name, number, raw, result.tally, bytes_checked=raw is not None)
+                kind, payload = classify(export, name, line_number, raw, result.tally, bytes_checked=raw is not None)
                 if kind == "patient":
                     sink.add(payload)
                 elif kind == "medication":

@@ -54,6 +54,12 @@ def patient_of(resource: dict[str, Any], *, base: str | None = None) -> str | Fo
         value = resource.get("id")
         return value if isinstance(value, str) and value else None
     reference = resource.get("subject") or resource.get("patient")
+    if isinstance(reference, dict):  # the common relative "Patient/x": what the general path below gives, sooner
+        text = reference.get("reference")
+        if isinstance(text, str) and text.startswith("Patient/"):
+            rid = text[8:]
+            if rid and "/" not in rid and "?" not in rid:
+                return rid
     key = reference_key(reference)
     if key is None or not key.startswith("Patient/") or key == "Patient/":
         return None

@@ -44,10 +44,8 @@ first of two resources of the same type and id, so a dropped duplicate could oth
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator
 from functools import cache
-from itertools import accumulate
 
 from fhir_mappers.codes import code_table
 from fhir_mappers.encounter import ADMISSION_CLASSES
@@ -189,52 +187,57 @@ def decide_bytes(raw: bytes) -> tuple[str | None, str]:
     return None, ""
 
 
-_BATCH_PREFIXES = {"Observation": b'{"resourceType":"Observation"', "Encounter": b'{"resourceType":"Encounter"'}
+_RUN_TYPES = {b"O": "Observation", b"E": "Encounter"}
+_RUN_PREFIXES = {letter: _COMPACT + name.encode("ascii") + b'"' for letter, name in _RUN_TYPES.items()}
+_OTHER_START = {letter: re.compile(rb"\n(?!" + re.escape(prefix) + rb")") for letter, prefix in _RUN_PREFIXES.items()}
 
 
-def batch_to_judge(raws: Sequence[bytes | None]) -> tuple[str, list[int]] | None:
-    r"""For a run of lines mostly of compact Observations (or Encounters): their type and the lines left to judge.
+def block_to_judge(run: bytes) -> tuple[str, int, list[tuple[int, bytes]]] | None:
+    r"""For a run of whole lines (``cohort.bulk.line_blocks``) mostly of compact Observations (or Encounters): judge it.
 
-    Returns ``(type, indices)``: every line of ``raws`` not in ``indices`` is one ``decide_bytes`` skips with
-    ``SKIP_PREFILTER`` (the lines in ``indices`` must still go through ``decide_bytes``). ``None`` when the run is not
-    of that shape: judge every line. The same decision as line by line, made with a few searches over the joined
-    bytes instead of several per line (most of a run's reading time). A line is decided here only when it ends in
-    its one ``\n``, starts ``{"resourceType":"<type>"`` and holds that key once (``decide_bytes``'s fast path), and
-    when these lines together hold no backslash (no escape) and, for Observations, no ``entered-in-error``; of them,
-    the lines left to judge are those where a keeping pattern starts (``_code_to_keep``, or a quoted
-    ``ENCOUNTER_CLASSES`` code). A match cannot hide another line's: none crosses a ``"`` into the next line, and
-    every line opens with one. Any other line is left to judge.
+    Returns ``(type, lines, to_judge)``: the run holds ``lines`` lines; ``to_judge`` are ``(0-based index, line)`` of
+    those that must still go through ``decide_bytes``, in order; every other line is one ``decide_bytes`` skips with
+    ``SKIP_PREFILTER`` as that type. ``None`` when the run is not of that shape (judge every line). The same decision
+    as line by line, made with a few searches over the run's bytes and no step per line (a step per line was most of
+    a run's reading time). Decided at once are the lines that start ``{"resourceType":"<type>"`` and hold that key
+    once (``decide_bytes``' fast path; told by counting: the run's keys, less those of the other lines, are as many
+    as these lines) and hold no backslash, no ``entered-in-error`` (Observations) and no start of a keeping pattern
+    (``_code_to_keep``, or a quoted ``ENCOUNTER_CLASSES`` code). A match never reaches into the next line (none
+    crosses a ``"``, and every line opens with one), so the run's matches are each line's own.
     """
-    if not raws:
+    if not run.endswith(b"\n"):
         return None
-    edges = [raw for raw in (raws[0], raws[-1]) if raw is not None]
-    kind = "Observation" if any(raw.startswith(_BATCH_PREFIXES["Observation"]) for raw in edges) else "Encounter"
-    prefix = _BATCH_PREFIXES[kind]
-    plain: list[int] = []  # the lines decided here (by index), and their bytes
-    lines: list[bytes] = []
-    for index, raw in enumerate(raws):
-        if raw is not None and raw.startswith(prefix) and raw.endswith(b"\n"):
-            plain.append(index)
-            lines.append(raw)
-    if len(plain) * 2 < len(raws):
+    letter = run[17:18]  # the type's first letter, after '{"resourceType":"'
+    prefix = _RUN_PREFIXES.get(letter)
+    if prefix is None or not run.startswith(prefix):
         return None
-    blob = b"".join(lines)
-    count = len(lines)
-    if blob.count(b"\n") != count or blob.count(_TYPE_KEY) != count or b"\\" in blob:
-        return None
+    lines = run.count(b"\n")
+    marked: set[int] = set()  # offsets of the starts of the lines left to judge
+    if run.count(b"\n" + prefix) != lines - 1:  # lines of another shape: judged alone
+        marked.update(match.end() for match in _OTHER_START[letter].finditer(run, 0, len(run) - 1))
+    other_keys = sum(run.count(_TYPE_KEY, begin, run.index(b"\n", begin)) for begin in marked)
+    if run.count(_TYPE_KEY) - other_keys != lines - len(marked):
+        return None  # a line of the run's shape holds a second key (a contained resource): judge every line
+    kind = _RUN_TYPES[letter]
+    spots: list[int] = list(_find_all(run, b"\\"))
     if kind == "Observation":
-        if _EXCLUDED in blob:
-            return None
-        starts = [match.start() for match in _code_to_keep().finditer(blob)]
+        spots.extend(_find_all(run, _EXCLUDED))
+        spots.extend(match.start() for match in _code_to_keep().finditer(run))
     else:
-        starts = []
-        for needle in _ENCOUNTER_NEEDLES:
-            at = blob.find(needle)
-            while at != -1:
-                starts.append(at)
-                at = blob.find(needle, at + 1)
-    to_judge: set[int] = set(range(len(raws))).difference(plain)
-    if starts:
-        ends = list(accumulate(len(raw) for raw in lines))
-        to_judge.update(plain[bisect_right(ends, start)] for start in starts)
-    return kind, sorted(to_judge)
+        spots.extend(at for needle in _ENCOUNTER_NEEDLES for at in _find_all(run, needle))
+    marked.update(run.rfind(b"\n", 0, at) + 1 for at in spots)
+    to_judge: list[tuple[int, bytes]] = []
+    index = position = 0  # the index of the line starting at ``position``: one pass over the run in all
+    for begin in sorted(marked):
+        index += run.count(b"\n", position, begin)
+        position = begin
+        to_judge.append((index, run[begin : run.index(b"\n", begin) + 1]))
+    return kind, lines, to_judge
+
+
+def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    """Every offset of ``needle`` in ``data``."""
+    at = data.find(needle)
+    while at != -1:
+        yield at
+        at = data.find(needle, at + 1)

@@ -21,7 +21,7 @@ from cohort.relevance import (
     READ_TYPES,
     SKIP_PREFILTER,
     SKIP_TYPE,
-    batch_to_judge,
+    block_to_judge,
     classify_bytes,
     decide_bytes,
     encounter_may_matter,
@@ -274,27 +274,46 @@ _BATCH_LINES = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(lines=st.lists(_BATCH_LINES, min_size=1, max_size=12), end=st.booleans())
-def test_a_batch_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], end: bool) -> None:
-    """``batch_to_judge`` leaves out only lines ``decide_bytes`` skips by the pre-filter, of the type it says."""
+def test_a_run_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], end: bool) -> None:
+    """``block_to_judge`` leaves out only lines ``decide_bytes`` skips by the pre-filter, of the type it says.
+
+    And it hands back every other line whole, with its index, in order; it counts the run's lines.
+    """
     raws = [raw + b"\n" for raw in lines]
     if not end:
         raws[-1] = raws[-1].rstrip(b"\n")  # a file's last line may lack its newline
-    judged = batch_to_judge(raws)
+    raws = [raw for raw in raws if raw]  # (an empty last line is no line)
+    judged = block_to_judge(b"".join(raws))
     if judged is None:
         return
-    kind, to_judge = judged
+    kind, count, to_judge = judged
+    assert count == len(raws)
+    indices = [index for index, _ in to_judge]
+    assert indices == sorted(set(indices))
+    for index, raw in to_judge:
+        assert raw == raws[index]
     for index, raw in enumerate(raws):
-        if index not in to_judge:
+        if index not in indices:
             assert decide_bytes(raw) == (SKIP_PREFILTER, kind), raw
 
 
-def test_a_batch_of_vitals_is_decided_at_once_and_its_igg_left_to_judge() -> None:
+def test_a_run_of_vitals_is_decided_at_once_and_the_rest_left_to_judge() -> None:
     vitals, igg = _observation("8867-4") + b"\n", _observation("2465-3") + b"\n"
-    assert batch_to_judge([vitals, vitals, igg, vitals]) == ("Observation", [2])
-    assert batch_to_judge([vitals] * 3) == ("Observation", [])
-    assert batch_to_judge([_encounter("AMB") + b"\n", _encounter("EMER") + b"\n"]) == ("Encounter", [1])
-    assert batch_to_judge([vitals, b'{"resourceType":"Claim"}\n', b'{"resourceType":"Claim"}\n']) is None
+    assert block_to_judge(vitals + vitals + igg + vitals) == ("Observation", 4, [(2, igg)])
+    assert block_to_judge(vitals * 3) == ("Observation", 3, [])
+    amb, emer = _encounter("AMB") + b"\n", _encounter("EMER") + b"\n"
+    assert block_to_judge(amb + emer + amb) == ("Encounter", 3, [(1, emer)])
+    claim, blank = b'{"resourceType":"Claim"}\n', b"\n"
+    assert block_to_judge(vitals + claim + blank + vitals) == ("Observation", 4, [(1, claim), (2, blank)])
+    not_compact = b'{"code":{"coding":[{"code":"8867-4"}]},"resourceType":"Observation"}\n'
+    assert block_to_judge(vitals + not_compact) == ("Observation", 2, [(1, not_compact)])
     escaped = _observation("8867-4", note="a\\u0020b") + b"\n"
-    assert batch_to_judge([vitals, escaped]) is None  # a backslash: every line judged alone
+    assert block_to_judge(vitals + escaped + vitals) == ("Observation", 3, [(1, escaped)])
+    withdrawn = _observation("8867-4", status="entered-in-error") + b"\n"
+    assert block_to_judge(withdrawn + vitals) == ("Observation", 2, [(0, withdrawn)])
+    contained = b'{"resourceType":"Observation","contained":[{"resourceType":"Observation"}]}\n'
+    assert block_to_judge(vitals + contained) is None  # a second key in a line of the run's shape: line by line
+    assert block_to_judge(claim + vitals) is None  # not a run of Observations or Encounters
+    assert block_to_judge(vitals + vitals.rstrip(b"\n")) is None  # the file's last line, no newline
