@@ -9,11 +9,12 @@ line) and the kept lines go into the state
 (``cohort.state``), Medications into its formulary. What was read is counted per type
 (``cohort.inventory.Inventory``) and kept with the state, so a resumed run reports the same.
 
-**Evaluating** (``evaluate_stored``): the stored patients are read back one at a time in patient-id order and sent
-to a process pool in chunks of at most ``CHUNK_BYTES`` of resource lines (and ``CHUNK_PATIENTS`` patients), with one
-chunk per process and one more in flight, so memory is bounded by bytes whatever the size of a patient's record (issue
-30: 200 whole Synthea patients a task was 1-2 GB). Each finished chunk's rows are stored at once
-(``RunState.save_rows``): an interrupted run continues from them.
+**Evaluating** (``evaluate_stored``): the stored patients' ids are sent to a process pool in chunks of at most
+``CHUNK_PATIENTS``, with one chunk per process and one more in flight; each process reads its chunk's records from
+the state itself (``cohort.state.RecordReader``), one patient at a time, so a process holds one patient's record
+whatever its size (issue 30: 200 whole Synthea patients a task was 1-2 GB), and no resource bytes go through the
+pool's pipes (the main process once read and pickled them all for the workers, taking a core from them). Each
+finished chunk's rows are stored at once (``RunState.save_rows``): an interrupted run continues from them.
 """
 
 from __future__ import annotations
@@ -40,11 +41,9 @@ from cohort.inventory import Inventory, TypeCount, merge_type_counts
 from cohort.progress import step
 from cohort.reading import Kept, Tally, classify
 from cohort.relevance import READ_TYPES, SKIP_PREFILTER, block_to_judge, decide_bytes
-from cohort.state import RunState, read_medications
+from cohort.state import RecordReader, RunState, read_medications
 from guideline.parameters import Parameters
 
-CHUNK_BYTES = 4 * 1024 * 1024
-"""Resource bytes per chunk sent to a worker process, at most (a single larger patient goes alone)."""
 CHUNK_PATIENTS = 500
 """Patients per chunk, at most (progress and resumption in steps of this size or smaller)."""
 _SPOOL_BATCH = 4 * 1024 * 1024
@@ -288,60 +287,57 @@ def read_file_to_spool(export: Export, item: ExportFile, directory: Path) -> Fil
 
 _WORKER_CONTEXT: Context | None = None
 _MEDICATIONS: dict[str, Mapping[str, Any]] | None = None
+_READER: RecordReader | None = None
 
 
 def init_worker(context: Context) -> None:
     """Give a process the context it evaluates with (the pool's initializer; this process too with one worker)."""
-    global _WORKER_CONTEXT, _MEDICATIONS
-    _WORKER_CONTEXT, _MEDICATIONS = context, None
+    global _WORKER_CONTEXT, _MEDICATIONS, _READER
+    if _READER is not None and _READER.pid == os.getpid():  # an earlier run's, here (one worker)
+        _READER.close()
+    _WORKER_CONTEXT, _MEDICATIONS, _READER = context, None, None  # a forked parent's is dropped, never used
 
 
-def evaluate_chunk(chunk: Sequence[tuple[str, list[bytes]]]) -> list[_Pair]:
-    """Evaluate a chunk of patients with the worker's context (``cohort.evaluation.evaluate_patient``).
+def evaluate_chunk(chunk: Sequence[str]) -> list[_Pair]:
+    """Evaluate a chunk of patients (their ids, in id order) with the process's context (``evaluate_patient``).
 
-    The formulary (Medications) is read from the state file on the first chunk: the pool is started before the
-    export is read (so its processes are small forks), when the formulary is not known yet.
+    Their records are read from the state file by this process (``RecordReader``), one patient at a time. The
+    formulary (Medications) is read on the first chunk: the pool is started before the export is read (so its
+    processes are small forks), when neither is known yet.
     """
-    global _MEDICATIONS
+    global _MEDICATIONS, _READER
     assert _WORKER_CONTEXT is not None
     as_of, parameters, tz, state_path, compare, display_system = _WORKER_CONTEXT
     if _MEDICATIONS is None:
         _MEDICATIONS = read_medications(state_path)
-    return [
-        evaluate_patient(
-            patient,
-            raws,
-            as_of=as_of,
-            parameters=parameters,
-            tz=tz,
-            medications=_MEDICATIONS,
-            compare=compare,
-            display_system=display_system,
-        )
-        for patient, raws in chunk
-    ]
+    if _READER is None:
+        _READER = RecordReader(state_path)
+    wanted = set(chunk)
+    return (
+        [
+            evaluate_patient(
+                patient,
+                raws,
+                as_of=as_of,
+                parameters=parameters,
+                tz=tz,
+                medications=_MEDICATIONS,
+                compare=compare,
+                display_system=display_system,
+            )
+            for patient, raws in _READER.records_between(chunk[0], chunk[-1])
+            if patient in wanted
+        ]
+        if chunk
+        else []
+    )
 
 
-def chunks(
-    patients: Iterator[tuple[str, list[bytes]]], max_bytes: int | None = None, max_patients: int | None = None
-) -> Iterator[list[tuple[str, list[bytes]]]]:
-    """Group patients into chunks of at most ``max_bytes`` of lines and ``max_patients`` (a larger patient alone).
-
-    Defaults: ``CHUNK_BYTES`` and ``CHUNK_PATIENTS``.
-    """
-    max_bytes = max_bytes or CHUNK_BYTES
-    max_patients = max_patients or CHUNK_PATIENTS
-    chunk: list[tuple[str, list[bytes]]] = []
-    size = 0
-    for item in patients:
-        weight = sum(len(raw) for raw in item[1])
-        if chunk and (size + weight > max_bytes or len(chunk) >= max_patients):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
-        size += weight
-    if chunk:
-        yield chunk
+def chunks(patients: Sequence[str], max_patients: int | None = None) -> Iterator[list[str]]:
+    """Cut patient ids (in id order) into chunks of at most ``max_patients`` (default ``CHUNK_PATIENTS``)."""
+    size = max_patients or CHUNK_PATIENTS
+    for start in range(0, len(patients), size):
+        yield list(patients[start : start + size])
 
 
 def evaluate_stored(state: RunState, pool: Executor | None, workers: int, progress: TextIO | None) -> None:
@@ -356,7 +352,7 @@ def evaluate_stored(state: RunState, pool: Executor | None, workers: int, progre
         progress.write(f"resuming: {len(done)} of {total} patients already evaluated\n")
     with step(progress, "evaluating", total, "patients") as meter:
         meter.advance(len(done))
-        patients = state.records(done)
+        patients = state.patient_ids(done)
         if pool is None:
             for chunk in chunks(patients):
                 pairs = evaluate_chunk(chunk)
@@ -372,7 +368,7 @@ def evaluate_stored(state: RunState, pool: Executor | None, workers: int, progre
                 meter.advance(len(pairs))
 
         for chunk in chunks(patients):
-            if len(pending) > workers:  # bounded: one chunk per process and one waiting, never the export
+            if len(pending) > workers:  # one chunk per process and one waiting: rows stored as chunks end
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 collect(finished)
             pending.add(pool.submit(evaluate_chunk, chunk))

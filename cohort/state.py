@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import os
 import sqlite3
 import types
 import typing
@@ -109,6 +110,47 @@ def read_medications(path: Path) -> dict[str, Mapping[str, Any]]:
         db.close()
 
 
+class RecordReader:
+    """A worker process's read-only view of the state file ``path``: the records of a range of patients.
+
+    Each evaluating process opens its own (``cohort.local_engine.evaluate_chunk``): resource bytes never go through
+    the pool's pipes, and the main process does not spend a core reading and pickling them for the workers.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.pid = os.getpid()
+        """The process that opened it (a connection is not used across a fork)."""
+
+    def records_between(self, first: str, last: str) -> Iterator[tuple[str, list[bytes]]]:
+        """Yield each stored patient with an id from ``first`` to ``last`` (inclusive) and their resources' bytes.
+
+        In patient-id order, one patient at a time (a cursor, never the range's whole records).
+        """
+        rows = self._db.execute(
+            "SELECT patient, body FROM resource WHERE patient BETWEEN ? AND ? ORDER BY patient", (first, last)
+        )
+        return _grouped(rows, set())
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+
+def _grouped(rows: Iterable[tuple[str, bytes]], skip: set[str]) -> Iterator[tuple[str, list[bytes]]]:
+    """``(patient, body)`` rows in patient order, as ``(patient, bodies)`` per patient not in ``skip``."""
+    current: str | None = None
+    bodies: list[bytes] = []
+    for patient, body in rows:  # one row at a time: a patient's lines, never the whole table
+        if patient != current:
+            if current is not None and current not in skip:
+                yield current, bodies
+            current, bodies = patient, []
+        bodies.append(body)
+    if current is not None and current not in skip:
+        yield current, bodies
+
+
 class RunState:
     """The state file of one output directory (see the module docstring); one run uses it at a time.
 
@@ -176,17 +218,12 @@ class RunState:
 
     def records(self, skip: set[str]) -> Iterator[tuple[str, list[bytes]]]:
         """Yield each stored patient not in ``skip`` with the bytes of their resources, in patient-id order."""
-        cursor = self._db.execute("SELECT patient, body FROM resource ORDER BY patient")
-        current: str | None = None
-        bodies: list[bytes] = []
-        for patient, body in cursor:  # one row at a time: a patient's lines, never the whole table
-            if patient != current:
-                if current is not None and current not in skip:
-                    yield current, bodies
-                current, bodies = patient, []
-            bodies.append(body)
-        if current is not None and current not in skip:
-            yield current, bodies
+        return _grouped(self._db.execute("SELECT patient, body FROM resource ORDER BY patient"), skip)
+
+    def patient_ids(self, skip: set[str]) -> list[str]:
+        """The ids of the stored patients not in ``skip``, in order (read from the patient index alone)."""
+        rows = self._db.execute("SELECT DISTINCT patient FROM resource ORDER BY patient")
+        return [patient for (patient,) in rows if patient not in skip]
 
     def record_of(self, patient: str) -> list[bytes]:
         """The stored resources of one patient (their bytes): the record the run evaluated them on."""

@@ -56,10 +56,10 @@ def test_a_row_survives_the_state_field_by_field() -> None:
     assert row_from_json({**older, "a_field_of_a_later_version": 1}) == replace(row, interpretations=(), display="")
 
 
-def test_chunks_are_bounded_by_bytes_and_patients() -> None:
-    patients = [(f"p{n}", [b"x" * size]) for n, size in enumerate([5, 5, 5, 20, 1, 1, 1, 1])]
-    sizes = [[len(raw) for _, raws in chunk for raw in raws] for chunk in chunks(iter(patients), 10, 3)]
-    assert sizes == [[5, 5], [5], [20], [1, 1, 1], [1]]
+def test_chunks_are_bounded_by_patients_and_keep_their_order() -> None:
+    ids = [f"p{n}" for n in range(7)]
+    assert list(chunks(ids, 3)) == [["p0", "p1", "p2"], ["p3", "p4", "p5"], ["p6"]]
+    assert list(chunks([], 3)) == []
 
 
 def _igg(patient: str, rid: str, value: float, day: str) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path: Path, monkeypat
     def counting(chunk: Any) -> Any:
         if interrupt[0] and len(evaluated) >= 50:
             raise KeyboardInterrupt  # Ctrl-C in the middle of the run
-        evaluated.extend(patient for patient, _ in chunk)
+        evaluated.extend(chunk)
         return real(chunk)
 
     monkeypatch.setattr(local_engine, "CHUNK_PATIENTS", 10)
@@ -155,7 +155,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path: Path, monkeypat
     assert _decisions(resumed.rows) == _decisions(whole.rows)
     evaluated.clear()
     monkeypatch.setattr(
-        local_engine, "evaluate_chunk", lambda chunk: evaluated.extend(p for p, _ in chunk) or real(chunk)
+        local_engine, "evaluate_chunk", lambda chunk: evaluated.extend(chunk) or real(chunk)
     )
     assert len(run(export, out).rows) == 120 and len(evaluated) == 120  # a completed run is not resumed: a new one
     evaluated.clear()
