@@ -200,19 +200,19 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
         skips: dict[tuple[str, str], int] = {}  # (reason, type) -> lines: counted here, the hot path of a run
         for run in line_blocks(handle, max_line_bytes=export.max_line_bytes):
             if run is None:
-                batch: list[tuple[int, bytes | None]] = [(number + 1, None)]
+                batch: list[tuple[int, bytes | None, bool]] = [(number + 1, None, False)]
                 number += 1
             elif (judged := block_to_judge(run)) is not None:  # Observations (Encounters): most dropped unlooked-at
                 run_type, count, to_judge = judged
                 skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + count - len(to_judge)
-                batch = [(number + 1 + index, raw) for index, raw in to_judge]
+                batch = [(number + 1 + index, raw, kept) for index, raw, kept in to_judge]
                 number += count
             else:
                 lines = lines_of(run)
-                batch = list(enumerate(lines, start=number + 1))
+                batch = [(number + 1 + index, raw, False) for index, raw in enumerate(lines)]
                 number += len(lines)
-            for line_number, raw in batch:
-                if raw is not None:
+            for line_number, raw, kept in batch:
+                if raw is not None and not kept:
                     reason, skipped_type = decide_bytes(raw)
                     if reason is not None:
                         skips[reason, skipped_type] = skips.get((reason, skipped_type), 0) + 1

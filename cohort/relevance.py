@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 import numpy
 
@@ -194,19 +195,20 @@ _RUN_TYPES = {b"O": "Observation", b"E": "Encounter"}
 _RUN_PREFIXES = {letter: _COMPACT + name.encode("ascii") + b'"' for letter, name in _RUN_TYPES.items()}
 
 
-def block_to_judge(run: bytes) -> tuple[str, int, list[tuple[int, bytes]]] | None:
+def block_to_judge(run: bytes) -> tuple[str, int, list[tuple[int, bytes, bool]]] | None:
     r"""For a run of whole lines (``cohort.bulk.line_blocks``) mostly of compact Observations (or Encounters): judge it.
 
-    Returns ``(type, lines, to_judge)``: the run holds ``lines`` lines; ``to_judge`` are ``(0-based index, line)`` of
-    those that must still go through ``decide_bytes``, in order; every other line is one ``decide_bytes`` skips with
-    ``SKIP_PREFILTER`` as that type. ``None`` when the run is not of that shape (judge every line). The same decision
-    as line by line, made with a few searches over the run's bytes (the line ends found with numpy, a vectorised
-    pass) and no parse: a step per line was most of a run's reading time. Decided at once are the lines that start
-    ``{"resourceType":"<type>"`` and hold that key once (``decide_bytes``' fast path; told by counting: the run's
-    keys, less those of the other lines, are as many as these lines) and hold no backslash, no ``entered-in-error``
-    (Observations) and no start of a keeping pattern (``_code_to_keep``, or a quoted ``ENCOUNTER_CLASSES`` code). A
-    match never reaches into the next line (none crosses a ``"``, and every line opens with one), so the run's
-    matches are each line's own.
+    Returns ``(type, lines, to_judge)``: the run holds ``lines`` lines; ``to_judge`` are ``(0-based index, line,
+    kept)`` of those not skipped at once, in order, ``kept`` True when ``decide_bytes`` is known to keep the line (a
+    line of the run's shape where a keeping pattern starts: it need not be judged again), False when it must still
+    go through ``decide_bytes``; every other line is one ``decide_bytes`` skips with ``SKIP_PREFILTER`` as that type.
+    ``None`` when the run is not of that shape (judge every line). The same decision as line by line, made with a
+    few searches over the run's bytes (the line ends found with numpy, a vectorised pass) and no parse: a step per
+    line was most of a run's reading time. Decided at once are the lines that start ``{"resourceType":"<type>"`` and
+    hold that key once (``decide_bytes``' fast path; told by counting: the run's keys, less those of the other lines,
+    are as many as these lines) and hold no backslash, no ``entered-in-error`` (Observations) and no start of a
+    keeping pattern (``_code_to_keep``, or a quoted ``ENCOUNTER_CLASSES`` code). A match never reaches into the next
+    line (none crosses a ``"``, and every line opens with one), so the run's matches are each line's own.
     """
     if not run.endswith(b"\n"):
         return None
@@ -221,16 +223,24 @@ def block_to_judge(run: bytes) -> tuple[str, int, list[tuple[int, bytes]]] | Non
     if run.count(_TYPE_KEY) - other_keys != len(starts) - len(marked):
         return None  # a line of the run's shape holds a second key (a contained resource): judge every line
     kind = _RUN_TYPES[letter]
-    spots: list[int] = list(_find_all(run, b"\\"))
+    escapes = list(_find_all(run, b"\\"))
+    if escapes:  # a backslash: decide_bytes looks at the line alone
+        marked.update(_lines_of_spots(ends, escapes))
     if kind == "Observation":
-        spots.extend(_find_all(run, _EXCLUDED))
-        spots.extend(match.start() for match in _code_to_keep().finditer(run))
+        spots = [*_find_all(run, _EXCLUDED), *(match.start() for match in _code_to_keep().finditer(run))]
     else:
-        spots.extend(at for needle in _ENCOUNTER_NEEDLES for at in _find_all(run, needle))
-    if spots:
-        marked.update(numpy.searchsorted(ends, spots).tolist())  # the line a spot is in: the first end after it
-    to_judge = [(index, run[starts[index] : int(ends[index]) + 1]) for index in sorted(marked)]
-    return kind, len(starts), to_judge
+        spots = [at for needle in _ENCOUNTER_NEEDLES for at in _find_all(run, needle)]
+    kept = _lines_of_spots(ends, spots) - marked if spots else set()  # of the run's shape: decide_bytes keeps them
+    return (
+        kind,
+        len(starts),
+        [(index, run[starts[index] : int(ends[index]) + 1], index in kept) for index in sorted(marked | kept)],
+    )
+
+
+def _lines_of_spots(ends: numpy.ndarray[Any, Any], spots: list[int]) -> set[int]:
+    """The indices of the lines holding the offsets ``spots`` (a line's index: the first line end after the offset)."""
+    return set(numpy.searchsorted(ends, spots).tolist())
 
 
 def _find_all(data: bytes, needle: bytes) -> Iterator[int]:

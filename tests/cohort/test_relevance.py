@@ -290,10 +290,12 @@ def test_a_run_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], 
         return
     kind, count, to_judge = judged
     assert count == len(raws)
-    indices = [index for index, _ in to_judge]
+    indices = [index for index, _, _ in to_judge]
     assert indices == sorted(set(indices))
-    for index, raw in to_judge:
+    for index, raw, kept in to_judge:
         assert raw == raws[index]
+        if kept:
+            assert decide_bytes(raw) == (None, ""), raw  # known kept: not judged again
     for index, raw in enumerate(raws):
         if index not in indices:
             assert decide_bytes(raw) == (SKIP_PREFILTER, kind), raw
@@ -301,18 +303,18 @@ def test_a_run_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], 
 
 def test_a_run_of_vitals_is_decided_at_once_and_the_rest_left_to_judge() -> None:
     vitals, igg = _observation("8867-4") + b"\n", _observation("2465-3") + b"\n"
-    assert block_to_judge(vitals + vitals + igg + vitals) == ("Observation", 4, [(2, igg)])
+    assert block_to_judge(vitals + vitals + igg + vitals) == ("Observation", 4, [(2, igg, True)])
     assert block_to_judge(vitals * 3) == ("Observation", 3, [])
     amb, emer = _encounter("AMB") + b"\n", _encounter("EMER") + b"\n"
-    assert block_to_judge(amb + emer + amb) == ("Encounter", 3, [(1, emer)])
+    assert block_to_judge(amb + emer + amb) == ("Encounter", 3, [(1, emer, True)])
     claim, blank = b'{"resourceType":"Claim"}\n', b"\n"
-    assert block_to_judge(vitals + claim + blank + vitals) == ("Observation", 4, [(1, claim), (2, blank)])
+    assert block_to_judge(vitals + claim + blank + vitals) == ("Observation", 4, [(1, claim, False), (2, blank, False)])
     not_compact = b'{"code":{"coding":[{"code":"8867-4"}]},"resourceType":"Observation"}\n'
-    assert block_to_judge(vitals + not_compact) == ("Observation", 2, [(1, not_compact)])
+    assert block_to_judge(vitals + not_compact) == ("Observation", 2, [(1, not_compact, False)])
     escaped = _observation("8867-4", note="a\\u0020b") + b"\n"
-    assert block_to_judge(vitals + escaped + vitals) == ("Observation", 3, [(1, escaped)])
+    assert block_to_judge(vitals + escaped + vitals) == ("Observation", 3, [(1, escaped, False)])
     withdrawn = _observation("8867-4", status="entered-in-error") + b"\n"
-    assert block_to_judge(withdrawn + vitals) == ("Observation", 2, [(0, withdrawn)])
+    assert block_to_judge(withdrawn + vitals) == ("Observation", 2, [(0, withdrawn, True)])
     contained = b'{"resourceType":"Observation","contained":[{"resourceType":"Observation"}]}\n'
     assert block_to_judge(vitals + contained) is None  # a second key in a line of the run's shape: line by line
     assert block_to_judge(claim + vitals) is None  # not a run of Observations or Encounters
