@@ -12,18 +12,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnreachableError, StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a migration is run or checked, not with this module: the command line's offline
+# commands (the worklist, evaluate, explain) import the settings, which import this package, and never migrate.
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x51D16A7  # any constant unique to this application's advisory locks
@@ -110,6 +112,8 @@ class Database:
             with self._migration_lock(), self.engine.begin() as connection:
                 if not self.is_sqlite:
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                from alembic import command
+
                 config = self._alembic_config()
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -136,6 +140,9 @@ class Database:
             DatabaseUnreachableError: no connection could be made.
             StorageError: not migrated (names the command that fixes it).
         """
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         if self._head is None:
             self._head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
         head = self._head
@@ -154,6 +161,8 @@ class Database:
         self.engine.dispose()
 
     def _alembic_config(self) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
