@@ -23,7 +23,6 @@ import gzip
 import multiprocessing
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass
@@ -47,7 +46,9 @@ from guideline.parameters import Parameters
 CHUNK_PATIENTS = 500
 """Patients per chunk, at most (progress and resumption in steps of this size or smaller)."""
 _SPOOL_BATCH = 4 * 1024 * 1024
-"""Bytes of kept lines a reading worker writes to its scratch file at a time."""
+"""Bytes of kept lines a reading worker writes to the state at a time (one write transaction)."""
+_BUSY_SECONDS = 120.0
+"""How long a reading worker waits for the state's write lock (held a few milliseconds a batch by the other)."""
 
 _Pair = tuple[WorklistRow, WorklistRow | None]
 Context = tuple[date, Parameters, ZoneInfo, Path, Parameters | None, str | None]
@@ -89,8 +90,8 @@ def load_export(
 ) -> LoadReport:
     """Read the export into ``state`` (replacing its resources, or merging them with ``delta``); report what was read.
 
-    With a ``pool``, its processes read the files in parallel (one file a task, kept lines spooled to a scratch file
-    next to the state and loaded by this process as each file ends); else this process reads them.
+    With a ``pool``, its processes read the files in parallel (one file a task, kept lines written straight into the
+    state's ``incoming`` table, ``read_file_to_state``); else this process reads them.
 
     Raises:
         FileNotFoundError: the export holds no NDJSON file (and has no manifest).
@@ -111,14 +112,11 @@ def load_export(
             for item in read:
                 results.append(read_file(export, item, loader, meter.advance))
         else:
-            spool = state.path.parent
             largest_first = sorted(read, key=lambda item: item.path.stat().st_size, reverse=True)  # no long tail
-            futures = [pool.submit(read_file_to_spool, export, item, spool) for item in largest_first]
-            for future in as_completed(futures):  # loaded as each file ends, so spool files never pile up
+            futures = [pool.submit(read_file_to_state, export, item, state.path) for item in largest_first]
+            for future in as_completed(futures):
                 result = future.result()
-                assert result.spool is not None
-                loader.copy_from(result.spool)
-                result.spool.unlink()
+                loader.lines += result.stored
                 results.append(result)
                 meter.advance(result.size)
     tally = Tally()
@@ -169,7 +167,7 @@ def load_export(
 
 @dataclass
 class FileResult:
-    """What reading one file found (``read_file``); ``spool``: where its kept lines wait, when read in a worker."""
+    """What reading one file found (``read_file``); ``stored``: the kept lines a worker wrote into the state."""
 
     name: str
     size: int
@@ -178,7 +176,7 @@ class FileResult:
     medications: list[tuple[str, bytes]]
     without_patient: int = 0
     other_server: int = 0
-    spool: Path | None = None
+    stored: int = 0
 
 
 def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) -> FileResult:
@@ -238,21 +236,20 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
     return result
 
 
-class _Spool:
-    """Kept lines written to a scratch SQLite file in batches (a reading worker's ``sink``).
+class _StateWriter:
+    """Kept lines written straight into the state's ``incoming`` table by a reading worker (its ``sink``).
 
-    The main process copies the file's table into the state with one ``INSERT ... SELECT`` (``Loader.copy_from``):
-    no Python work per line there, so it does not take the readers' cores.
+    In batches of ``_SPOOL_BATCH`` bytes, one short write transaction each (SQLite in WAL mode: the other reader
+    waits its turn, ``_BUSY_SECONDS`` at most). Before, each worker wrote a scratch file that the main process then
+    copied into the state: every kept byte written twice, and the copy took a core from the readers.
     """
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE incoming (patient TEXT NOT NULL, type TEXT NOT NULL, rid TEXT NOT NULL, "
-                         "body BLOB NOT NULL)")  # fmt: skip
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS)
+        self._db.execute("PRAGMA synchronous=NORMAL")  # as the state's own connection: WAL, synced at checkpoints
         self._batch: list[tuple[str, str, str, bytes]] = []
         self._bytes = 0
+        self.lines = 0
 
     def add(self, kept: Kept) -> None:
         self._batch.append((kept.patient, kept.resource_type, kept.rid, kept.raw))
@@ -262,9 +259,10 @@ class _Spool:
 
     def flush(self) -> None:
         if self._batch:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")  # the write lock now, waiting for the other reader if need be
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)", self._batch)
             self._db.execute("COMMIT")
+            self.lines += len(self._batch)
             self._batch, self._bytes = [], 0
 
     def close(self) -> None:
@@ -272,16 +270,14 @@ class _Spool:
         self._db.close()
 
 
-def read_file_to_spool(export: Export, item: ExportFile, directory: Path) -> FileResult:
-    """``read_file`` in a worker process: kept lines go to a scratch SQLite file in ``directory`` (in the result)."""
-    handle, name = tempfile.mkstemp(dir=directory, prefix=".spool-", suffix=".sqlite3")
-    os.close(handle)
-    spool = _Spool(Path(name))
+def read_file_to_state(export: Export, item: ExportFile, state_path: Path) -> FileResult:
+    """``read_file`` in a worker process: kept lines go straight into the state's ``incoming`` table."""
+    writer = _StateWriter(state_path)
     try:
-        result = read_file(export, item, spool)
+        result = read_file(export, item, writer)
     finally:
-        spool.close()
-    result.spool = Path(name)
+        writer.close()
+    result.stored = writer.lines
     return result
 
 

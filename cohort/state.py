@@ -201,7 +201,10 @@ class RunState:
     # -- the load ---------------------------------------------------------------------------------------------------
 
     def begin_load(self) -> Loader:
-        """Start loading an export's kept lines into ``incoming`` (emptied first); ``Loader.apply`` applies them."""
+        """Start loading an export's kept lines into ``incoming`` (emptied first); ``Loader.apply`` applies them.
+
+        Reading workers may write into ``incoming`` from their own connections meanwhile (``cohort.local_engine``).
+        """
         self._db.executescript(
             """
             DROP TABLE IF EXISTS incoming;
@@ -312,18 +315,6 @@ class Loader:
         self.lines += 1
         if self._bytes >= self._BATCH_BYTES:
             self._flush()
-
-    def copy_from(self, path: Path) -> None:
-        """Add the kept lines of a reading worker's scratch SQLite file (its ``incoming`` table), in one statement."""
-        self._flush()
-        self._db.execute("ATTACH DATABASE ? AS spool", (str(path),))
-        try:
-            self._db.execute("BEGIN")
-            added = self._db.execute("INSERT INTO main.incoming SELECT * FROM spool.incoming").rowcount
-            self._db.execute("COMMIT")
-        finally:
-            self._db.execute("DETACH DATABASE spool")
-        self.lines += max(added, 0)
 
     def add_medication(self, rid: str, raw: bytes) -> None:
         """Queue one Medication (the formulary) by id."""
