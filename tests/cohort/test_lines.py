@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.bulk import BadLine, Line, block_lines, read_lines, split_lines, too_long
+from cohort.bulk import BadLine, Line, block_lines, line_blocks, read_lines, split_lines, too_long
 
 CAP = 10
 
@@ -112,3 +112,20 @@ def test_block_reading_gives_the_lines_of_line_reading(seed: int) -> None:
     expected = list(split_lines(io.BytesIO(data), max_line_bytes=CAP))
     for block in (1, 2, 3, 7, 10, 11, 64, 1 << 20):
         assert list(block_lines(io.BytesIO(data), max_line_bytes=CAP, block_bytes=block)) == expected, block
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_of_lines_hold_whole_lines_within_the_limit(seed: int) -> None:
+    """``line_blocks``: every run is whole lines (each ending in its newline, but the file's last), none too long."""
+    rng = random.Random(seed)
+    pieces = [b"a" * rng.choice([0, 1, 5, 9, 10, 11, 12, 30]) + rng.choice([b"\n", b"\r\n", b""]) for _ in range(30)]
+    data = b"".join(pieces)
+    for block in (1, 2, 3, 7, 10, 11, 64, 1 << 20):
+        runs = list(line_blocks(io.BytesIO(data), max_line_bytes=CAP, block_bytes=block))
+        for index, run in enumerate(runs):
+            if run is None:
+                continue
+            lines = run.split(b"\n")
+            assert all(len(line) <= CAP for line in lines), (block, run)
+            if index < len(runs) - 1:
+                assert run.endswith(b"\n"), (block, run)  # only the file's last line may lack its newline
