@@ -1,12 +1,12 @@
 """The local engine: read the export into the run state, then evaluate every stored patient on all cores.
 
-**Reading** (``load_export``): each file the export lists (``cohort.export.Export.inputs``) is streamed line by
-line (``.ndjson.gz`` decompressed as it is read); a file whose type the rules never read is not opened at all;
-every other line is classified by ``cohort.reading.classify`` (skipped unparsed when its bytes show the rules cannot
-use it; the file is read in runs of whole lines (``cohort.bulk.line_blocks``, a megabyte at a time) and a run of
-Observations or Encounters is judged at once by ``cohort.relevance.block_to_judge``, the same decision as line by
-line) and the kept lines go into the state
-(``cohort.state``), Medications into its formulary. What was read is counted per type
+**Reading** (``load_export``): each file the export lists (``cohort.export.Export.inputs``) is streamed
+(``.ndjson.gz`` decompressed as it is read); a file whose type the rules never read is not opened at all. A file is
+read in runs of whole lines, 256 KiB at a time (``cohort.bulk.line_blocks``): a run of compact Observations or
+Encounters is judged at once (``cohort.relevance.block_to_judge``, the same decision as line by line), every other
+line is classified by ``cohort.reading.classify`` (skipped unparsed when its bytes show the rules cannot use it).
+With several processes, each reads whole files and writes its kept lines straight into the run state
+(``cohort.state``); Medications go to its formulary. What was read is counted per type
 (``cohort.inventory.Inventory``) and kept with the state, so a resumed run reports the same.
 
 **Evaluating** (``evaluate_stored``): the stored patients' ids are sent to a process pool in chunks of at most
