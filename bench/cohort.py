@@ -1,17 +1,20 @@
 """Population-worklist speed and memory against a floor measured in the same run (issue 30).
 
 ``.venv/bin/python -m bench.cohort [--sizes 10000,100000] [--workers 2] [--profile realistic] [--gzip]
-[--data DIR]``: for each size, writes a synthetic cohort (``cds-service synth-cohort --profile``; kept in ``--data``
-and reused when already there), measures the **floor** on it, then runs ``cds-service cohort --fresh`` once per
-worker count. Every step runs in its own process; the resident memory of that process and its children is sampled
-every 250 ms. Prints a table and writes ``bench/results/cohort.json``. Run it under ``flock /tmp/bench.lock`` on a
-shared machine.
+[--data DIR] [--baseline CHECKOUT]``: for each size, writes a synthetic cohort (``cds-service synth-cohort
+--profile``; kept in ``--data`` and reused when already there), measures the **floor** on it, then runs
+``cds-service cohort --fresh`` once per worker count. Every step runs in its own process; the resident memory of
+that process and its children is sampled every 250 ms. Prints a table and writes ``bench/results/cohort.json``. Run
+it under ``flock /tmp/bench.lock`` on a shared machine.
 
 * **Floor** (``floor``): the least any reader of these files must do, in one process: read every line of the files
   the run reads (the files of the types the rules read, decompressed as they are read) and ``orjson.loads`` only the
   lines the rules need (the lines the run parses: a first, untimed pass marks them). The run's time over the floor's
   is ``floor_ratio``.
 * **Throughput**: patients per second of the whole run (reading, grouping, evaluating, writing).
+* **Before and after** (``--baseline CHECKOUT``, e.g. a ``git worktree`` of an earlier commit): right after each
+  run, the same ``cds-service cohort`` of that checkout on the same export, with the same Python; its time, rate,
+  ratio to the same floor and peak memory go in the run's ``baseline`` (and the commit it was at).
 * **Memory**: ``peak_rss_mb`` is the largest sum of the resident set sizes of the process tree (pages a forked worker
   shares with its parent are counted in both); ``peak_pss_mb`` the largest sum of proportional set sizes (a shared
   page counted once, split among its sharers: the memory the run really holds).
@@ -80,11 +83,11 @@ def _sample(process: subprocess.Popen[bytes], peaks: list[int], stop: threading.
         return
 
 
-def _run(command: list[str]) -> tuple[float, int, int, str]:
-    """Run a command; return its wall seconds, peak RSS and PSS of its process tree (bytes), and its stdout."""
+def _run(command: list[str], cwd: Path = ROOT) -> tuple[float, int, int, str]:
+    """Run a command in ``cwd``; return its wall seconds, peak RSS and PSS of its process tree (bytes), its stdout."""
     peaks, stop = [0, 0], threading.Event()
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd)
     sampler = threading.Thread(target=_sample, args=(process, peaks, stop), daemon=True)
     sampler.start()
     out, _ = process.communicate()
@@ -107,6 +110,25 @@ def _export(data: Path, size: int, profile: str, gzip: bool, cli: list[str]) -> 
     return export, seconds
 
 
+def _baseline(
+    checkout: Path, command: list[str], workers: int, size: int, floor_seconds: float, out_dir: Path
+) -> dict[str, object]:
+    """Run the same ``cds-service cohort`` with ``checkout``'s code (same Python, same export); its measurements."""
+    revision = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    other = [*command[:-1], str(out_dir.with_name(out_dir.name + "-baseline"))]  # its own --out
+    seconds, rss, pss, _ = _run([*other, "--workers", str(workers), "--fresh"], cwd=checkout)
+    return {
+        "commit": revision,
+        "seconds": round(seconds, 2),
+        "patients_per_second": round(size / seconds, 1),
+        "floor_ratio": round(seconds / floor_seconds, 2),
+        "peak_rss_mb": round(rss / 2**20, 1),
+        "peak_pss_mb": round(pss / 2**20, 1),
+    }
+
+
 def main() -> int:
     """Run the measurements; print and save them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -116,6 +138,7 @@ def main() -> int:
     parser.add_argument("--gzip", action="store_true", help="synthetic exports as .ndjson.gz")
     parser.add_argument("--data", type=Path, default=Path("/tmp/cohort-bench"), help="where exports are kept")
     parser.add_argument("--merge", action="store_true", help="keep the saved runs of other cohorts in cohort.json")
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier commit, run on the same exports")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: measure the floor of one export
     args = parser.parse_args()
     if args.floor is not None:
@@ -154,6 +177,8 @@ def main() -> int:
                 "peak_pss_mb": round(pss / 2**20, 1),
                 "synth_seconds": None if synth_seconds is None else round(synth_seconds, 1),
             }
+            if args.baseline is not None:
+                row["baseline"] = _baseline(args.baseline, command, workers, size, measured["seconds"], out_dir)
             results.append(row)
             print(
                 f"{size:>7} patients, {workers} worker(s): {row['seconds']:>7} s, {row['patients_per_second']:>7}/s, "

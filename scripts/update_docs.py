@@ -168,14 +168,15 @@ def cohort_speed() -> str:
     """Return the worklist's speed table of ``docs/cohort.md`` (``bench/results/cohort.json``, ``bench.cohort``).
 
     One line per run: the cohort (patients, profile, export size on disk), the worker processes, the time and
-    throughput of the whole run, the floor measured in the same run and the run's time over it, and the peak
-    memory of the process tree (RSS summed over the processes; PSS, shared pages counted once).
+    throughput of the whole run, the floor measured in the same run and the run's time over it, the peak memory of
+    the process tree (RSS summed over the processes; PSS, shared pages counted once), and, when the run was measured
+    with ``--baseline``, the earlier commit's time and ratio on the same export right after it.
     """
     report = json.loads((RESULTS / "cohort.json").read_text(encoding="utf-8"))
     lines = [
         "| patients | profile | export on disk | workers | seconds | patients/s | floor | run / floor "
-        "| peak RSS (sum) | peak PSS (sum) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS (sum) | peak PSS (sum) | before (same run) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in sorted(report["runs"], key=lambda r: (r["patients"], r.get("profile", ""), r["workers"])):
         size = run.get("export_bytes")
@@ -191,9 +192,20 @@ def cohort_speed() -> str:
             f"{ratio:.2f}x" if ratio is not None else "",
             f"{run['peak_rss_mb']:.0f} MB",
             f"{pss:.0f} MB" if pss is not None else "",
+            _baseline_cell(run.get("baseline")),
         ]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
+
+
+def _baseline_cell(baseline: dict[str, Any] | None) -> str:
+    """``bench.cohort --baseline``'s measurement of an earlier commit: ``20.1 s, 5.90x, 380 MB (84134d3)``."""
+    if not baseline:
+        return ""
+    return (
+        f"{_ms(baseline['seconds'])} s, {baseline['floor_ratio']:.2f}x, {baseline['peak_rss_mb']:.0f} MB "
+        f"(`{baseline['commit']}`)"
+    )
 
 
 ONE_CALL_FIXTURE = GOLDEN / "sid-igrt-order-select" / "pop2-window-igg-below-4-start"
