@@ -24,7 +24,8 @@ import pytest
 import cohort.local_engine as local_engine
 from cohort.evaluation import WorklistRow
 from cohort.local_engine import chunks
-from cohort.state import STATE_FILE, row_from_json, row_to_json
+from cohort.reading import Kept
+from cohort.state import STATE_FILE, RecordReader, RunState, row_from_json, row_to_json
 from cohort.synth import templates_by_patient, write_synthetic_cohort
 from tests.cohort.test_cohort import AS_OF, fixture_resources, run, write_export
 
@@ -78,6 +79,25 @@ def _manifest(directory: Path, **sections: list[tuple[str, str]]) -> None:
     body = {"transactionTime": "2026-11-20T00:00:00Z", "request": "https://ehr.example/fhir/$export"}
     body.update({name: [{"type": t, "url": u} for t, u in items] for name, items in sections.items()})
     (directory / "manifest.json").write_bytes(orjson.dumps(body))
+
+
+def test_a_worker_reads_the_records_of_its_range_of_patients(tmp_path: Path) -> None:
+    """``RecordReader.records_between``: each patient from first to last (inclusive), in order, with all their lines."""
+    state = RunState(tmp_path / STATE_FILE)
+    loader = state.begin_load()
+    for patient, rid in [("p3", "a"), ("p1", "b"), ("p2", "c"), ("p1", "d"), ("p4", "e"), ("p2", "f")]:
+        loader.add(Kept(patient, "Observation", rid, rid.encode()))
+    loader.apply(delta=False)
+    assert state.patient_ids({"p2"}) == ["p1", "p3", "p4"]  # what the run sends to the workers: the ones not done
+    reader = RecordReader(state.path)
+    try:
+        got = [(patient, sorted(bodies)) for patient, bodies in reader.records_between("p2", "p3")]
+        assert got == [("p2", [b"c", b"f"]), ("p3", [b"a"])]
+        assert [patient for patient, _ in reader.records_between("p0", "p9")] == ["p1", "p2", "p3", "p4"]
+        assert list(reader.records_between("p5", "p9")) == []
+    finally:
+        reader.close()
+        state.close()
 
 
 def test_a_delta_export_is_merged_and_every_patient_evaluated_on_the_whole_record(tmp_path: Path) -> None:
@@ -154,9 +174,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path: Path, monkeypat
     whole = run(export, tmp_path / "whole")
     assert _decisions(resumed.rows) == _decisions(whole.rows)
     evaluated.clear()
-    monkeypatch.setattr(
-        local_engine, "evaluate_chunk", lambda chunk: evaluated.extend(chunk) or real(chunk)
-    )
+    monkeypatch.setattr(local_engine, "evaluate_chunk", lambda chunk: evaluated.extend(chunk) or real(chunk))
     assert len(run(export, out).rows) == 120 and len(evaluated) == 120  # a completed run is not resumed: a new one
     evaluated.clear()
     assert len(run(export, out, fresh=True).rows) == 120 and len(evaluated) == 120
