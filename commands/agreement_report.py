@@ -13,12 +13,14 @@ import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
 from cds_service.audit.agreement import VERDICTS, AgreementReport, Windows, agreement
-from storage import AuditStore
+
+if TYPE_CHECKING:
+    from storage import AuditStore  # the caller's store; importing it here would load SQLAlchemy with the CLI
 
 FORMATS = ("html", "csv", "json")
 _COLOURS = {"agreed": "#1e8449", "disagreed": "#c0392b", "unknown": "#aab7b8", "no-expectation": "#5dade2"}

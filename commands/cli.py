@@ -28,36 +28,27 @@ import textwrap
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cds_service.audit.agreement import Windows
 from cds_service.cards.i18n import LANGUAGES
-from cds_service.ehr.bulk import BulkExportError, fhir_id, fhir_instant
-from cds_service.http.app import ANNOUNCED_ENV, announce, load_settings
-from cds_service.invocation import invoke
-from cds_service.observability import configure_logging
-from cds_service.settings import Settings, SettingsError
-from cds_service.wire.definitions import SERVICES, find
-from cds_service.wire.errors import CdsServiceError
-from cds_service.wire.requests import parse_hook_request
+from cds_service.settings import SettingsError
+from cds_service.settings.loading import load_settings
 from cohort.bulk import DEFAULT_MAX_LINE_BYTES
-from cohort.display import KEY_FILE, load_or_create_key
-from cohort.evaluation import changed_patients
-from cohort.export import ExportError, open_export
-from cohort.outputs import OutputOptions
-from cohort.run import run_cohort
 from cohort.state import STATE_FILE, StateError
 from cohort.synth import PROFILES as SYNTH_PROFILES
-from cohort.synth import templates_by_patient, write_synthetic_cohort
-from commands.agreement_report import FORMATS, agreement_report
-from commands.bulk_fetch import DOWNLOAD_FOLDER, fetch_export
-from commands.explain import explain
+from commands.agreement_report import FORMATS
+from commands.bulk_fetch import DOWNLOAD_FOLDER
 from commands.fhir_validation import R4B_NOTE
-from commands.upload import DEFAULT_FIXTURES, FixtureUploadError, fixture_transaction, upload_fixtures
-from commands.validate import validate_request
-from commands.worklist_pages import write_evidence_pages
-from guideline.sources import GUIDELINE_VERSION
-from storage import AuditStore, Database, ReportRow, StorageError
+from commands.upload import DEFAULT_FIXTURES, FixtureUploadError
+from storage import StorageError
+
+if TYPE_CHECKING:
+    from cds_service.settings import Settings
+    from cohort.outputs import OutputOptions
+    from storage import Database, ReportRow
+
+# What a command needs beyond the parser is imported when that command runs (the web application, the audit
+# database, the FHIR validator, the evidence pages ...): ``cds-service cohort`` starts in about half the time.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args.request, service_id=args.service)
         if args.command == "explain":
+            from commands.explain import explain
+
             return explain(
                 args.request, html=args.html, as_of=args.as_of, service_id=args.service, language=args.language
             )
@@ -294,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             print("database is at the newest revision")
             return 0
         if args.command == "agreement-report":
+            from cds_service.audit.agreement import Windows
+            from commands.agreement_report import agreement_report
+            from storage import AuditStore
+
             text = agreement_report(
                 AuditStore(_database()),
                 since=args.since,
@@ -329,6 +326,12 @@ def _cohort(
     delta: bool = False,
     fresh: bool = False,
 ) -> int:
+    from cohort.evaluation import changed_patients
+    from cohort.export import ExportError, open_export
+    from cohort.run import run_cohort
+    from commands.worklist_pages import write_evidence_pages
+    from guideline.sources import GUIDELINE_VERSION
+
     settings = load_settings({"AUTH": "off"})  # the service's settings: same parameters, time zone
     day = as_of or settings.today()
     try:
@@ -426,6 +429,9 @@ def _output_options(
     By ``--display-identifier``, else a pseudonym keyed by ``CDS_AUDIT_HMAC_KEY`` or, without it, by a random key kept
     in ``out_dir``.
     """
+    from cohort.display import KEY_FILE, load_or_create_key
+    from cohort.outputs import OutputOptions
+
     if settings.audit_hmac_key is not None:
         key, source = settings.audit_hmac_key, "CDS_AUDIT_HMAC_KEY"
     else:
@@ -459,6 +465,9 @@ def _check_cohort_input(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 def _fetch(base: str, out_dir: Path, download_dir: Path | None, group: str | None, since: str | None) -> Path | int:
     """Fetch the export (``commands.bulk_fetch``); return its directory, or the exit code (1 failed, 130 cancelled)."""
+    from cds_service.ehr.bulk import BulkExportError
+    from commands.bulk_fetch import fetch_export
+
     # Each fetch into its own folder: a later --since fetch into the same OUT never mixes with an earlier export.
     directory = download_dir or out_dir / DOWNLOAD_FOLDER / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
@@ -475,6 +484,8 @@ def _fetch(base: str, out_dir: Path, download_dir: Path | None, group: str | Non
 
 
 def _fhir_id(text: str) -> str:
+    from cds_service.ehr.bulk import fhir_id
+
     try:
         return fhir_id(text)
     except ValueError as error:
@@ -482,6 +493,8 @@ def _fhir_id(text: str) -> str:
 
 
 def _fhir_instant(text: str) -> str:
+    from cds_service.ehr.bulk import fhir_instant
+
     try:
         return fhir_instant(text)
     except ValueError as error:
@@ -491,6 +504,9 @@ def _fhir_instant(text: str) -> str:
 def _synth_cohort(
     count: int, out_dir: Path, as_of: date | None, seed: int, profile: str = "basic", gzip: bool = False
 ) -> int:
+    from cohort.synth import templates_by_patient, write_synthetic_cohort
+    from commands.upload import fixture_transaction
+
     day = as_of or load_settings({"AUTH": "off"}).today()
     bundle, _ = fixture_transaction(DEFAULT_FIXTURES, today=day)
     templates, shared = templates_by_patient([entry["resource"] for entry in bundle["entry"]])
@@ -502,10 +518,15 @@ def _synth_cohort(
 
 
 def _database() -> Database:
+    from storage import Database
+
     return Database(load_settings({"AUTH": "off"}).audit.database_url)
 
 
 def _serve(host: str, port: int, workers: int | None) -> int:
+    from cds_service.http.app import ANNOUNCED_ENV, announce
+    from cds_service.observability import configure_logging
+
     # Validate the settings, say what is unusual about them, and migrate once, before gunicorn forks its workers.
     configure_logging()
     announce(load_settings())
@@ -534,6 +555,11 @@ def _serve(host: str, port: int, workers: int | None) -> int:
 def _evaluate(
     path: Path, *, as_of: date | None, service_id: str | None, output: str = "json", language: str | None = None
 ) -> int:
+    from cds_service.invocation import invoke
+    from cds_service.wire.definitions import SERVICES, find
+    from cds_service.wire.errors import CdsServiceError
+    from cds_service.wire.requests import parse_hook_request
+
     settings = load_settings({"AUTH": "off"})
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
@@ -560,6 +586,8 @@ def _evaluate(
 
 
 def _validate(path: Path, *, service_id: str | None) -> int:
+    from commands.validate import validate_request
+
     settings = load_settings({"AUTH": "off"})
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
@@ -613,6 +641,8 @@ def _write(text: str) -> int:
 
 
 def _report(since: date | None, *, as_json: bool) -> int:
+    from storage import AuditStore
+
     database = _database()
     database.require_current()
     start = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
@@ -659,6 +689,8 @@ def _row_json(row: ReportRow) -> dict[str, object]:
 
 
 def _load_fixtures(base_url: str, fixtures: Path, token: str | None, today: date | None = None) -> int:
+    from commands.upload import upload_fixtures
+
     summary = upload_fixtures(base_url, fixtures, token=token, today=today)
     print(f"uploaded {summary.resources} resources for {len(summary.patients)} patients to {base_url}")
     for patient_id, cases in sorted(summary.patients.items()):

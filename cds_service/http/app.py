@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from flask import Config, Flask, Response, g, request
+from flask import Flask, Response, g, request
 
 from cds_service.cards.i18n import LANGUAGES, translator
 from cds_service.http import hooks, operations, smart_launch
@@ -20,7 +20,8 @@ from cds_service.http.json_provider import OrjsonProvider
 from cds_service.http.operation_outcome import register_error_handlers
 from cds_service.http.runtime import build_runtime, runtime_of
 from cds_service.observability import HOOK_INSTANCE, REQUEST_ID, REQUEST_SECONDS, configure_logging, request_id_from
-from cds_service.settings import DEFAULTS, Settings
+from cds_service.settings import Settings
+from cds_service.settings.loading import load_config, load_settings
 from cds_service.wire.openapi import openapi_document
 from fhir_mappers import code_table
 
@@ -28,28 +29,6 @@ __all__ = ["create_app", "load_config", "load_settings", "runtime_of"]
 
 logger = logging.getLogger(__name__)
 request_logger = logging.getLogger("cds_service.requests")
-
-
-def load_config(test_config: Mapping[str, Any] | None = None) -> Config:
-    """Return the configuration: defaults, then ``CDS_*`` environment variables, then ``test_config``.
-
-    Defaults are ``cds_service.settings.DEFAULTS``.
-    """
-    config = Config(".")
-    config.from_mapping({**DEFAULTS, "GUIDELINE": {}})
-    config.from_prefixed_env("CDS")
-    if test_config is not None:
-        config.update(test_config)
-    return config
-
-
-def load_settings(test_config: Mapping[str, Any] | None = None) -> Settings:
-    """Validate the configuration without building an app (the CLI's offline commands).
-
-    Raises:
-        SettingsError: an invalid setting.
-    """
-    return Settings.from_config(load_config(test_config))
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -2,7 +2,7 @@
 
 Two ways in, one model: ``Settings.from_environment()`` (pydantic-settings reads the environment) and
 ``Settings.from_config(config)`` (a Flask config: the defaults, ``CDS_*`` variables and a test's overrides, as
-``cds_service.http.app.load_config`` builds it). Both refuse a bad value or an unsafe combination with
+``cds_service.settings.loading.load_config`` builds it). Both refuse a bad value or an unsafe combination with
 ``SettingsError``, one line per problem naming the variable.
 """
 
