@@ -31,6 +31,9 @@ class MappingContext:
     _resolved: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Reference string -> ``"Type/id"``, for this context's lifetime (one call): every resource names its
     subject, mostly the same one."""
+    medications_read: dict[bytes, tuple[Any, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """A medication concept (its JSON, orjson) -> what ``fhir_mappers.medication.medication_read`` made of it, for
+    this context's lifetime (one call): a long history repeats the same few products in every administration."""
 
     def ref(self, reference: Any) -> str | None:
         """Return ``"Type/id"`` of a Reference, resolving ``urn:uuid`` through the fullUrl map."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import orjson
+
 from fhir_mappers.codes import Match
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
@@ -40,6 +42,8 @@ _SOURCES: Mapping[str, Literal["administration", "order", "statement"]] = {
     "MedicationStatement": "statement",
 }
 _IMMUNOMODULATION = "dx-ig-immunomodulation-indication"
+_MEMO_LIMIT = 4096
+"""Distinct medication concepts one ``MappingContext`` remembers (``medication_read``) before it starts over."""
 ROUTES = {"igrt-scig": IgrtRoute.SCIG, "igrt-ivig": IgrtRoute.IVIG, "igrt": IgrtRoute.UNKNOWN}
 _GIVEN = {
     "MedicationAdministration": frozenset({"completed", "in-progress", "stopped"}),
@@ -66,10 +70,34 @@ def medication_match(resource: Mapping[str, Any], ctx: MappingContext) -> Match 
     "immunoglobulin", "immunglobulin"). A specific immunoglobulin (ATC J06BB, or a name such as "hepatitis B" or
     "Rho(D)" beside the generic name) or antithymocyte globulin is not IgRT: ``None``.
     """
-    # One pass (this runs for every Medication* resource): the most relevant concept, the first match on a tie.
+    return medication_read(resource, ctx)[0]
+
+
+def medication_read(resource: Mapping[str, Any], ctx: MappingContext) -> tuple[Match | None, str]:
+    """Return ``(medication_match, name)`` of a Medication* resource; ``name`` is its concept's ``concept_text``.
+
+    Read once per distinct medication concept and call (``MappingContext.medications_read``): this runs for every
+    Medication* resource, and a history of hundreds of administrations names the same few products.
+    """
+    concept = ctx.medication_code(resource)
+    try:
+        key = orjson.dumps(concept)
+    except TypeError:  # not JSON data (never from a parsed request): read without the memo
+        return _concept_match(concept, ctx), concept_text(concept)
+    memo = ctx.medications_read
+    read = memo.get(key)
+    if read is None:
+        if len(memo) >= _MEMO_LIMIT:  # a context reused for many patients (a worklist) stays bounded
+            memo.clear()
+        read = memo[key] = (_concept_match(concept, ctx), concept_text(concept))
+    return read
+
+
+def _concept_match(concept: Any, ctx: MappingContext) -> Match | None:
+    # One pass: the most relevant concept, the first match on a tie.
     found: Match | None = None
     found_rank = len(_RELEVANT)
-    for match in ctx.codes.matches(ctx.medication_code(resource), by_name=True):
+    for match in ctx.codes.matches(concept, by_name=True):
         if match.concept == _NOT_IGRT:
             return None
         rank = _RANK.get(match.concept, found_rank)
@@ -110,21 +138,24 @@ def _route_in(concept: Any, ctx: MappingContext) -> IgrtRoute:
 
 
 def map_medication(
-    resource: Mapping[str, Any], ctx: MappingContext, ref: str, *, match: Match | None = None
+    resource: Mapping[str, Any],
+    ctx: MappingContext,
+    ref: str,
+    *,
+    read: tuple[Match | None, str] | None = None,
 ) -> list[MedicationPart]:
     """Map one Medication* resource; irrelevant medications and draft orders give ``[]``.
 
-    ``match``: the resource's ``medication_match`` when the caller already has it (else it is looked up).
+    ``read``: the resource's ``medication_read`` when the caller already has it (else it is looked up).
 
     Raises:
         MappingError: a relevant medication with an unusable status or no date.
     """
     kind = str(resource.get("resourceType"))
-    match = match or medication_match(resource, ctx)
+    match, name = read or medication_read(resource, ctx)
     status = resource.get("status")
     if match is None or status == "draft":
         return []
-    name = concept_text(ctx.medication_code(resource))
     if match.concept == "bsab-not-b-cell":
         reason = msg("{name}: not directed at B-cell or plasma-cell antigens (not population 2)", name=name)
         return [DataIssue(ref=ref, reason=reason)]

@@ -20,10 +20,10 @@ from typing import Any, TypeGuard
 from fhir_mappers.bundle import read_value
 from fhir_mappers.context import MappingContext
 from fhir_mappers.elements import as_list, codings, concept_text
-from fhir_mappers.medication import igrt_route, medication_match
+from fhir_mappers.medication import igrt_route, medication_match, medication_read
 from fhir_mappers.references import reference_key, resource_key
 from guideline.concepts import IgrtRoute
-from guideline.ordered_dose import DoseRegimen, DoseUnit, OrderedDose, PeriodUnit, interval_of
+from guideline.ordered_dose import DOSE_REGIMEN_FIELDS, DoseRegimen, DoseUnit, OrderedDose, PeriodUnit, interval_of
 from guideline.products import find_product, stated_concentration
 from guideline.text import Message, msg
 
@@ -74,9 +74,9 @@ def immunoglobulin_orders(
         ref = resource_key(resource)
         if wanted is not None and ref not in wanted:
             continue
-        match = medication_match(resource, ctx)
+        match, name = medication_read(resource, ctx)
         if match is not None and match.concept.startswith("igrt"):
-            order = ImmunoglobulinOrder(ref, concept_text(ctx.medication_code(resource)), match.matched)
+            order = ImmunoglobulinOrder(ref, name, match.matched)
             found.append(replace(order, dose=ordered_dose(resource, ctx, order, conditions=conditions)))
     return tuple(found)
 
@@ -130,12 +130,10 @@ def ordered_dose(
     if not read:
         texts = [d["text"].strip() for d in dosages if isinstance(d.get("text"), str) and d["text"].strip()]
         if texts:
-            return base.model_copy(
-                update={"problem": msg("the dose is only free text ('{text}'), not a coded dose", text=texts[0])}
-            )
+            return replace(base, problem=msg("the dose is only free text ('{text}'), not a coded dose", text=texts[0]))
         return base
     maintenance, loading = read[-1], tuple(read[:-1])
-    updates: dict[str, Any] = {name: getattr(maintenance, name) for name in DoseRegimen.model_fields}
+    updates: dict[str, Any] = {name: getattr(maintenance, name) for name in DOSE_REGIMEN_FIELDS}
     updates["loading"] = loading
     concurrent = maintenance.sequence is not None and any(s.sequence == maintenance.sequence for s in loading)
     if concurrent and updates["problem"] is None:
@@ -143,7 +141,7 @@ def ordered_dose(
             "several dosage steps share sequence {sequence} (given together): they are not added up",
             sequence=maintenance.sequence,
         )
-    return base.model_copy(update=updates)
+    return replace(base, **updates)
 
 
 def _step(dosage: Mapping[str, Any], step: int | None) -> DoseRegimen:

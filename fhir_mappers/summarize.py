@@ -15,7 +15,7 @@ from fhir_mappers.elements import coded_value
 from fhir_mappers.encounter import ADMISSION_CLASSES, map_encounter
 from fhir_mappers.errors import MappingError
 from fhir_mappers.immunization import map_immunization
-from fhir_mappers.medication import map_medication, medication_match
+from fhir_mappers.medication import map_medication, medication_read
 from fhir_mappers.observation import map_observation
 from fhir_mappers.patient import Demographics, map_deceased, map_patient
 from fhir_mappers.procedure import map_procedure
@@ -76,9 +76,10 @@ def summarize(
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or (kind != "Patient" and kind not in MAPPERS):
             continue  # another type, or not a resource at all (a resourceType that is not a string)
-        match = None
+        read = match = None
         if kind in _MEDICATION_KINDS:
-            match = medication_match(resource, ctx)
+            read = medication_read(resource, ctx)
+            match = read[0]
             if match is None:
                 continue  # e.g. paracetamol: nothing the guideline reads, so nothing to report even if excluded
         ref = resource_key(resource)
@@ -96,8 +97,8 @@ def summarize(
                 demographics = Demographics(None, None, deceased=map_deceased(resource))
                 demographics = map_patient(resource, ctx)
                 continue
-            if match is not None:
-                result = map_medication(resource, ctx, ref, match=match)
+            if read is not None:
+                result = map_medication(resource, ctx, ref, read=read)
             else:
                 result = MAPPERS[kind](resource, ctx, ref)
         except MappingError as error:

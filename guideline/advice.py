@@ -21,6 +21,8 @@ with it. Which advice goes with which decision (issue "clinical fidelity 4" §2,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from guideline import sources
 from guideline.concepts import AdviceKind, AdviceRule, Recommendation, RuleId
 from guideline.dose import order_dose_advice, order_purpose, trough_advice
@@ -114,7 +116,7 @@ def m_component_advice(facts: Facts) -> Advice | None:
     """
     status = facts.m_component
     assert facts.immunoparesis is not None
-    immunoparesis = facts.immunoparesis.model_copy(update={"required": False})
+    immunoparesis = replace(facts.immunoparesis, required=False)
     if status.igg_type:
         estimate = facts.igg_latest
         typing = status.typing

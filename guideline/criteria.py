@@ -8,7 +8,7 @@ criteria are in ``guideline.igg_criteria``, the evidence builders in ``guideline
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from typing import Any
 
 from guideline.concepts import DiagnosisKind, Population, Recommendation, RuleId
 from guideline.evidence import THERAPY_LABELS, diagnosis_evidence, t0_evidence
@@ -278,6 +278,6 @@ def insufficient_data(
     )
 
 
-def default_dates(facts: Facts, **extra: date | bool | None) -> KeyDates:
-    """Return T0 and the window end, plus any ``extra`` dates."""
+def default_dates(facts: Facts, **extra: Any) -> KeyDates:
+    """Return T0 and the window end, plus any ``extra`` ``KeyDates`` fields (dates, ``follow_up_overdue``)."""
     return KeyDates(t0=facts.index.t0 if facts.index else None, window_end=facts.window_end, **extra)

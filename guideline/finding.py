@@ -1,11 +1,14 @@
 """The guideline's output: the decision (``Finding``) and the cards beside it (``Advice``), with their criteria.
 
 Each carries its own words: ``summary`` (the card's one line, set by the rule that issued it), ``criteria`` and
-``notes``; ``source`` is the guideline section it rests on. All models are frozen; collections are tuples.
+``notes``; ``source`` is the guideline section it rests on. All are frozen; collections are tuples. ``Advice`` is a
+pydantic model (its ``values`` take ``int`` as ``float``, but a copy keeps what it is given); the others are
+dataclasses (see ``guideline.record.FrozenModel``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -15,10 +18,12 @@ from guideline.sources import SourceRef
 from guideline.text import Message
 
 
-class Evidence(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
     """One piece of data a criterion used: value and unit, date, and the resource it came from.
 
     ``decimals``: the decimals the value was reported with, when known (a lab result's "3.0").
+    A frozen dataclass (a card holds a dozen; see ``guideline.record.FrozenModel``).
     """
 
     text: Message
@@ -29,8 +34,14 @@ class Evidence(FrozenModel):
     unit: str | None = None
     on: date | None = None
 
+    def __post_init__(self) -> None:
+        """Hold ``value`` as a ``float``: an ``int`` is converted, as the pydantic model did (``3`` is ``3.0``)."""
+        if type(self.value) is int:
+            object.__setattr__(self, "value", float(self.value))
 
-class Criterion(FrozenModel):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Criterion:
     """A criterion the rule evaluated: what it says, whether it held, and the data it rested on.
 
     ``held`` is ``None`` when the data could not decide it (e.g. a lab bound such as "< 8 g/L" against 6 g/L).
@@ -38,6 +49,7 @@ class Criterion(FrozenModel):
     (e.g. the confirming second IgG inside the CAR-T/bsAb window).
     ``immunoparesis_in_place_of_igg`` is ``True`` when an IgG criterion held on documented general immunoparesis
     instead of an IgG value (M-component; Opsummering, Kriterier for opstart).
+    A frozen dataclass (a card holds a dozen; see ``guideline.record.FrozenModel``).
     """
 
     id: str
@@ -46,6 +58,13 @@ class Criterion(FrozenModel):
     required: bool = True
     evidence: tuple[Evidence, ...] = ()
     immunoparesis_in_place_of_igg: bool = False
+
+    def __post_init__(self) -> None:
+        """Hold ``evidence`` as a tuple and the flags as ``bool``, whatever iterable or 0/1 was given (as pydantic)."""
+        if type(self.evidence) is not tuple:
+            object.__setattr__(self, "evidence", tuple(self.evidence))
+        if self.held is not None and type(self.held) is not bool:
+            object.__setattr__(self, "held", bool(self.held))
 
     @classmethod
     def met(cls, criterion_id: str, description: Message, *evidence: Evidence) -> Criterion:
@@ -73,10 +92,11 @@ class Criterion(FrozenModel):
 
         ``update`` replaces other fields too (``id``, ``required``, ``evidence``, ...).
         """
-        return self.model_copy(update={"description": description, "held": held, **update})
+        return replace(self, description=description, held=held, **update)
 
 
-class KeyDates(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyDates:
     """Dates a clinician acts on. ``stop_due`` is the latest date IgRT should be stopped or a stop attempted."""
 
     t0: date | None = None
@@ -93,7 +113,8 @@ class KeyDates(FrozenModel):
     """``next_follow_up`` lies before the evaluation date: that follow-up is overdue (no IgG measured for it)."""
 
 
-class Overrule(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrule:
     """A stop or pause the rules proposed, and the safety check that overruled it (``guideline.safety``).
 
     Attributes:
@@ -108,7 +129,8 @@ class Overrule(FrozenModel):
     reason: Message
 
 
-class Finding(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """The guideline decision for one patient on one date.
 
     Attributes:
@@ -141,6 +163,10 @@ class Finding(FrozenModel):
     order_lab_tests: bool = False
     overruled: Overrule | None = None
 
+    def __post_init__(self) -> None:
+        """Hold the collections as tuples, whatever iterable was given (as the pydantic model did)."""
+        _tuples(self, ("criteria", "notes", "interpretations", "data_issues"))
+
     @property
     def rests_on_immunoparesis(self) -> bool:
         """Whether a held criterion used documented immunoparesis in place of low IgG (M-component)."""
@@ -170,3 +196,11 @@ class Advice(FrozenModel):
     interpretations: tuple[str, ...] = ()
     values: tuple[tuple[str, float | str | None], ...] = ()
     lab_orders: tuple[Analyte, ...] = ()
+
+
+def _tuples(value: object, names: tuple[str, ...]) -> None:
+    """Make each attribute of ``names`` (a frozen dataclass's) a tuple if it is another iterable."""
+    for name in names:
+        items = getattr(value, name)
+        if type(items) is not tuple:
+            object.__setattr__(value, name, tuple(items))

@@ -8,6 +8,7 @@ twice at least 3 weeks apart, at least one sample without active infection).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from guideline.evidence import lab_evidence
 from guideline.facts import Facts
@@ -147,7 +148,7 @@ def persistence(facts: Facts, lab: LabResult, *, required: bool) -> Criterion:
         )
         if facts.immunoparesis_substitutes:
             # Immunoparesis stands in for the whole criterion: say so, not that a second IgG is missing.
-            criterion = criterion.model_copy(update={"description": msg("Persistent low IgG")})
+            criterion = replace(criterion, description=msg("Persistent low IgG"))
         return _m_component_reading(facts, criterion)
     samples = (lab, earlier)
     during = [active_infection(facts.record.infections, s.effective, p) for s in samples]

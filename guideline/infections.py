@@ -124,6 +124,7 @@ def infection_episodes(record: PatientRecord, *, as_of: date, p: Parameters) -> 
     not_counted: list[DataIssue] = []
     not_verified: list[InfectionRecord] = []
     antibiotic_index = _AntibioticIndex(record.antibiotics)
+    admission_index = _AdmissionIndex(record.admissions, p)
     infections = sorted((i for i in record.infections if i.onset <= as_of), key=lambda i: (i.onset, i.ref))
     copies = _copies(infections, p)
     for infection in infections:
@@ -170,7 +171,7 @@ def infection_episodes(record: PatientRecord, *, as_of: date, p: Parameters) -> 
                 verified=_is_verified(infection, p),
                 life_threatening=life_threatening,
                 antibiotics=antibiotics,
-                admissions=_linked_admissions(infection, record.admissions, p),
+                admissions=admission_index.linked(infection),
             )
         )
     return InfectionHistory(tuple(_merge(classified, p)), tuple(not_counted), tuple(not_verified))
@@ -228,18 +229,46 @@ class _AntibioticIndex:
         return tuple(sorted(found.values(), key=lambda a: self._order[id(a)]))
 
 
-def _linked_admissions(
-    infection: InfectionRecord, admissions: tuple[Admission, ...], p: Parameters
-) -> tuple[Admission, ...]:
-    linked = []
-    for admission in admissions:
-        if admission.encounter_class == "EMER" and not p.emergency_encounter_counts_as_admission:
-            continue
-        by_reference = admission.ref in infection.encounter_refs or infection.ref in admission.diagnosis_refs
-        end = admission.end or admission.start
-        if by_reference or admission.start <= infection.onset <= end:
-            linked.append(admission)
-    return tuple(linked)
+class _AdmissionIndex:
+    """The admissions that count (``emergency_encounter_counts_as_admission``), indexed by reference and start date.
+
+    An infection is linked to an admission that names it as a diagnosis, that it names as its encounter, or that
+    was under way on its onset (start to end, or the start day when no end is recorded). Linking each infection
+    then costs dictionary look-ups and a bisection instead of a scan of every admission (issue 32: long histories
+    hold hundreds of each, which made the scan quadratic).
+    """
+
+    def __init__(self, admissions: tuple[Admission, ...], p: Parameters) -> None:
+        self._admissions = admissions
+        counted = [
+            (i, a)
+            for i, a in enumerate(admissions)
+            if a.encounter_class != "EMER" or p.emergency_encounter_counts_as_admission
+        ]
+        self._by_ref: dict[str, list[int]] = defaultdict(list)
+        self._by_diagnosis: dict[str, list[int]] = defaultdict(list)
+        for i, admission in counted:
+            self._by_ref[admission.ref].append(i)
+            for diagnosis in admission.diagnosis_refs:
+                self._by_diagnosis[diagnosis].append(i)
+        self._by_start = sorted(counted, key=lambda item: item[1].start)
+        self._starts = [a.start for _, a in self._by_start]
+        self._longest = max(((a.end or a.start) - a.start for _, a in counted), default=timedelta(0))
+
+    def linked(self, infection: InfectionRecord) -> tuple[Admission, ...]:
+        """The admissions linked to ``infection`` (by reference, or under way on its onset), in the record's order."""
+        found: set[int] = set(self._by_diagnosis.get(infection.ref, ()))
+        for encounter in infection.encounter_refs:
+            found.update(self._by_ref.get(encounter, ()))
+        onset = infection.onset
+        earliest = onset - self._longest  # no admission starting before this lasts until the onset
+        at = bisect_right(self._starts, onset)
+        while at and self._starts[at - 1] >= earliest:
+            at -= 1
+            i, admission = self._by_start[at]
+            if onset <= (admission.end or admission.start):
+                found.add(i)
+        return tuple(self._admissions[i] for i in sorted(found))
 
 
 def _merge(classified: list[_Classified], p: Parameters) -> list[InfectionEpisode]:

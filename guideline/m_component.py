@@ -14,7 +14,7 @@ insufficient data (type the M-component, measure IgA and IgM), never not-indicat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from guideline.concepts import Analyte
@@ -159,17 +159,16 @@ def estimate_polyclonal(total: LabResult, m_protein: LabResult) -> LabResult:
     below_limit = m_protein.comparator in ("<", "<=")
     m_value = 0.0 if below_limit else m_protein.value_g_per_l
     value = round(max(total.value_g_per_l - m_value, 0.0), 2)
-    return total.model_copy(
-        update={
-            "value_g_per_l": value,
-            "decimals": None,
-            "estimate": PolyclonalEstimate(
-                total_g_per_l=total.value_g_per_l,
-                m_protein_g_per_l=m_value,
-                m_protein_ref=m_protein.ref,
-                m_protein_on=m_protein.effective,
-            ),
-        }
+    return replace(
+        total,
+        value_g_per_l=value,
+        decimals=None,
+        estimate=PolyclonalEstimate(
+            total_g_per_l=total.value_g_per_l,
+            m_protein_g_per_l=m_value,
+            m_protein_ref=m_protein.ref,
+            m_protein_on=m_protein.effective,
+        ),
     )
 
 

@@ -10,9 +10,8 @@ from it) and each earlier step in ``loading``, each reported with its own total,
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from guideline.concepts import IgrtRoute
 from guideline.text import Message
@@ -25,7 +24,8 @@ PeriodUnit = Literal["h", "d", "wk", "mo"]
 _DAYS_PER_UNIT = {"h": 1 / 24, "d": 1.0, "wk": 7.0}
 
 
-class DoseRegimen(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoseRegimen:
     """One dosage step of an order: a dose per administration and how often it is given.
 
     Attributes:
@@ -38,9 +38,9 @@ class DoseRegimen(BaseModel):
         count: the number of administrations when the step is bounded (``timing.repeat.count``, or
             ``boundsDuration`` divided by the interval, whichever is smaller); ``None`` for an open-ended step.
         problem: which part of the step could not be read, when one could not.
-    """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A frozen dataclass, copied with ``dataclasses.replace`` (see ``guideline.record.FrozenModel``).
+    """
 
     sequence: int | None = None
     dose_value: float | None = None
@@ -52,6 +52,10 @@ class DoseRegimen(BaseModel):
     interval_months: float | None = None
     count: int | None = None
     problem: Message | None = None
+
+    def __post_init__(self) -> None:
+        """Hold the amounts as ``float``: an ``int`` given is converted, as the pydantic model did."""
+        _floats(self, ("dose_value", "period", "interval_days", "interval_months"))
 
     @property
     def has_dose(self) -> bool:
@@ -74,6 +78,14 @@ class DoseRegimen(BaseModel):
         return self.count * self.interval_days
 
 
+def _floats(value: object, names: tuple[str, ...]) -> None:
+    """Set each ``int`` attribute of ``names`` (a frozen dataclass's) to its ``float``."""
+    for name in names:
+        number = getattr(value, name)
+        if type(number) is int:
+            object.__setattr__(value, name, float(number))
+
+
 def interval_of(frequency: int, period: float, unit: PeriodUnit) -> tuple[float | None, float | None]:
     """Return ``(interval_days, interval_months)`` of ``frequency`` administrations per ``period`` ``unit``.
 
@@ -84,6 +96,7 @@ def interval_of(frequency: int, period: float, unit: PeriodUnit) -> tuple[float 
     return round(period * _DAYS_PER_UNIT[unit] / frequency, 4), None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderedDose(DoseRegimen):
     """The dose of a draft immunoglobulin order, as far as the order states it.
 
@@ -112,12 +125,21 @@ class OrderedDose(DoseRegimen):
     reason_indication: str | None = None
     reason_refs: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Hold the amounts as ``float``: an ``int`` given is converted, as the pydantic model did."""
+        DoseRegimen.__post_init__(self)  # explicitly: a slotted dataclass has no zero-argument super()
+        _floats(self, ("concentration_mg_per_ml",))
+
     @property
     def maintenance(self) -> DoseRegimen:
         """The maintenance regimen as a ``DoseRegimen`` (its fields without the order's identity)."""
-        return DoseRegimen(**{name: getattr(self, name) for name in DoseRegimen.model_fields})
+        return DoseRegimen(**{name: getattr(self, name) for name in DOSE_REGIMEN_FIELDS})
 
     @property
     def regimens(self) -> tuple[DoseRegimen, ...]:
         """Every dosage step in order: the loading steps, then the maintenance regimen."""
         return (*self.loading, self.maintenance)
+
+
+DOSE_REGIMEN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DoseRegimen))
+"""The names of ``DoseRegimen``'s fields: an ``OrderedDose``'s maintenance regimen is these of its own."""

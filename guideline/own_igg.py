@@ -26,7 +26,7 @@ no stop rule (``replacement_records``), but it confounds IgG like any other dose
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from guideline.concepts import Analyte, DiagnosisKind
@@ -61,7 +61,7 @@ class ConfoundedIgg:
         reason = UpperBoundReason(
             dose_display=dose.display, dose_ref=dose.ref, dose_on=dose.end, own_from=self.own_from
         )
-        return self.lab.model_copy(update={"upper_bound_after": reason})
+        return replace(self.lab, upper_bound_after=reason)
 
 
 def is_immunomodulation(record: IgrtRecord, immunomodulation_reasons: frozenset[str]) -> bool:
@@ -150,8 +150,9 @@ def upper_bounds(confounded: tuple[ConfoundedIgg, ...], *, below_g_per_l: float)
     An IgG below ``below_g_per_l`` (the start threshold, 4 g/L) drawn under or after immunoglobulin proves the own
     IgG is below it too (issue "clinical fidelity 3" §4); one at or above it is left out, as it decides nothing.
     """
-    bounds = (item.as_upper_bound() for item in confounded)
-    return tuple(bound for bound in bounds if bound.is_below(below_g_per_l))
+    # Whether a result is below a threshold does not depend on its marking (``LabResult.is_below`` answers ``True``
+    # alike): only those below are marked, not the hundreds of a long history under immunoglobulin.
+    return tuple(item.as_upper_bound() for item in confounded if item.lab.is_below(below_g_per_l))
 
 
 def own_igg_from(found: tuple[Exposure, ...], *, washout_days: int) -> date | None:

@@ -7,6 +7,7 @@ Units: lab values in g/L, dates as calendar dates in the deployment's time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -28,12 +29,20 @@ Comparator = Literal["<", "<=", ">", ">="]
 
 
 class FrozenModel(BaseModel):
-    """A frozen pydantic model that refuses unknown fields: the base of every guideline model."""
+    """A frozen pydantic model that refuses unknown fields: the base of ``PatientRecord``, ``Finding`` and ``Advice``.
+
+    The records made for the resources of every call (every class of this module but ``PatientRecord``), the
+    criteria, evidence and dates of a finding (``guideline.finding``) and an order's dose (``guideline.ordered_dose``)
+    are frozen dataclasses instead (issue 32: pydantic's validation was a tenth of a call's CPU, and buys nothing for
+    values the mappers and rules build from already checked data): keyword-only, refusing unknown fields too, with
+    ``float`` fields converting an ``int`` as pydantic did, and copied with ``dataclasses.replace``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PolyclonalEstimate(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolyclonalEstimate:
     """How an IgG value was estimated as polyclonal IgG: total IgG minus the M-protein (COMMIT; addendum table 8-7).
 
     Attributes:
@@ -48,7 +57,8 @@ class PolyclonalEstimate(FrozenModel):
     m_protein_on: date
 
 
-class UpperBoundReason(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpperBoundReason:
     """Why an IgG is only an upper bound of the patient's own IgG: the immunoglobulin dose drawn after.
 
     Attributes:
@@ -62,7 +72,8 @@ class UpperBoundReason(FrozenModel):
     own_from: date
 
 
-class LabResult(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabResult:
     """One immunoglobulin or M-protein result.
 
     Attributes:
@@ -85,6 +96,13 @@ class LabResult(FrozenModel):
     estimate: PolyclonalEstimate | None = None
     upper_bound_after: UpperBoundReason | None = None
     decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        """Hold the values as ``float`` (an ``int`` given is converted, as the pydantic model did)."""
+        if type(self.value_g_per_l) is int:
+            object.__setattr__(self, "value_g_per_l", float(self.value_g_per_l))
+        if type(self.reference_low_g_per_l) is int:
+            object.__setattr__(self, "reference_low_g_per_l", float(self.reference_low_g_per_l))
 
     @property
     def upper_bound(self) -> bool:
@@ -119,7 +137,8 @@ class LabResult(FrozenModel):
         return msg("{value} g/L", value=self.number())
 
 
-class PreliminaryLab(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreliminaryLab:
     """A lab result that is not final yet (``Observation.status`` ``preliminary``): never decides, always named.
 
     A newer preliminary low IgG keeps a confident not-indicated from being issued (``guideline.start.not_indicated``).
@@ -128,7 +147,8 @@ class PreliminaryLab(FrozenModel):
     lab: LabResult
 
 
-class TherapyAdministration(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TherapyAdministration:
     """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code).
 
     ``substance`` is the drug as recorded (for the card); ``substance_key`` the active substance from the code
@@ -143,7 +163,8 @@ class TherapyAdministration(FrozenModel):
     substance_key: str = ""
 
 
-class InfectionRecord(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InfectionRecord:
     """A coded infection (Condition).
 
     Attributes:
@@ -176,7 +197,8 @@ class InfectionRecord(FrozenModel):
     """The Condition's first coding as ``system|code`` (a copy of one infection in another list has the same)."""
 
 
-class Admission(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Admission:
     """An inpatient (IMP) or emergency (EMER) Encounter, with the Conditions it lists as diagnoses."""
 
     ref: str
@@ -186,7 +208,8 @@ class Admission(FrozenModel):
     diagnosis_refs: tuple[str, ...] = ()
 
 
-class AntibioticRecord(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AntibioticRecord:
     """A systemic antibacterial (ATC J01) given, prescribed or taken."""
 
     ref: str
@@ -197,7 +220,8 @@ class AntibioticRecord(FrozenModel):
     """An active MedicationRequest/Statement (ongoing, e.g. prophylaxis), not a single course given."""
 
 
-class IgrtRecord(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IgrtRecord:
     """An immunoglobulin (ATC J06BA) administration, order or statement.
 
     Attributes:
@@ -222,7 +246,8 @@ class IgrtRecord(FrozenModel):
     reason_refs: tuple[str, ...] = ()
 
 
-class Measurement(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measurement:
     """A body weight (kg) or a CD19 B-cell count (unit as reported, compared only within one kind)."""
 
     kind: MeasurementKind
@@ -231,8 +256,14 @@ class Measurement(FrozenModel):
     effective: date
     ref: str
 
+    def __post_init__(self) -> None:
+        """Hold ``value`` as a ``float``: an ``int`` is converted, as the pydantic model did."""
+        if type(self.value) is int:
+            object.__setattr__(self, "value", float(self.value))
 
-class Vaccination(FrozenModel):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vaccination:
     """A completed influenza or pneumococcal vaccination (Immunization)."""
 
     kind: VaccineKind
@@ -241,7 +272,8 @@ class Vaccination(FrozenModel):
     ref: str
 
 
-class MProteinTyping(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MProteinTyping:
     """An immunofixation (M-component typing) result.
 
     ``isotypes`` holds the heavy chains the result names ("IgG", ...); empty when it names none.
@@ -253,7 +285,8 @@ class MProteinTyping(FrozenModel):
     ref: str
 
 
-class Diagnosis(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnosis:
     """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
 
     ref: str
@@ -262,7 +295,8 @@ class Diagnosis(FrozenModel):
     recorded: date | None = None
 
 
-class DataIssue(FrozenModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataIssue:
     """A resource (or prefetch key) the service could not use, and why. Shown on the card."""
 
     ref: str

@@ -14,6 +14,8 @@ modificerede autologe blodceller", SKS DZ948D) without an administration date is
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from guideline import sources
 from guideline.calendar import add_calendar_months
 from guideline.concepts import Recommendation, RuleId
@@ -44,7 +46,7 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
     if facts.as_of >= latest_end:
         return None
     ended = decide(facts)
-    infusion = undated.model_copy(update={"date_certain": True})
+    infusion = replace(undated, date_certain=True)
     therapies = tuple(infusion if t.ref == undated.ref else t for t in facts.given.therapies)
     running = decide(derive(facts.given.model_copy(update={"therapies": therapies}), as_of=facts.as_of, p=facts.p))
     dated = Criterion.unmet(
@@ -62,12 +64,11 @@ def decide_t0_unknown(facts: Facts, decide: Decide) -> Finding | None:
             "inside those 6 months a stop is due 6 months after it (addendum §4.2).",
             recorded=undated.on,
         )
-        return ended.model_copy(
-            update={
-                "criteria": (*ended.criteria, dated.model_copy(update={"required": False})),
-                "notes": (*ended.notes, note),
-                "dates": ended.dates.model_copy(update={"t0": None, "window_end": None}),
-            }
+        return replace(
+            ended,
+            criteria=(*ended.criteria, replace(dated, required=False)),
+            notes=(*ended.notes, note),
+            dates=replace(ended.dates, t0=None, window_end=None),
         )
     readings = (
         Criterion.for_information(

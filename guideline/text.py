@@ -52,6 +52,13 @@ class Decimals:
 
     def __str__(self) -> str:
         """Return the English text, e.g. ``"3.0"``."""
+        # Most values hold no more decimals than shown (a lab's "3.0" g/L with one place): padded with zeros they
+        # are the rounded text already, without the Decimal arithmetic that ``digits`` needs to round.
+        text = repr(float(self.value))
+        whole, point, fraction = text.partition(".")
+        plain = fraction.isdigit() and whole.lstrip("-").isdigit()  # not "1.5e+16": an exponent is no decimals
+        if point and self.places and len(fraction) <= self.places and plain:
+            return f"{whole}.{fraction:0<{self.places}}"
         return f"{self.digits():f}"
 
 

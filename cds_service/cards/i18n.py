@@ -44,6 +44,12 @@ class Translator:
 
     def __call__(self, value: Any) -> str:
         """Return ``value`` (a ``Message``, a parameter value or a tuple of them) as text in this language."""
+        # The two kinds nearly every call renders (a card renders some hundred values), tested by exact type first.
+        kind = type(value)
+        if kind is str:
+            return escape_markdown(value, line_start=False) if self._markdown else value
+        if kind is Message:
+            return self._template(value).format(**{name: self(param) for name, param in value.params})
         if isinstance(value, Message):
             return self._template(value).format(**{name: self(param) for name, param in value.params})
         if isinstance(value, tuple):

@@ -7,6 +7,7 @@ did not meet the start criteria (issue "clinical fidelity 3" §5).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from guideline import sources
@@ -38,20 +39,19 @@ def review_indication(facts: Facts, episode: IgrtEpisode, decided: Finding) -> F
         basis=basis.evidence[0].text if basis.evidence else msg("none recorded"),
     )
     if decided.recommendation != Recommendation.CONTINUE:
-        return decided.model_copy(update={"notes": (*decided.notes, note), "criteria": (*decided.criteria, basis)})
-    return decided.model_copy(
-        update={
-            "rule": RuleId.START_CRITERIA_NOT_MET,
-            "recommendation": Recommendation.INDIVIDUAL_ASSESSMENT,
-            "criteria": (*decided.criteria, basis),
-            "notes": (note, *decided.notes),
-            "source": sources.START_POP1,
-            "summary": msg(
-                "On IgRT since {start} without IgG < 4 g/L before the start: review the indication",
-                start=decided.dates.igrt_start,
-            ),
-            "interpretations": tuple(dict.fromkeys((*decided.interpretations, "igg_recent_max_age_days"))),
-        }
+        return replace(decided, notes=(*decided.notes, note), criteria=(*decided.criteria, basis))
+    return replace(
+        decided,
+        rule=RuleId.START_CRITERIA_NOT_MET,
+        recommendation=Recommendation.INDIVIDUAL_ASSESSMENT,
+        criteria=(*decided.criteria, basis),
+        notes=(note, *decided.notes),
+        source=sources.START_POP1,
+        summary=msg(
+            "On IgRT since {start} without IgG < 4 g/L before the start: review the indication",
+            start=decided.dates.igrt_start,
+        ),
+        interpretations=tuple(dict.fromkeys((*decided.interpretations, "igg_recent_max_age_days"))),
     )
 
 

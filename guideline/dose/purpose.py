@@ -9,9 +9,8 @@ course, is not IgRT: the order hooks show **no card** for it, and ``guideline.ad
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-
-from pydantic import BaseModel, ConfigDict
 
 from guideline.dose.regimen import body_weight, doses_per_course, grams_per_kg, is_course
 from guideline.model import PatientRecord
@@ -26,7 +25,8 @@ more is an immunomodulatory dose, not IgRT: seed 002 gives IVIG 1-2 g/kg for ICA
 0.4-0.8 g/kg per **month** (Dosisjustering) and its loading courses stay below 1 g/kg."""
 
 
-class OrderPurpose(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPurpose:
     """What a draft immunoglobulin order is for.
 
     Attributes:
@@ -34,8 +34,6 @@ class OrderPurpose(BaseModel):
         reason: why, in words, when ``immunomodulation``.
         course_g_per_kg: the largest dose per course among the order's steps (g/kg), when computable.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     immunomodulation: bool
     reason: Message | None = None

@@ -8,6 +8,7 @@ yet verified as bacterial would change it: the card names that data instead (iss
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from guideline import sources
 from guideline.calendar import add_calendar_months
@@ -60,7 +61,7 @@ def not_indicated(facts: Facts) -> Finding:
         rule=RuleId.NOT_INDICATED,
         recommendation=Recommendation.NOT_INDICATED,
         population=facts.primary,
-        criteria=[c.model_copy(update={"required": False}) for c in criteria],
+        criteria=[replace(c, required=False) for c in criteria],
         source=sources.START_POP1,
         summary=msg("IgRT not indicated by Medicinrådet SID criteria (latest IgG {igg})", igg=shown_igg(criteria)),
         notes=(NOT_INDICATED_NOTE, *clinical_notes(facts, start_like=False)),
@@ -113,7 +114,7 @@ def infection_not_verified(facts: Facts, decide: Decide) -> Finding | None:
     if given is None or not (uncounted or unconfirmed):
         return None
     verified = tuple(
-        i.model_copy(update={"kinds": i.kinds | {InfectionKind.BACTERIAL}, "verification": "confirmed"})
+        replace(i, kinds=i.kinds | {InfectionKind.BACTERIAL}, verification="confirmed")
         if i.ref in uncounted or i.ref in unconfirmed
         else i
         for i in given.infections

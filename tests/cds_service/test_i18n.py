@@ -16,6 +16,8 @@ from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import Translations
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cds_service.cards.i18n import Translator, escape_markdown, translator
 from cds_service.cards.options import resolve
@@ -92,6 +94,36 @@ def test_fixed_decimals_keep_the_labs_precision(value: Decimals, english: str, d
     assert translator("en")(text) == f"IgG {english} g/L"
     assert translator("da")(text) == f"IgG {danish} g/L"
     assert translator("da").markdown()(text) == f"IgG {danish} g/L"
+
+
+@given(
+    st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**6), 10**6).map(lambda n: n / 100),
+    st.integers(0, 6),
+)
+def test_fixed_decimals_english_is_the_rounded_decimal(value: float, places: int) -> None:
+    """``str(Decimals)`` pads a value that needs no rounding; the text is always the half-up ``Decimal`` of its repr."""
+    fixed = Decimals(value, places)
+    try:
+        expected = f"{fixed.digits():f}"
+    except ArithmeticError as error:  # too many digits for the Decimal context: both ways refuse alike
+        with pytest.raises(type(error)):
+            str(fixed)
+        return
+    assert str(fixed) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "english"),
+    [
+        (1.5e16, 5, "15000000000000000.00000"),  # repr "1.5e+16": an exponent, not decimals
+        (1.5e-07, 5, "0.00000"),
+        (1.5e-07, 7, "0.0000002"),  # half up
+        (3.0, 1, "3.0"),
+        (2.675, 2, "2.68"),  # the repr's decimals, rounded half up
+    ],
+)
+def test_fixed_decimals_in_exponent_notation(value: float, places: int, english: str) -> None:
+    assert str(Decimals(value, places)) == english
 
 
 def test_fixed_decimals_refuse_negative_places() -> None:

@@ -124,3 +124,23 @@ def test_more_strings_than_values_allow_stop_the_count_early() -> None:
 def test_unbalanced_text_is_measured_and_left_to_the_parser() -> None:
     assert shape_of("[[[}").depth == 1
     assert shape_of("]]]").depth == 0
+
+
+@pytest.mark.parametrize(
+    ("escapes", "tail"),
+    [(3, '"a\\"]"'), (3, '"a\\\\"'), (3, '"a"'), (3_000, '"a\\"]"'), (3_000, '"a"')],
+    ids=["few-then-quote", "few-then-backslash", "few-only", "dense-then-quote", "dense-only"],
+)
+def test_escaped_quotes_and_backslashes_are_found_among_unicode_escapes(escapes: int, tail: str) -> None:
+    """Backslashes are looked at one by one while few (1 in 128 bytes); past that both passes run.
+
+    An escaped quote or backslash after many ``\\u`` escapes, or none at all, is measured as a parse sees it,
+    whether the text holds few escapes (each looked at) or so many that the looking stops early.
+    """
+    text = '{"text": "' + "\\u00e6" * escapes + "x" * 4_000 + '", "more": [' + tail + ', "]"]}'
+    assert reference(json.loads(text)) == (5, 2)
+    assert shape_of(text) == JsonShape(5, 2)
+
+
+def test_a_backslash_at_the_very_end_is_measured_without_error() -> None:
+    assert shape_of('["a", "b"]\\') == JsonShape(3, 1)

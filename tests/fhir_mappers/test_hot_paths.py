@@ -1,7 +1,8 @@
 """Truth tables for the per-resource helpers made cheaper in issue 32 (behaviour must not change).
 
-``medication_match`` picks the most relevant concept in one pass; ``first_date`` reads dotted element names;
-``read_value`` takes any ``Mapping`` as a Bundle entry, not only ``dict``.
+``medication_match`` picks the most relevant concept in one pass, and ``medication_read`` reads each concept once per
+call; ``first_date`` reads dotted element names; ``read_value`` takes any ``Mapping`` as a Bundle entry, not only
+``dict``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fhir_mappers.codes import CodeRow, CodeTable
 from fhir_mappers.context import MappingContext
 from fhir_mappers.dates import first_date
 from fhir_mappers.errors import InvalidElementError
-from fhir_mappers.medication import medication_match
+from fhir_mappers.medication import _MEMO_LIMIT, medication_match, medication_read
 
 TZ = ZoneInfo("Europe/Copenhagen")
 SYSTEM = "urn:test"
@@ -117,3 +118,31 @@ def test_read_value_accepts_any_mapping_entry() -> None:
     result = read_value(bundle)
     assert [r["id"] for r in result.resources] == ["p1", "o1"]
     assert result.full_urls == {"urn:uuid:1": "Patient/p1"}
+
+
+def test_medication_read_remembers_each_concept_once_per_context() -> None:
+    """``medication_read`` gives the match and name of every resource naming a concept, reading the concept once."""
+    ctx = MappingContext(tz=TZ, codes=TABLE)
+    first, second = _administration("ivig"), _administration("ivig")
+    second["medicationCodeableConcept"]["text"] = "Privigen"  # another concept: read on its own
+    assert medication_read(first, ctx) == (medication_match(first, CTX), "ivig")
+    assert medication_read(_administration("ivig"), ctx) == medication_read(first, ctx)
+    assert medication_read(second, ctx) == (medication_match(second, CTX), "Privigen")
+    assert len(ctx.medications_read) == 2
+
+
+def test_medication_read_of_a_concept_that_is_not_json_is_not_remembered() -> None:
+    ctx = MappingContext(tz=TZ, codes=TABLE)
+    resource = _administration("ab")
+    resource["medicationCodeableConcept"]["extension"] = {1, 2}  # a set: not JSON (never from a parsed request)
+    found, name = medication_read(resource, ctx)
+    assert found is not None and found.concept == "antibiotic-systemic" and name == "ab"
+    assert ctx.medications_read == {}
+
+
+def test_medication_read_stays_bounded_for_a_context_reused_across_patients() -> None:
+    ctx = MappingContext(tz=TZ, codes=TABLE)
+    for i in range(_MEMO_LIMIT + 10):
+        statement = {"resourceType": "MedicationStatement", "medicationCodeableConcept": {"text": f"drug {i}"}}
+        medication_read(statement, ctx)
+    assert 0 < len(ctx.medications_read) <= _MEMO_LIMIT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -96,7 +97,7 @@ def test_standard_follow_up_pause_and_stop(
 
 
 def test_undated_active_order_is_insufficient_data() -> None:
-    undated = STANDARD.model_copy(update={"start": None})
+    undated = replace(STANDARD, start=None)
     finding = evaluate(record(diagnoses=(HAEM,), igrt=(undated,)), as_of=d("2026-11-20"))
     assert finding.rule == RuleId.IGRT_START_UNKNOWN
 

@@ -36,7 +36,7 @@ from guideline.dose import (
 )
 from guideline.facts import derive
 from guideline.model import Advice, Diagnosis, Finding, IgrtRecord, KeyDates, Measurement, PatientRecord
-from guideline.ordered_dose import DoseRegimen, DoseUnit, OrderedDose, PeriodUnit, interval_of
+from guideline.ordered_dose import DOSE_REGIMEN_FIELDS, DoseRegimen, DoseUnit, OrderedDose, PeriodUnit, interval_of
 from guideline.parameters import DEFAULT_PARAMETERS
 from guideline.text import msg
 from tests.guideline.records import ADULT, HAEM, car_t, d, dx, igg, infection, ivig, ivig_every, record
@@ -80,7 +80,7 @@ def order(
     concentration: float | None = 100,
     **extra: Any,
 ) -> OrderedDose:
-    fields = {} if maintenance is None else {n: getattr(maintenance, n) for n in DoseRegimen.model_fields}
+    fields = {} if maintenance is None else {n: getattr(maintenance, n) for n in DOSE_REGIMEN_FIELDS}
     return OrderedDose(
         ref="MedicationRequest/draft",
         display=display,

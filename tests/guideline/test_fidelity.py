@@ -5,6 +5,7 @@ One section per item of the issue; every threshold and date boundary is tested o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -76,7 +77,7 @@ def test_washout_is_a_setting() -> None:
 
 def test_a_reason_condition_coded_as_itp_makes_the_dose_immunomodulatory() -> None:
     itp = Diagnosis(ref="Condition/itp", kind=DiagnosisKind.IG_IMMUNOMODULATION_INDICATION, display="ITP")
-    dose = ivig("2026-11-01").model_copy(update={"reason_refs": ("Condition/itp",)})
+    dose = replace(ivig("2026-11-01"), reason_refs=("Condition/itp",))
     rec = record(diagnoses=(HAEM, itp), labs=(igg(9.0, "2026-11-10"),), igrt=(dose,))
     finding = evaluate(rec, as_of=d(AS_OF))
     assert finding.on_igrt is False

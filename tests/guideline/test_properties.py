@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -101,7 +102,7 @@ def patient(draw: st.DrawFn) -> PatientRecord:
 
 def lowered(lab: LabResult, factor: float) -> LabResult:
     value = round(lab.value_g_per_l * factor, 2) if lab.value_g_per_l is not None else None
-    return lab.model_copy(update={"value_g_per_l": value, "reported": f"{value} g/L"})
+    return replace(lab, value_g_per_l=value, reported=f"{value} g/L")
 
 
 @PROPERTIES
@@ -125,9 +126,7 @@ def test_adding_a_severe_bacterial_infection_never_removes_a_start(
     active = timedelta(days=DEFAULT_PARAMETERS.active_infection_days)
     assume(not any(on <= lab.effective <= on + active for lab in rec.labs))
     severe = infection(str(on), severe=True, encounter=f"Encounter/sev-{on}" if admitted else None)
-    update: dict[str, object] = {
-        "infections": (*rec.infections, severe.model_copy(update={"ref": f"Condition/sev-{on}"}))
-    }
+    update: dict[str, object] = {"infections": (*rec.infections, replace(severe, ref=f"Condition/sev-{on}"))}
     if admitted:
         update["admissions"] = (*rec.admissions, admission(str(on), str(on), ref=f"Encounter/sev-{on}"))
     after = evaluate(rec.model_copy(update=update), as_of=AS_OF)
@@ -209,7 +208,7 @@ def test_no_not_indicated_start_or_consider_rests_on_an_igg_that_is_not_own(rec:
 def patient_with_low_igg_under_immunomodulation(draw: st.DrawFn) -> PatientRecord:
     """A patient off IgRT given immunoglobulin for another reason (ICANS, ITP), with IgG values all below 4 g/L."""
     rec = draw(patient()).model_copy(update={"igrt": ()})
-    low = tuple(lab.model_copy(update={"value_g_per_l": min(lab.value_g_per_l, 3.9)}) for lab in rec.labs)
+    low = tuple(replace(lab, value_g_per_l=min(lab.value_g_per_l, 3.9)) for lab in rec.labs)
     doses = draw(st.lists(day_before.map(lambda d: ivig(str(d), immunomodulation=True)), min_size=1, max_size=3))
     return rec.model_copy(update={"labs": low, "igrt": tuple(doses)})
 

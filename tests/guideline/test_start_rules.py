@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -365,7 +366,7 @@ def test_age_related_reference_low_applies_at_every_age() -> None:
     assert adult.rule == RuleId.CONSIDER_IGG_BELOW_6
     below = next(c for c in adult.criteria if c.id == "igg-below-6")
     assert "reference-range low (7 g/L) (not below 6 g/L)" in below.description.english()
-    without_range = lab.model_copy(update={"reference_low_g_per_l": None})
+    without_range = replace(lab, reference_low_g_per_l=None)
     assert rule_of(record(**{**base, "labs": (without_range,)}), "2026-11-20") == RuleId.NOT_INDICATED
 
 
@@ -388,7 +389,7 @@ def test_an_antibiotic_naming_the_infection_as_reason_links_outside_the_date_win
         antibiotics=(far_away, antibiotic("2026-10-21")),
     )
     assert rule_of(rec, "2026-11-20") == RuleId.CONSIDER_IGG_BELOW_6
-    unlinked = far_away.model_copy(update={"reason_refs": ()})
+    unlinked = replace(far_away, reason_refs=())
     rec = record(
         diagnoses=(HAEM,),
         labs=(igg(5.0, "2026-11-10"),),

@@ -7,6 +7,7 @@ patient is stopped or paused.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -137,11 +138,11 @@ def test_treatment_failing_overrules_a_short_course_stop_and_a_stop_attempt() ->
         ),
         (
             (),
-            (HAEM, ALLO.model_copy(update={"recorded": d("2026-01-01")})),
+            (HAEM, replace(ALLO, recorded=d("2026-01-01"))),
             RuleId.CONTINUE_NEW_HIGH_RISK_PERIOD,
             "2026-07-01",
         ),
-        ((), (HAEM, ALLO.model_copy(update={"recorded": d("2025-12-15")})), RuleId.STANDARD_PAUSE_SUMMER, None),
+        ((), (HAEM, replace(ALLO, recorded=d("2025-12-15"))), RuleId.STANDARD_PAUSE_SUMMER, None),
     ],
     ids=["car-t-window", "car-t-window-ended", "bsab-start", "bsab-switch", "allo-hsct-5-months", "allo-hsct-6-months"],
 )
@@ -213,7 +214,7 @@ def patient_on_igrt(draw: st.DrawFn) -> PatientRecord:
     labs = draw(st.lists(st.tuples(st.sampled_from([2.0, 3.5, 5.9, 6.0, 7.5, 9.0]), day_before), max_size=3))
     diagnoses = [HAEM]
     if draw(st.booleans()):
-        diagnoses.append(ALLO.model_copy(update={"recorded": draw(day_before)}))
+        diagnoses.append(replace(ALLO, recorded=draw(day_before)))
     return record(
         therapies=tuple(therapies),
         infections=tuple(infections),
@@ -324,7 +325,7 @@ def test_igrt_started_without_a_start_criterion_is_reviewed_never_continued(
 
 # -- 9. EHR data shapes ------------------------------------------------------------------------------------------------
 def _coded(on: str, ref: str, date_source: str = "onsetDateTime", code: str = "icd|J159") -> InfectionRecord:
-    return infection(on).model_copy(update={"ref": ref, "date_source": date_source, "code_key": code})
+    return replace(infection(on), ref=ref, date_source=date_source, code_key=code)
 
 
 @pytest.mark.parametrize(
