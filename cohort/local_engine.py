@@ -247,6 +247,7 @@ class _StateWriter:
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS)
         self._db.execute("PRAGMA synchronous=NORMAL")  # as the state's own connection: WAL, synced at checkpoints
+        self._db.execute("PRAGMA wal_autocheckpoint=16384")
         self._batch: list[tuple[str, str, str, bytes]] = []
         self._bytes = 0
         self.lines = 0

@@ -114,9 +114,9 @@ def _effective(resource: Mapping[str, Any], ctx: MappingContext) -> Any:
 
 def _measurement(resource: Mapping[str, Any], kind: MeasurementKind, effective: Any, ref: str) -> Measurement:
     """Body weight in kg (kg or g); CD19 counts as reported (only compared with themselves)."""
-    name = concept_text(resource.get("code"))
     quantity = resource.get("valueQuantity")
     if not isinstance(quantity, Mapping):
+        name = concept_text(resource.get("code"))  # only for the message: most resources never need it
         raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
     value = quantity.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
