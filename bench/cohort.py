@@ -7,7 +7,8 @@
 that process and its children is sampled every 250 ms. Prints a table and writes ``bench/results/cohort.json``. Run
 it under ``flock /tmp/bench.lock`` on a shared machine.
 
-* **Floor** (``floor``): the least any reader of these files must do, in one process: read every line of the files
+* **Floor** (``floor``, measured twice and the faster kept: the first may read from disk, the run reads from the
+  page cache): the least any reader of these files must do, in one process: read every line of the files
   the run reads (the files of the types the rules read, decompressed as they are read) and ``orjson.loads`` only the
   lines the rules need (the lines the run parses: a first, untimed pass marks them). The run's time over the floor's
   is ``floor_ratio``.
@@ -149,8 +150,9 @@ def main() -> int:
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         export, synth_seconds = _export(args.data, size, args.profile, args.gzip, cli)
-        _, _, _, out = _run([sys.executable, "-m", "bench.cohort", "--floor", str(export)])
-        measured = json.loads(out)
+        # Twice, the faster kept: the first pass may read from disk, and the run reads from the page cache.
+        floors = [json.loads(_run([sys.executable, "-m", "bench.cohort", "--floor", str(export)])[3]) for _ in range(2)]
+        measured = min(floors, key=lambda floor: floor["seconds"])
         disk = sum(p.stat().st_size for p in export.rglob("*") if p.is_file())
         print(
             f"{size:>7} patients ({args.profile}, {disk / 1e9:.2f} GB on disk): floor {measured['seconds']:.1f} s "
