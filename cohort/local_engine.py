@@ -38,17 +38,15 @@ from cohort.evaluation import WorklistRow, evaluate_patient
 from cohort.export import Export, ExportFile
 from cohort.inventory import Inventory, TypeCount, merge_type_counts
 from cohort.progress import step
-from cohort.reading import Kept, Tally, classify
+from cohort.reading import Tally, classify
 from cohort.relevance import READ_TYPES, SKIP_PREFILTER, block_to_judge, decide_bytes
-from cohort.state import RecordReader, RunState, read_medications
+from cohort.state import Loader, RecordReader, RunState, read_medications
 from guideline.parameters import Parameters
 
 CHUNK_PATIENTS = 500
 """Patients per chunk, at most (progress and resumption in steps of this size or smaller)."""
-_SPOOL_BATCH = 4 * 1024 * 1024
-"""Bytes of kept lines a reading worker writes to the state at a time (one write transaction)."""
 _BUSY_SECONDS = 120.0
-"""How long a reading worker waits for the state's write lock (held a few milliseconds a batch by the other)."""
+"""How long a reading worker waits for the state's write lock (held a few milliseconds a batch by another)."""
 
 _Pair = tuple[WorklistRow, WorklistRow | None]
 Context = tuple[date, Parameters, ZoneInfo, Path, Parameters | None, str | None]
@@ -236,49 +234,23 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
     return result
 
 
-class _StateWriter:
-    """Kept lines written straight into the state's ``incoming`` table by a reading worker (its ``sink``).
-
-    In batches of ``_SPOOL_BATCH`` bytes, one short write transaction each (SQLite in WAL mode: the other reader
-    waits its turn, ``_BUSY_SECONDS`` at most). Before, each worker wrote a scratch file that the main process then
-    copied into the state: every kept byte written twice, and the copy took a core from the readers.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS)
-        self._db.execute("PRAGMA synchronous=NORMAL")  # as the state's own connection: WAL, synced at checkpoints
-        self._db.execute("PRAGMA wal_autocheckpoint=16384")
-        self._batch: list[tuple[str, str, str, bytes]] = []
-        self._bytes = 0
-        self.lines = 0
-
-    def add(self, kept: Kept) -> None:
-        self._batch.append((kept.patient, kept.resource_type, kept.rid, kept.raw))
-        self._bytes += len(kept.raw)
-        if self._bytes >= _SPOOL_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._batch:
-            self._db.execute("BEGIN IMMEDIATE")  # the write lock now, waiting for the other reader if need be
-            self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)", self._batch)
-            self._db.execute("COMMIT")
-            self.lines += len(self._batch)
-            self._batch, self._bytes = [], 0
-
-    def close(self) -> None:
-        self.flush()
-        self._db.close()
-
-
 def read_file_to_state(export: Export, item: ExportFile, state_path: Path) -> FileResult:
-    """``read_file`` in a worker process: kept lines go straight into the state's ``incoming`` table."""
-    writer = _StateWriter(state_path)
+    """``read_file`` in a worker process: kept lines go straight into the state's ``incoming`` table.
+
+    On the worker's own connection (SQLite in WAL mode: the other readers wait their turn for a batch's write,
+    ``_BUSY_SECONDS`` at most), through a ``Loader`` as in one process. Before, each worker wrote a scratch file that
+    the main process then copied into the state: every kept byte written twice, and the copy took a core.
+    """
+    db = sqlite3.connect(state_path, isolation_level=None, timeout=_BUSY_SECONDS)
     try:
-        result = read_file(export, item, writer)
+        db.execute("PRAGMA synchronous=NORMAL")  # as the state's own connection: WAL, synced at checkpoints
+        db.execute("PRAGMA wal_autocheckpoint=16384")  # every 64 MiB, not every 4: fewer syncs and copies
+        loader = Loader(db)
+        result = read_file(export, item, loader)
+        loader.flush()
     finally:
-        writer.close()
-    result.stored = writer.lines
+        db.close()
+    result.stored = loader.lines
     return result
 
 

@@ -298,7 +298,11 @@ class RunState:
 
 
 class Loader:
-    """Collects one export's kept lines and Medications, then applies them to the state (``apply``)."""
+    """Collects one export's kept lines and Medications, then applies them to the state (``apply``).
+
+    A reading worker process makes its own on its own connection (``cohort.local_engine.read_file_to_state``): its
+    batches go into the same ``incoming`` table, one short write transaction each, while the others read.
+    """
 
     _BATCH_BYTES = 4 * 1024 * 1024
 
@@ -314,15 +318,16 @@ class Loader:
         self._bytes += len(kept.raw)
         self.lines += 1
         if self._bytes >= self._BATCH_BYTES:
-            self._flush()
+            self.flush()
 
     def add_medication(self, rid: str, raw: bytes) -> None:
         """Queue one Medication (the formulary) by id."""
         self._db.execute("INSERT OR REPLACE INTO incoming_medication VALUES (?, ?)", (rid, raw))
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write the queued lines (the write lock taken at once: another process's loader waits its turn)."""
         if self._pending:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)", self._pending)
             self._db.execute("COMMIT")
             self._pending.clear()
@@ -334,7 +339,7 @@ class Loader:
         ``deleted``: ``(type, id)`` of resources to remove (the manifest's ``deleted[]``), after the merge.
         ``report``: what the load found (JSON text, ``meta`` ``load_report``), kept for a resumed run.
         """
-        self._flush()
+        self.flush()
         deleted = list(deleted)
         db = self._db
         db.execute("BEGIN")
