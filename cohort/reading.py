@@ -18,9 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-import orjson
-
-from cohort.bulk import parse_line, too_long
+from cohort.bulk import BadLine, parse_line, too_long
 from cohort.export import Export
 from cohort.inventory import TypeCount
 from cohort.ownership import FOREIGN
@@ -104,16 +102,13 @@ def classify(
     if raw is None:
         tally.lines[UNKNOWN_TYPE] += 1
         return "bad", too_long(path, number, export.max_line_bytes)
-    body = raw.strip()
-    if not body:
+    item = parse_line(raw, path=path, number=number)
+    if item is None:
         return "blank", None
-    try:  # parse_line's rule, inlined: this is the hot path of a run (most kept lines are well-formed)
-        resource = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        resource = None
-    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+    if isinstance(item, BadLine):
         tally.lines[UNKNOWN_TYPE] += 1
-        return "bad", parse_line(raw, path=path, number=number)  # the reason, in parse_line's words
+        return "bad", item
+    resource, body = item
     kind = resource["resourceType"]
     tally.lines[kind] += 1
     if kind not in READ_TYPES:  # the bytes could not tell (an escape): the parse does
