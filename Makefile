@@ -20,14 +20,14 @@ $(BIN)/python:
 # Serving needs the runtime dependencies only, every file pinned by SHA-256 in requirements.lock (the Docker image
 # installs the same file); the test tools come on top from requirements-test.lock. `make lock` refreshes both.
 $(SERVE_STAMP): $(BIN)/python requirements.lock pyproject.toml
-	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 53 packages; ~20 s the first time)"
+	@echo "make: installing the runtime dependencies from requirements.lock (hash-checked, 54 packages; ~20 s the first time)"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@echo "make: installing sid-igrt-cds itself (editable, no further dependencies)"
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(SERVE_STAMP)
 
 $(STAMP): $(SERVE_STAMP) requirements-test.lock
-	@echo "make: installing the test dependencies from requirements-test.lock (hash-checked, 107 packages; ~40 s the first time)"
+	@echo "make: installing the test dependencies from requirements-test.lock (hash-checked, 108 packages; ~40 s the first time)"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
 	touch $(STAMP)
 

@@ -8,6 +8,7 @@ with ``\\u`` escapes).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,8 @@ from cohort.relevance import (
     READ_TYPES,
     SKIP_PREFILTER,
     SKIP_TYPE,
+    Engine,
+    _hyperscan_database,
     block_to_judge,
     classify_bytes,
     decide_bytes,
@@ -274,18 +277,21 @@ _BATCH_LINES = st.one_of(
 )
 
 
+@pytest.mark.parametrize("engine", ["hyperscan", "re"])
 @settings(max_examples=600, deadline=None)
 @given(lines=st.lists(_BATCH_LINES, min_size=1, max_size=12), end=st.booleans())
-def test_a_run_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], end: bool) -> None:
+def test_a_run_skips_exactly_the_lines_each_line_would_skip(engine: Engine, lines: list[bytes], end: bool) -> None:
     """``block_to_judge`` leaves out only lines ``decide_bytes`` skips by the pre-filter, of the type it says.
 
-    And it hands back every other line whole, with its index, in order; it counts the run's lines.
+    And it hands back every other line whole, with its index, in order; it counts the run's lines. Both engines
+    (Hyperscan and the standard library's ``re``) give the same answer.
     """
     raws = [raw + b"\n" for raw in lines]
     if not end:
         raws[-1] = raws[-1].rstrip(b"\n")  # a file's last line may lack its newline
     raws = [raw for raw in raws if raw]  # (an empty last line is no line)
-    judged = block_to_judge(b"".join(raws))
+    judged = block_to_judge(b"".join(raws), engine=engine)
+    assert judged == block_to_judge(b"".join(raws), engine="re" if engine == "hyperscan" else "hyperscan")
     if judged is None:
         return
     kind, count, to_judge = judged
@@ -301,21 +307,29 @@ def test_a_run_skips_exactly_the_lines_each_line_would_skip(lines: list[bytes], 
             assert decide_bytes(raw) == (SKIP_PREFILTER, kind), raw
 
 
-def test_a_run_of_vitals_is_decided_at_once_and_the_rest_left_to_judge() -> None:
+def test_hyperscan_loads_here() -> None:
+    """The default engine is really Hyperscan on the machines the project supports (a wheel for each), not the
+    fallback: else the speed measured would not be the one shipped."""
+    assert _hyperscan_database("Observation") is not None and _hyperscan_database("Encounter") is not None
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "re"])
+def test_a_run_of_vitals_is_decided_at_once_and_the_rest_left_to_judge(engine: Engine) -> None:
+    judge = partial(block_to_judge, engine=engine)
     vitals, igg = _observation("8867-4") + b"\n", _observation("2465-3") + b"\n"
-    assert block_to_judge(vitals + vitals + igg + vitals) == ("Observation", 4, [(2, igg, True)])
-    assert block_to_judge(vitals * 3) == ("Observation", 3, [])
+    assert judge(vitals + vitals + igg + vitals) == ("Observation", 4, [(2, igg, True)])
+    assert judge(vitals * 3) == ("Observation", 3, [])
     amb, emer = _encounter("AMB") + b"\n", _encounter("EMER") + b"\n"
-    assert block_to_judge(amb + emer + amb) == ("Encounter", 3, [(1, emer, True)])
+    assert judge(amb + emer + amb) == ("Encounter", 3, [(1, emer, True)])
     claim, blank = b'{"resourceType":"Claim"}\n', b"\n"
-    assert block_to_judge(vitals + claim + blank + vitals) == ("Observation", 4, [(1, claim, False), (2, blank, False)])
+    assert judge(vitals + claim + blank + vitals) == ("Observation", 4, [(1, claim, False), (2, blank, False)])
     not_compact = b'{"code":{"coding":[{"code":"8867-4"}]},"resourceType":"Observation"}\n'
-    assert block_to_judge(vitals + not_compact) == ("Observation", 2, [(1, not_compact, False)])
+    assert judge(vitals + not_compact) == ("Observation", 2, [(1, not_compact, False)])
     escaped = _observation("8867-4", note="a\\u0020b") + b"\n"
-    assert block_to_judge(vitals + escaped + vitals) == ("Observation", 3, [(1, escaped, False)])
+    assert judge(vitals + escaped + vitals) == ("Observation", 3, [(1, escaped, False)])
     withdrawn = _observation("8867-4", status="entered-in-error") + b"\n"
-    assert block_to_judge(withdrawn + vitals) == ("Observation", 2, [(0, withdrawn, True)])
+    assert judge(withdrawn + vitals) == ("Observation", 2, [(0, withdrawn, True)])
     contained = b'{"resourceType":"Observation","contained":[{"resourceType":"Observation"}]}\n'
-    assert block_to_judge(vitals + contained) is None  # a second key in a line of the run's shape: line by line
-    assert block_to_judge(claim + vitals) is None  # not a run of Observations or Encounters
-    assert block_to_judge(vitals + vitals.rstrip(b"\n")) is None  # the file's last line, no newline
+    assert judge(vitals + contained) is None  # a second key in a line of the run's shape: line by line
+    assert judge(claim + vitals) is None  # not a run of Observations or Encounters
+    assert judge(vitals + vitals.rstrip(b"\n")) is None  # the file's last line, no newline
