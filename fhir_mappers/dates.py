@@ -27,6 +27,29 @@ def to_local_date(value: Any, *, tz: ZoneInfo, path: str) -> date:
     """
     if not isinstance(value, str):
         raise InvalidElementError(msg("expected a date string, got {type}", type=type(value).__name__), path=path)
+    known = _LOCAL_DATES.get(tz)
+    if known is None:
+        known = _LOCAL_DATES[tz] = {}
+    found = known.get(value)
+    if found is not None:
+        return found
+    local = _parse_local_date(value, tz=tz, path=path)
+    if len(known) >= _LOCAL_DATES_LIMIT:
+        known.clear()
+    known[value] = local
+    return local
+
+
+_LOCAL_DATES: dict[ZoneInfo, dict[str, date]] = {}
+"""Per time zone, a date or dateTime string -> its local date (``to_local_date``): a patient's history and a
+population repeat the same days, and parsing a dateTime and converting its zone costs far more than a look-up. Only
+valid values are kept (an invalid one raises each time, with its message)."""
+_LOCAL_DATES_LIMIT = 65_536
+"""Strings kept per time zone before the memo starts again (bounded memory: a few MB)."""
+
+
+def _parse_local_date(value: str, *, tz: ZoneInfo, path: str) -> date:
+    """``to_local_date``'s parse of a string, without the memo."""
     text = value.strip()
     # Length first: most values are full dateTimes, which then skip both patterns.
     if len(text) <= 7 and _PARTIAL.match(text):

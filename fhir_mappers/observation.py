@@ -57,10 +57,17 @@ def map_observation(
     Raises:
         MappingError: not final, no value, an unconvertible unit, or no effective date.
     """
-    concepts = {m.concept for m in ctx.codes.matches(resource.get("code"))}
-    analyte = next((_ANALYTES[c] for c in concepts if c in _ANALYTES), None)
-    measurement = next((_MEASUREMENTS[c] for c in concepts if c in _MEASUREMENTS), None)
-    if analyte is None and measurement is None and M_PROTEIN_TYPING not in concepts:
+    analyte = measurement = None
+    typing = False
+    for match in ctx.codes.matches(resource.get("code")):  # in the code table's order: the first of a kind decides
+        concept = match.concept
+        if analyte is None and concept in _ANALYTES:
+            analyte = _ANALYTES[concept]
+        elif measurement is None and concept in _MEASUREMENTS:
+            measurement = _MEASUREMENTS[concept]
+        elif concept == M_PROTEIN_TYPING:
+            typing = True
+    if analyte is None and measurement is None and not typing:
         return None
     if analyte is None:
         _check_final(resource)
@@ -115,17 +122,19 @@ def _effective(resource: Mapping[str, Any], ctx: MappingContext) -> Any:
 def _measurement(resource: Mapping[str, Any], kind: MeasurementKind, effective: Any, ref: str) -> Measurement:
     """Body weight in kg (kg or g); CD19 counts as reported (only compared with themselves)."""
     quantity = resource.get("valueQuantity")
-    if not isinstance(quantity, Mapping):
+    if type(quantity) is not dict and not isinstance(quantity, Mapping):  # dict first: the ABC check is slow
         name = concept_text(resource.get("code"))  # only for the message: most resources never need it
         raise MissingElementError(msg("{name}: value is not a Quantity", name=name), path="Observation.valueQuantity")
     value = quantity.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, int | float)) or value < 0:
         raise InvalidElementError(msg("value is not a number"), path="Observation.valueQuantity.value")
-    unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
+    unit = quantity.get("code")
+    if not isinstance(unit, str):
+        unit = quantity.get("unit")
     if not isinstance(unit, str) or not unit.strip():
         raise MissingElementError(msg("no unit"), path="Observation.valueQuantity.unit")
-    if kind == MeasurementKind.BODY_WEIGHT:
-        factor = _WEIGHT_TO_KG.get(unit.strip().lower())
+    if kind is MeasurementKind.BODY_WEIGHT:
+        factor = _WEIGHT_TO_KG.get(unit) or _WEIGHT_TO_KG.get(unit.strip().lower())
         if factor is None:
             raise UnsupportedUnitError(
                 msg("unit '{unit}' cannot be converted to kg", unit=unit), path="Observation.valueQuantity.code"

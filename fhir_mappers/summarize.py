@@ -104,9 +104,12 @@ def summarize(
         except MappingError as error:
             collected["data_issues"].append(DataIssue(ref=ref, reason=error.message()))
             continue
-        for part in result if isinstance(result, list) else [result]:
-            if part is not None:
-                collected[_PARTS[type(part)]].append(part)
+        if type(result) is list:
+            for part in result:
+                if part is not None:
+                    collected[_PARTS[type(part)]].append(part)
+        elif result is not None:
+            collected[_PARTS[type(result)]].append(result)
     return PatientRecord(
         birth_date=demographics.birth_date,
         birth_date_latest=demographics.birth_date_latest,
@@ -134,7 +137,10 @@ def _excluded(
         return (
             None if rid in (None, patient_id) else msg("a different patient than context.patientId ({id})", id=str(rid))
         )
-    subject = ctx.ref(resource.get("subject") or resource.get("patient"))
+    named = resource.get("subject") or resource.get("patient")
+    if type(named) is dict and named.get("reference") == subject_ref:
+        return None  # the common case, "Patient/<id>" itself: what ctx.ref would give, without resolving it
+    subject = ctx.ref(named)
     if subject is not None and subject != subject_ref:
         return msg("belongs to a different patient than context.patientId: not used")
     return None
