@@ -198,9 +198,10 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
             if run is None:
                 batch: list[tuple[int, bytes | None, bool]] = [(number + 1, None, False)]
                 number += 1
-            elif (judged := block_to_judge(run)) is not None:  # Observations (Encounters): most dropped unlooked-at
+            elif (judged := block_to_judge(run)) is not None:  # most Observations and Encounters dropped unlooked-at
                 run_type, count, to_judge = judged
-                skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + count - len(to_judge)
+                if count > len(to_judge):
+                    skips[SKIP_PREFILTER, run_type] = skips.get((SKIP_PREFILTER, run_type), 0) + count - len(to_judge)
                 batch = [(number + 1 + index, raw, kept) for index, raw, kept in to_judge]
                 number += count
             else:

@@ -192,14 +192,20 @@ def decide_bytes(raw: bytes) -> tuple[str | None, str]:
 
 
 _NEWLINE = 10
-_RUN_TYPES = {b"O": "Observation", b"E": "Encounter"}
-_RUN_PREFIXES = {letter: _COMPACT + name.encode("ascii") + b'"' for letter, name in _RUN_TYPES.items()}
+_PREFILTERED = frozenset({"Observation", "Encounter"})
+"""The types whose lines a pre-filter judges; a line of any other type in ``READ_TYPES`` is always parsed."""
+_RUN_PREFIXES = {name.encode("ascii"): _COMPACT + name.encode("ascii") + b'"' for name in READ_TYPES}
 
 
 def block_to_judge(
     run: bytes, *, engine: Engine = "hyperscan"
 ) -> tuple[str, int, list[tuple[int, bytes, bool]]] | None:
-    r"""For a run of whole lines (``cohort.bulk.line_blocks``) mostly of compact Observations (or Encounters): judge it.
+    r"""For a run of whole lines (``cohort.bulk.line_blocks``) mostly of compact lines of one type read: judge it.
+
+    A run of another type in ``READ_TYPES`` (Procedure, Condition ...): every line that starts
+    ``{"resourceType":"<type>"`` is known kept (``decide_bytes`` parses every such line: no pre-filter, and its escape
+    and second-key checks only ever send a line of a read type to the parse); the others are judged alone. For
+    Observations and Encounters the pre-filter decides, as follows.
 
     Returns ``(type, lines, to_judge)``: the run holds ``lines`` lines; ``to_judge`` are ``(0-based index, line,
     kept)`` of those not skipped at once, in order, ``kept`` True when ``decide_bytes`` is known to keep the line (a
@@ -218,14 +224,20 @@ def block_to_judge(
     """
     if not run.endswith(b"\n"):
         return None
-    letter = run[17:18]  # the type's first letter, after '{"resourceType":"'
-    prefix = _RUN_PREFIXES.get(letter)
+    name = run[len(_COMPACT) : run.find(b'"', len(_COMPACT))]  # the first line's type, after '{"resourceType":"'
+    prefix = _RUN_PREFIXES.get(name)
     if prefix is None or not run.startswith(prefix):
         return None
     ends = numpy.flatnonzero(numpy.frombuffer(run, numpy.uint8) == _NEWLINE)  # each line's "\n"
     starts = [0, *(ends[:-1] + 1).tolist()]
     marked = {index for index, begin in enumerate(starts) if not run.startswith(prefix, begin)}  # judged alone
-    kind = _RUN_TYPES[letter]
+    kind = name.decode("ascii")
+    if kind not in _PREFILTERED:  # decide_bytes keeps every line that starts so, whatever else it holds
+        return (
+            kind,
+            len(starts),
+            [(index, run[begin : int(ends[index]) + 1], index not in marked) for index, begin in enumerate(starts)],
+        )
     found = _keeping_spots(run, kind, engine, starts, ends, marked)
     if found is None:
         return None  # a line of the run's shape holds a second key (a contained resource): judge every line

@@ -274,6 +274,19 @@ _BATCH_LINES = st.one_of(
     st.just(b'{"resourceType":"Claim","id":"1"}'),
     st.just(b'{"id":"no type"}'),
     st.just(b""),
+    # Types read without a pre-filter: every line that starts with the type is parsed, whatever it holds.
+    st.sampled_from(["Procedure", "Condition", "Medication", "MedicationRequest", "Patient", "Immunization"]).flatmap(
+        lambda kind: st.sampled_from(
+            [
+                b'{"resourceType":"%s","id":"1","subject":{"reference":"Patient/p"}}' % kind.encode(),
+                b'{"resourceType":"%s","note":[{"text":"\\u00e6"}]}' % kind.encode(),
+                b'{"resourceType":"%s","contained":[{"resourceType":"Claim"}]}' % kind.encode(),
+                b'{"resourceType":"%s","contained":[{"resourceType":"Observation"}]}' % kind.encode(),
+                b'{"resourceType":"%sX","id":"1"}' % kind.encode(),
+                b'{"id":"1","resourceType":"%s"}' % kind.encode(),
+            ]
+        )
+    ),
 )
 
 
@@ -333,3 +346,9 @@ def test_a_run_of_vitals_is_decided_at_once_and_the_rest_left_to_judge(engine: E
     assert judge(vitals + contained) is None  # a second key in a line of the run's shape: line by line
     assert judge(claim + vitals) is None  # not a run of Observations or Encounters
     assert judge(vitals + vitals.rstrip(b"\n")) is None  # the file's last line, no newline
+    procedure = b'{"resourceType":"Procedure","id":"1"}\n'
+    assert judge(procedure + contained + procedure) == (  # a type read whole: its lines known kept, others judged
+        "Procedure",
+        3,
+        [(0, procedure, True), (1, contained, False), (2, procedure, True)],
+    )
