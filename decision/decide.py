@@ -124,7 +124,10 @@ def decide_mapped(
         if not orders:
             return Decision(record, None, (), "immunomodulation-order")
     doses = tuple(o.dose for o in orders if o.dose is not None)
-    assessment = assess(record, as_of=as_of, p=parameters, orders=doses, follow_up=policy.follow_up)
+    # Orders are read only under ``reads_orders``, and then the immunomodulatory ones were just left out.
+    assessment = assess(
+        record, as_of=as_of, p=parameters, orders=doses, follow_up=policy.follow_up, orders_are_igrt=policy.reads_orders
+    )
     finding = assessment.finding
     if assessment.deceased:
         return Decision(record, assessment, orders, "quiet")

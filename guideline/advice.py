@@ -45,7 +45,12 @@ _PRODUCT_RECOMMENDATIONS = frozenset({Recommendation.START, Recommendation.CONSI
 
 
 def advise(
-    facts: Facts, finding: Finding, *, orders: tuple[OrderedDose, ...] = (), follow_up: bool = False
+    facts: Facts,
+    finding: Finding,
+    *,
+    orders: tuple[OrderedDose, ...] = (),
+    follow_up: bool = False,
+    orders_are_igrt: bool = False,
 ) -> tuple[Advice, ...]:
     """Return the advice cards for one evaluation, in a stable order.
 
@@ -54,11 +59,17 @@ def advise(
         finding: the decision.
         orders: draft immunoglobulin orders with their doses (order hooks); immunomodulatory ones are skipped.
         follow_up: include the follow-up reminder (patient-view).
+        orders_are_igrt: the caller left out the immunomodulatory orders already (``order_purpose`` on this
+            patient, date and settings: ``decision.decide``), so they are not judged twice.
     """
     if finding.rule == RuleId.PATIENT_DECEASED:
         return ()
-    igrt_orders = tuple(
-        o for o in orders if not order_purpose(o, facts.record, as_of=facts.as_of, p=facts.p).immunomodulation
+    igrt_orders = (
+        orders
+        if orders_are_igrt
+        else tuple(
+            o for o in orders if not order_purpose(o, facts.record, as_of=facts.as_of, p=facts.p).immunomodulation
+        )
     )
     child = finding.rule == RuleId.CHILD_AFTER_CAR_T_OR_BSAB
     products = child or finding.recommendation in _PRODUCT_RECOMMENDATIONS

@@ -59,6 +59,7 @@ def assess(
     p: Parameters = DEFAULT_PARAMETERS,
     orders: tuple[OrderedDose, ...] = (),
     follow_up: bool = False,
+    orders_are_igrt: bool = False,
 ) -> Assessment:
     """Return the decision (as ``evaluate``) and the advice cards for it (``guideline.advice.advise``).
 
@@ -68,12 +69,14 @@ def assess(
         p: thresholds and interpretation settings.
         orders: draft immunoglobulin orders with their doses (order hooks).
         follow_up: include the follow-up reminder (patient-view).
+        orders_are_igrt: ``orders`` holds no immunomodulatory order (the caller applied
+            ``guideline.dose.order_purpose`` on this record, date and settings), so advice does not judge them again.
     """
     facts = derive(record, as_of=as_of, p=p)
     finding = _decide(facts)
     if finding.rule == RuleId.PATIENT_DECEASED:
         return Assessment(finding, (), concerned=False, in_scope=in_scope(record, as_of=as_of, p=p))
-    advice = advise(facts, finding, orders=orders, follow_up=follow_up)
+    advice = advise(facts, finding, orders=orders, follow_up=follow_up, orders_are_igrt=orders_are_igrt)
     return Assessment(finding, advice, concerns(facts.record, as_of=as_of, p=p), in_scope(record, as_of=as_of, p=p))
 
 

@@ -23,19 +23,20 @@ def lab_evidence(lab: LabResult) -> Evidence:
     An IgG drawn under immunoglobulin (``LabResult.upper_bound``) says so: it is an upper bound of the own IgG.
     """
     label = ANALYTE_LABELS[lab.analyte]
+    shown = lab.shown()  # once: the same value text in the check and the message
     if lab.estimate is not None:
         text = msg(
             "{analyte} {value} (estimated polyclonal IgG: total {total} g/L minus M-protein {m_protein} g/L of {m_on})",
             analyte=label,
-            value=lab.shown(),
+            value=shown,
             total=lab.estimate.total_g_per_l,
             m_protein=lab.estimate.m_protein_g_per_l,
             m_on=lab.estimate.m_protein_on,
         )
-    elif lab.reported == lab.shown().english():
-        text = msg("{analyte} {value}", analyte=label, value=lab.shown())
+    elif lab.reported == shown.english():
+        text = msg("{analyte} {value}", analyte=label, value=shown)
     else:
-        text = msg("{analyte} {value} (reported {reported})", analyte=label, value=lab.shown(), reported=lab.reported)
+        text = msg("{analyte} {value} (reported {reported})", analyte=label, value=shown, reported=lab.reported)
     bound = lab.upper_bound_after
     if bound is not None:
         text = msg(

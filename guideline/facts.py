@@ -48,10 +48,12 @@ from guideline.own_igg import (
     upper_bounds,
 )
 from guideline.parameters import Parameters
+from guideline.quick_init import quick_init
 from guideline.text import msg
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the rules need, computed once.
 

@@ -12,9 +12,11 @@ from datetime import date, timedelta
 
 from guideline.model import IgrtRecord
 from guideline.parameters import Parameters
+from guideline.quick_init import quick_init
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class IgrtEpisode:
     """A continuous period of IgRT, from ``start`` to ``end`` (last known exposure), with its sources."""
 
@@ -23,7 +25,8 @@ class IgrtEpisode:
     refs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class IgrtStatus:
     """IgRT on the evaluation date.
 
@@ -51,8 +54,13 @@ def igrt_status(records: tuple[IgrtRecord, ...], *, as_of: date, p: Parameters) 
             continue
         if record.start > as_of:
             continue
-        end = as_of if record.active else min(record.end or record.start, as_of)
-        intervals.append((record.start, max(end, record.start), record.ref))
+        start = record.start
+        if record.active:
+            end = as_of
+        else:  # min(end or start, as_of), without the call: a long history holds hundreds of doses
+            end = record.end or start
+            end = as_of if end > as_of else end
+        intervals.append((start, start if end < start else end, record.ref))
     episodes = _merge(sorted(intervals), gap_days=p.on_igrt_recent_days)
     cutoff = as_of - timedelta(days=p.on_igrt_recent_days)
     current = episodes[-1] if episodes and episodes[-1].end >= cutoff else None
@@ -73,7 +81,7 @@ def _merge(intervals: list[tuple[date, date, str]], *, gap_days: int) -> list[Ig
         if merged and (start - merged[-1][1]).days <= gap_days:
             first, last_end, refs = merged[-1]
             refs.append(ref)
-            merged[-1] = (first, max(last_end, end), refs)
+            merged[-1] = (first, end if end > last_end else last_end, refs)
         else:
             merged.append((start, end, [ref]))
     return [IgrtEpisode(start, end, tuple(refs)) for start, end, refs in merged]

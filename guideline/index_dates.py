@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from guideline.concepts import TherapyKind
 from guideline.model import TherapyAdministration
 from guideline.parameters import Parameters
+from guideline.quick_init import quick_init
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class IndexDate:
     """A T0 with the administrations behind it (a CAR-T infusion, or every administration of a bsAb course)."""
 
@@ -41,23 +44,28 @@ def index_dates(therapies: tuple[TherapyAdministration, ...], *, as_of: date, p:
     for t in past:
         if t.kind == TherapyKind.CAR_T and t.date_certain:
             found.append(IndexDate(t.on, TherapyKind.CAR_T, t.substance, (t.ref,), True))
-    bsab = sorted((t for t in past if t.kind == TherapyKind.BSAB), key=lambda t: (t.on, t.ref))
+    bsab = sorted((t for t in past if t.kind == TherapyKind.BSAB), key=_ON_REF)
     course: list[TherapyAdministration] = []
+    gap_days = p.bsab_new_course_gap_days
     for t in bsab:
-        if course and (_switched(course[-1], t) or (t.on - course[-1].on).days > p.bsab_new_course_gap_days):
-            found.append(_course(course))
-            course = []
+        if course:
+            last = course[-1]
+            # A change of substance (both known; on one day ordered by reference only), inline: a years-long
+            # course holds hundreds of weekly doses (issue 32).
+            switched = last.substance_key and t.substance_key and last.substance_key != t.substance_key
+            if switched or (t.on - last.on).days > gap_days:
+                found.append(_course(course))
+                course = []
         course.append(t)
     if course:
         found.append(_course(course))
-    return tuple(sorted(found, key=lambda i: (i.t0, i.kind)))
+    return tuple(sorted(found, key=_T0_KIND))
+
+
+_ON_REF = attrgetter("on", "ref")
+_T0_KIND = attrgetter("t0", "kind")
 
 
 def _course(course: list[TherapyAdministration]) -> IndexDate:
     first = course[0]
     return IndexDate(first.on, TherapyKind.BSAB, first.substance, tuple(t.ref for t in course), True)
-
-
-def _switched(before: TherapyAdministration, after: TherapyAdministration) -> bool:
-    """A change of bsAb substance (both known); administrations on one day are ordered by reference only."""
-    return bool(before.substance_key and after.substance_key and before.substance_key != after.substance_key)

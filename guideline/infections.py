@@ -25,6 +25,7 @@ from guideline.model import (
     PatientRecord,
 )
 from guideline.parameters import Parameters
+from guideline.quick_init import quick_init
 from guideline.text import Message, join, msg, plural
 
 EPISODE_INTERPRETATIONS = (
@@ -48,7 +49,8 @@ _BACTERIAL = {InfectionKind.BACTERIAL, InfectionKind.BACTERIAL_SEPSIS}
 _NEEDS_ANTIBIOTIC = {InfectionKind.POSSIBLY_BACTERIAL, InfectionKind.SEPSIS_UNSPECIFIED}
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class InfectionEpisode:
     """One bacterial infection episode: one or more coded Conditions with nearby onsets.
 
@@ -87,7 +89,8 @@ class InfectionEpisode:
         return Evidence(text=text, ref=", ".join(self.refs), on=self.onset)
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class _Classified:
     record: InfectionRecord
     verified: bool
@@ -96,7 +99,8 @@ class _Classified:
     admissions: tuple[Admission, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class InfectionHistory:
     """The coded infections read once: bacterial episodes, what was not counted and why.
 
@@ -212,21 +216,31 @@ class _AntibioticIndex:
     """
 
     def __init__(self, antibiotics: tuple[AntibioticRecord, ...]) -> None:
-        self._order = {id(a): i for i, a in enumerate(antibiotics)}
-        self._by_start = sorted(antibiotics, key=lambda a: a.start)
-        self._starts = [a.start for a in self._by_start]
-        self._by_reason: dict[str, list[AntibioticRecord]] = defaultdict(list)
-        for antibiotic in antibiotics:
+        # Antibiotics are kept as their positions in the record: an antibiotic's order is its position (the last
+        # one, should one object be listed twice: it is linked once), so linking sorts plain integers.
+        self._antibiotics = antibiotics
+        last = {id(a): i for i, a in enumerate(antibiotics)}
+        if len(last) == len(antibiotics):  # every object once: its position is its own index
+            positions: list[int] | range = range(len(antibiotics))
+        else:
+            positions = [last[id(a)] for a in antibiotics]
+        starts = [a.start for a in antibiotics]
+        by_start = sorted(range(len(antibiotics)), key=starts.__getitem__)  # stable: ties in record order
+        self._by_start = [positions[i] for i in by_start]
+        self._starts = [starts[i] for i in by_start]
+        self._by_reason: dict[str, list[int]] = defaultdict(list)
+        for antibiotic, position in zip(antibiotics, positions, strict=True):
             for reason in antibiotic.reason_refs:
-                self._by_reason[reason].append(antibiotic)
+                self._by_reason[reason].append(position)
 
     def linked(self, infection: InfectionRecord, p: Parameters) -> tuple[AntibioticRecord, ...]:
         """The antibiotics that name ``infection`` as reason or start in its window, in the record's order."""
         earliest = infection.onset - timedelta(days=p.antibiotic_link_days_before_onset)
         latest = infection.onset + timedelta(days=p.antibiotic_link_days_after_onset)
-        in_window = self._by_start[bisect_left(self._starts, earliest) : bisect_right(self._starts, latest)]
-        found = {id(a): a for a in (*in_window, *self._by_reason.get(infection.ref, ()))}
-        return tuple(sorted(found.values(), key=lambda a: self._order[id(a)]))
+        found = set(self._by_start[bisect_left(self._starts, earliest) : bisect_right(self._starts, latest)])
+        found.update(self._by_reason.get(infection.ref, ()))
+        antibiotics = self._antibiotics
+        return tuple(antibiotics[i] for i in sorted(found))
 
 
 class _AdmissionIndex:

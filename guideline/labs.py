@@ -16,13 +16,18 @@ from guideline.parameters import Parameters
 def results(labs: tuple[LabResult, ...], analyte: Analyte, *, as_of: date) -> tuple[LabResult, ...]:
     """Return the results of one analyte dated on or before ``as_of``, newest first."""
     chosen = [lab for lab in labs if lab.analyte == analyte and lab.effective <= as_of]
-    return tuple(sorted(chosen, key=lambda lab: (lab.effective, lab.ref), reverse=True))
+    return tuple(sorted(chosen, key=_newest_key, reverse=True))
 
 
 def latest(labs: tuple[LabResult, ...], analyte: Analyte, *, as_of: date) -> LabResult | None:
     """Return the newest result of ``analyte`` on or before ``as_of``, however old."""
-    found = results(labs, analyte, as_of=as_of)
-    return found[0] if found else None
+    # ``results(...)[0]`` without the sort: ``max`` keeps the first of equal keys, as the stable sort put it first.
+    chosen = [lab for lab in labs if lab.analyte == analyte and lab.effective <= as_of]
+    return max(chosen, key=_newest_key) if chosen else None
+
+
+def _newest_key(lab: LabResult) -> tuple[date, str]:
+    return lab.effective, lab.ref
 
 
 def is_recent(lab: LabResult, *, as_of: date, p: Parameters) -> bool:

@@ -21,10 +21,12 @@ from guideline.concepts import Analyte
 from guideline.labs import latest
 from guideline.model import Criterion, DataIssue, Evidence, LabResult, MProteinTyping, PatientRecord, PolyclonalEstimate
 from guideline.parameters import Parameters
+from guideline.quick_init import quick_init
 from guideline.text import msg
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class MComponentStatus:
     """What the record says about an M-component on the evaluation date.
 

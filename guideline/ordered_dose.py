@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from guideline.concepts import IgrtRoute
+from guideline.quick_init import slot_setter
 from guideline.text import Message
 
 DoseUnit = Literal["g", "mL", "g/kg", "mL/kg"]
@@ -133,7 +134,12 @@ class OrderedDose(DoseRegimen):
     @property
     def maintenance(self) -> DoseRegimen:
         """The maintenance regimen as a ``DoseRegimen`` (its fields without the order's identity)."""
-        return DoseRegimen(**{name: getattr(self, name) for name in DOSE_REGIMEN_FIELDS})
+        # Made without ``DoseRegimen.__init__``: this order's fields are already as that would hold them (floats),
+        # and a card reads the maintenance regimen half a dozen times (issue 32).
+        regimen: DoseRegimen = object.__new__(DoseRegimen)
+        for name, set_slot in _REGIMEN_SLOT_SETTERS:
+            set_slot(regimen, getattr(self, name))
+        return regimen
 
     @property
     def regimens(self) -> tuple[DoseRegimen, ...]:
@@ -143,3 +149,5 @@ class OrderedDose(DoseRegimen):
 
 DOSE_REGIMEN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DoseRegimen))
 """The names of ``DoseRegimen``'s fields: an ``OrderedDose``'s maintenance regimen is these of its own."""
+_REGIMEN_SLOT_SETTERS = tuple((name, slot_setter(DoseRegimen, name)) for name in DOSE_REGIMEN_FIELDS)
+"""``DoseRegimen``'s fields and the setters of their slots (``OrderedDose.maintenance``)."""

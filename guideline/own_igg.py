@@ -28,12 +28,15 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from operator import attrgetter
 
 from guideline.concepts import Analyte, DiagnosisKind
 from guideline.model import IgrtRecord, LabResult, PatientRecord, UpperBoundReason
+from guideline.quick_init import quick_init
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """Immunoglobulin in the body from ``start`` to ``end`` (an administration: one day; an order: its period).
 
@@ -47,7 +50,12 @@ class Exposure:
     immunomodulation: bool
 
 
-@dataclass(frozen=True)
+_END_START_REF = attrgetter("end", "start", "ref")
+_START_END_REF = attrgetter("start", "end", "ref")
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ConfoundedIgg:
     """An IgG that is not own: the exposure that confounds it, and the first day an own IgG can be drawn."""
 
@@ -91,11 +99,17 @@ def exposures(record: PatientRecord, *, as_of: date) -> tuple[Exposure, ...]:
     reasons = immunomodulation_reasons(record)
     found = []
     for r in record.igrt:
-        if r.start is None or r.start > as_of:
+        start = r.start
+        if start is None or start > as_of:
             continue
-        end = as_of if r.active else min(max(r.end or r.start, r.start), as_of)
-        found.append(Exposure(r.start, end, r.ref, r.display, is_immunomodulation(r, reasons)))
-    return tuple(sorted(found, key=lambda e: (e.end, e.start, e.ref)))
+        if r.active:
+            end = as_of
+        else:  # min(max(end or start, start), as_of), without the calls: a long history holds hundreds of doses
+            end = r.end or start
+            end = start if end < start else end
+            end = as_of if end > as_of else end
+        found.append(Exposure(start, end, r.ref, r.display, is_immunomodulation(r, reasons)))
+    return tuple(sorted(found, key=_END_START_REF))
 
 
 class ExposureIndex:
@@ -106,7 +120,7 @@ class ExposureIndex:
     """
 
     def __init__(self, found: tuple[Exposure, ...]) -> None:
-        ordered = sorted(found, key=lambda e: (e.start, e.end, e.ref))
+        ordered = sorted(found, key=_START_END_REF)
         self._starts = [e.start for e in ordered]
         self._latest_ending: list[Exposure] = []
         best: Exposure | None = None

@@ -205,13 +205,11 @@ def with_small_child_fscig(facts: Facts, order: OrderedDose, dose_card: Advice) 
         "given at a time, so ordinary SCIG given about once a week is preferred; compliance or the patient's "
         "preferences can still make a monthly treatment more suitable."
     )
-    return dose_card.model_copy(
-        update={
-            "summary": summary,
-            "warning": True,
-            "criteria": (*dose_card.criteria, criterion),
-            "notes": (note, *dose_card.notes),
-            "values": (*dose_card.values, ("fscigSmallChild", "yes"), ("ageYears", facts.age_years)),
-            "interpretations": (*dose_card.interpretations, "small_child_max_age_years"),
-        }
+    return dose_card.updated(
+        summary=summary,
+        warning=True,
+        criteria=(*dose_card.criteria, criterion),
+        notes=(note, *dose_card.notes),
+        values=(*dose_card.values, ("fscigSmallChild", "yes"), ("ageYears", facts.age_years)),
+        interpretations=(*dose_card.interpretations, "small_child_max_age_years"),
     )

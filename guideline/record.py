@@ -23,24 +23,28 @@ from guideline.concepts import (
     TherapyKind,
     VaccineKind,
 )
+from guideline.quick_init import quick_init
 from guideline.text import Decimals, Message, msg
 
 Comparator = Literal["<", "<=", ">", ">="]
 
 
 class FrozenModel(BaseModel):
-    """A frozen pydantic model that refuses unknown fields: the base of ``PatientRecord``, ``Finding`` and ``Advice``.
+    """A frozen pydantic model that refuses unknown fields: the base of ``PatientRecord``.
 
     The records made for the resources of every call (every class of this module but ``PatientRecord``), the
-    criteria, evidence and dates of a finding (``guideline.finding``) and an order's dose (``guideline.ordered_dose``)
-    are frozen dataclasses instead (issue 32: pydantic's validation was a tenth of a call's CPU, and buys nothing for
-    values the mappers and rules build from already checked data): keyword-only, refusing unknown fields too, with
-    ``float`` fields converting an ``int`` as pydantic did, and copied with ``dataclasses.replace``.
+    finding and advice with their criteria, evidence and dates (``guideline.finding``) and an order's dose
+    (``guideline.ordered_dose``) are frozen dataclasses instead (issue 32: pydantic's validation was a tenth of a
+    call's CPU, and buys nothing for values the mappers and rules build from already checked data): keyword-only,
+    refusing unknown fields too, with ``float`` fields converting an ``int`` as pydantic did, and copied with
+    ``dataclasses.replace`` (``Advice.updated`` for advice). Their ``__init__`` fills the slots directly
+    (``guideline.quick_init``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolyclonalEstimate:
     """How an IgG value was estimated as polyclonal IgG: total IgG minus the M-protein (COMMIT; addendum table 8-7).
@@ -57,6 +61,7 @@ class PolyclonalEstimate:
     m_protein_on: date
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpperBoundReason:
     """Why an IgG is only an upper bound of the patient's own IgG: the immunoglobulin dose drawn after.
@@ -72,6 +77,7 @@ class UpperBoundReason:
     own_from: date
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabResult:
     """One immunoglobulin or M-protein result.
@@ -137,6 +143,7 @@ class LabResult:
         return msg("{value} g/L", value=self.number())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PreliminaryLab:
     """A lab result that is not final yet (``Observation.status`` ``preliminary``): never decides, always named.
@@ -147,6 +154,7 @@ class PreliminaryLab:
     lab: LabResult
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TherapyAdministration:
     """A CAR-T infusion or a bsAb administration (or, with ``date_certain=False``, a CAR-T history code).
@@ -163,6 +171,7 @@ class TherapyAdministration:
     substance_key: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InfectionRecord:
     """A coded infection (Condition).
@@ -197,6 +206,7 @@ class InfectionRecord:
     """The Condition's first coding as ``system|code`` (a copy of one infection in another list has the same)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Admission:
     """An inpatient (IMP) or emergency (EMER) Encounter, with the Conditions it lists as diagnoses."""
@@ -208,6 +218,7 @@ class Admission:
     diagnosis_refs: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AntibioticRecord:
     """A systemic antibacterial (ATC J01) given, prescribed or taken."""
@@ -220,6 +231,7 @@ class AntibioticRecord:
     """An active MedicationRequest/Statement (ongoing, e.g. prophylaxis), not a single course given."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IgrtRecord:
     """An immunoglobulin (ATC J06BA) administration, order or statement.
@@ -246,6 +258,7 @@ class IgrtRecord:
     reason_refs: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measurement:
     """A body weight (kg) or a CD19 B-cell count (unit as reported, compared only within one kind)."""
@@ -262,6 +275,7 @@ class Measurement:
             object.__setattr__(self, "value", float(self.value))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Vaccination:
     """A completed influenza or pneumococcal vaccination (Immunization)."""
@@ -272,6 +286,7 @@ class Vaccination:
     ref: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MProteinTyping:
     """An immunofixation (M-component typing) result.
@@ -285,6 +300,7 @@ class MProteinTyping:
     ref: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Diagnosis:
     """A Condition or Procedure that places the patient in a population (or outside the guideline)."""
@@ -295,6 +311,7 @@ class Diagnosis:
     recorded: date | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataIssue:
     """A resource (or prefetch key) the service could not use, and why. Shown on the card."""

@@ -30,11 +30,13 @@ from guideline.facts import Facts
 from guideline.igrt import IgrtEpisode
 from guideline.labs import results
 from guideline.model import Criterion, Diagnosis, Evidence
+from guideline.quick_init import quick_init
 from guideline.sources import SourceRef
 from guideline.text import Message, msg, plural
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class SafetyHold:
     """A safety check that holds: what the stop or pause becomes, and why.
 

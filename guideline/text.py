@@ -22,10 +22,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from guideline.quick_init import quick_init, slot_setter
+
 Param = str | int | float | date | None
 """A scalar parameter; ``Decimals``, ``Message`` and tuples are also accepted (see module docstring)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decimals:
     """A number shown with exactly ``places`` decimals: ``Decimals(3.0, 1)`` is "3.0" in English, "3,0" in Danish.
@@ -62,6 +65,7 @@ class Decimals:
         return f"{self.digits():f}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """One translatable text: ``msgid`` (English template) and its named parameters.
@@ -94,9 +98,23 @@ class Message:
         return self.template().format(**{name: english(value) for name, value in self.params})
 
 
+# A card's decision and advice make about seventy messages (issue 32): ``msg`` fills the slots of a new ``Message``
+# itself, as ``Message``'s ``__init__`` (``quick_init``) would, without the call of that ``__init__``.
+_new_message = object.__new__
+_set_msgid = slot_setter(Message, "msgid")
+_set_params = slot_setter(Message, "params")
+_set_msgid_plural = slot_setter(Message, "msgid_plural")
+_set_count = slot_setter(Message, "count")
+
+
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return a ``Message``; ``msgid`` must be a literal English template using ``{name}`` placeholders."""
-    return Message(msgid, tuple(params.items()))
+    message: Message = _new_message(Message)
+    _set_msgid(message, msgid)
+    _set_params(message, tuple(params.items()))
+    _set_msgid_plural(message, None)
+    _set_count(message, None)
+    return message
 
 
 def plural(singular: str, msgid_plural: str, count: int, /, **params: Any) -> Message:

@@ -22,6 +22,7 @@ from guideline.follow_up import follow_up_due
 from guideline.igrt import IgrtEpisode
 from guideline.infections import SEVERE_OR_RECURRENT_INTERPRETATIONS, severe_or_recurrent
 from guideline.model import Criterion, Finding
+from guideline.quick_init import quick_init
 from guideline.safety import population_3_applies
 from guideline.text import Message, msg
 
@@ -31,7 +32,8 @@ EXTENSION_NOTE = msg(
 )
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class WindowStart:
     """How the current IgRT episode began relative to the CAR-T/bsAb window (addendum §4.2), worked out once.
 

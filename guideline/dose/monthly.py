@@ -33,7 +33,10 @@ def order_dose_advice(facts: Facts, order: OrderedDose) -> Advice:
     maintenance = order.maintenance
     course_only = maintenance.has_timing and is_course(maintenance)  # a dose without timing: "no interval"
     loading = (*order.loading, maintenance) if course_only else order.loading
-    order_line = _order_criterion(order, course_only=course_only)
+    stated = maintenance.has_dose and maintenance.has_timing and not course_only
+    # The regimen in words, made once for the order line and the summary (issue 32).
+    regimen = regimen_words(maintenance, order) if stated and order.problem is None else None
+    order_line = _order_criterion(order, maintenance, course_only=course_only, stated=stated, regimen=regimen)
     loading_lines = tuple(_loading_criterion(step, order, weight) for step in loading)
     loading_values = _loading_values(loading, order, weight)
     problem = order.problem or _missing(order, weight, p.weight_max_age_days, course_only=course_only)
@@ -95,7 +98,7 @@ def order_dose_advice(facts: Facts, order: OrderedDose) -> Advice:
         notes.append(
             msg("A loading course is given once at the start; the monthly dose is that of the maintenance regimen.")
         )
-    regimen = regimen_words(maintenance, order)
+    assert regimen is not None  # no problem: the order states its maintenance dose and interval
     if within:
         summary = msg(
             "IgRT dose {monthly} g/kg per month ({regimen}): within 0.4-0.8 g/kg", monthly=monthly, regimen=regimen
@@ -147,13 +150,14 @@ def _missing(order: OrderedDose, weight: Measurement | None, max_days: int, *, c
     return None
 
 
-def _order_criterion(order: OrderedDose, *, course_only: bool) -> Criterion:
-    maintenance = order.maintenance
-    stated = maintenance.has_dose and maintenance.has_timing and not course_only
+def _order_criterion(
+    order: OrderedDose, maintenance: DoseRegimen, *, course_only: bool, stated: bool, regimen: Message | None
+) -> Criterion:
+    """The order line: ``stated`` (dose and interval, not a course only), ``regimen`` its words when stated."""
     if order.problem is not None:
         text = msg("{display}: {problem}", display=order.display, problem=order.problem)
     elif stated:
-        text = msg("{display}: {regimen}", display=order.display, regimen=regimen_words(maintenance, order))
+        text = msg("{display}: {regimen}", display=order.display, regimen=regimen)
     elif maintenance.has_dose and not course_only:
         text = msg("{display}: {dose}, interval not stated", display=order.display, dose=dose_words(maintenance, order))
     else:

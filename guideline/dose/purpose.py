@@ -17,6 +17,7 @@ from guideline.model import PatientRecord
 from guideline.ordered_dose import OrderedDose
 from guideline.own_igg import immunomodulation_reasons
 from guideline.parameters import DEFAULT_PARAMETERS, Parameters
+from guideline.quick_init import quick_init
 from guideline.text import Message, msg
 
 IMMUNOMODULATION_COURSE_MIN_G_PER_KG = DEFAULT_PARAMETERS.immunomodulation_course_min_g_per_kg
@@ -25,6 +26,7 @@ more is an immunomodulatory dose, not IgRT: seed 002 gives IVIG 1-2 g/kg for ICA
 0.4-0.8 g/kg per **month** (Dosisjustering) and its loading courses stay below 1 g/kg."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPurpose:
     """What a draft immunoglobulin order is for.
@@ -64,11 +66,13 @@ def order_purpose(order: OrderedDose, record: PatientRecord, *, as_of: date, p: 
         as_of: the evaluation date (the weight must be at most ``p.weight_max_age_days`` old).
         p: the settings.
     """
-    weight = body_weight(record, as_of=as_of, max_age_days=p.weight_max_age_days)
+    course_steps = [step for step in order.regimens if is_course(step)]
+    # The weight is looked up only for a course (a maintenance regimen is IgRT whatever its dose).
+    weight = body_weight(record, as_of=as_of, max_age_days=p.weight_max_age_days) if course_steps else None
     courses = [
         per_dose * doses_per_course(step)
-        for step in order.regimens
-        if is_course(step) and (per_dose := grams_per_kg(step, order, weight)) is not None
+        for step in course_steps
+        if (per_dose := grams_per_kg(step, order, weight)) is not None
     ]
     largest = round(max(courses), 2) if courses else None
     if order.reason_indication is not None:

@@ -101,36 +101,54 @@ def frequency_words(step: DoseRegimen) -> Message:
     if unit == "d" and period % 7 == 0:
         period, unit = period / 7, "wk"
     whole = int(period) if float(period).is_integer() else None
+    # Only the message said is made (issue 32): one branch per unit, each template a literal for the extractor.
+    n = whole or period
     if frequency == 1:
         if whole == 1:
-            return {"h": msg("hourly"), "d": msg("daily"), "wk": msg("weekly"), "mo": msg("monthly")}[unit]
-        every = {
-            "h": msg("every {n} hours", n=whole or period),
-            "d": msg("every {n} days", n=whole or period),
-            "wk": msg("every {n} weeks", n=whole or period),
-            "mo": msg("every {n} months", n=whole or period),
-        }
-        return every[unit]
+            if unit == "h":
+                return msg("hourly")
+            if unit == "d":
+                return msg("daily")
+            if unit == "wk":
+                return msg("weekly")
+            return _unit_checked(unit, msg("monthly"))
+        if unit == "h":
+            return msg("every {n} hours", n=n)
+        if unit == "d":
+            return msg("every {n} days", n=n)
+        if unit == "wk":
+            return msg("every {n} weeks", n=n)
+        return _unit_checked(unit, msg("every {n} months", n=n))
     if whole == 1:
         if frequency == 2:
-            return {
-                "h": msg("twice hourly"),
-                "d": msg("twice daily"),
-                "wk": msg("twice weekly"),
-                "mo": msg("twice monthly"),
-            }[unit]
-        return {
-            "h": msg("{times} times hourly", times=frequency),
-            "d": msg("{times} times daily", times=frequency),
-            "wk": msg("{times} times weekly", times=frequency),
-            "mo": msg("{times} times monthly", times=frequency),
-        }[unit]
-    return {
-        "h": msg("{times} times every {n} hours", times=frequency, n=whole or period),
-        "d": msg("{times} times every {n} days", times=frequency, n=whole or period),
-        "wk": msg("{times} times every {n} weeks", times=frequency, n=whole or period),
-        "mo": msg("{times} times every {n} months", times=frequency, n=whole or period),
-    }[unit]
+            if unit == "h":
+                return msg("twice hourly")
+            if unit == "d":
+                return msg("twice daily")
+            if unit == "wk":
+                return msg("twice weekly")
+            return _unit_checked(unit, msg("twice monthly"))
+        if unit == "h":
+            return msg("{times} times hourly", times=frequency)
+        if unit == "d":
+            return msg("{times} times daily", times=frequency)
+        if unit == "wk":
+            return msg("{times} times weekly", times=frequency)
+        return _unit_checked(unit, msg("{times} times monthly", times=frequency))
+    if unit == "h":
+        return msg("{times} times every {n} hours", times=frequency, n=n)
+    if unit == "d":
+        return msg("{times} times every {n} days", times=frequency, n=n)
+    if unit == "wk":
+        return msg("{times} times every {n} weeks", times=frequency, n=n)
+    return _unit_checked(unit, msg("{times} times every {n} months", times=frequency, n=n))
+
+
+def _unit_checked(unit: str, monthly: Message) -> Message:
+    """Return ``monthly`` for the unit ``"mo"``; raise ``KeyError`` for another, as the unit's table look-up did."""
+    if unit != "mo":
+        raise KeyError(unit)
+    return monthly
 
 
 def dose_words(step: DoseRegimen, order: OrderedDose) -> Message:

@@ -18,7 +18,7 @@ from guideline.concepts import AdviceKind, AdviceRule, Analyte
 from guideline.dose.trough_timing import TroughTiming, timing_notes, timing_values, trough_timing
 from guideline.evidence import lab_evidence
 from guideline.facts import Facts
-from guideline.labs import results
+from guideline.labs import latest
 from guideline.model import Advice, Criterion, LabResult
 from guideline.text import Message, msg
 
@@ -35,7 +35,7 @@ def trough_advice(facts: Facts) -> Advice | None:
     if episode is None:
         return None
     p = facts.p
-    trough = next((lab for lab in results(facts.record.labs, Analyte.IGG, as_of=facts.as_of)), None)
+    trough = latest(facts.record.labs, Analyte.IGG, as_of=facts.as_of)
     if trough is None or trough.effective < episode.start:
         return None
     value = trough.value_g_per_l
@@ -47,20 +47,21 @@ def trough_advice(facts: Facts) -> Advice | None:
     if not at_trough and not below_6:
         # Not a trough: neither "above 8 g/L" nor a dose reduction rests on it; say when to draw the trough.
         return _not_at_trough_advice(trough, timing, episode.start)
-    description = _by_timing(
-        timing,
-        at_trough=msg("Trough IgG measured on IgRT (since {start})", start=episode.start),
-        before=msg(
+    # The words for when the IgG was drawn: at the trough, before it, or at an unknown point of the interval (only
+    # the message said is made; issue 32).
+    if at_trough:
+        description = msg("Trough IgG measured on IgRT (since {start})", start=episode.start)
+    elif timing.at_trough is False:
+        description = msg(
             "IgG measured on IgRT (since {start}), drawn before the trough: the trough is lower still",
             start=episode.start,
-        ),
-        unknown=msg(
+        )
+    else:
+        description = msg(
             "IgG measured on IgRT (since {start}); trough timing unknown: the trough is at most this value",
             start=episode.start,
-        ),
-    )
+        )
     lines = (Criterion.met("trough-igg-on-igrt", description, lab_evidence(trough)), timing.criterion)
-    shown = trough.shown()
     if at_trough and value > p.trough_target_high_g_per_l:
         summary = msg(
             "Trough IgG {value} g/L > 8 g/L on IgRT: higher values are not recommended; consider a dose reduction",
@@ -70,24 +71,24 @@ def trough_advice(facts: Facts) -> Advice | None:
     severe_since = add_calendar_months(facts.as_of, -p.trough_severe_infection_lookback_calendar_months)
     severe = [e for e in facts.episodes if e.severe and max(episode.start, severe_since) <= e.onset <= facts.as_of]
     if below_6 and severe:
-        summary = _by_timing(
-            timing,
-            at_trough=msg(
+        if at_trough:
+            summary = msg(
                 "Trough IgG {value} g/L < 6 g/L with severe infections on IgRT: adjust dose or interval towards "
                 "6-8 g/L",
                 value=trough.number(),
-            ),
-            before=msg(
+            )
+        elif timing.at_trough is False:
+            summary = msg(
                 "IgG {value} < 6 g/L before the trough, with severe infections on IgRT: adjust dose or interval "
                 "towards 6-8 g/L",
-                value=shown,
-            ),
-            unknown=msg(
+                value=trough.shown(),
+            )
+        else:
+            summary = msg(
                 "IgG {value} < 6 g/L (trough timing unknown) with severe infections on IgRT: adjust dose or interval "
                 "towards 6-8 g/L",
-                value=shown,
-            ),
-        )
+                value=trough.shown(),
+            )
         infections = Criterion.met(
             "severe-infection-on-igrt",
             msg(
@@ -104,23 +105,23 @@ def trough_advice(facts: Facts) -> Advice | None:
             interpretations=("trough_severe_infection_lookback_calendar_months", "trough_tolerance_days"),
         )
     if below_6:
-        summary = _by_timing(
-            timing,
-            at_trough=msg(
+        if at_trough:
+            summary = msg(
                 "Trough IgG {value} < 6 g/L on IgRT: adjust dose or interval to reach the trough aim of 6 g/L",
-                value=shown,
-            ),
-            before=msg(
+                value=trough.shown(),
+            )
+        elif timing.at_trough is False:
+            summary = msg(
                 "IgG {value} < 6 g/L drawn before the trough (the trough is lower): adjust dose or interval to reach "
                 "6 g/L",
-                value=shown,
-            ),
-            unknown=msg(
+                value=trough.shown(),
+            )
+        else:
+            summary = msg(
                 "IgG {value} < 6 g/L on IgRT, trough timing unknown: adjust dose or interval to reach the trough aim "
                 "of 6 g/L",
-                value=shown,
-            ),
-        )
+                value=trough.shown(),
+            )
         dose_note = msg(
             "Dosisjustering: the dose is adjusted towards a cumulative monthly dose of 0.4-0.8 g/kg, aiming at "
             "an IgG trough of 6 g/L; measure the trough just before a dose."
@@ -185,13 +186,6 @@ def _not_at_trough_advice(lab: LabResult, timing: TroughTiming, start: date) -> 
         warning=False,
         interpretations=("trough_tolerance_days",),
     )
-
-
-def _by_timing(timing: TroughTiming, *, at_trough: Message, before: Message, unknown: Message) -> Message:
-    """Return the words for when the IgG was drawn: at the trough, before it, or at an unknown point of the interval."""
-    if timing.at_trough is True:
-        return at_trough
-    return before if timing.at_trough is False else unknown
 
 
 def _dose_advice(

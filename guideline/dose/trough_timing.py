@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
 from statistics import median
 
 from guideline.concepts import IgrtRoute
 from guideline.facts import Facts
 from guideline.model import Criterion, Evidence, IgrtRecord
 from guideline.products import find_product
+from guideline.quick_init import quick_init
 from guideline.text import Message, msg
 
 SAME_DAY_SAMPLE_IS_PRE_DOSE = True
@@ -31,7 +33,8 @@ INTERVAL_GAPS_READ = 3
 administration dates (one late dose does not change it)."""
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class TroughTiming:
     """Whether an IgG drawn on IgRT is a trough (drawn at the end of a dosing interval).
 
@@ -59,8 +62,12 @@ def dosing_interval(dates: list[date]) -> int | None:
 
     ``dates`` are distinct and sorted; fewer than two give ``None``.
     """
-    gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)][-INTERVAL_GAPS_READ:]
+    last = dates[-(INTERVAL_GAPS_READ + 1) :]  # the dates of the last gaps only: a long history holds hundreds
+    gaps = [(b - a).days for a, b in zip(last, last[1:], strict=False)]
     return round(median(gaps)) if gaps else None
+
+
+_START_REF = attrgetter("start", "ref")
 
 
 def trough_timing(facts: Facts, sample: date, *, tolerance_days: int | None = None) -> TroughTiming:
@@ -79,7 +86,7 @@ def trough_timing(facts: Facts, sample: date, *, tolerance_days: int | None = No
     records = [r for r in facts.record.igrt if r.ref in refs and r.start is not None and r.start <= facts.as_of]
     given = sorted({r.start for r in records if r.source == "administration" and r.start is not None})
     interval = dosing_interval(given)
-    latest = max(records, key=lambda r: (r.start or date.min, r.ref)) if records else None
+    latest = max(records, key=_START_REF) if records else None  # every start is set (above)
     if latest is not None and _steady_scig(latest, interval):
         return TroughTiming(
             at_trough=True,
