@@ -129,7 +129,8 @@ class ReadWatchdog:
                 self._thread = threading.Thread(target=self._run, name="body-read-watchdog", daemon=True)
                 self._thread.start()
             heapq.heappush(self._heap, (at, next(self._order), watch))
-            self._wake.notify()
+            if self._heap[0][2] is watch:  # else the thread already wakes sooner (waking it per read cost a switch)
+                self._wake.notify()
         return watch
 
     def release(self, watch: _Watch) -> bool:

@@ -8,12 +8,16 @@ the values converted by the column types' own bind processors (the stored bytes 
 reads back), and a batch is sent with the driver's ``executemany`` (prepared once by sqlite3's statement cache;
 psycopg 3 pipelines it) and committed once.
 
-The connection comes from the engine's pool for each batch (``pool_pre_ping`` still guards PostgreSQL), and one
-the driver reports as disconnected is invalidated, so the next batch opens a fresh one.
+On PostgreSQL the connection comes from the engine's pool for each batch (``pool_pre_ping`` guards it against a
+restarted server), and one the driver reports as disconnected is invalidated, so the next batch opens a fresh one.
+On SQLite (a local file: nothing to ping, nothing to lose between batches) the connection is kept from one batch
+to the next, which spares the pool's checkout, reset and check-in (about 20 us of a lone decision's 110 us of CPU);
+after any error it is given back (rolled back or invalidated) and the next batch takes a fresh one from the pool.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +101,9 @@ class DecisionInsert:
             StorageError: the dialect compiles the statements in a way this module does not expect.
         """
         self._database = database
+        self._keep_connection = database.is_sqlite
+        self._kept: Any = None  # SQLite: the pooled connection of the last successful batch, reused by the next
+        self._kept_lock = threading.Lock()
         self._decision = _Statement(database, Decision.__table__, _DECISION_COLUMNS)  # type: ignore[arg-type]
         self._issued = _Statement(database, IssuedCardRow.__table__, _ISSUED_COLUMNS)  # type: ignore[arg-type]
 
@@ -156,11 +163,15 @@ class DecisionInsert:
     def _send(self, decisions: list[Any], beside: list[Any]) -> None:
         engine = self._database.engine
         driver_error = engine.dialect.loaded_dbapi.Error
-        try:
-            connection = engine.raw_connection()
-        except (SQLAlchemyError, driver_error) as error:  # the pool lets the driver's connect error through
-            raise StorageError(f"database error: {_kind(error)}") from error
+        with self._kept_lock:  # taken out while in use: a concurrent batch (a flush) takes its own from the pool
+            connection, self._kept = self._kept, None
+        if connection is None:
+            try:
+                connection = engine.raw_connection()
+            except (SQLAlchemyError, driver_error) as error:  # the pool lets the driver's connect error through
+                raise StorageError(f"database error: {_kind(error)}") from error
         cursor = None
+        committed = False
         try:
             cursor = connection.cursor()
             cursor.executemany(self._decision.sql, decisions)
@@ -168,6 +179,7 @@ class DecisionInsert:
                 cursor.executemany(self._issued.sql, beside)
             cursor.close()
             connection.commit()
+            committed = True
         except driver_error as error:
             if engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
                 connection.invalidate(error)
@@ -178,7 +190,11 @@ class DecisionInsert:
                     connection.invalidate(error)
             raise StorageError(f"database error: {_kind(error)}") from error
         finally:
-            connection.close()  # back to the pool (or discarded, if invalidated)
+            if committed and self._keep_connection:
+                with self._kept_lock:
+                    connection, self._kept = self._kept, connection  # keep this one; give back any other
+            if connection is not None:
+                connection.close()  # back to the pool (or discarded, if invalidated)
 
 
 _PEP_249 = frozenset(

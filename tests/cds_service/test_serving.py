@@ -294,3 +294,18 @@ def test_ids_do_not_leak_into_the_next_request_on_the_same_thread(app: Flask, js
     client.get("/cds-services")
     last = json.loads(json_log.getvalue().splitlines()[-1])
     assert last["path"] == "/cds-services" and "hookInstance" not in last
+
+
+def test_a_log_line_keeps_danish_text_as_utf8_and_writes_an_exception_and_odd_values(json_log: io.StringIO) -> None:
+    # The formatter encodes with orjson (cheaper per access line): text stays UTF-8, not \u escapes, and values JSON
+    # has no type for (an exception, a frozenset) are written as text, as with the json module, not the line lost.
+    log = logging.getLogger("cds_service.test")
+    try:
+        raise ValueError("ærø")
+    except ValueError:
+        log.exception("første linje", extra={"mængde": frozenset({1}), "antal": 3, "fejl": ValueError("x")})
+    (line,) = json_log.getvalue().splitlines()
+    assert "første linje" in line and "\\u" not in line
+    record = json.loads(line)
+    assert record["message"] == "første linje" and record["antal"] == 3 and record["mængde"] == "frozenset({1})"
+    assert record["fejl"] == "ValueError: x" and "ValueError: ærø" in record["exc_info"]

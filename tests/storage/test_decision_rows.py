@@ -134,3 +134,19 @@ def test_an_empty_batch_opens_no_connection(database_url: str) -> None:
     assert checkouts == []
     store.record_decisions([SHOWN])
     assert len(checkouts) == 1  # one connection, one transaction, for the decision and its cards
+
+
+def test_sqlite_keeps_its_connection_between_batches_and_gives_it_back_after_a_failure(database_url: str) -> None:
+    store = AuditStore(migrated(database_url))
+    checkouts: list[object] = []
+    event.listen(store.database.engine.pool, "checkout", lambda *args: checkouts.append(args))
+    store.record_decisions([replace(SHOWN, hook_instance="first")])
+    store.record_decisions([replace(SHOWN, hook_instance="second")])
+    # SQLite: the first batch's connection serves the second; PostgreSQL: one checkout (and pre-ping) per batch.
+    assert len(checkouts) == (1 if store.database.is_sqlite else 2)
+    with pytest.raises(StorageError, match="IntegrityError"):
+        store.record_decisions([replace(SHOWN, hook_instance="bad", hook=None)])
+    store.record_decisions([replace(SHOWN, hook_instance="after")])
+    # After the failure the connection went back to the pool (rolled back): the next batch checked one out again.
+    assert len(checkouts) == (2 if store.database.is_sqlite else 4)
+    assert [d.hook_instance for d in store.decisions()] == ["after", "second", "first"]
