@@ -4,6 +4,6 @@
 ``Policy`` says what a caller shows (orders read, quiet unless the guideline concerns the patient, follow-up).
 """
 
-from decision.decide import Decision, Policy, decide, decide_mapped
+from decision.decide import Decision, Policy, decide, decide_mapped, map_record
 
-__all__ = ["Decision", "Policy", "decide", "decide_mapped"]
+__all__ = ["Decision", "Policy", "decide", "decide_mapped", "map_record"]

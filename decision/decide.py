@@ -97,9 +97,28 @@ def decide(
         orders: draft immunoglobulin orders (``fhir_mappers.immunoglobulin_orders``), when the policy reads orders.
         issues: data issues found before mapping (an optional prefetch key that was unavailable).
     """
-    ctx = MappingContext(tz=tz, codes=code_table(), medications=medications or {}, full_urls=full_urls or {})
-    record = summarize(resources, patient_id=patient_id, ctx=ctx, issues=issues)
+    record = map_record(
+        resources, patient_id=patient_id, tz=tz, medications=medications, full_urls=full_urls, issues=issues
+    )
     return decide_mapped(record, as_of=as_of, parameters=parameters, policy=policy, orders=orders)
+
+
+def map_record(
+    resources: Iterable[Mapping[str, Any]],
+    *,
+    patient_id: str | None,
+    tz: ZoneInfo,
+    medications: Mapping[str, Mapping[str, Any]] | None = None,
+    full_urls: Mapping[str, str] | None = None,
+    issues: Iterable[DataIssue] = (),
+) -> PatientRecord:
+    """Map one patient's FHIR resources into the guideline model: ``decide``'s first half (args as ``decide``).
+
+    For a caller that looks at the record before deciding (the worklist counts a patient the guideline does not
+    concern without deciding: ``cohort.evaluation.evaluate_patient``).
+    """
+    ctx = MappingContext(tz=tz, codes=code_table(), medications=medications or {}, full_urls=full_urls or {})
+    return summarize(resources, patient_id=patient_id, ctx=ctx, issues=issues)
 
 
 def decide_mapped(
