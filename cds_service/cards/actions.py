@@ -104,20 +104,36 @@ def lab_order(card: str, analyte: Analyte, patient_id: str, t: Translator) -> di
 
 
 def override_reasons(finding: Finding, t: Translator) -> list[dict[str, str]]:
-    """The reasons a clinician can give for overriding the decision (CDS Hooks ``overrideReasons``)."""
-    reasons = [
-        ("clinical-judgement", msg("Clinical judgement: patient-specific circumstances documented in the record")),
-        ("data-not-in-ehr", msg("Relevant data are not in the EHR (e.g. external results or infections)")),
-    ]
+    """The reasons a clinician can give for overriding the decision (CDS Hooks ``overrideReasons``; no empty value)."""
+    reasons = list(_OVERRIDE_REASONS)
     if finding.recommendation == Recommendation.STOP:
-        reasons.append(
-            ("community-infection-risk", msg("Short extension: high community risk of antibiotic-requiring infections"))
-        )
+        reasons.append(_COMMUNITY_INFECTION_RISK)
     if finding.recommendation in (Recommendation.NOT_INDICATED, Recommendation.CONSIDER):
-        reasons.append(("low-igg-decisive", msg("Specialist judges low IgG a decisive factor for the infections")))
-    return [{"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)} for code, display in reasons]
+        reasons.append(_LOW_IGG_DECISIVE)
+    found = []
+    for code, display in reasons:
+        reason = {"system": OVERRIDE_SYSTEM, "code": code}
+        text = t(display)
+        if text:
+            reason["display"] = text
+        found.append(reason)
+    return found
 
 
+# The reasons' messages are made once (a card translates them from the translator's cache).
+_OVERRIDE_REASONS = (
+    ("clinical-judgement", msg("Clinical judgement: patient-specific circumstances documented in the record")),
+    ("data-not-in-ehr", msg("Relevant data are not in the EHR (e.g. external results or infections)")),
+)
+_COMMUNITY_INFECTION_RISK = (
+    "community-infection-risk",
+    msg("Short extension: high community risk of antibiotic-requiring infections"),
+)
+_LOW_IGG_DECISIVE = ("low-igg-decisive", msg("Specialist judges low IgG a decisive factor for the infections"))
+
+
+_APP_CONTEXT = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""``json.dumps(context, separators=(",", ":"), sort_keys=True)``, without making an encoder per card."""
 EVIDENCE_LAUNCH_PATH = "/evidence/launch"
 """The evidence page's SMART launch URL, under the service's public base URL (``cds_service.http.smart_launch``)."""
 
@@ -138,37 +154,32 @@ def links(
     ``extension["sid-igrt"]`` only.
 
     ``autoLaunchable`` (optional in CDS Hooks 2.0.1) is sent as ``false``: clients built on models that require it
-    (healthchain 0.16) would otherwise refuse the whole card.
+    (healthchain 0.16) would otherwise refuse the whole card. No link holds an empty value (a URL not configured is
+    left out of its link).
     """
     found: list[dict[str, Any]] = []
     if evidence is not None:
         found.append(
-            {
-                "label": t(msg("Evidence and timeline")),
-                "url": evidence["url"],
-                "type": "smart",
-                "appContext": evidence["appContext"],
-                "autoLaunchable": False,
-            }
+            _link(t(msg("Evidence and timeline")), evidence["url"], "smart", app_context=evidence["appContext"])
         )
-    found.append(
-        {
-            "label": t(msg("Medicinrådet: {section}", section=source.section))[:200],
-            "url": document_url(source, settings),
-            "type": "absolute",
-            "autoLaunchable": False,
-        }
-    )
+    section = t(msg("Medicinrådet: {section}", section=source.section))[:200]
+    found.append(_link(section, document_url(source, settings), "absolute"))
     if pid:
-        found.append(
-            {
-                "label": t(msg("Medicinrådet: immunoglobulin in primary immunodeficiency")),
-                "url": settings.pid_guideline_url,
-                "type": "absolute",
-                "autoLaunchable": False,
-            }
-        )
+        primary = t(msg("Medicinrådet: immunoglobulin in primary immunodeficiency"))
+        found.append(_link(primary, settings.pid_guideline_url, "absolute"))
     return found
+
+
+def _link(label: str, url: str, kind: str, *, app_context: str | None = None) -> dict[str, Any]:
+    """One CDS Hooks Link, without the empty values CDS Hooks forbids (``autoLaunchable`` is always sent)."""
+    link: dict[str, Any] = {"label": label} if label else {}
+    if url:
+        link["url"] = url
+    link["type"] = kind
+    if app_context:
+        link["appContext"] = app_context
+    link["autoLaunchable"] = False
+    return link
 
 
 def evidence_link(base_url: str, *, service_id: str, card: str, finding: Finding) -> dict[str, str]:
@@ -186,7 +197,7 @@ def evidence_link(base_url: str, *, service_id: str, card: str, finding: Finding
     }
     return {
         "url": base_url.rstrip("/") + EVIDENCE_LAUNCH_PATH,
-        "appContext": json.dumps(context, separators=(",", ":"), sort_keys=True),
+        "appContext": _APP_CONTEXT.encode(context),
     }
 
 
@@ -196,9 +207,17 @@ def document_url(source: SourceRef, settings: Settings) -> str:
 
 
 def source_json(source: SourceRef, rule: str, settings: Settings) -> dict[str, Any]:
-    """``card.source``: the Medicinrådet label and document, ``topic`` = the rule id (for override persistence)."""
-    return {
-        "label": SOURCE_LABEL,
-        "url": document_url(source, settings),
-        "topic": {"system": RULE_SYSTEM, "code": rule, "display": source.section[:100]},
-    }
+    """``card.source``: the Medicinrådet label and document, ``topic`` = the rule id (for override persistence).
+
+    Without empty values (a document link or section not configured is left out).
+    """
+    found: dict[str, Any] = {"label": SOURCE_LABEL}
+    url = document_url(source, settings)
+    if url:
+        found["url"] = url
+    topic = {"system": RULE_SYSTEM, "code": rule} if rule else {"system": RULE_SYSTEM}
+    display = source.section[:100]
+    if display:
+        topic["display"] = display
+    found["topic"] = topic
+    return found

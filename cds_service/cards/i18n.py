@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel.core import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from babel.support import NullTranslations, Translations
 
 from guideline.text import Decimals, Message, english
@@ -26,6 +28,8 @@ from guideline.text import Decimals, Message, english
 LANGUAGES = ("en", "da")
 """Supported card languages; the first is the default."""
 REQUEST_EXTENSION = "sid-igrt"
+_CACHE_LIMIT = 4096
+"""Most entries a translator's caches hold (message ids come from the code, a few hundred; this only bounds them)."""
 
 
 class Translator:
@@ -41,33 +45,82 @@ class Translator:
         self.language = language
         self._translations = translations
         self._markdown = markdown
+        self._english = language == "en"
+        # Per-translator caches, as a card renders some hundred values (issue 32): the template of each singular
+        # message id in this language, and the text of each message without parameters (the same in every card).
+        self._templates: dict[str, str] = {}
+        self._constants: dict[str, str] = {}
 
     def __call__(self, value: Any) -> str:
         """Return ``value`` (a ``Message``, a parameter value or a tuple of them) as text in this language."""
         # The two kinds nearly every call renders (a card renders some hundred values), tested by exact type first.
         kind = type(value)
         if kind is str:
-            return escape_markdown(value, line_start=False) if self._markdown else value
-        if kind is Message:
-            return self._template(value).format(**{name: self(param) for name, param in value.params})
-        if isinstance(value, Message):
-            return self._template(value).format(**{name: self(param) for name, param in value.params})
+            return _escape_parameter(value) if self._markdown else value
+        if kind is Message or isinstance(value, Message):
+            return self._render(value)
         if isinstance(value, tuple):
-            return ", ".join(self(v) for v in value)
+            return ", ".join([self(v) for v in value])
         if isinstance(value, str):
             return escape_markdown(value, line_start=False) if self._markdown else value
         if isinstance(value, float) and self.language != "en":
-            return format_decimal(value, format="#,##0.###", locale=self.language)
+            return format_decimal(value, format=_pattern(_DECIMAL_FORMAT), locale=_locale(self.language))
         if isinstance(value, Decimals) and self.language != "en":
             return format_decimals(value, self.language)
         return english(value)
 
+    def _render(self, message: Message) -> str:
+        """The message's template in this language filled with its parameters, each rendered as ``__call__`` would."""
+        params = message.params
+        if message.msgid_plural is None:
+            if not params:
+                text = self._constants.get(message.msgid)
+                if text is None:
+                    text = self._template(message).format()
+                    if len(self._constants) < _CACHE_LIMIT:
+                        self._constants[message.msgid] = text
+                return text
+            template = self._templates.get(message.msgid)
+            if template is None:
+                template = self._template(message)
+        else:
+            template = self._template(message)
+        # The parameter kinds cards hold, by exact type, rendered as ``__call__`` (and ``english``) render them; a
+        # message here is a call less than through ``__call__`` (a card renders some hundred values).
+        in_english, constants = self._english, self._constants
+        args: dict[str, str] = {}
+        for name, param in params:
+            kind = type(param)
+            if kind is str:
+                args[name] = _escape_parameter(param) if self._markdown else param
+            elif kind is Message:
+                text = None if param.params or param.msgid_plural is not None else constants.get(param.msgid)
+                args[name] = self._render(param) if text is None else text
+            elif kind is tuple:
+                args[name] = ", ".join([self(v) for v in param])
+            elif kind is date:
+                args[name] = param.isoformat()
+            elif kind is int:
+                args[name] = str(param)
+            elif kind is float and in_english:
+                args[name] = f"{param:g}"
+            elif kind is Decimals and in_english:
+                args[name] = str(param)
+            else:
+                args[name] = self(param)
+        return template.format_map(args)
+
     def _template(self, message: Message) -> str:
         """The message's template in this language (for a plural message, the form its count needs)."""
-        if self.language == "en":
-            return message.template()
         if message.msgid_plural is None:
-            return self._translations.gettext(message.msgid)
+            template = self._templates.get(message.msgid)
+            if template is None:
+                template = message.template() if self._english else self._translations.gettext(message.msgid)
+                if len(self._templates) < _CACHE_LIMIT:
+                    self._templates[message.msgid] = template
+            return template
+        if self._english:
+            return message.template()
         return self._translations.ngettext(message.msgid, message.msgid_plural, message.count_value())
 
     def markdown(self) -> Translator:
@@ -82,10 +135,28 @@ def format_decimals(value: Decimals, language: str) -> str:
     grouping as a plain ``float`` (``"1.234,5"``).
     """
     pattern = "#,##0" + ("." + "0" * value.places if value.places else "")
-    return format_decimal(value.digits(), format=pattern, locale=language)
+    return format_decimal(value.digits(), format=_pattern(pattern), locale=_locale(language))
+
+
+_DECIMAL_FORMAT = "#,##0.###"
+"""A ``float`` parameter: grouped, at most three decimals, no trailing zeros."""
+
+
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    """``pattern`` parsed once (``format_decimal`` parses a pattern given as text on every call)."""
+    return parse_pattern(pattern)
+
+
+@cache
+def _locale(language: str) -> Locale:
+    """``language``'s Babel locale, parsed once (``format_decimal`` parses a locale given as text on every call)."""
+    return Locale.parse(language)
 
 
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]~|])")
+_ESCAPED = re.compile(r"[&<\\`*_\[\]~|\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""What ``escape_markdown(..., line_start=False)`` changes: its specials, ``&``, ``<`` and ``str.splitlines`` breaks."""
 _LINE_START = re.compile(r"^(\s*)(?:([#+-])(?=\s|$)|(>)|(\d+)([.)])(?=\s|$))")
 
 
@@ -101,6 +172,11 @@ def escape_markdown(text: str, *, line_start: bool = True) -> str:
     text = " ".join(text.replace("&", "&amp;").replace("<", "&lt;").splitlines())
     text = _INLINE_SPECIALS.sub(r"\\\1", text)
     return _LINE_START.sub(_escape_marker, text) if line_start else text
+
+
+def _escape_parameter(text: str) -> str:
+    """``escape_markdown(text, line_start=False)``; text with nothing to escape (most parameters) as it is."""
+    return escape_markdown(text, line_start=False) if _ESCAPED.search(text) else text
 
 
 def _escape_marker(match: re.Match[str]) -> str:

@@ -10,6 +10,7 @@ order; order IgG, IgA, IgM) and ``overrideReasons`` (``cds_service.cards.actions
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,14 +122,30 @@ def render_card(
             else evidence_link(call.evidence_base_url, service_id=call.service_id, card=uid, finding=finding),
         ),
         "overrideReasons": override_reasons(finding, t),
-        "extension": {EXTENSION_KEY: decision_extension(finding, orders=orders, settings=settings, t=t, advice=advice)},
     }
-    return _finished(card, offered)
+    extension = decision_extension(finding, orders=orders, settings=settings, t=t, advice=advice)
+    return _finished(card, extension, offered)
 
 
 def card_uuid(card_seed: str, *parts: object) -> str:
     """Return the uuid of a card of this call: uuid5 of the call's card seed and the card's rule (and index)."""
-    return str(uuid.uuid5(CARD_NAMESPACE, ":".join((card_seed, *map(str, parts)))))
+    return _CARD_UUIDS(":".join((card_seed, *map(str, parts))))
+
+
+class _Uuid5:
+    """``uuid.uuid5`` in one namespace, as text, with the namespace hashed once (``uuid5`` hashes it every time)."""
+
+    def __init__(self, namespace: uuid.UUID) -> None:
+        self._namespace = hashlib.sha1(namespace.bytes)
+
+    def __call__(self, name: str) -> str:
+        """Return ``str(uuid.uuid5(namespace, name))``."""
+        digest = self._namespace.copy()
+        digest.update(name.encode("utf-8"))
+        return str(uuid.UUID(bytes=digest.digest()[:16], version=5))
+
+
+_CARD_UUIDS = _Uuid5(CARD_NAMESPACE)
 
 
 def render_advice_card(advice: Advice, call: CardCall, *, index: int) -> dict[str, Any]:
@@ -145,15 +162,25 @@ def render_advice_card(advice: Advice, call: CardCall, *, index: int) -> dict[st
         "detail": advice_detail(advice, settings=settings, t=t),
         "source": source_json(advice.source, advice.rule.value, settings),
         "links": links(advice.source, settings, t),
-        "extension": {EXTENSION_KEY: advice_extension(advice, settings=settings, t=t)},
     }
-    return _finished(card, [lab_order(uid, analyte, call.patient_id, t) for analyte in advice.lab_orders])
+    extension = advice_extension(advice, settings=settings, t=t)
+    return _finished(card, extension, [lab_order(uid, analyte, call.patient_id, t) for analyte in advice.lab_orders])
 
 
-def _finished(card: dict[str, Any], offered: list[dict[str, Any]]) -> dict[str, Any]:
-    """The card with its suggestions (``selectionBehavior`` exactly when there are some), empty fields pruned."""
+def _finished(card: dict[str, Any], extension: dict[str, Any], offered: list[dict[str, Any]]) -> dict[str, Any]:
+    """The card with its extension and suggestions (``selectionBehavior`` exactly when there are some), no empty fields.
+
+    ``source``, ``links``, ``overrideReasons`` and the extension are built without empty values
+    (``cds_service.cards.actions``, ``cds_service.cards.extension``); the extension is never empty (it has a
+    ``kind``). So only the card's texts, its lists and the suggestions are checked here: the card is as ``prune``
+    would leave it, keys in the same order, without walking all of it again.
+    """
+    # The texts, and source / links / override reasons: each left out only when empty.
+    finished = {key: value for key, value in card.items() if value}
+    finished["extension"] = {EXTENSION_KEY: extension}
     if offered:
-        card["suggestions"] = offered
-        card["selectionBehavior"] = "any"
-    pruned: dict[str, Any] = prune(card)
-    return pruned
+        kept = prune(offered)
+        if kept:
+            finished["suggestions"] = kept
+        finished["selectionBehavior"] = "any"
+    return finished
