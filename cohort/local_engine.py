@@ -245,7 +245,9 @@ def read_file_to_state(export: Export, item: ExportFile, state_path: Path) -> Fi
     db = sqlite3.connect(state_path, isolation_level=None, timeout=_BUSY_SECONDS)
     try:
         db.execute("PRAGMA synchronous=NORMAL")  # as the state's own connection: WAL, synced at checkpoints
-        db.execute("PRAGMA wal_autocheckpoint=16384")  # every 64 MiB, not every 4: fewer syncs and copies
+        (page_bytes,) = db.execute("PRAGMA page_size").fetchone()
+        # Every 64 MiB, not SQLite's 1,000 pages: fewer syncs and copies.
+        db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_BYTES // page_bytes}")
         loader = Loader(db)
         result = read_file(export, item, loader)
         loader.flush()
@@ -255,6 +257,8 @@ def read_file_to_state(export: Export, item: ExportFile, state_path: Path) -> Fi
     return result
 
 
+_CHECKPOINT_BYTES = 64 * 1024 * 1024
+"""How much a reading worker lets the state's write-ahead log grow before it is copied into the file."""
 _WORKER_CONTEXT: Context | None = None
 _MEDICATIONS: dict[str, Mapping[str, Any]] | None = None
 _READER: RecordReader | None = None
