@@ -298,7 +298,9 @@ def _inject(page: Any, medication: dict[str, str]) -> None:
         # The Sandbox fires order-select once the patient and discovery are loaded; before that the store may be
         # there but the service list empty, so retry until a card shows.
         assert page.evaluate(_INJECT_MEDICATION, medication) is True
-        if page.locator('[class*="decision-card"]').count():
+        # Our card, not any card-like element: one CI run saw an early element end this loop before the order was
+        # seen, and no hook call came after it.
+        if page.locator('[class*="decision-card"]', has_text="Medicinrådet").count():
             return
         time.sleep(1)
 
