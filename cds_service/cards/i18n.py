@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -70,45 +69,28 @@ class Translator:
         return english(value)
 
     def _render(self, message: Message) -> str:
-        """The message's template in this language filled with its parameters, each rendered as ``__call__`` would."""
-        params = message.params
-        if message.msgid_plural is None:
-            if not params:
-                text = self._constants.get(message.msgid)
-                if text is None:
-                    text = self._template(message).format()
-                    if len(self._constants) < _CACHE_LIMIT:
-                        self._constants[message.msgid] = text
-                return text
-            template = self._templates.get(message.msgid)
-            if template is None:
-                template = self._template(message)
-        else:
-            template = self._template(message)
-        # The parameter kinds cards hold, by exact type, rendered as ``__call__`` (and ``english``) render them; a
-        # message here is a call less than through ``__call__`` (a card renders some hundred values).
-        in_english, constants = self._english, self._constants
+        """The message's template in this language filled with its parameters, each rendered by ``__call__``.
+
+        A message without parameters renders the same in every card: its text is kept (``_constants``).
+        """
+        if message.msgid_plural is None and not message.params:
+            text = self._constants.get(message.msgid)
+            if text is None:
+                text = self._template(message).format()
+                if len(self._constants) < _CACHE_LIMIT:
+                    self._constants[message.msgid] = text
+            return text
+        # Strings and messages, most parameters, without ``__call__``'s dispatch; the rest as ``__call__`` renders it.
         args: dict[str, str] = {}
-        for name, param in params:
+        for name, param in message.params:
             kind = type(param)
             if kind is str:
                 args[name] = _escape_parameter(param) if self._markdown else param
             elif kind is Message:
-                text = None if param.params or param.msgid_plural is not None else constants.get(param.msgid)
-                args[name] = self._render(param) if text is None else text
-            elif kind is tuple:
-                args[name] = ", ".join([self(v) for v in param])
-            elif kind is date:
-                args[name] = param.isoformat()
-            elif kind is int:
-                args[name] = str(param)
-            elif kind is float and in_english:
-                args[name] = f"{param:g}"
-            elif kind is Decimals and in_english:
-                args[name] = str(param)
+                args[name] = self._render(param)
             else:
                 args[name] = self(param)
-        return template.format_map(args)
+        return self._template(message).format_map(args)
 
     def _template(self, message: Message) -> str:
         """The message's template in this language (for a plural message, the form its count needs)."""
