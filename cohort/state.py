@@ -13,7 +13,7 @@ One SQLite file holds:
   started again with the same input, ``as_of`` and settings (``run_key``) continues: the load is not repeated when
   it had finished, and patients already evaluated are not evaluated again.
 * ``last_rows``: the rows of the last completed run, by patient (``cohort.evaluation.Placed.previous``: what
-  changed since then). ``WorklistRow`` is stored field by field from its dataclass fields (``row_to_json``), so a
+  changed since then). ``WorklistRow`` is stored field by field from its dataclass fields (``row_bytes``), so a
   new field needs no change here; a field missing from an older state takes its default.
 
 FHIR R4 Bulk Data reports deletions only in the manifest's ``deleted[]`` (a server may leave it out): a resource
@@ -56,23 +56,18 @@ def run_key(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def row_to_json(row: WorklistRow) -> dict[str, Any]:
-    """A row as JSON data, one key per dataclass field (dates ISO, tuples as lists), as ``row_bytes`` writes it."""
-    return {f.name: _plain(getattr(row, f.name)) for f in dataclasses.fields(row)}
-
-
 def row_bytes(value: WorklistRow | list[WorklistRow | None]) -> str:
-    """``row_to_json`` of a row (or of each row of a list, ``None`` kept) as JSON text, in one ``orjson`` call.
+    """A row (or each row of a list, ``None`` kept) as JSON text: one key per dataclass field, in order.
 
-    orjson writes a dataclass as an object of its fields in order, a date as ISO and a tuple as a list: the same text
-    as ``orjson.dumps(row_to_json(row))``, without a Python step per field (``tests/cohort/test_state.py``). A
-    ``str``, not orjson's bytes: each bytes object it returns keeps a 4 KiB buffer (100,000 rows: 400 MB).
+    orjson writes a dataclass as an object of its fields, a date as ISO and a tuple as a list, in one call without a
+    Python step per field (``tests/cohort/test_state.py``). A ``str``, not orjson's bytes: each bytes object it
+    returns keeps a 4 KiB buffer (100,000 rows: 400 MB).
     """
     return orjson.dumps(value).decode()
 
 
 def row_from_json(data: Mapping[str, Any]) -> WorklistRow:
-    """The row ``row_to_json`` wrote; fields it lacks take their defaults, fields it has that the row lacks are dropped.
+    """The row ``row_bytes`` wrote, parsed: fields it lacks take their defaults, fields the row lacks are dropped.
 
     Raises:
         StateError: a field without a default is missing.
@@ -102,14 +97,6 @@ def _row_readers() -> tuple[tuple[str, Any, bool], ...]:
         )
         for f in dataclasses.fields(WorklistRow)
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    return value
 
 
 def _reader(hint: Any) -> Any:
