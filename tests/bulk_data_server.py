@@ -18,7 +18,8 @@
 Faults a test switches on: ``throttle_once`` (the first status poll is a 429 with ``Retry-After``),
 ``unavailable_once`` (the first file download is a 503), ``expire_token_after`` (a token stops working after this
 many requests: 401 ``invalid_token``), ``file_origin`` (the manifest's file URLs on another origin),
-``retry_after`` (the value sent, seconds or an HTTP-date).
+``retry_after`` (the value sent, seconds or an HTTP-date), ``retry_after_date_in`` (instead, an HTTP-date this many
+seconds after the answer, made when answering as a server does).
 
 ``python -m tests.bulk_data_server DIR [--port P]`` serves a directory of NDJSON (e.g. ``cds-service synth-cohort``'s)
 with no token required, for trying ``cds-service cohort --from-fhir`` by hand.
@@ -36,7 +37,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -97,6 +99,7 @@ class BulkServer:
     file_lines: int = 1000
     polls_before_ready: int = 2
     retry_after: str = "0.1"
+    retry_after_date_in: float | None = None
     never_ready: bool = False
     type_filter_supported: bool = True
     requires_access_token: bool = True
@@ -184,6 +187,12 @@ class BulkServer:
         }
 
     # --- tokens ----------------------------------------------------------------------------------------------------
+
+    def retry_after_value(self) -> str:
+        """The ``Retry-After`` to send now: ``retry_after``, or an HTTP-date ``retry_after_date_in`` seconds ahead."""
+        if self.retry_after_date_in is None:
+            return self.retry_after
+        return format_datetime(datetime.now(UTC) + timedelta(seconds=self.retry_after_date_in), usegmt=True)
 
     def authorized(self) -> Response | None:
         """``None`` if the request may go on, else the 401 to answer."""
@@ -319,12 +328,12 @@ def bulk_app(server: BulkServer) -> Flask:
             return Response("", status=202)
         if server.throttle_once:
             server.throttle_once = False
-            return Response("", status=429, headers={"Retry-After": server.retry_after})
+            return Response("", status=429, headers={"Retry-After": server.retry_after_value()})
         job.polls += 1
         if server.never_ready or job.polls <= server.polls_before_ready:
             done = min(100 * job.polls // (server.polls_before_ready + 1), 99)
             return Response(
-                "", status=202, headers={"Retry-After": server.retry_after, "X-Progress": f"{done}% complete"}
+                "", status=202, headers={"Retry-After": server.retry_after_value(), "X-Progress": f"{done}% complete"}
             )
         if job.manifest is None:
             job.manifest = server.build(job_id, job)
@@ -341,7 +350,7 @@ def bulk_app(server: BulkServer) -> Flask:
             return _outcome("no such file", "not-found", 404)
         if server.unavailable_once:
             server.unavailable_once = False
-            return Response("busy", status=503, headers={"Retry-After": server.retry_after})
+            return Response("busy", status=503, headers={"Retry-After": server.retry_after_value()})
         data = job.files[name]
         headers = {}
         if server.use_gzip and "gzip" in request.headers.get("Accept-Encoding", ""):
