@@ -2,8 +2,9 @@
 
 **Reading** (``load_export``): each file the export lists (``cohort.export.Export.inputs``) is streamed
 (``.ndjson.gz`` decompressed as it is read); a file whose type the rules never read is not opened at all. A file is
-read in runs of whole lines, 256 KiB at a time (``cohort.bulk.line_blocks``): a run of compact Observations or
-Encounters is judged at once (``cohort.relevance.block_to_judge``, the same decision as line by line), every other
+read in runs of whole lines, 256 KiB at a time (``cohort.bulk.line_blocks``): a run of compact Observations,
+Encounters, Procedures, Conditions or Immunizations is judged at once (``cohort.relevance.block_to_judge``, the same
+decision as line by line), every other
 line is classified by ``cohort.reading.classify`` (skipped unparsed when its bytes show the rules cannot use it).
 With several processes, each reads whole files and writes its kept lines straight into the run state
 (``cohort.state``); Medications go to its formulary. What was read is counted per type
@@ -181,8 +182,8 @@ def read_file(export: Export, item: ExportFile, sink: Any, advance: Any = None) 
     """Read one file of the export line by line (``cohort.reading.classify``); hand each kept line to ``sink.add``.
 
     Lines are judged a run at a time (``cohort.bulk.line_blocks``, ``cohort.relevance.block_to_judge``): in a run of
-    Observations or Encounters the lines it proves the pre-filter drops are counted at once, without a step each;
-    the others go through ``decide_bytes`` one by one.
+    Observations, Encounters or the code pre-filter's types the lines it proves a pre-filter drops are counted at once,
+    without a parse each; the others go through ``decide_bytes`` one by one.
     Files are read largest first when a pool reads them (``load_export``), so no big file is left for the end.
 
     ``advance(bytes)`` is called as the file's on-disk bytes are read (compressed bytes for gzip).

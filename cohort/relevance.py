@@ -2,8 +2,8 @@ r"""Which lines of an export the rules can use, told from their bytes before any
 
 A real Bulk export is mostly resources the guideline never reads (Synthea: Claim, ExplanationOfBenefit,
 DocumentReference with base64 notes, DiagnosticReport ...) and, of the types it reads, mostly Observations it never
-uses (vitals and surveys). Parsing them was most of a run's time (issue 30). Four cheap decisions, each
-conservative (any doubt: parse):
+uses (vitals and surveys), procedures and conditions it never reads (screenings, assessments, common ailments).
+Parsing them was most of a run's time (issue 30). Five cheap decisions, each conservative (any doubt: parse):
 
 * **By file** (``file_type``): a file named by type (``Observation.ndjson``, ``Observation_2.ndjson``,
   ``Observation.000.ndjson.gz``) or listed by the Bulk Data manifest under a type holds that type. A file of a type
@@ -33,6 +33,14 @@ conservative (any doubt: parse):
   Conditions reach an Encounter only through an admission (``Condition.encounter`` / ``Encounter.diagnosis``,
   ``guideline.infections``). So a line is kept when it holds a backslash or one of those codes as a whole JSON
   string (``"IMP"``): ambulatory and wellness visits (Synthea's bulk) are dropped unparsed.
+
+* **Code pre-filter** (``coded_may_matter``, ``CODED_TYPES``): Procedure, Condition and Immunization are used only
+  when a Coding of theirs is in the code table (a Procedure also by a product name in its text); the test runs the
+  table's own ``concept_of_coding`` and ``has_name`` on the Codings and texts read from the bytes, once per distinct
+  value, and keeps any line whose Codings or texts it cannot read for sure (another key order, spaces, escapes,
+  non-ASCII bytes, ``entered-in-error``). Screenings, assessments and everyday diagnoses are dropped unparsed. The
+  same kind of hypothesis property covers it, with codes from the table in every form the mappers fold (case, dots,
+  SKS ``D``, prefixes) and product names inside and around words.
 
 The pre-filters assume an export holds one version of each resource (as a Bulk export does): ``summarize`` keeps the
 first of two resources of the same type and id, so a dropped duplicate could otherwise have shadowed a kept one.
@@ -150,6 +158,74 @@ def encounter_may_matter(raw: bytes) -> bool:
     return b"\\" in raw or any(needle in raw for needle in _ENCOUNTER_NEEDLES)
 
 
+CODED_TYPES: dict[str, bool] = {"Condition": False, "Immunization": False, "Procedure": True}
+"""The types the code pre-filter judges (``coded_may_matter``), each with whether its mapper also matches by name.
+
+``map_condition``, ``map_immunization`` and ``map_procedure`` use a resource only when a Coding of its ``code``
+(``vaccineCode``; ``usedCode`` too for a Procedure) is in the code table, or, for a Procedure
+(``matches(..., by_name=True)``), a name row matches its text or a display; else they return nothing and raise
+nothing. ``fhir_mappers.summarize`` reads any other part of them only when the resource is excluded (see
+``observation_may_matter``), and names it then only on the same test, by name too.
+"""
+_CODED_NAMES = frozenset(name.encode("ascii") for name in CODED_TYPES)
+_WHOLE_CODING = re.compile(rb'\{"system":"([^"\\]*)","code":"([^"\\]*)"(?:,"display":"[^"\\]*")?\}')
+"""A Coding written compact with exactly ``system``, ``code`` and perhaps ``display``, in this order (most writers)."""
+_TEXT_VALUE = re.compile(rb'"(?:text|display)":"([^"\\]*)"')
+_CODE_KEY, _CODE_OBJECT = b'"code"', b'"code":{'
+_TEXT_KEY, _TEXT_OBJECT, _DISPLAY_KEY = b'"text"', b'"text":{', b'"display"'
+_MEMO_LIMIT = 65536
+_CODING_MEMO: dict[tuple[bytes, bytes], bool] = {}
+_NAME_MEMO: dict[bytes, bool] = {}
+
+
+def coded_may_matter(raw: bytes, kind: str) -> bool:
+    r"""Whether a line of a ``CODED_TYPES`` type might change its patient's mapped record (False: it certainly cannot).
+
+    False only when all of these hold, each read from the bytes without a parse:
+
+    * the line is ASCII, with no backslash and no ``entered-in-error`` (so every ``"`` delimits a string, a string's
+      bytes are its text, and an excluded resource is parsed);
+    * every ``"code"`` in it is a key whose value is an object (``"code":{``) or the code of a Coding written
+      ``{"system":"S","code":"C"}`` or ``{"system":"S","code":"C","display":"D"}`` (``_WHOLE_CODING``): the counts
+      agree. Then every Coding the parse could read a code from is one of those, with its own system;
+    * no such ``(S, C)`` is in the code table (``CodeTable.concept_of_coding``, the mappers' own test, whatever the
+      system: ICD folding, prefixes and aliases included);
+    * for a type matched by name (``CODED_TYPES``): every ``"text"`` and ``"display"`` is a key with an object value
+      (a narrative) or a plain string value, and no such value holds a name row (``CodeTable.has_name``, the
+      mappers' own test). The parse reads names only from such values.
+
+    Each distinct Coding and text is tested once per process (bounded memos): an export repeats a few hundred.
+    """
+    if b"\\" in raw or not raw.isascii() or _EXCLUDED in raw:
+        return True
+    found = _WHOLE_CODING.findall(raw)
+    if raw.count(_CODE_KEY) != raw.count(_CODE_OBJECT) + len(found):
+        return True
+    for coding in found:
+        known = _CODING_MEMO.get(coding)
+        if known is None:
+            if len(_CODING_MEMO) >= _MEMO_LIMIT:
+                _CODING_MEMO.clear()
+            system, code = coding
+            known = _CODING_MEMO[coding] = code_table().concept_of_coding(system.decode(), code.decode()) is not None
+        if known:
+            return True
+    if not CODED_TYPES[kind]:
+        return False
+    texts = _TEXT_VALUE.findall(raw)
+    if raw.count(_TEXT_KEY) + raw.count(_DISPLAY_KEY) != raw.count(_TEXT_OBJECT) + len(texts):
+        return True
+    for text in texts:
+        named = _NAME_MEMO.get(text)
+        if named is None:
+            if len(_NAME_MEMO) >= _MEMO_LIMIT:
+                _NAME_MEMO.clear()
+            named = _NAME_MEMO[text] = code_table().has_name(text.decode())
+        if named:
+            return True
+    return False
+
+
 def classify_bytes(raw: bytes) -> str | None:
     """Decide from a line's bytes whether to parse it: ``None`` (parse), ``SKIP_TYPE`` or ``SKIP_PREFILTER``.
 
@@ -174,6 +250,9 @@ def decide_bytes(raw: bytes) -> tuple[str | None, str]:
                 return SKIP_TYPE, name.decode("ascii")
             if name == b"Encounter":
                 return (None, "") if encounter_may_matter(raw) else (SKIP_PREFILTER, "Encounter")
+            if name in _CODED_NAMES:
+                kind = name.decode("ascii")
+                return (None, "") if coded_may_matter(raw, kind) else (SKIP_PREFILTER, kind)
             if name != b"Observation" or _EXCLUDED in raw or _code_to_keep().search(raw) is not None:
                 return None, ""
             return SKIP_PREFILTER, "Observation"
@@ -187,6 +266,8 @@ def decide_bytes(raw: bytes) -> tuple[str | None, str]:
     if types == {"Observation"} and not observation_may_matter(raw):
         return SKIP_PREFILTER, kind
     if types == {"Encounter"} and not encounter_may_matter(raw):
+        return SKIP_PREFILTER, kind
+    if len(types) == 1 and kind in CODED_TYPES and types == {kind} and not coded_may_matter(raw, kind):
         return SKIP_PREFILTER, kind
     return None, ""
 
@@ -202,10 +283,12 @@ def block_to_judge(
 ) -> tuple[str, int, list[tuple[int, bytes, bool]]] | None:
     r"""For a run of whole lines (``cohort.bulk.line_blocks``) mostly of compact lines of one type read: judge it.
 
-    A run of another type in ``READ_TYPES`` (Procedure, Condition ...): every line that starts
+    A run of another type in ``READ_TYPES`` (MedicationRequest, Patient ...): every line that starts
     ``{"resourceType":"<type>"`` is known kept (``decide_bytes`` parses every such line: no pre-filter, and its escape
-    and second-key checks only ever send a line of a read type to the parse); the others are judged alone. For
-    Observations and Encounters the pre-filter decides, as follows.
+    and second-key checks only ever send a line of a read type to the parse); the others are judged alone. A run of a
+    ``CODED_TYPES`` type: each line that starts so and holds that key once is decided here with ``coded_may_matter``
+    (``decide_bytes``' own test for it), the others are judged alone. For Observations and Encounters the pre-filter
+    decides, as follows.
 
     Returns ``(type, lines, to_judge)``: the run holds ``lines`` lines; ``to_judge`` are ``(0-based index, line,
     kept)`` of those not skipped at once, in order, ``kept`` True when ``decide_bytes`` is known to keep the line (a
@@ -232,6 +315,15 @@ def block_to_judge(
     starts = [0, *(ends[:-1] + 1).tolist()]
     marked = {index for index, begin in enumerate(starts) if not run.startswith(prefix, begin)}  # judged alone
     kind = name.decode("ascii")
+    if kind in CODED_TYPES:  # decide_bytes' fast path for a line of the run's shape with its one type key
+        to_judge = []
+        for index, begin in enumerate(starts):
+            line = run[begin : int(ends[index]) + 1]
+            if index in marked or line.count(_TYPE_KEY) != 1:
+                to_judge.append((index, line, False))
+            elif coded_may_matter(line, kind):
+                to_judge.append((index, line, True))
+        return kind, len(starts), to_judge
     if kind not in _PREFILTERED:  # decide_bytes keeps every line that starts so, whatever else it holds
         return (
             kind,

@@ -220,6 +220,15 @@ class CodeTable:
                         found.append(Match(name_concept, f"name '{display}' in '{text}'", substance))
         return tuple(found)
 
+    def has_name(self, text: str) -> bool:
+        """Whether a ``name`` row matches in ``text``, as ``matches(..., by_name=True)`` tests each name it reads.
+
+        Used by the worklist's byte pre-filter (``cohort.relevance``) on the free-text values of a line it has not
+        parsed.
+        """
+        lowered = text.lower()
+        return any(pattern.search(lowered) for pattern, _, _, _ in self._names)
+
     def codings_for(self, concept: str, *, systems: Iterable[str] = ()) -> list[tuple[str, str, str]]:
         """Return ``(system, code, display)`` of the exact rows of ``concept``, optionally only some systems."""
         wanted = set(systems)

@@ -46,7 +46,8 @@ def test_spark_and_local_engines_agree_patient_by_patient(tmp_path: Path) -> Non
     export = tmp_path / "export"
     write_synthetic_cohort(400, export, templates=templates, shared=shared, as_of=AS_OF, seed=11)
     with (export / "Condition.ndjson").open("ab") as handle:
-        handle.write(b'{"resourceType": "Condition"\n["no"]\n')
+        # cut off, with a code the pre-filter cannot read for sure (so it is parsed and reported), then not a resource
+        handle.write(b'{"resourceType": "Condition", "code": {"coding": [{"code": "J18"\n["no"]\n')
         # no patient: an IgG line (one the pre-filter keeps, so it is parsed and found to name no patient)
         handle.write(b'{"resourceType": "Observation", "id": "orphan", "code": {"coding": [{"code": "2465-3"}]}}\n')
     compare = DEFAULT_PARAMETERS.with_interpretations({"igg_washout_days": 30})
