@@ -53,9 +53,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy
 
@@ -174,6 +174,7 @@ _TEXT_VALUE = re.compile(rb'"(?:text|display)":"([^"\\]*)"')
 _CODE_KEY, _CODE_OBJECT = b'"code"', b'"code":{'
 _TEXT_KEY, _TEXT_OBJECT, _DISPLAY_KEY = b'"text"', b'"text":{', b'"display"'
 _MEMO_LIMIT = 65536
+_Key = TypeVar("_Key", bytes, tuple[bytes, bytes])
 _CODING_MEMO: dict[tuple[bytes, bytes], bool] = {}
 _NAME_MEMO: dict[bytes, bool] = {}
 
@@ -201,28 +202,38 @@ def coded_may_matter(raw: bytes, kind: str) -> bool:
     found = _WHOLE_CODING.findall(raw)
     if raw.count(_CODE_KEY) != raw.count(_CODE_OBJECT) + len(found):
         return True
-    for coding in found:
-        known = _CODING_MEMO.get(coding)
-        if known is None:
-            if len(_CODING_MEMO) >= _MEMO_LIMIT:
-                _CODING_MEMO.clear()
-            system, code = coding
-            known = _CODING_MEMO[coding] = code_table().concept_of_coding(system.decode(), code.decode()) is not None
-        if known:
-            return True
+    if _any_remembered(found, _CODING_MEMO, _coding_in_table):
+        return True
     if not CODED_TYPES[kind]:
         return False
     texts = _TEXT_VALUE.findall(raw)
     if raw.count(_TEXT_KEY) + raw.count(_DISPLAY_KEY) != raw.count(_TEXT_OBJECT) + len(texts):
         return True
-    for text in texts:
-        named = _NAME_MEMO.get(text)
-        if named is None:
-            if len(_NAME_MEMO) >= _MEMO_LIMIT:
-                _NAME_MEMO.clear()
-            named = _NAME_MEMO[text] = code_table().has_name(text.decode())
-        if named:
+    return _any_remembered(texts, _NAME_MEMO, _holds_name)
+
+
+def _any_remembered(values: list[_Key], memo: dict[_Key, bool], test: Callable[[_Key], bool]) -> bool:
+    """Whether ``test`` holds for any of ``values``, each tested once per process (``memo``, cleared when full)."""
+    for value in values:
+        known = memo.get(value)
+        if known is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            known = memo[value] = test(value)
+        if known:
             return True
+    return False
+
+
+def _coding_in_table(coding: tuple[bytes, bytes]) -> bool:
+    """Whether a Coding read from the bytes, ``(system, code)``, has a concept in the code table."""
+    system, code = coding
+    return code_table().concept_of_coding(system.decode(), code.decode()) is not None
+
+
+def _holds_name(text: bytes) -> bool:
+    """Whether a text read from the bytes holds a name row of the code table."""
+    return code_table().has_name(text.decode())
     return False
 
 
