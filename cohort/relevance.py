@@ -234,7 +234,6 @@ def _coding_in_table(coding: tuple[bytes, bytes]) -> bool:
 def _holds_name(text: bytes) -> bool:
     """Whether a text read from the bytes holds a name row of the code table."""
     return code_table().has_name(text.decode())
-    return False
 
 
 def classify_bytes(raw: bytes) -> str | None:
@@ -278,14 +277,15 @@ def decide_bytes(raw: bytes) -> tuple[str | None, str]:
         return SKIP_PREFILTER, kind
     if types == {"Encounter"} and not encounter_may_matter(raw):
         return SKIP_PREFILTER, kind
-    if len(types) == 1 and kind in CODED_TYPES and types == {kind} and not coded_may_matter(raw, kind):
+    if kind in CODED_TYPES and types == {kind} and not coded_may_matter(raw, kind):
         return SKIP_PREFILTER, kind
     return None, ""
 
 
 _NEWLINE = 10
 _PREFILTERED = frozenset({"Observation", "Encounter"})
-"""The types whose lines a pre-filter judges; a line of any other type in ``READ_TYPES`` is always parsed."""
+"""The types whose runs the keeping patterns judge (``_keeping_spots``); ``CODED_TYPES`` are judged line by line
+(``coded_may_matter``); a line of any other type in ``READ_TYPES`` is always parsed."""
 _RUN_PREFIXES = {name.encode("ascii"): _COMPACT + name.encode("ascii") + b'"' for name in READ_TYPES}
 
 
@@ -324,17 +324,17 @@ def block_to_judge(
         return None
     ends = numpy.flatnonzero(numpy.frombuffer(run, numpy.uint8) == _NEWLINE)  # each line's "\n"
     starts = [0, *(ends[:-1] + 1).tolist()]
-    marked = {index for index, begin in enumerate(starts) if not run.startswith(prefix, begin)}  # judged alone
     kind = name.decode("ascii")
     if kind in CODED_TYPES:  # decide_bytes' fast path for a line of the run's shape with its one type key
         to_judge = []
         for index, begin in enumerate(starts):
             line = run[begin : int(ends[index]) + 1]
-            if index in marked or line.count(_TYPE_KEY) != 1:
+            if not line.startswith(prefix) or line.count(_TYPE_KEY) != 1:
                 to_judge.append((index, line, False))
             elif coded_may_matter(line, kind):
                 to_judge.append((index, line, True))
         return kind, len(starts), to_judge
+    marked = {index for index, begin in enumerate(starts) if not run.startswith(prefix, begin)}  # judged alone
     if kind not in _PREFILTERED:  # decide_bytes keeps every line that starts so, whatever else it holds
         return (
             kind,

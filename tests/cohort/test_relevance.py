@@ -301,7 +301,7 @@ _codes = st.one_of(
 _texts = st.one_of(
     st.tuples(
         st.sampled_from(["", " ", "x", "-", "(", "given ", "1", "a-", "_"]),
-        st.sampled_from(_NAMES).map(lambda name: name) | st.sampled_from(_NAMES).map(str.upper),
+        st.sampled_from(_NAMES) | st.sampled_from(_NAMES).map(str.upper),
         st.sampled_from(["", " ", "x", "-", ")", " today", "s", "."]),
     ).map("".join),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=16),
@@ -452,7 +452,20 @@ _BATCH_LINES = st.one_of(
     st.just(b'{"resourceType":"Claim","id":"1"}'),
     st.just(b'{"id":"no type"}'),
     st.just(b""),
-    # Types read without a pre-filter: every line that starts with the type is parsed, whatever it holds.
+    # The code pre-filter's types: a line that names a table code is kept, one with unused codes dropped.
+    st.sampled_from(
+        [
+            _procedure(_SKS, "BOQF1"),
+            _procedure(_SNOMED, "171207006"),
+            _procedure(_SNOMED, "171207006", text="Kymriah"),
+            _condition(_ICD10, "J18.9"),
+            _condition(_SNOMED, "444814009"),
+            _immunization(_CVX, "88"),
+            _immunization(_CVX, "113"),
+        ]
+    ),
+    # Types read without a pre-filter (every line that starts with the type is parsed, whatever it holds), and the
+    # code pre-filter's types in shapes it must judge alone or parse.
     st.sampled_from(["Procedure", "Condition", "Medication", "MedicationRequest", "Patient", "Immunization"]).flatmap(
         lambda kind: st.sampled_from(
             [
