@@ -6,7 +6,9 @@ and latency at a fixed concurrency (``--connections`` connections), for the base
 interleaved; then latency as an EHR calls (``_ehr_calls``: one request at a time, a new connection each, baseline
 and service alternating). It reports the ratios service/baseline, the workers' CPU time per request, the peak RSS of
 every gunicorn worker (sampled all along), the targets of issue 32 (``TARGETS``), and profiles (pyinstrument) of the
-service on each patient. Output: a table on stdout, ``bench/results/latest.json``,
+service on each patient. Beside them, the request path alone (``_request_path``): the service with its evaluation
+answered from a memo (``bench.canned``) against the baseline on the typical patient, what no work on the mapping,
+the guideline or the cards can go below. Output: a table on stdout, ``bench/results/latest.json``,
 ``bench/results/latency-vs-resources.png`` and ``bench/results/profile-<patient>.txt``.
 
 The service runs as in production (``cds_service.http.gunicorn_conf``, audit rows written) except: client
@@ -108,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     with (
         _gunicorn("bench.baseline:create_app()", {}, args.workers, work / "baseline") as baseline,
         _gunicorn("cds_service.http.app:create_app()", service_env, args.workers, work / "service") as service,
+        _gunicorn("bench.canned:create_app()", service_env, args.workers, work / "canned") as canned,
     ):
         _check_answers(baseline.url, service.url, payloads)
+        _check_answers(baseline.url, canned.url, payloads)
         sampler = _RssSampler({"baseline": baseline.pid, "service": service.pid})
         sampler.start()
         runs: dict[str, dict[str, dict[str, WrkResult]]] = {}
@@ -122,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     _wrk(wrk, url, bodies[p.name], connections=connections, seconds=1)  # warm-up
                     cpu_before = _worker_cpu_seconds(server.pid)
                     result = _wrk(wrk, url, bodies[p.name], connections=connections, seconds=args.duration)
-                    cpu = _worker_cpu_seconds(server.pid)
-                    spent = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in cpu.items())
+                    spent = _worker_cpu_seconds(server.pid) - cpu_before
                     result = replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
                     runs[p.name][mode][app] = result
                     print(f"  {p.name:8s} {mode:10s} {app:8s} {_describe(result)}", flush=True)
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             ehr[p.name] = _ehr_calls(baseline.url, service.url, p, calls=EHR_CALLS.get(p.name, 20))
             print(f"  {p.name:8s} as an EHR calls: {_describe_ehr(ehr[p.name])}", flush=True)
         sampler.stop()
+        request_path = _request_path(wrk, baseline, canned, payloads[0], bodies[payloads[0].name], args)
+        print(f"  {payloads[0].name:8s} request path alone: {_describe_request_path(request_path)}", flush=True)
         overruns = _metric(service.url, "cds_latency_budget_overruns_total")
     failures = [
         f"{name} {mode} {app}: {r.errors} failed requests"
@@ -140,10 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         for app, r in apps.items()
         if r.errors
     ]
+    failures += [
+        f"request path {app}: {request_path[app]['errors']} failed requests"
+        for app in ("baseline", "canned")
+        if request_path[app]["errors"]
+    ]
     if overruns:
         failures.append(f"{overruns:g} service calls were cut by the latency budget")
     profile = None if args.no_profile else _profile(payloads, args.out)
     report = _report(payloads, runs, ehr, sampler.peaks(), args, profile)
+    report["request_path"] = request_path
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _plot(report, args.out / "latency-vs-resources.png")
@@ -204,6 +215,44 @@ def _gunicorn(app: str, env: dict[str, str], workers: int, directory: Path) -> I
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
         log.close()
+
+
+def _request_path(
+    wrk: str, baseline: _Server, canned: _Server, payload: Payload, body: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Measure the request path alone: the service with its evaluation memoized (``bench.canned``) vs the baseline.
+
+    At ``args.connections`` connections (baseline, then the memoized service, each after a 1 s warm-up, with the
+    workers' CPU per request) and as an EHR calls (``_ehr_calls``). Returns ``{"payload", "connections"}``,
+    ``"baseline"`` and ``"canned"`` (wrk results), ``"ratio"`` (``concurrent_p50``, ``throughput``) and ``"ehr"``
+    (``_ehr_calls``'s figures, the memoized service as ``"service"``).
+    """
+    results = {}
+    for app, server in (("baseline", baseline), ("canned", canned)):
+        url = server.url + SERVICE_PATH
+        _wrk(wrk, url, body, connections=args.connections, seconds=1)  # warm-up
+        cpu_before = _worker_cpu_seconds(server.pid)
+        result = _wrk(wrk, url, body, connections=args.connections, seconds=args.duration)
+        spent = _worker_cpu_seconds(server.pid) - cpu_before
+        results[app] = replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
+    pair = {"baseline": results["baseline"], "service": results["canned"]}
+    return {
+        "payload": payload.name,
+        "connections": args.connections,
+        "baseline": asdict(results["baseline"]),
+        "canned": asdict(results["canned"]),
+        "ratio": {"concurrent_p50": _ratio(pair, "p50_ms"), "throughput": _ratio(pair, "rps")},
+        "ehr": _ehr_calls(baseline.url, canned.url, payload, calls=EHR_CALLS.get(payload.name, 20)),
+    }
+
+
+def _describe_request_path(figures: dict[str, Any]) -> str:
+    canned, ratio = figures["canned"], figures["ratio"]
+    return (
+        f"worker CPU {canned['cpu_ms_per_request']} ms/req at {figures['connections']} connections, "
+        f"p50 {ratio['concurrent_p50']}x, "
+        f"throughput {ratio['throughput']}x; as an EHR calls p50 {figures['ehr']['ratio']['p50']}x"
+    )
 
 
 def _check_answers(baseline: str, service: str, payloads: list[Payload]) -> None:
@@ -302,18 +351,23 @@ def _describe(r: WrkResult) -> str:
     )
 
 
-def _worker_cpu_seconds(master: int) -> dict[int, float]:
-    """CPU seconds (user + system) used so far by each live worker of a gunicorn master, by pid.
+def _worker_cpu_seconds(master: int) -> float:
+    """CPU seconds (user + system) used so far by every worker a gunicorn master has had: live ones and reaped ones.
 
-    A worker recycled during a run (``max_requests``) loses the time it spent; the figure is then a little low.
+    The difference of two readings is the workers' CPU time in between, also when gunicorn recycles a worker
+    (``max_requests``) during the run: a reaped worker's time stays in its master's ``children_user`` and
+    ``children_system`` (the kernel adds a child's time there when it is waited for), where it would otherwise be
+    lost. The baseline, at some 2,700 requests per second, recycles both workers within one 8 s run.
     """
-    seconds = {}
-    for worker in psutil.Process(master).children():
+    process = psutil.Process(master)
+    own = process.cpu_times()
+    seconds = own.children_user + own.children_system
+    for worker in process.children():
         try:
             times = worker.cpu_times()
-        except psutil.NoSuchProcess:
+        except psutil.NoSuchProcess:  # reaped between the two reads: its time is in the master's next reading
             continue
-        seconds[worker.pid] = times.user + times.system
+        seconds += times.user + times.system
     return seconds
 
 
@@ -538,6 +592,11 @@ def _table(report: dict[str, Any]) -> str:
     lines.append("\ntargets:")
     for t in report["targets"]:
         lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['value']}")
+    if report.get("request_path"):
+        lines.append(
+            f"\nthe request path alone ({report['request_path']['payload']}; evaluation memoized, bench/canned.py): "
+            f"{_describe_request_path(report['request_path'])}"
+        )
     if report["profile"]:
         lines.append(f"\nprofiles: {', '.join(p['file'] for p in report['profile'].values())}")
     return "\n".join(lines)

@@ -148,6 +148,22 @@ def benchmark_figures() -> str:
         f"- {'met' if target['met'] else '**missed**'}: {target['target']} (measured {target['value']})"
         for target in report["targets"]
     ]
+    path = report.get("request_path")
+    if path:
+        canned, baseline, ratio, ehr = path["canned"], path["baseline"], path["ratio"], path["ehr"]
+        lines += [
+            "",
+            _paragraph(
+                f"The request path alone, in the same run (the {path['payload']} patient; the service with its "
+                "evaluation answered from a memo, `bench/canned.py`: body, JSON checks, validation, audit commit, "
+                "metrics, log line and answer, without mapping, guideline or cards): worker CPU "
+                f"{canned['cpu_ms_per_request']} ms per request at {path['connections']} connections (baseline "
+                f"{baseline['cpu_ms_per_request']} ms); p50 at {path['connections']} connections "
+                f"{_ms(baseline['p50_ms'])} / {_ms(canned['p50_ms'])} ms ({ratio['concurrent_p50']}x), throughput "
+                f"{ratio['throughput']}x; as an EHR calls p50 {_ms(ehr['baseline']['p50_ms'])} / "
+                f"{_ms(ehr['service']['p50_ms'])} ms ({ehr['ratio']['p50']}x)."
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 
