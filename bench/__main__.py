@@ -110,10 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     with (
         _gunicorn("bench.baseline:create_app()", {}, args.workers, work / "baseline") as baseline,
         _gunicorn("cds_service.http.app:create_app()", service_env, args.workers, work / "service") as service,
-        _gunicorn("bench.canned:create_app()", service_env, args.workers, work / "canned") as canned,
     ):
         _check_answers(baseline.url, service.url, payloads)
-        _check_answers(baseline.url, canned.url, payloads)
         sampler = _RssSampler({"baseline": baseline.pid, "service": service.pid})
         sampler.start()
         runs: dict[str, dict[str, dict[str, WrkResult]]] = {}
@@ -135,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             ehr[p.name] = _ehr_calls(baseline.url, service.url, p, calls=EHR_CALLS.get(p.name, 20))
             print(f"  {p.name:8s} as an EHR calls: {_describe_ehr(ehr[p.name])}", flush=True)
         sampler.stop()
-        request_path = _request_path(wrk, baseline, canned, payloads[0], bodies[payloads[0].name], args)
+        with _gunicorn("bench.canned:create_app()", service_env, args.workers, work / "canned") as canned:
+            _check_answers(baseline.url, canned.url, payloads[:1])
+            request_path = _request_path(wrk, baseline, canned, payloads[0], bodies[payloads[0].name], args)
         print(f"  {payloads[0].name:8s} request path alone: {_describe_request_path(request_path)}", flush=True)
         overruns = _metric(service.url, "cds_latency_budget_overruns_total")
     failures = [
@@ -357,18 +357,24 @@ def _worker_cpu_seconds(master: int) -> float:
     The difference of two readings is the workers' CPU time in between, also when gunicorn recycles a worker
     (``max_requests``) during the run: a reaped worker's time stays in its master's ``children_user`` and
     ``children_system`` (the kernel adds a child's time there when it is waited for), where it would otherwise be
-    lost. The baseline, at some 2,700 requests per second, recycles both workers within one 8 s run.
+    lost. The baseline, at some 2,700 requests per second, recycles both workers within one 8 s run. A worker
+    reaped while its live siblings are summed would be in neither sum: the reading is then taken again. A
+    replacement worker's start-up (importing the app) counts as well.
     """
     process = psutil.Process(master)
-    own = process.cpu_times()
-    seconds = own.children_user + own.children_system
-    for worker in process.children():
-        try:
-            times = worker.cpu_times()
-        except psutil.NoSuchProcess:  # reaped between the two reads: its time is in the master's next reading
-            continue
-        seconds += times.user + times.system
-    return seconds
+    while True:
+        before = process.cpu_times()
+        live = 0.0
+        for worker in process.children():
+            try:
+                times = worker.cpu_times()
+            except psutil.NoSuchProcess:  # gone (reaped) while being read: read everything again
+                break
+            live += times.user + times.system
+        else:
+            after = process.cpu_times()
+            if (after.children_user, after.children_system) == (before.children_user, before.children_system):
+                return after.children_user + after.children_system + live
 
 
 class _RssSampler(threading.Thread):

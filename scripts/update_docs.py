@@ -156,7 +156,7 @@ def benchmark_figures() -> str:
             _paragraph(
                 f"The request path alone, in the same run (the {path['payload']} patient; the service with its "
                 "evaluation answered from a memo, `bench/canned.py`: body, JSON checks, validation, audit commit, "
-                "metrics, log line and answer, without mapping, guideline or cards): worker CPU "
+                "metrics, log line and answer, without prefetch reading, mapping, guideline or cards): worker CPU "
                 f"{canned['cpu_ms_per_request']} ms per request at {path['connections']} connections (baseline "
                 f"{baseline['cpu_ms_per_request']} ms); p50 at {path['connections']} connections "
                 f"{_ms(baseline['p50_ms'])} / {_ms(canned['p50_ms'])} ms ({ratio['concurrent_p50']}x), throughput "

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from bench.canned import memoized
+from bench.canned import create_app, memoized
 from bench.payloads import all_payloads
 from cds_service.http import hooks
 from cds_service.http.runtime import runtime_of
 from cds_service.invocation import Answer
+from tests.conftest import AS_OF, TEST_HMAC_KEY, sqlite_url
 
 PATH = "/cds-services/sid-igrt-order-sign"
 
@@ -58,3 +59,63 @@ def test_another_hook_instance_is_evaluated_again(app: Flask, evaluations: list[
         assert client.post(PATH, data=json.dumps(request), content_type="application/json").status_code == 200
 
     assert evaluations == [typical.request["hookInstance"], other["hookInstance"]]
+
+
+def test_create_app_memoizes_the_evaluation_the_hook_endpoint_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real = hooks.invoke
+
+    def counted(service: Any, request: Any, *args: Any, **kwargs: Any) -> Answer:
+        seen.append(request.hookInstance)
+        return real(service, request, *args, **kwargs)
+
+    # create_app wraps whatever hooks.invoke is, for good (in its own gunicorn process); monkeypatch puts the real
+    # one back after this test.
+    monkeypatch.setattr(hooks, "invoke", counted)
+    for name, value in {
+        "CDS_AUTH": "off",
+        "CDS_FIXED_DATE": AS_OF,
+        "CDS_AUDIT_HMAC_KEY": TEST_HMAC_KEY,
+        "CDS_DATABASE_URL": sqlite_url(),
+        "CDS_LATENCY_BUDGET_MS": "60000",
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = create_app()
+    typical = next(p for p in all_payloads() if p.name == "typical")
+    other = {**typical.request, "hookInstance": "44444444-4444-4444-8444-000000000060"}
+    client = app.test_client()
+    for request in (typical.request, typical.request, other, other, typical.request):
+        assert client.post(PATH, data=json.dumps(request), content_type="application/json").status_code == 200
+
+    assert seen == [typical.request["hookInstance"], other["hookInstance"]]  # the endpoint called the memo
+    assert len(runtime_of(app).store.decisions()) == 5
+
+
+class _Service:
+    def __init__(self, service_id: str) -> None:
+        self.id = service_id
+
+
+class _Request:
+    def __init__(self, hook_instance: str) -> None:
+        self.hookInstance = hook_instance
+
+
+def test_the_memo_keys_on_the_service_and_forgets_a_call_that_raised() -> None:
+    calls: list[tuple[str, str]] = []
+    fail = [True]
+
+    def evaluate(service: _Service, request: _Request) -> Answer:
+        calls.append((service.id, request.hookInstance))
+        if fail[0]:
+            fail[0] = False
+            raise RuntimeError("the EHR's FHIR server went away")
+        return Answer({"cards": []}, f"{service.id}/{request.hookInstance}")
+
+    answer = memoized(evaluate)
+    with pytest.raises(RuntimeError):
+        answer(_Service("sid-igrt-order-sign"), _Request("h1"))
+    first = answer(_Service("sid-igrt-order-sign"), _Request("h1"))  # evaluated again: the failure was not kept
+    assert answer(_Service("sid-igrt-order-sign"), _Request("h1")) is first
+    assert answer(_Service("sid-igrt-patient-view"), _Request("h1")).outcome == "sid-igrt-patient-view/h1"
+    assert calls == [("sid-igrt-order-sign", "h1")] * 2 + [("sid-igrt-patient-view", "h1")]
