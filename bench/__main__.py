@@ -120,12 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode, connections in (("single", 1), ("concurrent", args.connections)):
                 for app in ("baseline", "service"):
                     server = baseline if app == "baseline" else service
-                    url = server.url + SERVICE_PATH
-                    _wrk(wrk, url, bodies[p.name], connections=connections, seconds=1)  # warm-up
-                    cpu_before = _worker_cpu_seconds(server.pid)
-                    result = _wrk(wrk, url, bodies[p.name], connections=connections, seconds=args.duration)
-                    spent = _worker_cpu_seconds(server.pid) - cpu_before
-                    result = replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
+                    result = _measured(wrk, server, bodies[p.name], connections=connections, seconds=args.duration)
                     runs[p.name][mode][app] = result
                     print(f"  {p.name:8s} {mode:10s} {app:8s} {_describe(result)}", flush=True)
         ehr = {}
@@ -227,14 +222,10 @@ def _request_path(
     ``"baseline"`` and ``"canned"`` (wrk results), ``"ratio"`` (``concurrent_p50``, ``throughput``) and ``"ehr"``
     (``_ehr_calls``'s figures, the memoized service as ``"service"``).
     """
-    results = {}
-    for app, server in (("baseline", baseline), ("canned", canned)):
-        url = server.url + SERVICE_PATH
-        _wrk(wrk, url, body, connections=args.connections, seconds=1)  # warm-up
-        cpu_before = _worker_cpu_seconds(server.pid)
-        result = _wrk(wrk, url, body, connections=args.connections, seconds=args.duration)
-        spent = _worker_cpu_seconds(server.pid) - cpu_before
-        results[app] = replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
+    results = {
+        app: _measured(wrk, server, body, connections=args.connections, seconds=args.duration)
+        for app, server in (("baseline", baseline), ("canned", canned))
+    }
     pair = {"baseline": results["baseline"], "service": results["canned"]}
     return {
         "payload": payload.name,
@@ -265,6 +256,16 @@ def _check_answers(baseline: str, service: str, payloads: list[Payload]) -> None
         cards = answer.json().get("cards") if answer.status_code == 200 else None
         if not cards or cards[0]["extension"]["sid-igrt"]["kind"] != "decision":
             raise RuntimeError(f"the service answered {answer.status_code} without a decision card for {p.name}")
+
+
+def _measured(wrk: str, server: _Server, body: Path, *, connections: int, seconds: int) -> WrkResult:
+    """One wrk run on the service path after a 1 s warm-up, with the workers' CPU time per request (ms)."""
+    url = server.url + SERVICE_PATH
+    _wrk(wrk, url, body, connections=connections, seconds=1)  # warm-up
+    cpu_before = _worker_cpu_seconds(server.pid)
+    result = _wrk(wrk, url, body, connections=connections, seconds=seconds)
+    spent = _worker_cpu_seconds(server.pid) - cpu_before
+    return replace(result, cpu_ms_per_request=round(spent / max(result.requests, 1) * 1000, 2))
 
 
 def _wrk(wrk: str, url: str, body: Path, *, connections: int, seconds: int) -> WrkResult:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -214,20 +214,23 @@ class CodeTable:
                 found.append(Match(hit, f"{system}|{code}", substance))
         if by_name and not found:
             for text in concept_names(concept):
-                lowered = text.lower()
-                for pattern, name_concept, display, substance in self._names:
-                    if pattern.search(lowered):
-                        found.append(Match(name_concept, f"name '{display}' in '{text}'", substance))
+                found.extend(self._name_matches(text))
         return tuple(found)
+
+    def _name_matches(self, text: str) -> Iterator[Match]:
+        """The ``name`` rows that match in ``text`` (case-insensitive), in table order."""
+        lowered = text.lower()
+        for pattern, name_concept, display, substance in self._names:
+            if pattern.search(lowered):
+                yield Match(name_concept, f"name '{display}' in '{text}'", substance)
 
     def has_name(self, text: str) -> bool:
         """Whether a ``name`` row matches in ``text``, as ``matches(..., by_name=True)`` tests each name it reads.
 
         Used by the worklist's byte pre-filter (``cohort.relevance``) on the free-text values of a line it has not
-        parsed.
+        parsed; the same ``_name_matches`` as ``matches``, so the two cannot drift apart.
         """
-        lowered = text.lower()
-        return any(pattern.search(lowered) for pattern, _, _, _ in self._names)
+        return next(self._name_matches(text), None) is not None
 
     def codings_for(self, concept: str, *, systems: Iterable[str] = ()) -> list[tuple[str, str, str]]:
         """Return ``(system, code, display)`` of the exact rows of ``concept``, optionally only some systems."""

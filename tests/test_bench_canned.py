@@ -7,6 +7,7 @@ skip exactly the evaluation: a repeated call still answers the same cards and st
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,27 +23,37 @@ from tests.conftest import AS_OF, TEST_HMAC_KEY, sqlite_url
 PATH = "/cds-services/sid-igrt-order-sign"
 
 
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The hookInstances the real evaluation ran for, with ``hooks.invoke`` memoized as ``bench.canned`` does."""
-    seen: list[str] = []
+def _typical() -> dict[str, Any]:
+    """The benchmark's typical hook request."""
+    return next(p for p in all_payloads() if p.name == "typical").request
+
+
+def _counting(seen: list[str]) -> Callable[..., Answer]:
+    """The real ``hooks.invoke``, noting in ``seen`` the hookInstance of every call that reaches it."""
     real = hooks.invoke
 
     def counted(service: Any, request: Any, *args: Any, **kwargs: Any) -> Answer:
         seen.append(request.hookInstance)
         return real(service, request, *args, **kwargs)
 
-    monkeypatch.setattr(hooks, "invoke", memoized(counted))
+    return counted
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hookInstances the real evaluation ran for, with ``hooks.invoke`` memoized as ``bench.canned`` does."""
+    seen: list[str] = []
+    monkeypatch.setattr(hooks, "invoke", memoized(_counting(seen)))
     return seen
 
 
 def test_a_repeated_call_is_answered_from_the_memo_and_still_audited(app: Flask, evaluations: list[str]) -> None:
-    typical = next(p for p in all_payloads() if p.name == "typical")
-    body = json.dumps(typical.request)
+    typical = _typical()
+    body = json.dumps(typical)
     answers = [app.test_client().post(PATH, data=body, content_type="application/json") for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert evaluations == [typical.request["hookInstance"]]  # evaluated once
+    assert evaluations == [typical["hookInstance"]]  # evaluated once
     cards = [a.get_json()["cards"] for a in answers]
     assert cards[0] and cards[0][0]["extension"]["sid-igrt"]["kind"] == "decision"
     assert cards[1] == cards[0] and cards[2] == cards[0]
@@ -52,26 +63,20 @@ def test_a_repeated_call_is_answered_from_the_memo_and_still_audited(app: Flask,
 
 
 def test_another_hook_instance_is_evaluated_again(app: Flask, evaluations: list[str]) -> None:
-    typical = next(p for p in all_payloads() if p.name == "typical")
-    other = {**typical.request, "hookInstance": "33333333-3333-4333-8333-000000000060"}
+    typical = _typical()
+    other = {**typical, "hookInstance": "33333333-3333-4333-8333-000000000060"}
     client = app.test_client()
-    for request in (typical.request, other, typical.request):
+    for request in (typical, other, typical):
         assert client.post(PATH, data=json.dumps(request), content_type="application/json").status_code == 200
 
-    assert evaluations == [typical.request["hookInstance"], other["hookInstance"]]
+    assert evaluations == [typical["hookInstance"], other["hookInstance"]]
 
 
 def test_create_app_memoizes_the_evaluation_the_hook_endpoint_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
-    real = hooks.invoke
-
-    def counted(service: Any, request: Any, *args: Any, **kwargs: Any) -> Answer:
-        seen.append(request.hookInstance)
-        return real(service, request, *args, **kwargs)
-
     # create_app wraps whatever hooks.invoke is, for good (in its own gunicorn process); monkeypatch puts the real
     # one back after this test.
-    monkeypatch.setattr(hooks, "invoke", counted)
+    monkeypatch.setattr(hooks, "invoke", _counting(seen))
     for name, value in {
         "CDS_AUTH": "off",
         "CDS_FIXED_DATE": AS_OF,
@@ -81,13 +86,13 @@ def test_create_app_memoizes_the_evaluation_the_hook_endpoint_calls(monkeypatch:
     }.items():
         monkeypatch.setenv(name, value)
     app = create_app()
-    typical = next(p for p in all_payloads() if p.name == "typical")
-    other = {**typical.request, "hookInstance": "44444444-4444-4444-8444-000000000060"}
+    typical = _typical()
+    other = {**typical, "hookInstance": "44444444-4444-4444-8444-000000000060"}
     client = app.test_client()
-    for request in (typical.request, typical.request, other, other, typical.request):
+    for request in (typical, typical, other, other, typical):
         assert client.post(PATH, data=json.dumps(request), content_type="application/json").status_code == 200
 
-    assert seen == [typical.request["hookInstance"], other["hookInstance"]]  # the endpoint called the memo
+    assert seen == [typical["hookInstance"], other["hookInstance"]]  # the endpoint called the memo
     assert len(runtime_of(app).store.decisions()) == 5
 
 
